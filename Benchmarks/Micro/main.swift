@@ -1,0 +1,2 @@
+// Micro benchmarks: codec, signer, CRC32. Run with scripts/bench.sh.
+print("not yet")

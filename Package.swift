@@ -1,0 +1,70 @@
+// swift-tools-version: 6.0
+// dynamo-migrate: migrate, verify, back up and restore Amazon DynamoDB tables.
+import PackageDescription
+
+let package = Package(
+    name: "dynamo-migrate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dynamo-migrate", targets: ["dynamo-migrate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // System libraries and their shims, nothing else.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        // Values, DynamoDB JSON, canonical numbers.
+        .target(name: "DynamoCore"),
+        // SigV4 signing, credentials, region and endpoint resolution.
+        .target(name: "AWSAuth", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // CRC32 and gzip through zlib.
+        .target(name: "ZlibSupport", dependencies: ["CZlib"]),
+        // HTTP over libcurl, driven on its own thread.
+        .target(name: "CurlTransport", dependencies: ["CCurl", "ZlibSupport"]),
+        // Typed DynamoDB operations, retries, errors, waiters.
+        .target(name: "DynamoClient", dependencies: [
+            "DynamoCore", "AWSAuth", "CurlTransport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Mapping files: parse, validate with positions, compile transforms.
+        .target(name: "Mappings", dependencies: [
+            "DynamoCore",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        // Commands and their output.
+        .target(name: "DynamoMigrateCLI", dependencies: [
+            "DynamoCore", "AWSAuth", "DynamoClient", "Mappings",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "dynamo-migrate", dependencies: ["DynamoMigrateCLI"]),
+
+        // Micro benchmarks (codec, signer, CRC32); see Benchmarks/README.md.
+        .executableTarget(name: "dynamo-migrate-bench",
+                          dependencies: ["DynamoCore", "AWSAuth", "ZlibSupport"],
+                          path: "Benchmarks/Micro"),
+
+        // Test support: local server fixture, fault-injecting proxy, data generators.
+        .target(name: "TestSupport", dependencies: ["DynamoCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "DynamoCoreTests", dependencies: [
+            "DynamoCore", "TestSupport",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
+        .testTarget(name: "AWSAuthTests", dependencies: ["AWSAuth", "TestSupport"]),
+        .testTarget(name: "CurlTransportTests", dependencies: ["CurlTransport", "ZlibSupport", "TestSupport"]),
+        .testTarget(name: "DynamoClientTests", dependencies: ["DynamoClient", "TestSupport"]),
+        .testTarget(name: "MappingsTests", dependencies: ["Mappings", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,64 @@
+// CurlTransport: HTTP/1.1 over libcurl, driven on its own thread, with CRC32 checks of answers.
+
+/// One HTTP request. Header names are sent as given.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.method = method; self.url = url; self.headers = headers; self.body = body
+    }
+}
+
+/// One HTTP answer. Header names are lowercased.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.status = status; self.headers = headers; self.body = body
+    }
+    /// The first header with this (lowercase) name.
+    public func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
+}
+
+/// Failures below HTTP: nothing usable came back.
+public enum TransportError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Could not connect (refused, unreachable, DNS).
+    case connectFailed(url: String, reason: String)
+    /// The connection broke after the request may have been sent.
+    case connectionReset(url: String, reason: String)
+    case timedOut(url: String, after: Duration)
+    /// The body does not match its `x-amz-crc32` header: corrupted on the way.
+    case checksumMismatch(url: String, expected: UInt32, actual: UInt32)
+    case other(url: String, code: Int, reason: String)
+    case shutDown
+
+    public var description: String { "\(self)" }
+}
+
+/// The seam between the DynamoDB client and the network.
+public protocol HTTPTransport: Sendable {
+    func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse
+}
+
+/// Settings of a ``CurlTransport``.
+public struct CurlTransportConfiguration: Sendable {
+    public var connectTimeout: Duration = .seconds(5)
+    public var requestTimeout: Duration = .seconds(60)
+    /// At most this many transfers at once; more wait in a queue.
+    public var maxConcurrentRequests: Int = 64
+    /// When set, answers carrying this header get their body's CRC32 checked against it.
+    public var crc32Header: String? = "x-amz-crc32"
+    public init() {}
+}
+
+// STUB: the transport work implements this.
+/// libcurl multi interface on one dedicated thread; `send` suspends until the transfer ends.
+public final class CurlTransport: HTTPTransport, @unchecked Sendable {
+    public init(configuration: CurlTransportConfiguration = .init()) {}
+    public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse { throw .shutDown }
+    /// Finishes in-flight transfers' callers with `.shutDown` and stops the thread.
+    public func shutdown() {}
+}

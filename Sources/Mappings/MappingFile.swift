@@ -1,0 +1,3 @@
+// Mappings: the mapping YAML format, its validation with file positions, globs and compiled transforms.
+import DynamoCore
+import Yams

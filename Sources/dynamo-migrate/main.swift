@@ -1,0 +1,3 @@
+import DynamoMigrateCLI
+
+await DynamoMigrate.main()

@@ -1,0 +1,3 @@
+import Testing
+
+@Test func MappingsTestsBuilds() { #expect(Bool(true)) }

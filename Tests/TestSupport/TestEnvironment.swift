@@ -1,0 +1,26 @@
+// TestSupport: the local server fixture, the fault-injecting proxy, and data generators for tests.
+import Foundation
+
+/// Where the local DynamoDB-compatible server (moto) is, as set by scripts/test.sh.
+public enum TestEnvironment {
+    /// `DYNAMO_MIGRATE_TEST_ENDPOINT`, e.g. `http://127.0.0.1:51234`; nil when tests run without it.
+    public static var endpoint: String? {
+        let value = ProcessInfo.processInfo.environment["DYNAMO_MIGRATE_TEST_ENDPOINT"]
+        return value?.isEmpty == false ? value : nil
+    }
+    /// The folder `../shared` next to the package, when present.
+    public static var sharedDirectory: URL? {
+        let here = URL(fileURLWithPath: #filePath)  // Tests/TestSupport/TestEnvironment.swift
+        let dir = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("shared")
+        return FileManager.default.fileExists(atPath: dir.path) ? dir : nil
+    }
+    /// The package's root folder.
+    public static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+    /// A table name no other test uses.
+    public static func uniqueTableName(_ prefix: String) -> String {
+        "\(prefix)-\(UInt32.random(in: 0...UInt32.max))"
+    }
+}
