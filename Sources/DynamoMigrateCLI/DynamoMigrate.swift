@@ -6,6 +6,12 @@ public struct DynamoMigrate: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "dynamo-migrate",
         abstract: "Migrate, verify, back up and restore Amazon DynamoDB tables.",
-        subcommands: [])
+        discussion: """
+            Credentials, region and endpoint are resolved like aws-cli: --profile / AWS_PROFILE, \
+            AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, ~/.aws/credentials and ~/.aws/config, \
+            --region / AWS_REGION / AWS_DEFAULT_REGION, and --endpoint-url / AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL.
+            """,
+        version: "0.1.0",
+        subcommands: [TablesCommand.self])
     public init() {}
 }

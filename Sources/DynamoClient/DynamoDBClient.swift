@@ -1,0 +1,152 @@
+// DynamoClient: typed DynamoDB operations with retries, errors an operator understands, and waiters.
+import AWSAuth
+import CurlTransport
+import DynamoCore
+import Foundation
+import Logging
+import Synchronization
+
+/// A DynamoDB client: signs each request, sends it over an ``HTTPTransport``, classifies failures,
+/// retries what can be retried, and decodes answers into typed values.
+///
+/// One client is meant to be shared by every task of a run; its retry budget and statistics are shared too.
+public final class DynamoDBClient: Sendable {
+    public let configuration: AWSConfiguration
+    public let retryPolicy: RetryPolicy
+    let transport: any HTTPTransport
+    let ownsTransport: Bool
+    let signer: SigV4Signer
+    let sleeper: any Sleeper
+    let logger: Logger
+    let budget: RetryBudget
+    let url: String
+    let hostHeader: String
+    let counters = Mutex(ClientStatistics())
+
+    /// Creates a client.
+    /// - Parameters:
+    ///   - transport: defaults to a new ``CurlTransport`` owned (and shut down) by this client.
+    ///   - sleeper: how retries wait; tests pass one that records instead of sleeping.
+    public init(configuration: AWSConfiguration, transport: (any HTTPTransport)? = nil,
+                retryPolicy: RetryPolicy = .default, sleeper: any Sleeper = ContinuousSleeper(),
+                logger: Logger = Logger(label: "dynamo-migrate.client")) {
+        self.configuration = configuration
+        self.retryPolicy = retryPolicy
+        if let transport {
+            self.transport = transport
+            self.ownsTransport = false
+        } else {
+            self.transport = CurlTransport()
+            self.ownsTransport = true
+        }
+        self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "dynamodb")
+        self.sleeper = sleeper
+        self.logger = logger
+        self.budget = RetryBudget(capacity: retryPolicy.budgetCapacity)
+        var endpoint = configuration.endpoint
+        while endpoint.hasSuffix("/") { endpoint.removeLast() }
+        self.url = endpoint + "/"
+        self.hostHeader = Self.hostHeader(for: endpoint)
+    }
+
+    deinit {
+        if ownsTransport, let curl = transport as? CurlTransport { curl.shutdown() }
+    }
+
+    /// Counters since the client was created.
+    public var statistics: ClientStatistics { counters.withLock { $0 } }
+
+    static func hostHeader(for endpoint: String) -> String {
+        guard let components = URLComponents(string: endpoint), let host = components.host else { return endpoint }
+        let bracketed = host.contains(":") ? "[\(host)]" : host
+        if let port = components.port {
+            let isDefault = (components.scheme == "https" && port == 443) || (components.scheme == "http" && port == 80)
+            if !isDefault { return "\(bracketed):\(port)" }
+        }
+        return bracketed
+    }
+
+    /// Sends one DynamoDB operation with retries and returns the answer's body.
+    ///
+    /// - Parameters:
+    ///   - operation: the `X-Amz-Target` operation name, e.g. `"Scan"`.
+    ///   - table: named in errors.
+    public func perform(_ operation: String, table: String?, body: [UInt8]) async throws(DynamoDBError) -> [UInt8] {
+        var attempt = 0
+        var random = SystemRandomNumberGenerator()
+        while true {
+            attempt += 1
+            let context = CallContext(operation: operation, table: table, attempts: attempt)
+            let request = signedRequest(operation: operation, body: body)
+            counters.withLock { $0.requests += 1 }
+            let retryClass: RetryClass
+            let failure: DynamoDBError
+            var cost = retryPolicy.retryCost
+            do {
+                let response = try await transport.send(request)
+                if response.status == 200 {
+                    budget.refund()
+                    return response.body
+                }
+                let error = Self.serviceError(from: response, context: context)
+                retryClass = RetryPolicy.classify(type: error.type, httpStatus: error.httpStatus)
+                failure = .service(error)
+            } catch {
+                retryClass = RetryPolicy.classify(error)
+                failure = .transport(error, context: context)
+                if case .timedOut = error { cost = retryPolicy.timeoutCost }
+                if case .connectionReset = error { cost = retryPolicy.timeoutCost }
+            }
+            if retryClass == .throttling { counters.withLock { $0.throttles += 1 } }
+            guard retryClass != .fatal, attempt < retryPolicy.maxAttempts, !Task.isCancelled else { throw failure }
+
+            counters.withLock { $0.retries += 1 }
+            var delay = retryPolicy.delay(beforeRetry: attempt, using: &random)
+            let missing = budget.withdraw(cost)
+            if missing > 0 {
+                // The shared budget is spent: everyone waits longer, so a storm cannot turn into a stampede.
+                delay = min(retryPolicy.cap, delay + retryPolicy.base * missing)
+            }
+            logger.debug("retrying \(operation)", metadata: [
+                "table": .string(table ?? "-"), "attempt": .stringConvertible(attempt),
+                "delay": .string("\(delay)"), "reason": .string(failure.description),
+            ])
+            do { try await sleeper.sleep(for: delay) } catch { throw failure }
+        }
+    }
+
+    func signedRequest(operation: String, body: [UInt8]) -> HTTPRequest {
+        let headers: [(name: String, value: String)] = [
+            ("Host", hostHeader),
+            ("Content-Type", "application/x-amz-json-1.0"),
+            ("X-Amz-Target", "DynamoDB_20120810.\(operation)"),
+        ]
+        let signing = SigningRequest(method: "POST", path: "/", headers: headers, body: body)
+        var signed = signer.signedHeaders(for: signing, date: Date())
+        signed.append(("User-Agent", "dynamo-migrate/0.1"))
+        return HTTPRequest(method: "POST", url: url, headers: signed, body: body)
+    }
+
+    static func serviceError(from response: HTTPResponse, context: CallContext) -> ServiceError {
+        var type = "HTTP\(response.status)"
+        var message = String(decoding: response.body.prefix(200), as: UTF8.self)
+        if let json = try? JSON.parse(response.body) {
+            if let raw = json["__type"]?.stringValue {
+                type = raw.split(separator: "#").last.map(String.init) ?? raw
+            }
+            if let text = json["message"]?.stringValue ?? json["Message"]?.stringValue { message = text }
+        } else if message.contains("<") {
+            message = "the endpoint answered HTTP \(response.status) with a non-JSON page"
+        }
+        let requestId = response.header("x-amzn-requestid") ?? response.header("x-amz-request-id")
+        return ServiceError(type: type, message: message, httpStatus: response.status,
+                            requestId: requestId, context: context)
+    }
+}
+
+/// Request counters of one client.
+public struct ClientStatistics: Sendable, Equatable {
+    public var requests = 0
+    public var retries = 0
+    public var throttles = 0
+}

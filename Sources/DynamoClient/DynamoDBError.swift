@@ -1,0 +1,98 @@
+import CurlTransport
+
+/// Everything a DynamoDB call can fail with, with the context an operator needs to act on it.
+public enum DynamoDBError: Error, Sendable, CustomStringConvertible {
+    /// DynamoDB answered with an error (`__type` and message), after `attempts` tries.
+    case service(ServiceError)
+    /// Nothing usable came back from the endpoint.
+    case transport(TransportError, context: CallContext)
+    /// The answer was not the JSON DynamoDB sends.
+    case malformedResponse(reason: String, context: CallContext)
+    /// A waiter gave up.
+    case waitTimedOut(table: String, waitingFor: String, after: Duration)
+    /// The request breaks one of DynamoDB's limits; it was not sent.
+    case invalidRequest(operation: String, reason: String)
+
+    /// The short error type (`ResourceNotFoundException`, ...) when DynamoDB sent one.
+    public var errorType: String? {
+        if case .service(let e) = self { return e.type }
+        return nil
+    }
+
+    public var isResourceNotFound: Bool { errorType == "ResourceNotFoundException" }
+    public var isConditionalCheckFailed: Bool { errorType == "ConditionalCheckFailedException" }
+
+    public var description: String {
+        switch self {
+        case .service(let e):
+            return e.description
+        case .transport(let t, let c):
+            let hint: String
+            switch t {
+            case .connectFailed: hint = " Is the endpoint right and reachable? (--endpoint-url, AWS_ENDPOINT_URL_DYNAMODB)"
+            case .timedOut: hint = " The endpoint did not answer in time."
+            default: hint = ""
+            }
+            return "\(c.operation)\(c.tableSuffix) failed after \(c.attempts) attempt\(c.attempts == 1 ? "" : "s"): \(t.operatorMessage).\(hint)"
+        case .malformedResponse(let reason, let c):
+            return "\(c.operation)\(c.tableSuffix): the endpoint's answer is not valid DynamoDB JSON (\(reason)); attempts: \(c.attempts)"
+        case .waitTimedOut(let table, let state, let after):
+            return "table \(table) did not become \(state) within \(after)"
+        case .invalidRequest(let operation, let reason):
+            return "\(operation) not sent: \(reason)"
+        }
+    }
+}
+
+/// Which call failed: operation, table and how many attempts were made.
+public struct CallContext: Sendable, Equatable {
+    public var operation: String
+    public var table: String?
+    public var attempts: Int
+    public init(operation: String, table: String?, attempts: Int) {
+        self.operation = operation; self.table = table; self.attempts = attempts
+    }
+    var tableSuffix: String { table.map { " on table \($0)" } ?? "" }
+}
+
+/// An error answer from DynamoDB.
+public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Short type, e.g. `ValidationException` (the part of `__type` after `#`).
+    public var type: String
+    public var message: String
+    public var httpStatus: Int
+    public var requestId: String?
+    public var context: CallContext
+
+    public var description: String {
+        var text = "\(context.operation)\(context.tableSuffix) failed: \(type): \(message)"
+        text += " (HTTP \(httpStatus)"
+        if let requestId { text += ", request id \(requestId)" }
+        text += ", \(context.attempts) attempt\(context.attempts == 1 ? "" : "s"))"
+        if let hint = Self.hints[type] { text += ". \(hint)" }
+        return text
+    }
+
+    static let hints: [String: String] = [
+        "ResourceNotFoundException": "Check the table name and the region (--region) or endpoint (--endpoint-url).",
+        "UnrecognizedClientException": "The access key is not known to this endpoint: check the credentials or --profile.",
+        "InvalidSignatureException": "The secret key does not match the access key: check the credentials or --profile.",
+        "AccessDeniedException": "The credentials lack permission for this operation on this table.",
+        "ExpiredTokenException": "The session token has expired: refresh the credentials.",
+    ]
+}
+
+extension TransportError {
+    /// A one-line explanation for an operator.
+    var operatorMessage: String {
+        switch self {
+        case .connectFailed(let url, let reason): "could not connect to \(url) (\(reason))"
+        case .connectionReset(let url, let reason): "the connection to \(url) broke (\(reason))"
+        case .timedOut(let url, let after): "no answer from \(url) within \(after)"
+        case .checksumMismatch(let url, let expected, let actual):
+            "the answer from \(url) was corrupted on the way (x-amz-crc32 \(expected), body \(actual))"
+        case .other(let url, let code, let reason): "HTTP transfer to \(url) failed (curl \(code): \(reason))"
+        case .shutDown: "the HTTP transport was shut down"
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import AWSAuth
+import ArgumentParser
+import DynamoClient
+import Foundation
+import Logging
+
+/// Options every command takes: where to connect and how much to say.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .customLong("endpoint-url"), help: "DynamoDB endpoint, e.g. http://127.0.0.1:8000 (default: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, or AWS's regional endpoint).")
+    var endpointURL: String?
+
+    @Option(help: "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, or the profile's region).")
+    var region: String?
+
+    @Option(help: "Profile from ~/.aws/credentials and ~/.aws/config (default: AWS_PROFILE, or 'default').")
+    var profile: String?
+
+    @Flag(name: .shortAndLong, help: "Log every retry and request detail to standard error.")
+    var verbose = false
+
+    /// Resolves credentials and endpoint, and builds a client.
+    func makeClient() throws -> DynamoDBClient {
+        let configuration: AWSConfiguration
+        do {
+            configuration = try AWSConfigurationResolver.resolve(profile: profile, region: region, endpointURL: endpointURL)
+        } catch {
+            throw CLIError.configuration(error.description)
+        }
+        var logger = Logger(label: "dynamo-migrate")
+        logger.logLevel = verbose ? .debug : .warning
+        return DynamoDBClient(configuration: configuration, logger: logger)
+    }
+}
+
+/// Errors the CLI reports itself, with their exit codes.
+enum CLIError: Error, CustomStringConvertible {
+    /// Bad input: flags, files, mappings (exit 2).
+    case usage(String)
+    /// Credentials, region or endpoint cannot be resolved (exit 2).
+    case configuration(String)
+    /// A check failed or work could not be done (exit 1).
+    case failed(String)
+
+    var description: String {
+        switch self {
+        case .usage(let m), .configuration(let m), .failed(let m): m
+        }
+    }
+
+    var exitCode: Int32 {
+        switch self {
+        case .usage, .configuration: 2
+        case .failed: 1
+        }
+    }
+}
+
+/// Runs a command body, printing any error for the operator and turning it into an exit code.
+func runReportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as CLIError {
+        printError(error.description)
+        throw ExitCode(error.exitCode)
+    } catch let error as DynamoDBError {
+        printError(error.description)
+        throw ExitCode(1)
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        printError("\(error)")
+        throw ExitCode(1)
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+}

@@ -1,0 +1,98 @@
+import AWSAuth
+import DynamoClient
+import DynamoCore
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+
+/// Credentials for the local server, which does not check signatures.
+let testCredentials = Credentials(accessKeyId: "AKIDTESTTESTTEST", secretAccessKey: "test-secret-key")
+
+/// A client for the local server (or any endpoint, e.g. a fault proxy in front of it).
+func makeClient(endpoint: String, retryPolicy: RetryPolicy = .default, sleeper: any Sleeper = RecordingSleeper()) -> DynamoDBClient {
+    DynamoDBClient(configuration: AWSConfiguration(credentials: testCredentials, region: "us-east-1", endpoint: endpoint, profile: nil),
+                   retryPolicy: retryPolicy, sleeper: sleeper)
+}
+
+/// Records the waits instead of sleeping, so retry tests run instantly and can assert on backoff.
+final class RecordingSleeper: Sleeper {
+    let delays = Mutex<[Duration]>([])
+    func sleep(for duration: Duration) async throws {
+        delays.withLock { $0.append(duration) }
+        await Task.yield()
+    }
+    var recorded: [Duration] { delays.withLock { $0 } }
+}
+
+/// The local server's endpoint; tests using it are disabled when it is not set.
+let localEndpoint = TestEnvironment.endpoint ?? "http://127.0.0.1:9"
+let localServerAvailable = TestEnvironment.endpoint != nil
+let needsLocalServer = Testing.ConditionTrait.enabled(if: localServerAvailable,
+    "needs the local DynamoDB: run scripts/test.sh (sets DYNAMO_MIGRATE_TEST_ENDPOINT)")
+
+/// Creates a hash(+range) table on the local server and waits until it is ACTIVE.
+func makeTable(_ client: DynamoDBClient, prefix: String, sortKey: KeyAttribute? = nil,
+               billing: BillingMode = .payPerRequest) async throws -> String {
+    let name = TestEnvironment.uniqueTableName(prefix)
+    try await client.createTable(CreateTableInput(
+        name: name, keySchema: KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string), sortKey: sortKey),
+        billingMode: billing))
+    try await client.waitUntilActive(name, pollInterval: .milliseconds(50))
+    return name
+}
+
+/// Items with every attribute type, keyed pk = "item-<i>".
+func sampleItems(_ count: Int, sortKey: Bool = false) -> [Item] {
+    (0..<count).map { i in
+        var item: Item = [
+            "pk": .s("item-\(i)"),
+            "n": .n(DynamoNumber(i * 7)),
+            "s": .s("héllo \"\(i)\"\n\u{1F600}"),
+            "b": .b([UInt8(i % 256), 0, 255]),
+            "flag": .bool(i % 2 == 0),
+            "nothing": .null,
+            "m": .m(["inner": .s("x\(i)"), "deep": .m(["n": .n(DynamoNumber(unchecked: "1.5"))])]),
+            "l": .l([.s("a"), .n(DynamoNumber(1)), .bool(true)]),
+            "ss": .ss(["a\(i)", "b"]),
+            "ns": .ns([DynamoNumber(1), DynamoNumber(i + 2)]),
+            "bs": .bs([[1, 2], [3, UInt8(i % 200) + 4]]),
+        ]
+        if sortKey { item["sk"] = .n(DynamoNumber(i % 5)) }
+        return item
+    }
+}
+
+/// Every item of a table, by full scan.
+func scanAll(_ client: DynamoDBClient, _ table: String, limit: Int? = nil) async throws -> [Item] {
+    var items: [Item] = []
+    var start: Item?
+    repeat {
+        let page = try await client.scan(ScanInput(table: table, limit: limit, exclusiveStartKey: start))
+        items += page.items
+        start = page.lastEvaluatedKey
+    } while start != nil
+    return items
+}
+
+func byKey(_ items: [Item]) -> [String: Item] {
+    Dictionary(items.map { item -> (String, Item) in
+        var key = ""
+        if case .s(let pk)? = item["pk"] { key = pk }
+        if case .n(let sk)? = item["sk"] { key += "#" + sk.canonical }
+        return (key, item)
+    }, uniquingKeysWith: { a, _ in a })
+}
+
+/// Writes items in batches of 25, resending UnprocessedItems.
+func writeAll(_ client: DynamoDBClient, _ table: String, _ items: [Item]) async throws {
+    var start = 0
+    while start < items.count {
+        var pending = Array(items[start..<min(start + 25, items.count)]).map { WriteRequest.put($0) }
+        while !pending.isEmpty {
+            let output = try await client.batchWriteItem([table: pending])
+            pending = output.unprocessedItems[table] ?? []
+        }
+        start += 25
+    }
+}
