@@ -43,7 +43,13 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         // Commands and their output.
+        // The streaming migrator: reader, transform, batched writer, checkpoints, rate limits.
+        .target(name: "Pipeline", dependencies: [
+            "DynamoCore", "DynamoClient", "Mappings",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "DynamoMigrateCLI", dependencies: [
+            "Pipeline",
             "DynamoCore", "AWSAuth", "DynamoClient", "Mappings",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -65,6 +71,7 @@ let package = Package(
         .testTarget(name: "CurlTransportTests", dependencies: ["CurlTransport", "ZlibSupport", "TestSupport"]),
         .testTarget(name: "DynamoClientTests", dependencies: ["DynamoClient", "TestSupport"]),
         .testTarget(name: "MappingsTests", dependencies: ["Mappings", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "TestSupport"]),
     ]
 )

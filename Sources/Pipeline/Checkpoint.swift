@@ -1,0 +1,152 @@
+import DynamoCore
+import Foundation
+
+/// Where a migration stands, durable across crashes: per source table and segment, the last
+/// `LastEvaluatedKey` whose items are all written (acknowledged by the writer), plus counts.
+public struct MigrationCheckpoint: Codable, Sendable, Equatable {
+    /// Identifies the mapping this checkpoint belongs to (a hash of the resolved plan), so a resume with
+    /// a different mapping is refused instead of mixing two migrations.
+    public var planFingerprint: String
+    public var startedAt: Date
+    public var updatedAt: Date
+    /// Keyed by "target/source".
+    public var sources: [String: SourceProgress]
+    public var finishedAt: Date?
+
+    public init(planFingerprint: String, startedAt: Date = Date()) {
+        self.planFingerprint = planFingerprint
+        self.startedAt = startedAt
+        self.updatedAt = startedAt
+        self.sources = [:]
+    }
+
+    public static func sourceKey(target: String, source: String) -> String { "\(target)/\(source)" }
+}
+
+/// Progress of one source table into one target.
+public struct SourceProgress: Codable, Sendable, Equatable {
+    public var source: String
+    public var target: String
+    public var totalSegments: Int
+    public var segments: [SegmentProgress]
+    public var done: Bool { segments.allSatisfy(\.done) }
+
+    public init(source: String, target: String, totalSegments: Int) {
+        self.source = source
+        self.target = target
+        self.totalSegments = totalSegments
+        self.segments = (0..<totalSegments).map { SegmentProgress(segment: $0) }
+    }
+}
+
+/// Progress of one `Segment` of a parallel scan.
+public struct SegmentProgress: Codable, Sendable, Equatable {
+    public var segment: Int
+    /// DynamoDB JSON of the `LastEvaluatedKey` after which reading resumes; nil means from the start
+    /// (or, when `done`, nothing left).
+    public var resumeAfterKey: String?
+    public var done = false
+    /// Counts of everything acknowledged so far.
+    public var itemsRead = 0
+    public var itemsWritten = 0
+    public var itemsFiltered = 0
+    public var itemsDeadLettered = 0
+    public var itemsKeptExisting = 0
+    public var bytesRead = 0
+
+    public init(segment: Int) { self.segment = segment }
+
+    /// The resume key as an item.
+    public func resumeKey() throws -> Item? {
+        guard let text = resumeAfterKey else { return nil }
+        var reader = JSONReader(Array(text.utf8))
+        let item = try reader.readItem()
+        try reader.finish()
+        return item
+    }
+
+    public static func encodeKey(_ key: Item) -> String {
+        var writer = JSONWriter()
+        writer.item(key)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+}
+
+/// Where checkpoints are kept: a seam so tests can inspect or break it.
+public protocol CheckpointStore: Sendable {
+    func load() throws -> MigrationCheckpoint?
+    func save(_ checkpoint: MigrationCheckpoint) throws
+}
+
+/// Why the state directory cannot be used.
+public enum CheckpointError: Error, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case unwritable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason): "cannot read the checkpoint \(path): \(reason)"
+        case .unwritable(let path, let reason): "cannot write the checkpoint \(path): \(reason)"
+        }
+    }
+}
+
+/// A checkpoint file in the state directory, replaced atomically (write to a temporary file, fsync,
+/// rename, fsync the directory), so a crash at any moment leaves either the old or the new checkpoint.
+public struct FileCheckpointStore: CheckpointStore {
+    public let directory: URL
+    public var path: URL { directory.appendingPathComponent("checkpoint.json") }
+
+    public init(directory: URL) { self.directory = directory }
+
+    public func load() throws -> MigrationCheckpoint? {
+        guard FileManager.default.fileExists(atPath: path.path) else { return nil }
+        do {
+            let data = try Data(contentsOf: path)
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            return try decoder.decode(MigrationCheckpoint.self, from: data)
+        } catch {
+            throw CheckpointError.unreadable(path: path.path, reason: "\(error)")
+        }
+    }
+
+    public func save(_ checkpoint: MigrationCheckpoint) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        do {
+            try writeAtomically(try encoder.encode(checkpoint), to: path)
+        } catch let error as CheckpointError {
+            throw error
+        } catch {
+            throw CheckpointError.unwritable(path: path.path, reason: "\(error)")
+        }
+    }
+}
+
+/// Replaces `url` with `data` so that a crash leaves either the old or the new content.
+public func writeAtomically(_ data: Data, to url: URL) throws {
+    let directory = url.deletingLastPathComponent()
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+    let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else { throw CheckpointError.unwritable(path: temporary.path, reason: String(cString: strerror(errno))) }
+    var ok = data.withUnsafeBytes { buffer -> Bool in
+        var offset = 0
+        while offset < buffer.count {
+            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
+    ok = ok && fsync(fd) == 0
+    close(fd)
+    guard ok, rename(temporary.path, url.path) == 0 else {
+        unlink(temporary.path)
+        throw CheckpointError.unwritable(path: url.path, reason: String(cString: strerror(errno)))
+    }
+    let dirfd = open(directory.path, O_RDONLY)
+    if dirfd >= 0 { fsync(dirfd); close(dirfd) }
+}

@@ -1,0 +1,366 @@
+// Pipeline: the streaming migrator: parallel-scan readers, transforms, batched writers with backpressure, checkpoints.
+import DynamoClient
+import DynamoCore
+import Foundation
+import Logging
+import Mappings
+import Synchronization
+
+/// How a migration runs.
+public struct MigrationOptions: Sendable {
+    /// Holds the checkpoint, dead letters and reports.
+    public var stateDirectory: URL
+    /// Continue an interrupted run from its checkpoint.
+    public var resume = false
+    /// Scan segments per source table (default: chosen from the table's size).
+    public var segments: Int?
+    /// Scan `Limit` per page (default: DynamoDB's 1 MB pages).
+    public var scanPageLimit: Int?
+    /// Writer tasks per target table.
+    public var writersPerTarget = 4
+    /// Target tables migrated at the same time.
+    public var parallelTargets = 4
+    /// Stop once more items than this have been dead-lettered.
+    public var maxFailures = 1000
+    /// Read capacity units per second per source table (nil: unlimited, but adaptive on throttling).
+    public var maxReadUnits: Double?
+    /// Write capacity units per second per target table.
+    public var maxWriteUnits: Double?
+    /// Percent of a table's provisioned capacity (or of the assumed on-demand ceiling) to use.
+    public var readPercent: Double?
+    public var writePercent: Double?
+    /// Identifies the mapping; a checkpoint from another mapping is refused.
+    public var planFingerprint: String
+    /// Pages buffered between the readers and the writers of one source.
+    public var queueCapacity = 16
+
+    /// Capacity assumed for on-demand tables when a percentage is asked for: DynamoDB's default
+    /// per-table quota of 40,000 read and 40,000 write units per second.
+    public static let assumedOnDemandUnits = 40_000.0
+
+    public init(stateDirectory: URL, planFingerprint: String) {
+        self.stateDirectory = stateDirectory
+        self.planFingerprint = planFingerprint
+    }
+}
+
+/// Counts of one source table into one target, for the report.
+public struct SourceReport: Codable, Sendable, Equatable {
+    public var source: String
+    public var target: String
+    public var segments: Int
+    public var itemsRead: Int
+    public var itemsWritten: Int
+    public var itemsFiltered: Int
+    public var itemsDeadLettered: Int
+    public var itemsKeptExisting: Int
+    public var bytesRead: Int
+    public var complete: Bool
+}
+
+/// What a run did.
+public struct MigrationReport: Codable, Sendable {
+    public var startedAt: Date
+    public var finishedAt: Date
+    public var durationSeconds: Double
+    /// The run found a finished checkpoint and did nothing.
+    public var alreadyComplete: Bool
+    /// The run was stopped (Ctrl-C) before finishing; resume with --resume.
+    public var interrupted: Bool
+    public var createdTables: [String]
+    public var sources: [SourceReport]
+    public var itemsRead: Int
+    public var itemsWritten: Int
+    public var itemsFiltered: Int
+    public var itemsDeadLettered: Int
+    public var itemsKeptExisting: Int
+    public var bytesRead: Int
+    public var bytesWritten: Int
+    public var itemsPerSecond: Double
+    public var megabytesPerSecond: Double
+    public var retries: Int
+    public var throttles: Int
+    public var unprocessedResent: Int
+    public var deadLetterFile: String?
+    public var stateDirectory: String
+}
+
+/// Runs a resolved mapping: creates targets, then streams every source into its target.
+///
+/// Sources of one target run one after another in mapping order, so with `overwrite` the later
+/// source wins deterministically; different targets run in parallel.
+public final class Migrator: Sendable {
+    public let client: DynamoDBClient
+    public let mapping: ResolvedMapping
+    public let options: MigrationOptions
+    let logger: Logger
+    let stopRequested = Mutex(false)
+    let live = Mutex<[String: PipelineStatistics]>([:])
+    let created = Mutex<[String]>([])
+
+    public init(client: DynamoDBClient, mapping: ResolvedMapping, options: MigrationOptions,
+                logger: Logger = Logger(label: "dynamo-migrate.pipeline")) {
+        self.client = client
+        self.mapping = mapping
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Asks the run to stop cleanly: readers stop, in-flight batches finish, the checkpoint is saved.
+    public func requestStop() { stopRequested.withLock { $0 = true } }
+    var isStopping: Bool { stopRequested.withLock { $0 } }
+
+    /// Live counters per "target/source", for progress output.
+    public func liveStatistics() -> [String: PipelineStatistics.Snapshot] {
+        live.withLock { $0.mapValues(\.snapshot) }
+    }
+
+    /// Runs the migration to the end (or until stopped) and writes the reports.
+    public func run() async throws -> MigrationReport {
+        let started = Date()
+        let store = FileCheckpointStore(directory: options.stateDirectory)
+        var checkpoint: MigrationCheckpoint
+        if let existing = try store.load() {
+            guard existing.planFingerprint == options.planFingerprint else {
+                throw PipelineError.fingerprintMismatch(stateDirectory: options.stateDirectory.path)
+            }
+            if existing.finishedAt != nil, existing.sources.values.allSatisfy(\.done) {
+                return makeReport(existing, started: started, alreadyComplete: true, interrupted: false, deadLetters: nil)
+            }
+            guard options.resume else { throw MigratorError.interruptedRunExists(options.stateDirectory.path) }
+            checkpoint = existing
+        } else {
+            checkpoint = MigrationCheckpoint(planFingerprint: options.planFingerprint, startedAt: started)
+        }
+
+        // Everything that can be checked before writing is checked first.
+        let prepared = try await prepareTargets()
+        let ledger = ProgressLedger(checkpoint: checkpoint)
+        try store.save(ledger.snapshot().0)
+        let deadLetters = try DeadLetterLog(path: options.stateDirectory.appendingPathComponent("dead-letters.jsonl"))
+        defer { deadLetters.close() }
+
+        let flusher = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(500))
+                let (snapshot, changed) = ledger.snapshot()
+                if changed { try? store.save(snapshot) }
+            }
+        }
+        defer { flusher.cancel() }
+
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var next = 0
+                func addTarget() {
+                    let target = prepared[next]
+                    next += 1
+                    group.addTask { try await self.migrateTarget(target, ledger: ledger, deadLetters: deadLetters) }
+                }
+                for _ in 0..<min(options.parallelTargets, prepared.count) { addTarget() }
+                while try await group.next() != nil {
+                    if next < prepared.count { addTarget() }
+                }
+            }
+        } catch {
+            try? store.save(ledger.snapshot().0)
+            throw error
+        }
+        let interrupted = isStopping
+        if !interrupted { ledger.markFinished() }
+        checkpoint = ledger.snapshot().0
+        try store.save(checkpoint)
+        let report = makeReport(checkpoint, started: started, alreadyComplete: false, interrupted: interrupted,
+                                deadLetters: deadLetters.count > 0 ? deadLetters.path : nil)
+        try writeReports(report)
+        return report
+    }
+
+    struct PreparedTarget: Sendable {
+        var target: ResolvedTarget
+        var blueprint: TargetBlueprint
+        var sources: [(source: ResolvedSource, description: TableDescription)]
+        var writeUnitsPerSecond: Double?
+    }
+
+    /// Describes sources, creates missing targets (waiting until ACTIVE, then PITR and TTL), and
+    /// refuses targets whose key schema differs from the mapping's.
+    func prepareTargets() async throws -> [PreparedTarget] {
+        var prepared: [PreparedTarget] = []
+        for target in mapping.targets {
+            var sources: [(ResolvedSource, TableDescription)] = []
+            for source in target.sources {
+                guard let description = try await client.describeTableIfExists(source.table) else {
+                    throw PipelineError.missingTable(source.table)
+                }
+                sources.append((source, description))
+            }
+            guard let first = sources.first else { continue }
+            let ttl = try await client.describeTimeToLive(first.0.table)
+            let tags = try await first.1.arn.asyncFlatMap { arn in try await client.listTags(arn: arn) } ?? [:]
+            let blueprint = TargetBlueprint.make(for: target, sources: sources.map(\.1), sourceTTL: ttl, sourceTags: tags)
+
+            let existing = try await client.describeTableIfExists(target.name)
+            var description: TableDescription
+            if let existing {
+                guard existing.keySchema == blueprint.keySchema else {
+                    throw PipelineError.keySchemaMismatch(target: target.name, expected: blueprint.keySchema.description,
+                                                          actual: existing.keySchema.description)
+                }
+                description = existing
+                if existing.status != "ACTIVE" { description = try await client.waitUntilActive(target.name) }
+            } else {
+                logger.info("creating \(target.name)")
+                try await client.createTable(blueprint.table)
+                description = try await client.waitUntilActive(target.name)
+                created.withLock { $0.append(target.name) }
+                if let ttlAttribute = blueprint.ttlAttribute {
+                    try await client.updateTimeToLive(target.name, attributeName: ttlAttribute, enabled: true)
+                }
+            }
+            if blueprint.pointInTimeRecovery,
+               try await client.describeContinuousBackups(table: target.name).isPointInTimeRecoveryEnabled == false {
+                try await client.updateContinuousBackups(table: target.name, pointInTimeRecovery: true)
+            }
+            prepared.append(PreparedTarget(target: target, blueprint: blueprint, sources: sources,
+                                           writeUnitsPerSecond: units(absolute: options.maxWriteUnits, percent: options.writePercent,
+                                                                      of: description, write: true)))
+        }
+        return prepared
+    }
+
+    func units(absolute: Double?, percent: Double?, of table: TableDescription, write: Bool) -> Double? {
+        if let absolute { return absolute }
+        guard let percent else { return nil }
+        let capacity: Double
+        switch table.billingMode {
+        case .payPerRequest: capacity = MigrationOptions.assumedOnDemandUnits
+        case .provisioned(let read, let writeUnits): capacity = Double(write ? writeUnits : read)
+        }
+        return max(1, capacity * percent / 100)
+    }
+
+    func migrateTarget(_ prepared: PreparedTarget, ledger: ProgressLedger, deadLetters: DeadLetterLog) async throws {
+        let writeLimiter = RateLimiter(unitsPerSecond: prepared.writeUnitsPerSecond)
+        for (source, description) in prepared.sources {
+            if isStopping { return }
+            try await migrateSource(source, description: description, into: prepared, writeLimiter: writeLimiter,
+                                    ledger: ledger, deadLetters: deadLetters)
+        }
+    }
+
+    func segmentCount(for table: TableDescription) -> Int {
+        if let segments = options.segments { return max(1, segments) }
+        let bySize = table.sizeBytes / (128 << 20)
+        let byCount = table.itemCount / 5_000
+        return min(32, max(1, bySize, byCount))
+    }
+
+    func migrateSource(_ source: ResolvedSource, description: TableDescription, into prepared: PreparedTarget,
+                       writeLimiter: RateLimiter, ledger: ProgressLedger, deadLetters: DeadLetterLog) async throws {
+        let target = prepared.target.name
+        let key = MigrationCheckpoint.sourceKey(target: target, source: source.table)
+        let progress = ledger.ensureSource(key, source: source.table, target: target, totalSegments: segmentCount(for: description))
+        if progress.done { return }
+        let statistics = PipelineStatistics()
+        live.withLock { $0[key] = statistics }
+
+        let transform = source.itemTransform(targetKey: prepared.blueprint.keySchema.spec)
+        let readLimiter = RateLimiter(unitsPerSecond: units(absolute: options.maxReadUnits, percent: options.readPercent,
+                                                            of: description, write: false))
+        let queue = BoundedQueue<[WriteUnit]>(capacity: options.queueCapacity)
+        let mode: WriteMode = switch prepared.target.conflict {
+        case .overwrite: .overwrite
+        case .keepExisting: .keepExisting
+        case .fail: .failOnConflict
+        }
+        let writer = TargetWriter(client: client, table: target, keySchema: prepared.blueprint.keySchema, mode: mode,
+                                  limiter: writeLimiter, ledger: ledger, statistics: statistics, logger: logger)
+        let reader = SegmentReader(client: client, source: source.table, sourceKey: description.keySchema, target: target,
+                                   targetKey: prepared.blueprint.keySchema, transform: transform, checkpointKey: key,
+                                   totalSegments: progress.totalSegments, pageLimit: options.scanPageLimit,
+                                   limiter: readLimiter, ledger: ledger, statistics: statistics, deadLetters: deadLetters,
+                                   maxFailures: options.maxFailures, queue: queue, shouldStop: { [self] in isStopping })
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<max(1, options.writersPerTarget) {
+                group.addTask { try await writer.run(queue) }
+            }
+            group.addTask {
+                defer { queue.finish() }
+                try await withThrowingTaskGroup(of: Void.self) { readers in
+                    for segment in progress.segments where !segment.done {
+                        readers.addTask { try await reader.read(segment: segment) }
+                    }
+                    try await readers.waitForAll()
+                }
+            }
+            do {
+                try await group.waitForAll()
+            } catch {
+                // Wake every stage blocked on the queue so the group can end.
+                queue.finish()
+                throw error
+            }
+        }
+    }
+
+    func makeReport(_ checkpoint: MigrationCheckpoint, started: Date, alreadyComplete: Bool, interrupted: Bool,
+                    deadLetters: URL?) -> MigrationReport {
+        let sources = checkpoint.sources.values.sorted { ($0.target, $0.source) < ($1.target, $1.source) }.map { p in
+            SourceReport(source: p.source, target: p.target, segments: p.totalSegments,
+                         itemsRead: p.segments.reduce(0) { $0 + $1.itemsRead },
+                         itemsWritten: p.segments.reduce(0) { $0 + $1.itemsWritten },
+                         itemsFiltered: p.segments.reduce(0) { $0 + $1.itemsFiltered },
+                         itemsDeadLettered: p.segments.reduce(0) { $0 + $1.itemsDeadLettered },
+                         itemsKeptExisting: p.segments.reduce(0) { $0 + $1.itemsKeptExisting },
+                         bytesRead: p.segments.reduce(0) { $0 + $1.bytesRead }, complete: p.done)
+        }
+        let finished = Date()
+        let duration = finished.timeIntervalSince(started)
+        let liveTotals = live.withLock { $0.values.map(\.snapshot) }
+        let written = sources.reduce(0) { $0 + $1.itemsWritten }
+        let bytesWritten = liveTotals.reduce(0) { $0 + $1.bytesWritten }
+        let stats = client.statistics
+        return MigrationReport(
+            startedAt: started, finishedAt: finished, durationSeconds: duration, alreadyComplete: alreadyComplete,
+            interrupted: interrupted, createdTables: created.withLock { $0 }, sources: sources,
+            itemsRead: sources.reduce(0) { $0 + $1.itemsRead }, itemsWritten: written,
+            itemsFiltered: sources.reduce(0) { $0 + $1.itemsFiltered },
+            itemsDeadLettered: sources.reduce(0) { $0 + $1.itemsDeadLettered },
+            itemsKeptExisting: sources.reduce(0) { $0 + $1.itemsKeptExisting },
+            bytesRead: sources.reduce(0) { $0 + $1.bytesRead }, bytesWritten: bytesWritten,
+            itemsPerSecond: duration > 0 ? Double(liveTotals.reduce(0) { $0 + $1.itemsWritten }) / duration : 0,
+            megabytesPerSecond: duration > 0 ? Double(bytesWritten) / 1_000_000 / duration : 0,
+            retries: stats.retries, throttles: stats.throttles,
+            unprocessedResent: liveTotals.reduce(0) { $0 + $1.unprocessedResent },
+            deadLetterFile: deadLetters?.path, stateDirectory: options.stateDirectory.path)
+    }
+
+    func writeReports(_ report: MigrationReport) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        try writeAtomically(try encoder.encode(report), to: options.stateDirectory.appendingPathComponent("report.json"))
+        try writeAtomically(Data(report.markdown.utf8), to: options.stateDirectory.appendingPathComponent("report.md"))
+    }
+}
+
+/// Errors of the migrator's own bookkeeping.
+public enum MigratorError: Error, CustomStringConvertible {
+    case interruptedRunExists(String)
+
+    public var description: String {
+        switch self {
+        case .interruptedRunExists(let dir):
+            return "an unfinished migration is recorded in \(dir); rerun with --resume to finish it, or use another --state-dir to start over"
+        }
+    }
+}
+
+extension Optional {
+    func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}

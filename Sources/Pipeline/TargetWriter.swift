@@ -1,0 +1,188 @@
+import DynamoClient
+import DynamoCore
+import Foundation
+import Logging
+
+/// One item on its way to a target table, with the page it came from (for acknowledgement).
+public struct WriteUnit: Sendable {
+    public var item: Item
+    /// The item's primary key in the target.
+    public var key: Item
+    /// DynamoDB's size of the item.
+    public var size: Int
+    public var page: PageRef
+}
+
+/// What to do when an item's key already exists in the target.
+public enum WriteMode: String, Sendable {
+    /// BatchWriteItem puts: the last write wins.
+    case overwrite
+    /// Conditional puts: an item already there is kept.
+    case keepExisting = "keep-existing"
+    /// Conditional puts: an item already there with different content stops the run.
+    case failOnConflict = "fail"
+}
+
+/// Errors that stop a migration; each says what happened and what to do.
+public enum PipelineError: Error, CustomStringConvertible {
+    case conflict(table: String, key: String, source: String)
+    case noProgress(table: String, attempts: Int, pending: Int)
+    case tooManyFailures(limit: Int, deadLetters: URL)
+    case keySchemaMismatch(target: String, expected: String, actual: String)
+    case missingTable(String)
+    case fingerprintMismatch(stateDirectory: String)
+    case client(DynamoDBError)
+
+    public var description: String {
+        switch self {
+        case .conflict(let table, let key, let source):
+            return "conflict in \(table): key \(key) from \(source) already exists with different content, and the mapping's conflict policy is 'fail'. Choose 'overwrite' or 'keep-existing', or fix the key rewrite so sources do not collide."
+        case .noProgress(let table, let attempts, let pending):
+            return "BatchWriteItem into \(table) left \(pending) items unprocessed \(attempts) times in a row; stopping rather than giving up silently. Check the table's capacity, then rerun with --resume."
+        case .tooManyFailures(let limit, let path):
+            return "more than \(limit) items could not be migrated (--max-failures); see \(path.path)"
+        case .keySchemaMismatch(let target, let expected, let actual):
+            return "target table \(target) already exists with key schema \(actual), but the mapping needs \(expected); refusing to write into it"
+        case .missingTable(let name):
+            return "table \(name) does not exist at this endpoint"
+        case .fingerprintMismatch(let dir):
+            return "the state directory \(dir) belongs to a different mapping or table set; use another --state-dir, or delete it to start over"
+        case .client(let error):
+            return error.description
+        }
+    }
+}
+
+/// Writes units into one target table: batches of at most 25 items and 16 MB (BatchWriteItem), or
+/// conditional puts for the keep-existing and fail policies. `UnprocessedItems` are resent with capped
+/// exponential backoff and full jitter until written; never dropped.
+struct TargetWriter: Sendable {
+    let client: DynamoDBClient
+    let table: String
+    let keySchema: KeySchema
+    let mode: WriteMode
+    let limiter: RateLimiter
+    let ledger: ProgressLedger
+    let statistics: PipelineStatistics
+    let logger: Logger
+    /// Consecutive rounds without any progress before giving up loudly.
+    var maxStalledRounds = 60
+
+    func run(_ queue: BoundedQueue<[WriteUnit]>) async throws {
+        var batch: [WriteUnit] = []
+        var batchBytes = 0
+        var keysInBatch = Set<Item>()
+        for await units in queue {
+            for unit in units {
+                if mode != .overwrite {
+                    try await conditionalPut(unit)
+                    continue
+                }
+                // DynamoDB rejects a batch holding one key twice: send what we have first.
+                if batch.count == DynamoDBLimits.maxBatchWriteRequests
+                    || batchBytes + unit.size + 1024 > DynamoDBLimits.maxBatchWriteBytes
+                    || keysInBatch.contains(unit.key) {
+                    try await write(batch)
+                    batch.removeAll(keepingCapacity: true)
+                    keysInBatch.removeAll(keepingCapacity: true)
+                    batchBytes = 0
+                }
+                batch.append(unit)
+                batchBytes += unit.size
+                keysInBatch.insert(unit.key)
+            }
+            // Nothing more waiting: send a partial batch rather than hold acknowledgements back.
+            if !batch.isEmpty, batch.count == DynamoDBLimits.maxBatchWriteRequests || queue.bufferedCount == 0 {
+                try await write(batch)
+                batch.removeAll(keepingCapacity: true)
+                keysInBatch.removeAll(keepingCapacity: true)
+                batchBytes = 0
+            }
+        }
+        if !batch.isEmpty { try await write(batch) }
+    }
+
+    /// One batch, resending UnprocessedItems until every item is written.
+    func write(_ units: [WriteUnit]) async throws {
+        var pending = units
+        var stalled = 0
+        var random = SystemRandomNumberGenerator()
+        while !pending.isEmpty {
+            try await limiter.acquire(Double(pending.reduce(0) { $0 + writeUnits($1.size) }))
+            let output: BatchWriteOutput
+            do {
+                output = try await client.batchWriteItem([table: pending.map { .put($0.item) }])
+            } catch {
+                throw PipelineError.client(error)
+            }
+            let unprocessed = output.unprocessedItems[table] ?? []
+            statistics.addRequest()
+            if unprocessed.isEmpty {
+                acknowledge(pending)
+                statistics.addWritten(pending.count, bytes: pending.reduce(0) { $0 + $1.size })
+                return
+            }
+            let left = Set(unprocessed.compactMap { request -> Item? in
+                if case .put(let item) = request { return pending.first { $0.item == item }?.key ?? item }
+                return nil
+            })
+            let done = pending.filter { !left.contains($0.key) }
+            acknowledge(done)
+            statistics.addWritten(done.count, bytes: done.reduce(0) { $0 + $1.size })
+            pending = pending.filter { left.contains($0.key) }
+            statistics.addUnprocessed(pending.count)
+            limiter.noteThrottle()
+            stalled = done.isEmpty ? stalled + 1 : 0
+            if stalled >= maxStalledRounds {
+                throw PipelineError.noProgress(table: table, attempts: stalled, pending: pending.count)
+            }
+            let delay = client.retryPolicy.delay(beforeRetry: max(1, stalled + 1), using: &random)
+            logger.debug("resending UnprocessedItems", metadata: ["table": .string(table), "items": .stringConvertible(pending.count)])
+            try await Task.sleep(for: delay)
+        }
+    }
+
+    /// keep-existing and fail: PutItem with `attribute_not_exists` on the partition key.
+    func conditionalPut(_ unit: WriteUnit) async throws {
+        try await limiter.acquire(Double(writeUnits(unit.size)))
+        let partition = keySchema.partitionKey.name
+        do {
+            try await client.putItem(table: table, item: unit.item, conditionExpression: "attribute_not_exists(#k)",
+                                     expressionAttributeNames: ["#k": partition])
+            statistics.addRequest()
+            statistics.addWritten(1, bytes: unit.size)
+            ledger.acknowledge(unit.page, count: 1)
+        } catch where error.isConditionalCheckFailed {
+            statistics.addRequest()
+            if mode == .failOnConflict {
+                // The same content (e.g. written by an earlier, interrupted run) is not a conflict.
+                let existing = try? await client.getItem(table: table, key: unit.key, consistentRead: true)
+                if existing != unit.item {
+                    throw PipelineError.conflict(table: table, key: describeKey(unit.key), source: unit.page.source)
+                }
+            }
+            statistics.addKeptExisting(1)
+            ledger.acknowledge(unit.page, count: 1, keptExisting: 1)
+        } catch {
+            throw PipelineError.client(error)
+        }
+    }
+
+    func acknowledge(_ units: [WriteUnit]) {
+        var perPage: [PageRef: Int] = [:]
+        for unit in units { perPage[unit.page, default: 0] += 1 }
+        for (page, count) in perPage { ledger.acknowledge(page, count: count) }
+    }
+}
+
+/// Write capacity units of an item: one per started KB.
+func writeUnits(_ size: Int) -> Int { max(1, (size + 1023) / 1024) }
+
+/// `pk="a", sk=3` for messages.
+func describeKey(_ key: Item) -> String {
+    key.keys.sorted().map { name in
+        var writer = JSONWriter()
+        writer.attributeValue(key[name]!)
+        return "\(name)=\(String(decoding: writer.bytes, as: UTF8.self))"
+    }.joined(separator: ", ")
+}
