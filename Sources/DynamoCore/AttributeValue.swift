@@ -35,3 +35,130 @@ public enum AttributeValue: Sendable, Hashable {
 
 /// A DynamoDB item: attribute names to values.
 public typealias Item = [String: AttributeValue]
+
+// MARK: - Equality
+
+extension AttributeValue {
+    /// DynamoDB's equality: numbers compare by value (``DynamoNumber``), maps ignore key order, and
+    /// sets (`SS`, `NS`, `BS`) ignore member order, since DynamoDB does not keep it. Lists keep order.
+    public static func == (lhs: AttributeValue, rhs: AttributeValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.s(let a), .s(let b)): return a == b
+        case (.n(let a), .n(let b)): return a == b
+        case (.b(let a), .b(let b)): return a == b
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.null, .null): return true
+        case (.m(let a), .m(let b)): return a == b
+        case (.l(let a), .l(let b)): return a == b
+        case (.ss(let a), .ss(let b)):
+            return a == b || (a.count == b.count && a.sorted() == b.sorted())
+        case (.ns(let a), .ns(let b)):
+            return a == b || (a.count == b.count && a.map(\.canonical).sorted() == b.map(\.canonical).sorted())
+        case (.bs(let a), .bs(let b)):
+            return a == b || (a.count == b.count
+                && a.sorted(by: { $0.lexicographicallyPrecedes($1) }) == b.sorted(by: { $0.lexicographicallyPrecedes($1) }))
+        default: return false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(typeDescriptor)
+        switch self {
+        case .s(let v): hasher.combine(v)
+        case .n(let v): hasher.combine(v)
+        case .b(let v): hasher.combine(v)
+        case .bool(let v): hasher.combine(v)
+        case .null: break
+        case .m(let v): hasher.combine(v)
+        case .l(let v): hasher.combine(v)
+        // Order-independent: the sum of the members' hashes.
+        case .ss(let v): hasher.combine(v.count); hasher.combine(v.reduce(0) { $0 &+ $1.hashValue })
+        case .ns(let v): hasher.combine(v.count); hasher.combine(v.reduce(0) { $0 &+ $1.hashValue })
+        case .bs(let v): hasher.combine(v.count); hasher.combine(v.reduce(0) { $0 &+ $1.hashValue })
+        }
+    }
+}
+
+// MARK: - Conveniences
+
+extension AttributeValue {
+    /// The string of an `S` value.
+    public var stringValue: String? { if case .s(let v) = self { return v }; return nil }
+    /// The number of an `N` value.
+    public var numberValue: DynamoNumber? { if case .n(let v) = self { return v }; return nil }
+    /// The bytes of a `B` value.
+    public var binaryValue: [UInt8]? { if case .b(let v) = self { return v }; return nil }
+    /// The flag of a `BOOL` value.
+    public var boolValue: Bool? { if case .bool(let v) = self { return v }; return nil }
+    /// True for `NULL`.
+    public var isNull: Bool { if case .null = self { return true }; return false }
+    /// The members of an `M` value.
+    public var mapValue: [String: AttributeValue]? { if case .m(let v) = self { return v }; return nil }
+    /// The elements of an `L` value.
+    public var listValue: [AttributeValue]? { if case .l(let v) = self { return v }; return nil }
+    /// The members of an `SS` value.
+    public var stringSetValue: [String]? { if case .ss(let v) = self { return v }; return nil }
+    /// The members of an `NS` value.
+    public var numberSetValue: [DynamoNumber]? { if case .ns(let v) = self { return v }; return nil }
+    /// The members of a `BS` value.
+    public var binarySetValue: [[UInt8]]? { if case .bs(let v) = self { return v }; return nil }
+
+    /// Parses one DynamoDB-JSON value such as `{"S":"x"}` (the whole body must be that value).
+    public init(dynamoJSON bytes: [UInt8]) throws {
+        var reader = JSONReader(bytes)
+        self = try reader.readAttributeValue()
+        try reader.finish()
+    }
+
+    /// This value as compact DynamoDB JSON, e.g. `{"S":"x"}`.
+    public var dynamoJSON: [UInt8] {
+        var writer = JSONWriter(capacity: 64)
+        writer.attributeValue(self)
+        return writer.bytes
+    }
+}
+
+// MARK: - Item size
+
+/// The size DynamoDB charges for an item, per AWS's item-size rules ("DynamoDB item sizes and
+/// formats"): the sum over attributes of the name's UTF-8 length plus the value's size
+/// (see ``AttributeValue/dynamoDBSize``). Compare with the 400 KB item limit (409,600 bytes).
+public func dynamoDBItemSize(_ item: Item) -> Int {
+    var total = 0
+    for (name, value) in item { total += name.utf8.count + value.dynamoDBSize }
+    return total
+}
+
+/// DynamoDB's maximum item size, 400 KB.
+public let dynamoDBMaximumItemSize = 400 * 1024
+
+extension AttributeValue {
+    /// The size of this value (without an attribute name) per AWS's item-size rules:
+    /// `S` = UTF-8 bytes; `N` = 1 byte per two significant digits (rounded up) + 1;
+    /// `B` = raw bytes; `BOOL`/`NULL` = 1; `M`/`L` = 3 + per element (name bytes for `M` + value
+    /// size + 1); sets = the sum of their members' sizes.
+    public var dynamoDBSize: Int {
+        switch self {
+        case .s(let v): return v.utf8.count
+        case .n(let v): return Self.numberSize(v)
+        case .b(let v): return v.count
+        case .bool, .null: return 1
+        case .m(let v):
+            var total = 3
+            for (name, value) in v { total += name.utf8.count + value.dynamoDBSize + 1 }
+            return total
+        case .l(let v):
+            var total = 3
+            for value in v { total += value.dynamoDBSize + 1 }
+            return total
+        case .ss(let v): return v.reduce(0) { $0 + $1.utf8.count }
+        case .ns(let v): return v.reduce(0) { $0 + Self.numberSize($1) }
+        case .bs(let v): return v.reduce(0) { $0 + $1.count }
+        }
+    }
+
+    static func numberSize(_ number: DynamoNumber) -> Int {
+        guard let scan = NumberScan(number.text) else { return number.text.utf8.count }
+        return (scan.significantDigits + 1) / 2 + 1
+    }
+}
