@@ -1,8 +1,8 @@
 // AWSAuth: AWS Signature Version 4, credentials, and region/endpoint resolution like aws-cli's.
 import Foundation
 
-/// AWS access keys. `description` never shows the secret.
-public struct Credentials: Sendable, Equatable, CustomStringConvertible {
+/// AWS access keys. `description`, `debugDescription` and the mirror never show the secret or the token.
+public struct Credentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var accessKeyId: String
     public var secretAccessKey: String
     public var sessionToken: String?
@@ -12,10 +12,16 @@ public struct Credentials: Sendable, Equatable, CustomStringConvertible {
         self.sessionToken = sessionToken
     }
     public var description: String { "Credentials(accessKeyId: \(accessKeyId), secret: <redacted>\(sessionToken == nil ? "" : ", session token: <redacted>"))" }
+    public var debugDescription: String { description }
+    // `dump()` and debuggers walk the mirror; keep the secrets out of it too.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["accessKeyId": accessKeyId, "secretAccessKey": "<redacted>",
+                                "sessionToken": sessionToken == nil ? "nil" : "<redacted>"])
+    }
 }
 
 /// Where the tool talks to and as whom: the result of resolving flags, environment and config files.
-public struct AWSConfiguration: Sendable, Equatable {
+public struct AWSConfiguration: Sendable, Equatable, CustomStringConvertible {
     public var credentials: Credentials
     public var region: String
     /// Full endpoint URL, e.g. `https://dynamodb.eu-west-1.amazonaws.com` or `http://127.0.0.1:5000`.
@@ -25,31 +31,69 @@ public struct AWSConfiguration: Sendable, Equatable {
     public init(credentials: Credentials, region: String, endpoint: String, profile: String?) {
         self.credentials = credentials; self.region = region; self.endpoint = endpoint; self.profile = profile
     }
+    public var description: String {
+        "AWSConfiguration(credentials: \(credentials), region: \(region), endpoint: \(endpoint), profile: \(profile ?? "none"))"
+    }
 }
 
 /// What can be wrong with credentials, profiles and config files; messages name the file or variable.
+///
+/// No case carries a secret access key or session token, so descriptions are safe to print and log.
 public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No credentials anywhere; `searched` lists each place looked at, in order.
     case noCredentials(searched: [String])
+    /// A profile named by `--profile` or `AWS_PROFILE` is in neither file.
     case unknownProfile(String, files: [String])
+    /// A config or credentials file that aws-cli would also refuse; `line` is 1-based.
     case malformedFile(path: String, line: Int, reason: String)
+    /// A profile sets one of `aws_access_key_id`/`aws_secret_access_key` but not the other.
     case incompleteProfile(profile: String, file: String, missing: String)
     case noRegion
     case invalidEndpoint(String)
+    /// `AWS_ACCESS_KEY_ID` without `AWS_SECRET_ACCESS_KEY` or the other way round.
+    case incompleteEnvironment(missing: String)
+    /// The profile gets credentials in a way this tool does not implement (assume role, SSO, process...).
+    case unsupportedCredentialSource(profile: String, file: String, setting: String)
+    /// A config or credentials file exists but cannot be read.
+    case unreadableFile(path: String, reason: String)
+    /// A region that cannot be a region name (`source` says where it came from).
+    case invalidRegion(String, source: String)
 
-    // STUB: the auth work may refine these messages.
-    public var description: String { "\(self)" }
-}
-
-// STUB: the auth work replaces this with aws-cli compatible resolution.
-public enum AWSConfigurationResolver {
-    /// Resolves credentials, region and endpoint in aws-cli's order.
-    /// - Parameters:
-    ///   - profile: `--profile`, else `AWS_PROFILE`, else `default`.
-    ///   - region: `--region`, else `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`.
-    ///   - endpointURL: `--endpoint-url`, else `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL`, else
-    ///     `https://dynamodb.<region>.amazonaws.com`.
-    public static func resolve(profile: String?, region: String?, endpointURL: String?,
-                               environment: [String: String] = ProcessInfo.processInfo.environment) throws(AWSConfigurationError) -> AWSConfiguration {
-        throw .noRegion
+    public var description: String {
+        switch self {
+        case .noCredentials(let searched):
+            return "No AWS credentials found. Looked in:\n"
+                + searched.map { "  - \($0)" }.joined(separator: "\n")
+                + "\nSet AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run `aws configure`, or pass --profile NAME."
+                + " For SSO or assume-role profiles, export temporary keys first:"
+                + " eval \"$(aws configure export-credentials --profile NAME --format env)\"."
+        case .unknownProfile(let name, let files):
+            return "The profile \"\(name)\" was not found in \(files.joined(separator: " or "))."
+                + " Check the spelling of --profile / AWS_PROFILE, or list profiles with `aws configure list-profiles`."
+        case .malformedFile(let path, let line, let reason):
+            return "Cannot parse \(path), line \(line): \(reason)."
+        case .incompleteProfile(let profile, let file, let missing):
+            return "The profile \"\(profile)\" in \(file) has no \(missing)."
+                + " A profile with static keys needs both aws_access_key_id and aws_secret_access_key."
+        case .noRegion:
+            return "No AWS region is set. Pass --region (e.g. --region eu-west-1), set AWS_REGION or"
+                + " AWS_DEFAULT_REGION, or add `region = eu-west-1` to the profile in ~/.aws/config"
+                + " (`aws configure set region eu-west-1`)."
+        case .invalidEndpoint(let endpoint):
+            return "The endpoint URL \"\(endpoint)\" is not valid: it must be an http:// or https:// URL with a"
+                + " host, e.g. https://dynamodb.eu-west-1.amazonaws.com or http://localhost:8000."
+                + " It comes from --endpoint-url, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL or the profile's endpoint_url."
+        case .incompleteEnvironment(let missing):
+            let other = missing == "AWS_ACCESS_KEY_ID" ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID"
+            return "The environment sets \(other) but not \(missing). Set both, or unset \(other) to use a profile."
+        case .unsupportedCredentialSource(let profile, let file, let setting):
+            return "The profile \"\(profile)\" in \(file) gets credentials through \(setting), which this tool does not"
+                + " support. Export temporary keys first:"
+                + " eval \"$(aws configure export-credentials --profile \(profile) --format env)\"."
+        case .unreadableFile(let path, let reason):
+            return "Cannot read \(path): \(reason)."
+        case .invalidRegion(let region, let source):
+            return "The region \"\(region)\" from \(source) is not a valid region name (expected something like eu-west-1)."
+        }
     }
 }
