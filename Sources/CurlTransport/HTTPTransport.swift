@@ -35,7 +35,32 @@ public enum TransportError: Error, Sendable, Equatable, CustomStringConvertible 
     case other(url: String, code: Int, reason: String)
     case shutDown
 
-    public var description: String { "\(self)" }
+    public var description: String {
+        switch self {
+        case .connectFailed(let url, let reason): "could not connect for \(url): \(reason)"
+        case .connectionReset(let url, let reason): "the connection broke during \(url): \(reason)"
+        case .timedOut(let url, let after): "\(url) timed out after \(after)"
+        case .checksumMismatch(let url, let expected, let actual):
+            "the answer from \(url) is corrupted: its CRC32 is \(actual), its header says \(expected)"
+        case .other(let url, let code, let reason): "\(url) failed (curl code \(code)): \(reason)"
+        case .shutDown: "the HTTP transport was shut down"
+        }
+    }
+
+    /// The `.other` code ``CurlTransport`` uses when the awaiting task was cancelled
+    /// (libcurl's CURLE_ABORTED_BY_CALLBACK).
+    public static let cancelledCode = 42
+
+    /// The error of a request whose awaiting task was cancelled.
+    public static func cancelled(url: String) -> TransportError {
+        .other(url: url, code: cancelledCode, reason: "the request was cancelled")
+    }
+
+    /// Whether this error means the awaiting task was cancelled rather than a network failure.
+    public var isCancellation: Bool {
+        if case .other(_, Self.cancelledCode, "the request was cancelled") = self { return true }
+        return false
+    }
 }
 
 /// The seam between the DynamoDB client and the network.
@@ -52,13 +77,4 @@ public struct CurlTransportConfiguration: Sendable {
     /// When set, answers carrying this header get their body's CRC32 checked against it.
     public var crc32Header: String? = "x-amz-crc32"
     public init() {}
-}
-
-// STUB: the transport work implements this.
-/// libcurl multi interface on one dedicated thread; `send` suspends until the transfer ends.
-public final class CurlTransport: HTTPTransport, @unchecked Sendable {
-    public init(configuration: CurlTransportConfiguration = .init()) {}
-    public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse { throw .shutDown }
-    /// Finishes in-flight transfers' callers with `.shutDown` and stops the thread.
-    public func shutdown() {}
 }
