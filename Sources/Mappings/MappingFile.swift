@@ -1,3 +1,93 @@
 // Mappings: the mapping YAML format, its validation with file positions, globs and compiled transforms.
 import DynamoCore
-import Yams
+
+/// A validated mapping file: which source tables go into which target tables, with what transforms,
+/// which tables to decommission and which to leave alone.
+///
+/// Produced by ``MappingLoader``; every name already has `{env}` substituted.
+public struct MappingDocument: Sendable, Equatable {
+    /// The format version; always 1.
+    public var version: Int
+    /// The effective environment: the `--env` override when given, else the file's `env:`.
+    public var env: String?
+    /// The `tables:` entries, in file order.
+    public var entries: [MappingEntry]
+    /// `decommission:` patterns: tables to delete once verified.
+    public var decommission: [TablePattern]
+    /// `ignore:` patterns: tables to leave alone.
+    public var ignore: [TablePattern]
+    /// The mapping file's path as given to the loader (used in every message).
+    public var file: String
+
+    public init(version: Int, env: String?, entries: [MappingEntry], decommission: [TablePattern],
+                ignore: [TablePattern], file: String) {
+        self.version = version
+        self.env = env
+        self.entries = entries
+        self.decommission = decommission
+        self.ignore = ignore
+        self.file = file
+    }
+}
+
+/// A table name or glob, with where it was written.
+public struct TablePattern: Sendable, Hashable, CustomStringConvertible {
+    public let glob: Glob
+    public let location: SourceLocation
+
+    public init(_ pattern: String, location: SourceLocation) {
+        glob = Glob(pattern)
+        self.location = location
+    }
+
+    /// The name or pattern text.
+    public var text: String { glob.pattern }
+    public var description: String { glob.pattern }
+}
+
+/// What happens when an item's key already exists in the target table.
+public enum ConflictPolicy: String, Sendable, Hashable, CaseIterable {
+    /// Write the item, replacing what is there (a plain put). The default.
+    case overwrite
+    /// Leave the existing item; the new one is skipped (conditional put on the key not existing).
+    case keepExisting = "keep-existing"
+    /// Stop with an error naming the key (conditional put; a failed condition is fatal).
+    case fail
+}
+
+/// One `tables:` entry: a target table and the source(s) that fill it.
+///
+/// The single-source form (`source:` + `target:`) and the many-to-one form (`target:` + `sources:`)
+/// both become an entry with one or more ``SourceSpec``s.
+public struct MappingEntry: Sendable, Equatable {
+    /// The target table name or glob (a glob's `*` take the source's captures).
+    public var target: TablePattern
+    public var conflict: ConflictPolicy
+    public var settings: TargetSettingsSpec
+    public var sources: [SourceSpec]
+    /// Where the entry starts (its first key).
+    public var location: SourceLocation
+
+    public init(target: TablePattern, conflict: ConflictPolicy, settings: TargetSettingsSpec,
+                sources: [SourceSpec], location: SourceLocation) {
+        self.target = target
+        self.conflict = conflict
+        self.settings = settings
+        self.sources = sources
+        self.location = location
+    }
+}
+
+/// One source of an entry: a table name or glob, an optional key prefix, and its transforms.
+public struct SourceSpec: Sendable, Equatable {
+    public var table: TablePattern
+    /// Prepended to the target's partition key value (which must be a string).
+    public var keyPrefix: String?
+    public var transforms: [TransformStep]
+
+    public init(table: TablePattern, keyPrefix: String? = nil, transforms: [TransformStep] = []) {
+        self.table = table
+        self.keyPrefix = keyPrefix
+        self.transforms = transforms
+    }
+}

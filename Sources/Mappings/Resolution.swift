@@ -1,0 +1,182 @@
+// Resolving a mapping against the endpoint's real table names: globs expanded, every table accounted for.
+
+/// A mapping applied to the tables that exist: what to copy where, what to delete, what is left over.
+public struct ResolvedMapping: Sendable {
+    /// Target tables in the order their entries appear.
+    public var targets: [ResolvedTarget]
+    /// Existing tables to delete once verified, sorted.
+    public var decommission: [String]
+    /// Existing tables matched by `ignore:`, sorted.
+    public var ignored: [String]
+    /// Existing tables the mapping does not mention: not a source, target, ignored or decommissioned. Sorted.
+    public var unaccounted: [String]
+    /// Things that are not errors but deserve a look (a glob that matched nothing, say).
+    public var warnings: [MappingIssue]
+}
+
+/// A target table and the source tables that fill it.
+public struct ResolvedTarget: Sendable {
+    /// The target table's name.
+    public var name: String
+    /// True when a table of that name already exists.
+    public var exists: Bool
+    public var settings: TargetSettingsSpec
+    public var conflict: ConflictPolicy
+    public var sources: [ResolvedSource]
+    /// The table to inherit unspecified settings from (the first source), or nil when `inherit: false`.
+    public var inheritsFrom: String? { settings.inherit ? sources.first?.table : nil }
+    /// The entry in the mapping file.
+    public var location: SourceLocation
+}
+
+/// One source table of a target.
+public struct ResolvedSource: Sendable {
+    /// The source table's name.
+    public var table: String
+    /// The source's transforms, compiled for this table (without the key prefix; see ``itemTransform(targetKey:)``).
+    public var transform: CompiledTransform
+    /// Prepended to the target's partition key value.
+    public var keyPrefix: String?
+    /// Where the source was named in the mapping file.
+    public var location: SourceLocation
+
+    /// The complete per-item function once the target's key schema is known (from `settings.key`, or
+    /// from the source table when inherited): the transforms, then the key prefix, then a check that
+    /// the key attributes are there with the right types.
+    public func itemTransform(targetKey: KeySchemaSpec) -> CompiledTransform {
+        var t = transform
+        if let keyPrefix {
+            t = t.appendingKeyPrefix(keyPrefix, partitionKey: targetKey.partition.name, location: location)
+        }
+        return t.appendingKeyCheck(targetKey, location: location)
+    }
+}
+
+extension MappingDocument {
+    /// Expands the mapping against `existingTables` (the endpoint's ListTables result).
+    ///
+    /// Source globs skip tables that are targets of this mapping and ignored tables. Errors: a named
+    /// source table that does not exist, one table claimed by two entries, a table that would be both a
+    /// source and a target, two entries filling the same target, a target that would be decommissioned.
+    public func resolve(existingTables: [String]) throws(MappingResolutionError) -> ResolvedMapping {
+        let existing = Set(existingTables)
+        let sortedTables = existingTables.sorted()
+        var issues: [MappingIssue] = []
+        var warnings: [MappingIssue] = []
+
+        func isIgnored(_ name: String) -> Bool { ignore.contains { $0.glob.matches(name) } }
+        let literalTargets = Set(entries.map(\.target).filter { $0.glob.isLiteral }.map(\.text))
+        let globTargets = entries.map(\.target.glob).filter { !$0.isLiteral }
+        func isTargetName(_ name: String) -> Bool {
+            literalTargets.contains(name) || globTargets.contains { $0.matches(name) }
+        }
+
+        // Sources: (entry index, spec, table, captures).
+        struct Claim { let entry: Int; let spec: SourceSpec; let table: String; let captures: [String] }
+        var claims: [Claim] = []
+        var claimedBy: [String: SourceLocation] = [:]
+        for (i, entry) in entries.enumerated() {
+            for spec in entry.sources {
+                let glob = spec.table.glob
+                var matched: [(String, [String])] = []
+                if glob.isLiteral {
+                    if existing.contains(glob.pattern) {
+                        if isIgnored(glob.pattern) {
+                            issues.append(MappingIssue(spec.table.location, "source table '\(glob.pattern)' is also in 'ignore'",
+                                                       hint: "remove it from one of the two"))
+                        }
+                        matched = [(glob.pattern, [])]
+                    } else {
+                        issues.append(MappingIssue(spec.table.location, "source table '\(glob.pattern)' does not exist",
+                                                   hint: closeNames(glob.pattern, sortedTables)))
+                    }
+                } else {
+                    for name in sortedTables where !isTargetName(name) && !isIgnored(name) {
+                        if let caps = glob.captures(in: name) { matched.append((name, caps)) }
+                    }
+                    if matched.isEmpty {
+                        warnings.append(MappingIssue(spec.table.location, "source pattern '\(glob.pattern)' matches no table"))
+                    }
+                }
+                for (name, caps) in matched {
+                    if let first = claimedBy[name] {
+                        issues.append(MappingIssue(spec.table.location,
+                                                   "table '\(name)' is claimed by '\(spec.table.text)' here and by the source at line \(first.line)",
+                                                   hint: "make the patterns exclusive, or add the table to 'ignore'"))
+                        continue
+                    }
+                    claimedBy[name] = spec.table.location
+                    claims.append(Claim(entry: i, spec: spec, table: name, captures: caps))
+                }
+            }
+        }
+
+        // Targets, grouped by name in entry order.
+        var targets: [ResolvedTarget] = []
+        var targetIndex: [String: Int] = [:]
+        var targetEntry: [String: Int] = [:]
+        for claim in claims {
+            let entry = entries[claim.entry]
+            let name = entry.target.glob.instantiate(claim.captures)
+            if let other = targetEntry[name], other != claim.entry {
+                issues.append(MappingIssue(entry.target.location,
+                                           "target '\(name)' is also filled by the entry at line \(entries[other].location.line)",
+                                           hint: "list all its sources under one entry's 'sources:'"))
+                continue
+            }
+            if claimedBy[name] != nil {
+                issues.append(MappingIssue(entry.target.location,
+                                           "table '\(name)' would be both a source and a target",
+                                           hint: "give the target another name, or leave the table out of the sources"))
+                continue
+            }
+            let source = ResolvedSource(table: claim.table,
+                                        transform: CompiledTransform(steps: claim.spec.transforms, env: env, source: claim.table),
+                                        keyPrefix: claim.spec.keyPrefix, location: claim.spec.table.location)
+            if let t = targetIndex[name] {
+                targets[t].sources.append(source)
+            } else {
+                targetIndex[name] = targets.count
+                targetEntry[name] = claim.entry
+                targets.append(ResolvedTarget(name: name, exists: existing.contains(name), settings: entry.settings,
+                                              conflict: entry.conflict, sources: [source], location: entry.location))
+            }
+        }
+
+        // Decommission and ignore.
+        var decommissioned: [String] = []
+        for pattern in decommission {
+            let matches = sortedTables.filter { pattern.glob.matches($0) }
+            if matches.isEmpty {
+                warnings.append(MappingIssue(pattern.location, "decommission pattern '\(pattern.text)' matches no table"))
+            }
+            for name in matches {
+                if targetIndex[name] != nil {
+                    issues.append(MappingIssue(pattern.location, "decommission pattern '\(pattern.text)' matches target '\(name)'",
+                                               hint: "a target is never decommissioned; narrow the pattern"))
+                } else if isIgnored(name) {
+                    warnings.append(MappingIssue(pattern.location,
+                                                 "'\(name)' matches decommission pattern '\(pattern.text)' and 'ignore'; it is left alone"))
+                } else if !decommissioned.contains(name) {
+                    decommissioned.append(name)
+                }
+            }
+        }
+        for pattern in ignore where !sortedTables.contains(where: { pattern.glob.matches($0) }) {
+            warnings.append(MappingIssue(pattern.location, "ignore pattern '\(pattern.text)' matches no table"))
+        }
+        let ignored = sortedTables.filter(isIgnored)
+        let accounted = Set(claimedBy.keys).union(targetIndex.keys).union(ignored).union(decommissioned)
+        let unaccounted = sortedTables.filter { !accounted.contains($0) }
+
+        guard issues.isEmpty else { throw MappingResolutionError(issues: MappingLoader.sortedIssues(issues)) }
+        return ResolvedMapping(targets: targets, decommission: decommissioned.sorted(), ignored: ignored,
+                               unaccounted: unaccounted, warnings: MappingLoader.sortedIssues(warnings))
+    }
+}
+
+/// "tables with similar names: a, b" for a missing source, or nil.
+private func closeNames(_ name: String, _ tables: [String]) -> String? {
+    let close = tables.filter { editDistance($0, name) <= max(2, name.count / 4) }
+    return close.isEmpty ? nil : "tables with similar names: \(close.prefix(3).joined(separator: ", "))"
+}
