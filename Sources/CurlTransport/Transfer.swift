@@ -54,7 +54,8 @@ final class Transfer {
     /// Takes one header line as libcurl delivers it (status lines included, CRLF at the end).
     func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
         var line = String(decoding: bytes, as: UTF8.self)
-        while let last = line.last, last == "\r" || last == "\n" { line.removeLast() }
+        // "\r\n" is one Character in Swift, so test for newlines rather than comparing with "\r".
+        while let last = line.last, last.isNewline { line.removeLast() }
         if line.hasPrefix("HTTP/") {
             // A new response starts (after 1xx answers): keep only the final response's headers.
             responseHeaders.removeAll()
