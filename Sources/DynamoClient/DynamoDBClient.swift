@@ -17,7 +17,7 @@ public final class DynamoDBClient: Sendable {
     let ownsTransport: Bool
     let signer: SigV4Signer
     let sleeper: any Sleeper
-    let logger: Logger
+    public let logger: Logger
     let budget: RetryBudget
     let url: String
     let hostHeader: String

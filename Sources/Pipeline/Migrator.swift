@@ -97,6 +97,10 @@ public final class Migrator: Sendable {
     let stopRequested = Mutex(false)
     let live = Mutex<[String: PipelineStatistics]>([:])
     let created = Mutex<[String]>([])
+    let expected = Mutex(0)
+
+    /// Items DescribeTable reports for all sources (approximate), known once targets are prepared.
+    public var expectedItems: Int { expected.withLock { $0 } }
 
     public init(client: DynamoDBClient, mapping: ResolvedMapping, options: MigrationOptions,
                 logger: Logger = Logger(label: "dynamo-migrate.pipeline")) {
@@ -196,6 +200,7 @@ public final class Migrator: Sendable {
                 sources.append((source, description))
             }
             guard let first = sources.first else { continue }
+            expected.withLock { $0 += sources.reduce(0) { $0 + $1.1.itemCount } }
             let ttl = try await client.describeTimeToLive(first.0.table)
             let tags = try await first.1.arn.asyncFlatMap { arn in try await client.listTags(arn: arn) } ?? [:]
             let blueprint = TargetBlueprint.make(for: target, sources: sources.map(\.1), sourceTTL: ttl, sourceTags: tags)

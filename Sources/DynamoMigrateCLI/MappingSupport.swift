@@ -1,0 +1,55 @@
+import DynamoClient
+import Foundation
+import Mappings
+
+/// Loads a mapping file and resolves it against the endpoint's tables, turning problems into
+/// operator-facing errors (exit code 2) that name the file, line and column.
+struct LoadedMapping {
+    var document: MappingDocument
+    var resolved: ResolvedMapping
+    var tables: [String]
+    var fileBytes: [UInt8]
+
+    static func load(path: String, env: String?, client: DynamoDBClient) async throws -> LoadedMapping {
+        let document: MappingDocument
+        do {
+            document = try MappingLoader.load(path: path, env: env)
+        } catch {
+            throw CLIError.usage("the mapping file has problems:\n\(error.description)")
+        }
+        let tables = try await client.listTables()
+        let resolved: ResolvedMapping
+        do {
+            resolved = try document.resolve(existingTables: tables)
+        } catch {
+            throw CLIError.usage("the mapping does not fit the tables at \(client.configuration.endpoint):\n\(error.description)")
+        }
+        for warning in resolved.warnings { printWarning(warning.description) }
+        let bytes = (try? Data(contentsOf: URL(fileURLWithPath: path))).map { [UInt8]($0) } ?? []
+        return LoadedMapping(document: document, resolved: resolved, tables: tables, fileBytes: bytes)
+    }
+
+    /// Identifies this mapping applied to these tables, so a checkpoint is only resumed by the same plan.
+    var fingerprint: String {
+        var text = "env=\(document.env ?? "")\n"
+        for target in resolved.targets {
+            text += "\(target.name)<-\(target.sources.map(\.table).joined(separator: ","))\n"
+        }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in Array(text.utf8) + fileBytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return String(hash, radix: 16)
+    }
+
+    /// `.dynamo-migrate/<mapping name>-<env>`.
+    static func defaultStateDirectory(mappingPath: String, env: String?) -> URL {
+        let name = URL(fileURLWithPath: mappingPath).deletingPathExtension().lastPathComponent
+        return URL(fileURLWithPath: ".dynamo-migrate").appendingPathComponent(env.map { "\(name)-\($0)" } ?? name)
+    }
+}
+
+func printWarning(_ message: String) {
+    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+}
