@@ -15,3 +15,20 @@ public struct DynamoMigrate: AsyncParsableCommand {
         subcommands: [TablesCommand.self, MigrateCommand.self])
     public init() {}
 }
+
+extension DynamoMigrate {
+    /// Parses the arguments and runs the chosen command. (Called from `main.swift`; a plain
+    /// `await DynamoMigrate.main()` there resolves to the synchronous entry point on Linux.)
+    public static func runFromCommandLine() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

@@ -1,3 +1,3 @@
 import DynamoMigrateCLI
 
-await DynamoMigrate.main()
+await DynamoMigrate.runFromCommandLine()
