@@ -183,7 +183,7 @@ enum Sockets {
             entry = info.pointee.ai_next
             let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
             guard fd >= 0 else { lastErrno = errno; continue }
-            if Glibc_or_Darwin_connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
+            if posixConnect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
                 configure(fd, receiveTimeout: receiveTimeout)
                 return fd
             }
@@ -232,7 +232,7 @@ enum Sockets {
 
 // `connect` is shadowed by `Sockets.connect` inside the enum.
 @inline(__always)
-private func Glibc_or_Darwin_connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>!, _ length: socklen_t) -> Int32 {
+private func posixConnect(_ fd: Int32, _ address: UnsafePointer<sockaddr>!, _ length: socklen_t) -> Int32 {
     connect(fd, address, length)
 }
 
@@ -243,6 +243,7 @@ final class HTTPStream {
     let fd: Int32
     private var buffer: [UInt8] = []
     private var start = 0
+    private var chunk = [UInt8](repeating: 0, count: 65536)
 
     init(fd: Int32) { self.fd = fd }
 
@@ -254,7 +255,6 @@ final class HTTPStream {
             buffer.removeFirst(start)
             start = 0
         }
-        var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if count > 0 {

@@ -46,13 +46,14 @@ public final class RawHTTPConnection {
     /// Closes the connection; further sends throw `connectionClosed`.
     public func close() {
         if let stream {
-            Glibc_or_Darwin_close(stream.fd)
+            posixClose(stream.fd)
             self.stream = nil
         }
     }
 }
 
+// `close` is shadowed by `RawHTTPConnection.close()` inside the class.
 @inline(__always)
-private func Glibc_or_Darwin_close(_ fd: Int32) {
+private func posixClose(_ fd: Int32) {
     _ = close(fd)
 }
