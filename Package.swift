@@ -62,7 +62,7 @@ let package = Package(
                           path: "Benchmarks/Micro"),
 
         // Test support: local server fixture, fault-injecting proxy, data generators.
-        .target(name: "TestSupport", dependencies: ["DynamoCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["DynamoCore", "AWSAuth", "DynamoClient"], path: "Tests/TestSupport"),
         .testTarget(name: "DynamoCoreTests", dependencies: [
             "DynamoCore", "TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),

@@ -4,35 +4,37 @@ import DynamoCore
 import Foundation
 import Synchronization
 import Testing
-import TestSupport
+
+// Shared helpers for tests that talk to the local DynamoDB through our own client.
 
 /// Credentials for the local server, which does not check signatures.
-let testCredentials = Credentials(accessKeyId: "AKIDTESTTESTTEST", secretAccessKey: "test-secret-key")
+public let testCredentials = Credentials(accessKeyId: "AKIDTESTTESTTEST", secretAccessKey: "test-secret-key")
 
 /// A client for the local server (or any endpoint, e.g. a fault proxy in front of it).
-func makeClient(endpoint: String, retryPolicy: RetryPolicy = .default, sleeper: any Sleeper = RecordingSleeper()) -> DynamoDBClient {
+public func makeClient(endpoint: String, retryPolicy: RetryPolicy = .default, sleeper: any Sleeper = RecordingSleeper()) -> DynamoDBClient {
     DynamoDBClient(configuration: AWSConfiguration(credentials: testCredentials, region: "us-east-1", endpoint: endpoint, profile: nil),
                    retryPolicy: retryPolicy, sleeper: sleeper)
 }
 
 /// Records the waits instead of sleeping, so retry tests run instantly and can assert on backoff.
-final class RecordingSleeper: Sleeper {
+public final class RecordingSleeper: Sleeper {
+    public init() {}
     let delays = Mutex<[Duration]>([])
-    func sleep(for duration: Duration) async throws {
+    public func sleep(for duration: Duration) async throws {
         delays.withLock { $0.append(duration) }
         await Task.yield()
     }
-    var recorded: [Duration] { delays.withLock { $0 } }
+    public var recorded: [Duration] { delays.withLock { $0 } }
 }
 
 /// The local server's endpoint; tests using it are disabled when it is not set.
-let localEndpoint = TestEnvironment.endpoint ?? "http://127.0.0.1:9"
-let localServerAvailable = TestEnvironment.endpoint != nil
-let needsLocalServer = Testing.ConditionTrait.enabled(if: localServerAvailable,
+public let localEndpoint = TestEnvironment.endpoint ?? "http://127.0.0.1:9"
+public let localServerAvailable = TestEnvironment.endpoint != nil
+public let needsLocalServer = Testing.ConditionTrait.enabled(if: localServerAvailable,
     "needs the local DynamoDB: run scripts/test.sh (sets DYNAMO_MIGRATE_TEST_ENDPOINT)")
 
 /// Creates a hash(+range) table on the local server and waits until it is ACTIVE.
-func makeTable(_ client: DynamoDBClient, prefix: String, sortKey: KeyAttribute? = nil,
+public func makeTable(_ client: DynamoDBClient, prefix: String, sortKey: KeyAttribute? = nil,
                billing: BillingMode = .payPerRequest) async throws -> String {
     let name = TestEnvironment.uniqueTableName(prefix)
     try await client.createTable(CreateTableInput(
@@ -43,7 +45,7 @@ func makeTable(_ client: DynamoDBClient, prefix: String, sortKey: KeyAttribute? 
 }
 
 /// Items with every attribute type, keyed pk = "item-<i>".
-func sampleItems(_ count: Int, sortKey: Bool = false) -> [Item] {
+public func sampleItems(_ count: Int, sortKey: Bool = false) -> [Item] {
     (0..<count).map { i in
         var item: Item = [
             "pk": .s("item-\(i)"),
@@ -64,7 +66,7 @@ func sampleItems(_ count: Int, sortKey: Bool = false) -> [Item] {
 }
 
 /// Every item of a table, by full scan.
-func scanAll(_ client: DynamoDBClient, _ table: String, limit: Int? = nil) async throws -> [Item] {
+public func scanAll(_ client: DynamoDBClient, _ table: String, limit: Int? = nil) async throws -> [Item] {
     var items: [Item] = []
     var start: Item?
     repeat {
@@ -75,7 +77,7 @@ func scanAll(_ client: DynamoDBClient, _ table: String, limit: Int? = nil) async
     return items
 }
 
-func byKey(_ items: [Item]) -> [String: Item] {
+public func byKey(_ items: [Item]) -> [String: Item] {
     Dictionary(items.map { item -> (String, Item) in
         var key = ""
         if case .s(let pk)? = item["pk"] { key = pk }
@@ -85,7 +87,7 @@ func byKey(_ items: [Item]) -> [String: Item] {
 }
 
 /// Writes items in batches of 25, resending UnprocessedItems.
-func writeAll(_ client: DynamoDBClient, _ table: String, _ items: [Item]) async throws {
+public func writeAll(_ client: DynamoDBClient, _ table: String, _ items: [Item]) async throws {
     var start = 0
     while start < items.count {
         var pending = Array(items[start..<min(start + 25, items.count)]).map { WriteRequest.put($0) }

@@ -1,0 +1,69 @@
+import Pipeline
+import Synchronization
+import Testing
+
+@Suite struct BoundedQueueTests {
+    @Test func sendWaitsWhileTheQueueIsFull() async throws {
+        let queue = BoundedQueue<Int>(capacity: 2)
+        #expect(await queue.send(1))
+        #expect(await queue.send(2))
+        let third = Mutex(false)
+        let sender = Task {
+            let accepted = await queue.send(3)
+            third.withLock { $0 = true }
+            return accepted
+        }
+        // Give the sender every chance to (wrongly) complete.
+        for _ in 0..<100 { await Task.yield() }
+        #expect(third.withLock { $0 } == false, "a send into a full queue must wait")
+        #expect(queue.bufferedCount == 2)
+        #expect(await queue.receive() == 1)
+        #expect(await sender.value == true)
+        #expect(await queue.receive() == 2)
+        #expect(await queue.receive() == 3)
+    }
+
+    @Test func everyElementIsReceivedExactlyOnce() async throws {
+        let queue = BoundedQueue<Int>(capacity: 3)
+        let received = Mutex<[Int]>([])
+        await withTaskGroup(of: Void.self) { group in
+            for consumer in 0..<3 {
+                _ = consumer
+                group.addTask {
+                    for await value in queue { received.withLock { $0.append(value) } }
+                }
+            }
+            await withTaskGroup(of: Void.self) { producers in
+                for producer in 0..<4 {
+                    producers.addTask {
+                        for i in 0..<500 { await queue.send(producer * 1000 + i) }
+                    }
+                }
+            }
+            queue.finish()
+        }
+        let values = received.withLock { $0 }
+        #expect(values.count == 2000)
+        #expect(Set(values) == Set((0..<4).flatMap { p in (0..<500).map { p * 1000 + $0 } }))
+    }
+
+    @Test func finishDrainsThenEndsAndRefusesNewElements() async throws {
+        let queue = BoundedQueue<String>(capacity: 4)
+        await queue.send("a")
+        await queue.send("b")
+        queue.finish()
+        #expect(await queue.send("c") == false)
+        #expect(await queue.receive() == "a")
+        #expect(await queue.receive() == "b")
+        #expect(await queue.receive() == nil)
+    }
+
+    @Test func finishWakesAWaitingSenderWithFalse() async throws {
+        let queue = BoundedQueue<Int>(capacity: 1)
+        await queue.send(1)
+        let blocked = Task { await queue.send(2) }
+        for _ in 0..<50 { await Task.yield() }
+        queue.finish()
+        #expect(await blocked.value == false, "the element was not taken, and the sender knows it")
+    }
+}
