@@ -41,14 +41,14 @@ public struct Glob: Sendable, Hashable, CustomStringConvertible {
     /// What each `*` matched, in order; nil when `name` does not match.
     public func captures(in name: String) -> [String]? {
         let chars = Array(name.unicodeScalars)
-        var failed = Set<Int>()  // (token index, char index) pairs known not to match
-        var caps: [String] = []
-        if match(0, 0, chars, &failed, &caps) { return caps }
-        return nil
+        var failed = Set<Int>()  // (token index, char index) states known not to match
+        var spans: [Range<Int>] = []
+        guard match(0, 0, chars, &failed, &spans) else { return nil }
+        return spans.map { String(String.UnicodeScalarView(chars[$0])) }
     }
 
     private func match(_ t: Int, _ c: Int, _ chars: [Unicode.Scalar],
-                       _ failed: inout Set<Int>, _ caps: inout [String]) -> Bool {
+                       _ failed: inout Set<Int>, _ spans: inout [Range<Int>]) -> Bool {
         let key = t &* (chars.count + 1) &+ c
         if failed.contains(key) { return false }
         if t == tokens.count {
@@ -58,16 +58,14 @@ public struct Glob: Sendable, Hashable, CustomStringConvertible {
         }
         switch tokens[t] {
         case .literal(let s):
-            if c < chars.count, chars[c] == s, match(t + 1, c + 1, chars, &failed, &caps) { return true }
+            if c < chars.count, chars[c] == s, match(t + 1, c + 1, chars, &failed, &spans) { return true }
         case .one:
-            if c < chars.count, match(t + 1, c + 1, chars, &failed, &caps) { return true }
+            if c < chars.count, match(t + 1, c + 1, chars, &failed, &spans) { return true }
         case .star:
-            var end = c
-            while end <= chars.count {
-                caps.append(String(String.UnicodeScalarView(chars[c..<end])))
-                if match(t + 1, end, chars, &failed, &caps) { return true }
-                caps.removeLast()
-                end += 1
+            for end in c...chars.count {
+                spans.append(c..<end)
+                if match(t + 1, end, chars, &failed, &spans) { return true }
+                spans.removeLast()
             }
         }
         failed.insert(key)

@@ -233,6 +233,7 @@ final class MappingParser {
     private func tablePattern(_ node: Node, _ what: String, isTarget: Bool) -> TablePattern? {
         guard let raw = string(node, what) else { return nil }
         let name = substituteEnv(raw, node)
+        if env == nil, name.contains("{env}") { return nil }  // already reported
         if let open = name.firstIndex(where: { $0 == "{" || $0 == "}" }) {
             let rest = name[open...]
             let placeholder = rest.firstIndex(of: "}").map { String(rest[...$0]) } ?? String(rest)
@@ -394,6 +395,7 @@ final class MappingParser {
             return first == "all" ? .all(parts.map { $0! }) : .any(parts.map { $0! })
         }
         let operators = (["exists"] + FilterOperator.allCases.map(\.rawValue)).filter { f.key($0) != nil }
+            .sorted { (f.key($0)?.mark?.line ?? 0, f.key($0)?.mark?.column ?? 0) < (f.key($1)?.mark?.line ?? 0, f.key($1)?.mark?.column ?? 0) }
         guard let attrNode = f["attribute"] else {
             issue(node, "filter has no 'attribute'", hint: "write e.g. { attribute: status, equals: active }, or use all/any/not")
             return nil
@@ -599,11 +601,15 @@ final class MappingParser {
         if let n = f["inherit"], let b = bool(n, "'inherit'") { spec.inherit = b }
         if let n = f["key"] { spec.key = keySchema(n) }
         if let n = f["billing"] { spec.billing = billing(n) }
-        if let n = f["global-secondary-indexes"] {
-            spec.globalSecondaryIndexes = list(n, "'global-secondary-indexes'")?.compactMap { index($0, global: true) }
+        // Indexes with their nodes, for the cross-checks below.
+        var gsis: [(Node, SecondaryIndexSpec)] = [], lsis: [(Node, SecondaryIndexSpec)] = []
+        if let n = f["global-secondary-indexes"], let items = list(n, "'global-secondary-indexes'") {
+            gsis = items.compactMap { i in index(i, global: true).map { (i, $0) } }
+            spec.globalSecondaryIndexes = gsis.map(\.1)
         }
-        if let n = f["local-secondary-indexes"] {
-            spec.localSecondaryIndexes = list(n, "'local-secondary-indexes'")?.compactMap { index($0, global: false) }
+        if let n = f["local-secondary-indexes"], let items = list(n, "'local-secondary-indexes'") {
+            lsis = items.compactMap { i in index(i, global: false).map { (i, $0) } }
+            spec.localSecondaryIndexes = lsis.map(\.1)
         }
         if let n = f["ttl"] { spec.ttl = attributeName(n, "'ttl'") }
         if let n = f["pitr"] { spec.pointInTimeRecovery = bool(n, "'pitr'") }
@@ -639,8 +645,7 @@ final class MappingParser {
             issue(f.key("inherit")!, "'inherit: false' needs a 'key' in settings",
                   hint: "add key: { partition: { name: ..., type: S } }")
         }
-        for (i, gsi) in (spec.globalSecondaryIndexes ?? []).enumerated() {
-            let n = list(f["global-secondary-indexes"]!, "")![i]
+        for (n, gsi) in gsis {
             switch spec.billing {
             case .provisioned?:
                 if gsi.read == nil || gsi.write == nil {
@@ -655,9 +660,8 @@ final class MappingParser {
             }
         }
         if let key = spec.key {
-            for (i, lsi) in (spec.localSecondaryIndexes ?? []).enumerated() {
+            for (n, lsi) in lsis {
                 if let p = lsi.partition, p != key.partition {
-                    let n = list(f["local-secondary-indexes"]!, "")![i]
                     issue(n, "local secondary index '\(lsi.name)' must use the table's partition key '\(key.partition.name)' (\(key.partition.type.rawValue))",
                           hint: "remove its 'partition', or make it a global secondary index")
                 }
@@ -866,7 +870,7 @@ final class MappingParser {
 /// "did you mean 'x'?" for the closest candidate, else the list of candidates.
 func suggestion(_ word: String, _ candidates: [String], kind: String) -> String {
     let scored = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }
-    if let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, best.0.count / 3) {
+    if let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= 2, best.1 < min(word.count, best.0.count) {
         return "did you mean '\(best.0)'?"
     }
     return "known \(kind): \(candidates.joined(separator: ", "))"
