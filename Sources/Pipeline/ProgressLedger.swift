@@ -7,6 +7,9 @@ public struct PageRef: Sendable, Hashable {
     public var source: String
     public var segment: Int
     public var sequence: Int
+    public init(source: String, segment: Int, sequence: Int) {
+        self.source = source; self.segment = segment; self.sequence = sequence
+    }
 }
 
 /// Counts carried by a page until it is acknowledged.
@@ -17,6 +20,9 @@ public struct PageCounts: Sendable, Equatable {
     public var bytesRead = 0
     public var written = 0
     public var keptExisting = 0
+    public init(read: Int = 0, filtered: Int = 0, deadLettered: Int = 0, bytesRead: Int = 0) {
+        self.read = read; self.filtered = filtered; self.deadLettered = deadLettered; self.bytesRead = bytesRead
+    }
 }
 
 /// The writer's acknowledgements turned into durable progress.

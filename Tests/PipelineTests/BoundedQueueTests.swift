@@ -2,12 +2,19 @@ import Pipeline
 import Synchronization
 import Testing
 
+/// Shared mutable state for the tests' tasks.
+final class Locked<Value: Sendable>: Sendable {
+    let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { value.withLock { body(&$0) } }
+}
+
 @Suite struct BoundedQueueTests {
     @Test func sendWaitsWhileTheQueueIsFull() async throws {
         let queue = BoundedQueue<Int>(capacity: 2)
         #expect(await queue.send(1))
         #expect(await queue.send(2))
-        let third = Mutex(false)
+        let third = Locked(false)
         let sender = Task {
             let accepted = await queue.send(3)
             third.withLock { $0 = true }
@@ -25,7 +32,7 @@ import Testing
 
     @Test func everyElementIsReceivedExactlyOnce() async throws {
         let queue = BoundedQueue<Int>(capacity: 3)
-        let received = Mutex<[Int]>([])
+        let received = Locked<[Int]>([])
         await withTaskGroup(of: Void.self) { group in
             for consumer in 0..<3 {
                 _ = consumer

@@ -24,3 +24,22 @@ public enum TestEnvironment {
         "\(prefix)-\(UInt32.random(in: 0...UInt32.max))"
     }
 }
+
+extension TestEnvironment {
+    /// The built `dynamo-migrate` binary (next to the test bundle, or in .build/debug).
+    public static var cliBinary: URL? {
+        var candidates: [URL] = []
+        if let first = CommandLine.arguments.first {
+            candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent().appendingPathComponent("dynamo-migrate"))
+        }
+        candidates.append(packageRoot.appendingPathComponent(".build/debug/dynamo-migrate"))
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    /// A new empty temporary directory.
+    public static func temporaryDirectory(_ prefix: String) -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
