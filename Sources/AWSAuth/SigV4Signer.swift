@@ -237,7 +237,9 @@ public struct SigV4Signer: Sendable {
 }
 
 /// The last signing key derived; keys change once a day, so one entry is enough.
-private final class SigningKeyCache: @unchecked Sendable {
+/// Its mirror is empty so that `dump(signer)` cannot print the secret it holds.
+private final class SigningKeyCache: @unchecked Sendable, CustomReflectable {
+    var customMirror: Mirror { Mirror(self, children: [:]) }
     private struct Entry {
         var secret: String, dateStamp: String, region: String, service: String, key: SymmetricKey
     }
