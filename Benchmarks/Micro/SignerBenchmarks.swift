@@ -10,8 +10,8 @@ enum SignerBenchmarks {
             region: "eu-west-1", service: "dynamodb")
 
         let small = request(operation: "GetItem", body: Array(#"{"TableName":"orders","Key":{"pk":{"S":"customer#0001"},"sk":{"S":"order#2024-05-01"}}}"#.utf8))
-        // 25 items of ~2.5 KB each: a full BatchWriteItem near 64 KB.
-        let padding = String(repeating: "x", count: 2_500)
+        // 25 items of ~2.6 KB each: a full BatchWriteItem of about 64 KB.
+        let padding = String(repeating: "x", count: 2_560)
         let items = (0..<25).map { #"{"PutRequest":{"Item":{"pk":{"S":"item-\#($0)"},"payload":{"S":"\#(padding)"}}}}"# }
         let batchBody = Array(#"{"RequestItems":{"orders":[\#(items.joined(separator: ","))]}}"#.utf8)
         let batch = request(operation: "BatchWriteItem", body: batchBody)

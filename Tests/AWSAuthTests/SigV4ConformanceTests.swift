@@ -11,6 +11,7 @@ struct SigV4SuiteCase {
     let request: SigningRequest
     let signer: SigV4Signer
     let date: Date
+    let expires: Int
 
     static var suiteDirectory: URL? {
         guard let dir = TestEnvironment.sharedDirectory?.appendingPathComponent("sigv4-test-suite"),
@@ -49,6 +50,7 @@ struct SigV4SuiteCase {
                              signsSessionToken: !(context["omit_session_token"] as? Bool ?? false),
                              addsContentSHA256Header: context["sign_body"] as? Bool ?? false)
         date = try #require(ISO8601DateFormatter().date(from: timestamp))
+        expires = context["expiration_in_seconds"] as? Int ?? 3600
         request = try Self.parseRequest(try String(contentsOf: dir.appendingPathComponent("request.txt"), encoding: .utf8))
     }
 
@@ -116,5 +118,23 @@ struct SigV4SuiteCase {
         let signed = c.signer.signedHeaders(for: c.request, date: c.date)
         #expect(signed.map { "\($0.name):\($0.value)" } == expected.map { "\($0.name):\($0.value)" })
         #expect(c.signer.authorization(for: c.request, date: c.date) == signed.last?.value)
+    }
+
+    @Test("Query (presigned) signing matches the AWS SigV4 test suite byte for byte",
+          .enabled(if: SigV4SuiteCase.suiteDirectory != nil,
+                   "AWS SigV4 test suite not found at ../shared/sigv4-test-suite next to the package; conformance not checked"),
+          arguments: SigV4SuiteCase.caseNames)
+    func querySigning(caseName: String) throws {
+        let c = try SigV4SuiteCase(name: caseName)
+        let canonical = c.signer.presignedCanonicalRequest(for: c.request, date: c.date, expires: c.expires)
+        #expect(canonical == (try c.expected("query-canonical-request.txt")))
+        let stringToSign = c.signer.stringToSign(canonicalRequest: canonical, date: c.date)
+        #expect(stringToSign == (try c.expected("query-string-to-sign.txt")))
+        let signature = c.signer.signature(stringToSign: stringToSign, date: c.date)
+        #expect(signature == (try c.expected("query-signature.txt")).trimmingCharacters(in: .whitespacesAndNewlines))
+
+        let requestLine = try SigV4SuiteCase.parseHead(try c.expected("query-signed-request.txt")).lines.first.map(String.init)
+        let query = c.signer.presignedQuery(for: c.request, date: c.date, expires: c.expires)
+        #expect(requestLine == "\(c.request.method) \(c.request.path)?\(query) HTTP/1.1")
     }
 }
