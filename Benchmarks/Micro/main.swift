@@ -1,2 +1,2 @@
 // Micro benchmarks: codec, signer, CRC32. Run with scripts/bench.sh.
-print("not yet")
+for result in SignerBenchmarks.run() { print("\(result.name)\t\(String(format: "%.2f", result.value))\t\(result.unit)") }

@@ -46,13 +46,13 @@ struct ConfigFile: Sendable {
         var current: (section: Int, name: String, line: Int, indent: Int)?
         var firstLineOfSection: [String: Int] = [:]
 
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character in Swift, so it must be named as a separator of its own.
+        var lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
         if let first = lines.first, first.hasPrefix("\u{FEFF}") { lines[0] = first.dropFirst() }
 
         for (index, rawLine) in lines.enumerated() {
             let lineNumber = index + 1
-            var line = Substring(rawLine)
-            if line.hasSuffix("\r") { line = line.dropLast() }
+            let line = rawLine
             let indent = line.prefix { $0 == " " || $0 == "\t" }.count
             let stripped = line.trimmingCharacters(in: .whitespaces)
             if stripped.isEmpty || stripped.hasPrefix("#") || stripped.hasPrefix(";") { continue }

@@ -23,6 +23,9 @@ public struct SigningRequest: Sendable {
 /// ``canonicalRequest(for:date:)``, ``stringToSign(canonicalRequest:date:)``,
 /// ``signingKey(date:)``, ``signature(stringToSign:date:)`` and ``authorization(for:date:)``.
 /// ``signedHeaders(for:date:)`` runs them all and is what a client calls per request.
+/// Query signing (presigned URLs) is ``presignedCanonicalRequest(for:date:expires:)`` and
+/// ``presignedQuery(for:date:expires:)``. A signer is cheap to copy and safe to share between tasks;
+/// it caches the day's signing key.
 public struct SigV4Signer: Sendable {
     public var credentials: Credentials
     public var region: String
@@ -91,6 +94,23 @@ public struct SigV4Signer: Sendable {
         sign(request, stamp: AmzTimestamp(date)).authorization
     }
 
+    /// Query signing: the canonical request of a presigned URL valid for `expires` seconds.
+    public func presignedCanonicalRequest(for request: SigningRequest, date: Date, expires: Int) -> String {
+        String(decoding: prepare(request, stamp: AmzTimestamp(date), presignExpires: expires).canonicalRequest, as: UTF8.self)
+    }
+
+    /// Query signing: the query string of a presigned URL (the request's own query first, then the
+    /// `X-Amz-*` parameters and `X-Amz-Signature`), valid for `expires` seconds.
+    public func presignedQuery(for request: SigningRequest, date: Date, expires: Int) -> String {
+        let stamp = AmzTimestamp(date)
+        let prepared = prepare(request, stamp: stamp, presignExpires: expires)
+        let toSign = stringToSignBytes(canonicalRequest: prepared.canonicalRequest, stamp: stamp)
+        let signature = Hex.encode(mac: HMAC<SHA256>.authenticationCode(for: toSign, using: signingKey(dateStamp: stamp.dateStamp)))
+        // A token left out of the signature (signsSessionToken == false) is still sent.
+        let params = presignParameters(stamp: stamp, signedHeaders: prepared.signedHeaderNames, expires: expires, includeToken: true)
+        return (request.query.isEmpty ? "" : request.query + "&") + params + "&X-Amz-Signature=" + signature
+    }
+
     /// Returns the request's headers plus `X-Amz-Date`, `X-Amz-Security-Token` (when there is a
     /// session token) and `Authorization`, ready to send.
     ///
@@ -145,63 +165,93 @@ public struct SigV4Signer: Sendable {
         return false
     }
 
-    private func prepare(_ request: SigningRequest, stamp: AmzTimestamp) -> Prepared {
+    /// Builds the canonical request. With `presignExpires` it is the query-signing (presigned URL) variant:
+    /// only the request's own headers are signed and the `X-Amz-*` parameters join the query.
+    private func prepare(_ request: SigningRequest, stamp: AmzTimestamp, presignExpires: Int? = nil) -> Prepared {
         let payloadHash = Self.payloadHash(request.body)
+        let presigning = presignExpires != nil
 
         var headers: [(name: [UInt8], value: [UInt8])] = []
         headers.reserveCapacity(request.headers.count + 3)
-        for header in request.headers where !isReplaced(header.name) {
+        for header in request.headers where presigning ? header.name.lowercased() != "authorization" : !isReplaced(header.name) {
             let name = Canonical.lowercasedBytes(header.name)
             if Canonical.unsignedHeaders.contains(name) { continue }
             headers.append((name, Canonical.headerValue(header.value)))
         }
-        headers.append((Array("x-amz-date".utf8), Array(stamp.amzDate.utf8)))
-        if signsSessionToken, let token = credentials.sessionToken {
-            headers.append((Array("x-amz-security-token".utf8), Canonical.headerValue(token)))
-        }
-        if addsContentSHA256Header {
-            headers.append((Array("x-amz-content-sha256".utf8), Array(payloadHash.utf8)))
+        if !presigning {
+            headers.append((Array("x-amz-date".utf8), Array(stamp.amzDate.utf8)))
+            if signsSessionToken, let token = credentials.sessionToken {
+                headers.append((Array("x-amz-security-token".utf8), Canonical.headerValue(token)))
+            }
+            if addsContentSHA256Header {
+                headers.append((Array("x-amz-content-sha256".utf8), Array(payloadHash.utf8)))
+            }
         }
         // Stable sort keeps repeated headers in their original order before they are joined.
         let order = headers.indices.sorted { a, b in
             let c = Canonical.compare(headers[a].name, headers[b].name)
             return c != 0 ? c < 0 : a < b
         }
+        var headerBlock: [UInt8] = []
+        headerBlock.reserveCapacity(headers.count * 48)
+        var signedNames: [UInt8] = []
+        var i = 0
+        while i < order.count {
+            let name = headers[order[i]].name
+            headerBlock.append(contentsOf: name)
+            headerBlock.append(0x3A)  // ':'
+            headerBlock.append(contentsOf: headers[order[i]].value)
+            var j = i + 1
+            while j < order.count, headers[order[j]].name == name {
+                headerBlock.append(0x2C)  // ','
+                headerBlock.append(contentsOf: headers[order[j]].value)
+                j += 1
+            }
+            headerBlock.append(0x0A)
+            if !signedNames.isEmpty { signedNames.append(0x3B) }  // ';'
+            signedNames.append(contentsOf: name)
+            i = j
+        }
+        let signedHeaderNames = String(decoding: signedNames, as: UTF8.self)
+
+        var query = request.query
+        if let expires = presignExpires {
+            let params = presignParameters(stamp: stamp, signedHeaders: signedHeaderNames, expires: expires,
+                                           includeToken: signsSessionToken)
+            query = query.isEmpty ? params : query + "&" + params
+        }
 
         var out: [UInt8] = []
-        out.reserveCapacity(256 + request.path.utf8.count + request.query.utf8.count + headers.count * 48)
+        out.reserveCapacity(128 + request.path.utf8.count + query.utf8.count + headerBlock.count + signedNames.count)
         out.append(contentsOf: request.method.utf8)
         out.append(0x0A)
         let path = normalizesPath ? Canonical.normalizedPath(request.path) : (request.path.isEmpty ? "/" : request.path)
         Canonical.uriEncode(path.utf8, keepSlash: true, into: &out)
         out.append(0x0A)
-        Canonical.query(request.query, into: &out)
+        Canonical.query(query, into: &out)
         out.append(0x0A)
-
-        var signedNames: [UInt8] = []
-        var i = 0
-        while i < order.count {
-            let name = headers[order[i]].name
-            out.append(contentsOf: name)
-            out.append(0x3A)  // ':'
-            out.append(contentsOf: headers[order[i]].value)
-            var j = i + 1
-            while j < order.count, headers[order[j]].name == name {
-                out.append(0x2C)  // ','
-                out.append(contentsOf: headers[order[j]].value)
-                j += 1
-            }
-            out.append(0x0A)
-            if !signedNames.isEmpty { signedNames.append(0x3B) }  // ';'
-            signedNames.append(contentsOf: name)
-            i = j
-        }
+        out.append(contentsOf: headerBlock)
         out.append(0x0A)
         out.append(contentsOf: signedNames)
         out.append(0x0A)
         out.append(contentsOf: payloadHash.utf8)
-        return Prepared(canonicalRequest: out, signedHeaderNames: String(decoding: signedNames, as: UTF8.self),
-                        payloadHash: payloadHash)
+        return Prepared(canonicalRequest: out, signedHeaderNames: signedHeaderNames, payloadHash: payloadHash)
+    }
+
+    /// The `X-Amz-*` query parameters of a presigned request, in the order AWS's examples use.
+    private func presignParameters(stamp: AmzTimestamp, signedHeaders: String, expires: Int, includeToken: Bool) -> String {
+        func encoded(_ s: String) -> String {
+            var out: [UInt8] = []
+            Canonical.uriEncode(s.utf8, keepSlash: false, into: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
+        var params = "X-Amz-Algorithm=\(Self.algorithm)"
+            + "&X-Amz-Credential=" + encoded("\(credentials.accessKeyId)/\(stamp.dateStamp)/\(region)/\(service)/aws4_request")
+            + "&X-Amz-Date=\(stamp.amzDate)"
+            + "&X-Amz-SignedHeaders=" + encoded(signedHeaders)
+            + "&X-Amz-Expires=\(expires)"
+        if includeToken, let token = credentials.sessionToken { params += "&X-Amz-Security-Token=" + encoded(token) }
+        return params
     }
 
     private func stringToSignBytes(canonicalRequest: [UInt8], stamp: AmzTimestamp) -> [UInt8] {
@@ -237,7 +287,9 @@ public struct SigV4Signer: Sendable {
 }
 
 /// The last signing key derived; keys change once a day, so one entry is enough.
-private final class SigningKeyCache: @unchecked Sendable {
+/// Its mirror is empty so that `dump(signer)` cannot print the secret it holds.
+private final class SigningKeyCache: @unchecked Sendable, CustomReflectable {
+    var customMirror: Mirror { Mirror(self, children: [:]) }
     private struct Entry {
         var secret: String, dateStamp: String, region: String, service: String, key: SymmetricKey
     }
