@@ -256,9 +256,7 @@ public final class Migrator: Sendable {
 
     func segmentCount(for table: TableDescription) -> Int {
         if let segments = options.segments { return max(1, segments) }
-        let bySize = table.sizeBytes / (128 << 20)
-        let byCount = table.itemCount / 5_000
-        return min(32, max(1, bySize, byCount))
+        return ParallelScan.defaultSegments(for: table)
     }
 
     func migrateSource(_ source: ResolvedSource, description: TableDescription, into prepared: PreparedTarget,
@@ -280,7 +278,8 @@ public final class Migrator: Sendable {
         case .fail: .failOnConflict
         }
         let writer = TargetWriter(client: client, table: target, keySchema: prepared.blueprint.keySchema, mode: mode,
-                                  limiter: writeLimiter, ledger: ledger, statistics: statistics, logger: logger)
+                                  limiter: writeLimiter, statistics: statistics, logger: logger,
+                                  acknowledge: { page, count, kept in ledger.acknowledge(page, count: count, keptExisting: kept) })
         let reader = SegmentReader(client: client, source: source.table, sourceKey: description.keySchema, target: target,
                                    targetKey: prepared.blueprint.keySchema, transform: transform, checkpointKey: key,
                                    totalSegments: progress.totalSegments, pageLimit: options.scanPageLimit,

@@ -11,6 +11,9 @@ public struct WriteUnit: Sendable {
     /// DynamoDB's size of the item.
     public var size: Int
     public var page: PageRef
+    public init(item: Item, key: Item, size: Int, page: PageRef) {
+        self.item = item; self.key = key; self.size = size; self.page = page
+    }
 }
 
 /// What to do when an item's key already exists in the target.
@@ -56,19 +59,31 @@ public enum PipelineError: Error, CustomStringConvertible {
 /// Writes units into one target table: batches of at most 25 items and 16 MB (BatchWriteItem), or
 /// conditional puts for the keep-existing and fail policies. `UnprocessedItems` are resent with capped
 /// exponential backoff and full jitter until written; never dropped.
-struct TargetWriter: Sendable {
+///
+/// Several writers may consume one queue. Each written unit is reported through `acknowledge`
+/// (with `keptExisting` true when a conditional put left an existing item in place).
+public struct TargetWriter: Sendable {
     let client: DynamoDBClient
     let table: String
     let keySchema: KeySchema
     let mode: WriteMode
     let limiter: RateLimiter
-    let ledger: ProgressLedger
     let statistics: PipelineStatistics
     let logger: Logger
+    let acknowledge: @Sendable (_ page: PageRef, _ count: Int, _ keptExisting: Int) -> Void
     /// Consecutive rounds without any progress before giving up loudly.
     var maxStalledRounds = 60
 
-    func run(_ queue: BoundedQueue<[WriteUnit]>) async throws {
+    public init(client: DynamoDBClient, table: String, keySchema: KeySchema, mode: WriteMode = .overwrite,
+                limiter: RateLimiter = RateLimiter(unitsPerSecond: nil), statistics: PipelineStatistics = PipelineStatistics(),
+                logger: Logger = Logger(label: "dynamo-migrate.writer"),
+                acknowledge: @escaping @Sendable (_ page: PageRef, _ count: Int, _ keptExisting: Int) -> Void = { _, _, _ in }) {
+        self.client = client; self.table = table; self.keySchema = keySchema; self.mode = mode
+        self.limiter = limiter; self.statistics = statistics; self.logger = logger; self.acknowledge = acknowledge
+    }
+
+    /// Writes everything sent to `queue` until it is finished and drained.
+    public func run(_ queue: BoundedQueue<[WriteUnit]>) async throws {
         var batch: [WriteUnit] = []
         var batchBytes = 0
         var keysInBatch = Set<Item>()
@@ -151,7 +166,7 @@ struct TargetWriter: Sendable {
                                      expressionAttributeNames: ["#k": partition])
             statistics.addRequest()
             statistics.addWritten(1, bytes: unit.size)
-            ledger.acknowledge(unit.page, count: 1)
+            acknowledge(unit.page, 1, 0)
         } catch where error.isConditionalCheckFailed {
             statistics.addRequest()
             if mode == .failOnConflict {
@@ -162,7 +177,7 @@ struct TargetWriter: Sendable {
                 }
             }
             statistics.addKeptExisting(1)
-            ledger.acknowledge(unit.page, count: 1, keptExisting: 1)
+            acknowledge(unit.page, 1, 1)
         } catch {
             throw PipelineError.client(error)
         }
@@ -171,7 +186,7 @@ struct TargetWriter: Sendable {
     func acknowledge(_ units: [WriteUnit]) {
         var perPage: [PageRef: Int] = [:]
         for unit in units { perPage[unit.page, default: 0] += 1 }
-        for (page, count) in perPage { ledger.acknowledge(page, count: count) }
+        for (page, count) in perPage { acknowledge(page, count, 0) }
     }
 }
 

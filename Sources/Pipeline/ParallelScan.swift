@@ -1,0 +1,57 @@
+import DynamoClient
+import DynamoCore
+
+/// A parallel Scan of one table: `totalSegments` segments read concurrently, each paging with
+/// `ExclusiveStartKey`. The migrator, checksums and exports all read tables through this.
+public struct ParallelScan: Sendable {
+    public let client: DynamoDBClient
+    public let table: String
+    public let totalSegments: Int
+    public var pageLimit: Int?
+    public var consistentRead: Bool
+    public var limiter: RateLimiter?
+
+    public init(client: DynamoDBClient, table: String, totalSegments: Int, pageLimit: Int? = nil,
+                consistentRead: Bool = false, limiter: RateLimiter? = nil) {
+        self.client = client
+        self.table = table
+        self.totalSegments = max(1, totalSegments)
+        self.pageLimit = pageLimit
+        self.consistentRead = consistentRead
+        self.limiter = limiter
+    }
+
+    /// Segments to use for a table: one per 128 MB or 5,000 items (DescribeTable's approximate
+    /// figures), between 1 and 32.
+    public static func defaultSegments(for table: TableDescription) -> Int {
+        min(32, max(1, table.sizeBytes / (128 << 20), table.itemCount / 5_000))
+    }
+
+    /// Calls `body` with every page, segments in parallel (so `body` runs concurrently and must be
+    /// thread-safe); pages of one segment arrive in order. Returning normally from `body` asks for the
+    /// next page. `startKeys` resumes segments after the given keys.
+    public func forEachPage(startKeys: [Int: Item] = [:], segments: [Int]? = nil,
+                            _ body: @escaping @Sendable (_ segment: Int, _ page: ItemPage) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for segment in segments ?? Array(0..<totalSegments) {
+                group.addTask {
+                    var start = startKeys[segment]
+                    repeat {
+                        try Task.checkCancellation()
+                        let page = try await client.scan(ScanInput(
+                            table: table, segment: totalSegments > 1 ? segment : nil,
+                            totalSegments: totalSegments > 1 ? totalSegments : nil, limit: pageLimit,
+                            exclusiveStartKey: start, consistentRead: consistentRead, returnConsumedCapacity: limiter != nil))
+                        if let limiter {
+                            // Eventually consistent reads: half a unit per 4 KB.
+                            try await limiter.acquire(page.consumedCapacity ?? Double(max(1, (page.responseBytes + 8191) / 8192)))
+                        }
+                        try await body(segment, page)
+                        start = page.lastEvaluatedKey
+                    } while start != nil
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}
