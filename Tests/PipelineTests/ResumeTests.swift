@@ -1,0 +1,139 @@
+import DynamoClient
+import DynamoCore
+import Foundation
+import Mappings
+import Pipeline
+import Testing
+import TestSupport
+
+/// Runs the real binary, kills it with SIGKILL mid-run, and resumes.
+@Suite(needsLocalServer)
+struct ResumeAfterKillTests {
+    let client = makeClient(endpoint: localEndpoint)
+
+    func run(_ binary: URL, _ arguments: [String], wait: Bool = true) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments + ["--endpoint-url", localEndpoint]
+        var environment = ProcessInfo.processInfo.environment
+        environment["AWS_ACCESS_KEY_ID"] = "test"
+        environment["AWS_SECRET_ACCESS_KEY"] = "test"
+        environment["AWS_REGION"] = "us-east-1"
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        if wait { process.waitUntilExit() }
+        return (process, output)
+    }
+
+    func writtenSoFar(_ checkpoint: URL) -> Int {
+        guard let data = try? Data(contentsOf: checkpoint),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let sources = json["sources"] as? [String: [String: Any]] else { return 0 }
+        return sources.values.flatMap { ($0["segments"] as? [[String: Any]]) ?? [] }
+            .reduce(0) { $0 + (($1["itemsWritten"] as? Int) ?? 0) }
+    }
+
+    @Test func killNineMidRunThenResumeGivesAnExactCopy() async throws {
+        let binary = try #require(TestEnvironment.cliBinary, "build the binary first (swift build)")
+        let source = try await makeTable(client, prefix: "resume-src")
+        let items: [Item] = (0..<1200).map { ["pk": .s(String(format: "k%05d", $0)), "n": .n(DynamoNumber($0)), "pad": .s(String(repeating: "r", count: 200))] }
+        try await writeAll(client, source, items)
+        let target = TestEnvironment.uniqueTableName("resume-target")
+        let state = TestEnvironment.temporaryDirectory("resume")
+        let mapping = state.appendingPathComponent("mapping.yaml")
+        try """
+            version: 1
+            tables:
+              - source: \(source)
+                target: \(target)
+                transforms:
+                  - set: { copied: true }
+            """.write(to: mapping, atomically: true, encoding: .utf8)
+        let stateDir = state.appendingPathComponent("state").path
+        let arguments = ["migrate", mapping.path, "--state-dir", stateDir, "--segments", "3", "--page-size", "40", "--writers", "1"]
+
+        // Slow enough (150 write units/s) that the kill lands mid-run.
+        let (first, _) = try run(binary, arguments + ["--max-write-units", "150"], wait: false)
+        let checkpoint = URL(fileURLWithPath: stateDir).appendingPathComponent("checkpoint.json")
+        let deadline = Date().addingTimeInterval(60)
+        while writtenSoFar(checkpoint) < 200, first.isRunning, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try #require(first.isRunning, "the first run ended before it could be killed")
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        #expect(first.terminationReason == .uncaughtSignal)
+        let durable = writtenSoFar(checkpoint)
+        #expect(durable >= 200 && durable < 1200, "killed mid-run with \(durable) items checkpointed")
+
+        // Without --resume the tool refuses to mix runs and says what to do.
+        let (refused, refusedOutput) = try run(binary, arguments)
+        let refusal = String(decoding: refusedOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(refused.terminationStatus == 2)
+        #expect(refusal.contains("rerun with --resume"))
+
+        let (resumed, resumedOutput) = try run(binary, arguments + ["--resume"])
+        let text = String(decoding: resumedOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(resumed.terminationStatus == 0, "resume failed: \(text)")
+        #expect(text.contains("1,200 items read, 1,200 written"))
+
+        let copied = try await actualItems(target, client: client)
+        #expect(copied.count == 1200)
+        for item in items {
+            var expected = item
+            expected["copied"] = .bool(true)
+            #expect(copied[["pk": item["pk"]!]] == expected)
+        }
+
+        let (again, againOutput) = try run(binary, arguments + ["--resume"])
+        #expect(again.terminationStatus == 0)
+        #expect(String(decoding: againOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("Nothing to do"))
+        try await client.deleteTable(target)
+        try await client.deleteTable(source)
+    }
+}
+
+/// The omnix-ai estate, seeded by the project's seeder, migrated with the shipped mapping.
+@Suite(needsLocalServer)
+struct OmnixEstateMigrationTests {
+    let client = makeClient(endpoint: localEndpoint)
+
+    @Test func theShippedConsolidationMappingMigratesTheEstateExactly() async throws {
+        let root = TestEnvironment.packageRoot
+        let seeder = Process()
+        seeder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        seeder.arguments = ["bash", root.appendingPathComponent("scripts/seed-omnix-estate.sh").path,
+                            "--endpoint-url", localEndpoint, "--reset", "--quiet", "--scale", "0.3"]
+        try seeder.run()
+        seeder.waitUntilExit()
+        try #require(seeder.terminationStatus == 0, "the estate seeder failed")
+
+        let document = try MappingLoader.load(path: root.appendingPathComponent("mappings/omnix-ai-consolidation.yaml").path, env: nil)
+        let before = try document.resolve(existingTables: try await client.listTables())
+        #expect(before.targets.count == 8)
+        #expect(before.targets.map(\.name).allSatisfy { $0.hasPrefix("omnix-ai-prod-") })
+        #expect(!before.unaccounted.contains { $0.hasPrefix("omnix") || $0.hasPrefix("Omnix") }, "every estate table is accounted for")
+        // Targets left by an earlier run (deletion protection on) go first, so this run creates them.
+        for target in before.targets where try await client.describeTableIfExists(target.name) != nil {
+            try await client.updateTable(UpdateTableInput(name: target.name, deletionProtection: false))
+            try await client.deleteTable(target.name)
+            try await client.waitUntilDeleted(target.name, pollInterval: .milliseconds(50))
+        }
+        let resolved = try document.resolve(existingTables: try await client.listTables())
+
+        var options = MigrationOptions(stateDirectory: TestEnvironment.temporaryDirectory("estate"), planFingerprint: "estate")
+        options.writersPerTarget = 2
+        let report = try await Migrator(client: client, mapping: resolved, options: options).run()
+        #expect(report.itemsDeadLettered == 0)
+        #expect(report.createdTables.count == 8)
+        try await expectTargetsMatchSources(resolved, client: client)
+        for target in resolved.targets {
+            let table = try await client.describeTable(target.name)
+            #expect(table.deletionProtection, "\(target.name) is protected")
+            #expect(try await client.describeContinuousBackups(table: target.name).isPointInTimeRecoveryEnabled)
+        }
+    }
+}
