@@ -28,6 +28,7 @@ struct SegmentReader: Sendable {
         repeat {
             if shouldStop() { return }
             let page: ItemPage
+            let throttlesBefore = client.statistics.throttles
             do {
                 page = try await client.scan(ScanInput(
                     table: source, segment: totalSegments > 1 ? progress.segment : nil,
@@ -36,6 +37,7 @@ struct SegmentReader: Sendable {
             } catch {
                 throw PipelineError.client(error)
             }
+            if client.statistics.throttles > throttlesBefore { limiter.noteThrottle() }
             // Eventually consistent reads: half a unit per 4 KB.
             let readUnits = page.consumedCapacity ?? Double(max(1, (page.responseBytes + 8191) / 8192))
             try await limiter.acquire(readUnits)

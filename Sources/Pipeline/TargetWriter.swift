@@ -125,11 +125,14 @@ public struct TargetWriter: Sendable {
         while !pending.isEmpty {
             try await limiter.acquire(Double(pending.reduce(0) { $0 + writeUnits($1.size) }))
             let output: BatchWriteOutput
+            let throttlesBefore = client.statistics.throttles
             do {
                 output = try await client.batchWriteItem([table: pending.map { .put($0.item) }])
             } catch {
                 throw PipelineError.client(error)
             }
+            // Throttling answers the client retried by itself still mean: slow down.
+            if client.statistics.throttles > throttlesBefore { limiter.noteThrottle() }
             let unprocessed = output.unprocessedItems[table] ?? []
             statistics.addRequest()
             if unprocessed.isEmpty {
