@@ -1,2 +1,4 @@
 // Micro benchmarks: codec, signer, CRC32. Run with scripts/bench.sh.
-print("not yet")
+for result in CodecBenchmarks.run() {
+    print("\(result.name)\t\(result.value)\t\(result.unit)")
+}
