@@ -221,7 +221,7 @@ struct ByteParser {
                     i += 6
                     continue
                 default:
-                    throw error("invalid escape \\\(found(at: i + 1)) in a string", at: i)
+                    throw error("invalid escape \(found(at: i + 1)) after a backslash in a string", at: i)
                 }
                 i += 2
                 continue
