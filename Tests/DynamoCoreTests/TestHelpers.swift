@@ -112,6 +112,21 @@ enum RandomValues {
     }
 
     static let itemGenerator = Generator<Item, Shrink.None<Item>> { rng in item(&rng) }
+    /// Items Foundation can reproduce: its JSON parser (swift-corelibs-foundation) drops a U+FEFF at
+    /// the start of a string or right after an escape, so strings with U+FEFF are left out when
+    /// Foundation is the reference (our own round trips keep them).
+    static let foundationItemGenerator = itemGenerator.filter { !containsBOM(.m($0)) }
+
+    static func containsBOM(_ value: AttributeValue) -> Bool {
+        func bom(_ s: String) -> Bool { s.unicodeScalars.contains("\u{FEFF}") }
+        switch value {
+        case .s(let v): return bom(v)
+        case .ss(let v): return v.contains(where: bom)
+        case .m(let v): return v.contains { bom($0.key) || containsBOM($0.value) }
+        case .l(let v): return v.contains(where: containsBOM)
+        default: return false
+        }
+    }
     static let valueGenerator = Generator<AttributeValue, Shrink.None<AttributeValue>> { rng in value(&rng) }
 }
 
