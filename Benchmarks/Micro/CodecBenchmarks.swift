@@ -76,7 +76,7 @@ enum CodecBenchmarks {
         }
         var parseTimes: [Double] = []
         var items: [Item] = []
-        for _ in 0..<40 {
+        for _ in 0..<100 {
             let start = clock.now
             let parsed = (try? parse(page)) ?? []
             parseTimes.append(seconds(clock.now - start))
@@ -84,7 +84,7 @@ enum CodecBenchmarks {
         }
         var writeTimes: [Double] = []
         var written = 0
-        for _ in 0..<40 {
+        for _ in 0..<100 {
             let start = clock.now
             var writer = JSONWriter(capacity: page.count + 1024)
             writer.beginObject()
