@@ -8,49 +8,59 @@ import Testing
     /// set and list order).
     @Test func randomItemsRoundTripExactly() async {
         await propertyCheck(count: 300, input: RandomValues.itemGenerator) { item in
-            let bytes = JSONWriter.encode(item: item)
-            let back = try JSONReader.parseItem(bytes)
-            #expect(identical(back, item))
-            #expect(back == item)
+            failOnError {
+                let bytes = JSONWriter.encode(item: item)
+                let back = try JSONReader.parseItem(bytes)
+                #expect(identical(back, item))
+                #expect(back == item)
+            }
         }
     }
 
     @Test func randomValuesRoundTripExactly() async {
         await propertyCheck(count: 300, input: RandomValues.valueGenerator) { value in
-            let back = try AttributeValue(dynamoJSON: value.dynamoJSON)
-            #expect(identical(back, value))
-            #expect(back.hashValue == value.hashValue)
+            failOnError {
+                let back = try AttributeValue(dynamoJSON: value.dynamoJSON)
+                #expect(identical(back, value))
+                #expect(back.hashValue == value.hashValue)
+            }
         }
     }
 
     /// Foundation parses our output to the same item (its own JSON and base64 decoding).
     @Test func foundationReadsOurOutput() async {
         await propertyCheck(count: 200, input: RandomValues.foundationItemGenerator) { item in
-            let parsed = try FoundationReference.parse(JSONWriter.encode(item: item))
-            let back = try #require(FoundationReference.item(parsed))
-            #expect(identical(back, item))
+            failOnError {
+                let parsed = try FoundationReference.parse(JSONWriter.encode(item: item))
+                let back = try #require(FoundationReference.item(parsed))
+                #expect(identical(back, item))
+            }
         }
     }
 
     /// We parse Foundation's output (its escaping, e.g. `\/`) to the same item.
     @Test func weReadFoundationOutput() async {
         await propertyCheck(count: 200, input: RandomValues.foundationItemGenerator) { item in
-            let bytes = try FoundationReference.serialize(FoundationReference.object(item))
-            #expect(identical(try JSONReader.parseItem(bytes), item))
+            failOnError {
+                let bytes = try FoundationReference.serialize(FoundationReference.object(item))
+                #expect(identical(try JSONReader.parseItem(bytes), item))
+            }
         }
     }
 
     @Test func randomNumbersAreValidAndCanonicalIsStable() async {
         let numbers = Generator<String, Shrink.None<String>> { rng in RandomValues.numberText(&rng) }
         await propertyCheck(count: 500, input: numbers) { text in
-            let number = try DynamoNumber(validating: text)
-            let canonical = number.canonical
-            #expect(try DynamoNumber(validating: canonical).canonical == canonical)
-            #expect(DynamoNumber(unchecked: canonical) == number)
-            // The canonical text is plain decimal and means the same value as the original.
-            #expect(!canonical.contains("E") && !canonical.contains("e") && !canonical.hasPrefix("+"))
-            if let a = Double(text), let b = Double(canonical) {
-                #expect(a == b || abs(a - b) <= abs(a) * 1e-15)
+            failOnError {
+                let number = try DynamoNumber(validating: text)
+                let canonical = number.canonical
+                #expect(try DynamoNumber(validating: canonical).canonical == canonical)
+                #expect(DynamoNumber(unchecked: canonical) == number)
+                // The canonical text is plain decimal and means the same value as the original.
+                #expect(!canonical.contains("E") && !canonical.contains("e") && !canonical.hasPrefix("+"))
+                if let a = Double(text), let b = Double(canonical) {
+                    #expect(a == b || abs(a - b) <= abs(a) * 1e-15)
+                }
             }
         }
     }
@@ -58,9 +68,11 @@ import Testing
     @Test func randomBytesMatchFoundationBase64() async {
         let bytes = Gen<UInt8>.value(in: 0...255).array(of: 0...70)
         await propertyCheck(count: 300, input: bytes) { bytes in
-            let encoded = Base64.encode(bytes)
-            #expect(encoded == Data(bytes).base64EncodedString())
-            #expect(Base64.decode(encoded) == bytes)
+            failOnError {
+                let encoded = Base64.encode(bytes)
+                #expect(encoded == Data(bytes).base64EncodedString())
+                #expect(Base64.decode(encoded) == bytes)
+            }
         }
     }
 

@@ -2,6 +2,13 @@
 import DynamoCore
 import Foundation
 import PropertyBased
+import Testing
+
+/// PropertyBased 2.0.1 silently ignores errors thrown by a property's body (`try?` in its issue
+/// counting), so property bodies run through this, which records any error as a failure.
+func failOnError(sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+    do { try body() } catch { Issue.record("unexpected error: \(error)", sourceLocation: sourceLocation) }
+}
 
 /// Byte-exact equality: number texts, string bytes, set order and list order must all match
 /// (stricter than `==`, which follows DynamoDB's value semantics).
