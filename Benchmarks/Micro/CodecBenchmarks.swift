@@ -1,5 +1,6 @@
 // Codec micro benchmark: parse and write throughput of DynamoDB JSON on a ~1 MB Scan page.
 import DynamoCore
+import Foundation
 
 enum CodecBenchmarks {
     /// A deterministic Scan page of mixed-type items, about `targetBytes` long.
@@ -97,6 +98,16 @@ enum CodecBenchmarks {
             written = writer.bytes.count
             writeTimes.append(seconds(clock.now - start))
         }
+        // Foundation's JSONSerialization on the same page, for scale (generic tree only, no items).
+        var foundationTimes: [Double] = []
+        let data = Data(page)
+        for _ in 0..<5 {
+            let start = clock.now
+            let tree = try? JSONSerialization.jsonObject(with: data)
+            foundationTimes.append(seconds(clock.now - start))
+            withExtendedLifetime(tree) {}
+        }
+        foundationTimes.sort()
         let writtenMiB = Double(written) / Double(1 << 20)
         parseTimes.sort(); writeTimes.sort()
         return [
@@ -106,6 +117,7 @@ enum CodecBenchmarks {
             (name: "codec.parse.best", value: mib / parseTimes[0], unit: "MiB/s"),
             (name: "codec.write.median", value: writtenMiB / writeTimes[writeTimes.count / 2], unit: "MiB/s"),
             (name: "codec.write.best", value: writtenMiB / writeTimes[0], unit: "MiB/s"),
+            (name: "codec.foundation.parse.median", value: mib / foundationTimes[foundationTimes.count / 2], unit: "MiB/s"),
         ]
     }
 }
