@@ -31,6 +31,12 @@ import Testing
         // Far outside DynamoDB's range: scientific form instead of thousands of zeros.
         #expect(DynamoNumber(unchecked: "1E+5000").canonical == "1E+5000")
         #expect(DynamoNumber(unchecked: "-12.50E-2000").canonical == "-1.25E-1999")
+        let sevens = String(repeating: "7", count: 2000)
+        #expect(DynamoNumber(unchecked: sevens).canonical == "7." + sevens.dropFirst() + "E+1999")
+        #expect(DynamoNumber(unchecked: "10E+999999").canonical == "1E+1000000")
+        #expect(DynamoNumber(unchecked: "1E+99999999999999999999").canonical == "1E+99999999999999999999")
+        #expect(DynamoNumber(unchecked: "1E+99999999999999999999") != DynamoNumber(unchecked: "1E+99999999999999999998"))
+        #expect(DynamoNumber(unchecked: "0E+99999999999999999999").canonical == "0")
         // Not a number at all: the text is its own canonical form.
         #expect(DynamoNumber(unchecked: "abc").canonical == "abc")
         #expect(DynamoNumber(unchecked: "").canonical == "")
