@@ -273,6 +273,14 @@ import Testing
             == JSONParseError(offset: 5, reason: #"expected an attribute value such as {"S":"text"}, found '"'"#))
     }
 
+    /// Swift compares strings by canonical equivalence, so NFC and NFD spellings of a name are one
+    /// `Item` key; DynamoDB keeps them apart. The reader refuses such an item instead of dropping one.
+    @Test func canonicallyEquivalentNamesAreRefusedNotMerged() {
+        let text = "{\"\u{E9}\":{\"S\":\"nfc\"},\"e\u{301}\":{\"S\":\"nfd\"}}"
+        #expect(parseError(text) { _ = try $0.readItem() }
+            == JSONParseError(offset: 18, reason: "duplicate attribute name \"e\u{301}\""))
+    }
+
     @Test func errorDescription() {
         #expect(JSONParseError(offset: 3, reason: "x").description == "malformed JSON at byte 3: x")
     }
