@@ -44,14 +44,15 @@ public struct DynamoNumber: Sendable, Hashable, CustomStringConvertible {
     /// Every number within DynamoDB's range gets its plain form (up to 126 integer digits or 130
     /// fraction digits). Only unchecked text outside any sensible range (decimal exponent beyond
     /// ±1000) is written in scientific form, `d.dddE+x` / `d.dddE-x`, so a hostile exponent cannot
-    /// make a huge string. Text that is not a number at all is its own canonical form.
+    /// make a huge string. Text that is not a number at all, or whose exponent exceeds a million in
+    /// magnitude, is its own canonical form.
     ///
     /// Already-canonical text (the usual case for numbers read from DynamoDB) is returned without
     /// allocating.
     public var canonical: String {
         var text = self.text
         return text.withUTF8 { utf8 -> String in
-            guard let scan = NumberScan(utf8) else { return self.text }
+            guard let scan = NumberScan(utf8), !(scan.exponentClamped && !scan.isZero) else { return self.text }
             if scan.isZero { return utf8.count == 1 && utf8[0] == UInt8(ascii: "0") ? self.text : "0" }
             let capacity = scan.canonicalLength
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { out -> String in
@@ -99,8 +100,11 @@ struct NumberScan {
     /// The decimal exponent of the first significant digit (`123` → 2, `0.05` → -2).
     var exponent = 0
     var isZero: Bool { significantDigits == 0 }
+    /// The explicit exponent had more than a million in magnitude and was clamped (still out of
+    /// range, but no longer the exact value).
+    var exponentClamped = false
 
-    /// Exponents beyond this are clamped while parsing; anything past ±1000 is out of range anyway.
+    /// Exponents beyond this are clamped while parsing; anything past ±130 is out of range anyway.
     static let exponentClamp = 1_000_000
     static let plainLimit = 1000
 
@@ -139,8 +143,10 @@ struct NumberScan {
             }
             let expStart = i
             while i < n && s[i] &- UInt8(ascii: "0") < 10 {
-                if explicitExponent < Self.exponentClamp {
-                    explicitExponent = explicitExponent * 10 + Int(s[i] &- UInt8(ascii: "0"))
+                explicitExponent = explicitExponent * 10 + Int(s[i] &- UInt8(ascii: "0"))
+                if explicitExponent > Self.exponentClamp {
+                    explicitExponent = Self.exponentClamp
+                    exponentClamped = true
                 }
                 i += 1
             }
@@ -174,7 +180,7 @@ struct NumberScan {
     /// An upper bound on the bytes ``writeCanonical(from:into:)`` writes (non-zero numbers).
     var canonicalLength: Int {
         if isPlain { return 1 + significantDigits + 2 + Swift.max(abs(exponent), 0) + 1 }
-        return 1 + significantDigits + 1 + 2 + 8
+        return 1 + significantDigits + 1 + 2 + 20  // sign, digits, point, "E-", up to 19 exponent digits
     }
 
     /// Writes the canonical text of a non-zero number; returns the byte count.

@@ -10,6 +10,8 @@ struct ByteParser {
     var pos: Int
     var depth: Int
     let maxDepth: Int
+    /// Members of the maps being read, innermost last; lets each map be built at its final size.
+    var pendingMembers: [(name: String, value: AttributeValue, offset: Int)] = []
 
     init(_ buf: UnsafeBufferPointer<UInt8>, pos: Int, depth: Int, maxDepth: Int) {
         self.buf = buf; self.pos = pos; self.depth = depth; self.maxDepth = maxDepth
@@ -62,7 +64,8 @@ struct ByteParser {
 
     mutating func enter() throws(JSONParseError) {
         depth += 1
-        if depth > maxDepth { throw error("nesting deeper than \(maxDepth) levels") }
+        // Called just after consuming the bracket; report the bracket itself.
+        if depth > maxDepth { throw error("nesting deeper than \(maxDepth) levels", at: pos - 1) }
     }
 
     @inline(__always)
@@ -218,7 +221,7 @@ struct ByteParser {
                     i += 6
                     continue
                 default:
-                    throw error("invalid escape \\\(found(at: i + 1)) in a string", at: i)
+                    throw error("invalid escape \(found(at: i + 1)) after a backslash in a string", at: i)
                 }
                 i += 2
                 continue
@@ -427,17 +430,29 @@ struct ByteParser {
 
     /// `{"name": <attribute value>, ...}`; duplicate names are an error.
     mutating func readItem() throws(JSONParseError) -> Item {
-        var item: Item = [:]
-        if try beginObject() { return item }
+        if try beginObject() { return [:] }
+        let base = pendingMembers.count
         repeat {
             skipWhitespace()
             let nameOffset = pos
             let name = try memberName()
             let value = try readAttributeValue()
-            if item.updateValue(value, forKey: name) != nil {
-                throw error("duplicate attribute name \"\(name)\"", at: nameOffset)
-            }
+            pendingMembers.append((name, value, nameOffset))
         } while try objectContinues()
+        let count = pendingMembers.count - base
+        var item = Item(minimumCapacity: count)
+        // Move the members out, leaving trivial placeholders, to save a retain/release per member.
+        let duplicate: (String, Int)? = pendingMembers.withUnsafeMutableBufferPointer { members in
+            let start = members.baseAddress! + base
+            for k in 0..<count {
+                let member = (start + k).move()
+                (start + k).initialize(to: ("", .null, 0))
+                if item.updateValue(member.value, forKey: member.name) != nil { return (member.name, member.offset) }
+            }
+            return nil
+        }
+        pendingMembers.removeLast(count)
+        if let duplicate { throw error("duplicate attribute name \"\(duplicate.0)\"", at: duplicate.1) }
         return item
     }
 

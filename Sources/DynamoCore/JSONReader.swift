@@ -12,7 +12,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 /// must pair surrogates correctly, numbers keep their literal text. Nesting is limited to
 /// `maxDepth` containers (objects plus arrays; a DynamoDB item nested 32 levels deep needs about 70).
 /// Every error is a ``JSONParseError`` carrying the byte offset of the problem.
-public struct JSONReader {
+public struct JSONReader: Sendable {
     @usableFromInline let bytes: [UInt8]
     /// The byte offset of the next thing to read.
     public private(set) var offset: Int = 0

@@ -3,7 +3,7 @@
 /// Output is compact. Strings escape `"`, `\` and control characters (as `\n`, `\r`, `\t`, `\b`,
 /// `\f` or `\u00XX`); everything else, non-ASCII included, is written as raw UTF-8. Map members come
 /// out in dictionary order, which is not deterministic.
-public struct JSONWriter {
+public struct JSONWriter: Sendable {
     public private(set) var bytes: [UInt8] = []
     /// Whether the next value or key needs a comma first. No stack is needed: after any value
     /// (including a closed container) a sibling needs a comma; after `{`, `[` or a key it does not.

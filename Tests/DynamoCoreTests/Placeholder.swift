@@ -1,3 +1,0 @@
-import Testing
-
-@Test func DynamoCoreTestsBuilds() { #expect(Bool(true)) }
