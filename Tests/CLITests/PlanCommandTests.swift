@@ -1,0 +1,1 @@
+// plan command tests (being written)
