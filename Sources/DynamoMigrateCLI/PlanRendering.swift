@@ -86,7 +86,7 @@ enum PlanRenderer {
             for d in e.differences { out.append("  ! differs from the mapping: \(d) (migrate leaves it as it is)") }
         }
         out.append("  settings\(t.exists ? " the mapping asks for" : " it is created with")\(t.inheritsFrom.map { " (unspecified ones inherited from \($0))" } ?? ""):")
-        out.append(indent(settingsRows(t.settings).map { "\($0.0.padding(toLength: 22, withPad: " ", startingAt: 0))\($0.1)" }.joined(separator: "\n"), 4))
+        out.append(indent(settingsRows(t.settings).map { "\($0.0.padding(toLength: 24, withPad: " ", startingAt: 0))\($0.1)" }.joined(separator: "\n"), 4))
         out.append("  conflict policy: \(t.conflict)")
         if !t.actions.isEmpty {
             out.append("  target actions:")
@@ -108,9 +108,11 @@ enum PlanRenderer {
                 out.append("    samples (\(sampleSummary(s.samples))):")
                 for (i, sample) in s.samples.enumerated() {
                     out.append("      #\(i + 1) \(outcomeText(sample))")
-                    out.append("         before: \(clip(ItemText.render(sample.before.item, key: s.keySchema), textItemWidth))")
+                    out.append("         before:  \(clip(ItemText.render(sample.before.item, key: s.keySchema), textItemWidth))")
                     if let after = sample.after {
-                        out.append("         after:  \(clip(ItemText.render(after.item, key: t.settings.keySchema), textItemWidth))")
+                        out.append("         after:   \(clip(ItemText.render(after.item, key: t.settings.keySchema), textItemWidth))")
+                        let lines = wrap(ItemText.changes(from: sample.before.item, to: after.item), width: 140)
+                        for (n, line) in lines.enumerated() { out.append((n == 0 ? "         changes: " : "                  ") + line) }
                     }
                 }
             }
@@ -119,7 +121,7 @@ enum PlanRenderer {
             out.append("")
             out.append("  key collisions among the samples (conflict: \(t.conflict)):")
             for c in t.collisions {
-                out.append("    \(Planner.describe(c.key.item)): from \(c.sources.joined(separator: ", ")); \(c.outcome)")
+                out.append("    \(ItemText.key(c.key.item, t.settings.keySchema)): from \(c.sources.joined(separator: ", ")); \(c.outcome)")
             }
         }
         out.append("")
@@ -196,9 +198,10 @@ enum PlanRenderer {
                 out.append("```")
                 for (i, sample) in s.samples.enumerated() {
                     out.append("#\(i + 1) \(outcomeText(sample))")
-                    out.append("  before: \(clip(ItemText.render(sample.before.item, key: s.keySchema), markdownItemWidth))")
+                    out.append("  before:  \(clip(ItemText.render(sample.before.item, key: s.keySchema), markdownItemWidth))")
                     if let after = sample.after {
-                        out.append("  after:  \(clip(ItemText.render(after.item, key: t.settings.keySchema), markdownItemWidth))")
+                        out.append("  after:   \(clip(ItemText.render(after.item, key: t.settings.keySchema), markdownItemWidth))")
+                        out.append("  changes: \(ItemText.changes(from: sample.before.item, to: after.item).joined(separator: "  "))")
                     }
                 }
                 out.append("```")
@@ -208,7 +211,7 @@ enum PlanRenderer {
                 out.append("Key collisions among the samples:")
                 out.append("")
                 for c in t.collisions {
-                    out.append("- `\(Planner.describe(c.key.item))` from \(c.sources.map { "`\($0)`" }.joined(separator: ", ")): \(md(c.outcome))")
+                    out.append("- `\(ItemText.key(c.key.item, t.settings.keySchema))` from \(c.sources.map { "`\($0)`" }.joined(separator: ", ")): \(md(c.outcome))")
                 }
                 out.append("")
             }
@@ -309,7 +312,7 @@ enum PlanRenderer {
 
     static func outcomeText(_ s: PlannedSample) -> String {
         switch s.outcome {
-        case .transformed: "written as"
+        case .transformed: "written"
         case .filtered: "filtered out (not written)"
         case .failed: "FAILS: \(s.error ?? "")"
         }
@@ -342,6 +345,21 @@ enum PlanRenderer {
     static func clip(_ text: String, _ width: Int) -> String {
         guard text.count > width else { return text }
         return String(text.prefix(width)) + "… (\(formatCount(text.utf8.count)) bytes in all)"
+    }
+
+    /// Joins parts with two spaces into lines of about `width` characters.
+    static func wrap(_ parts: [String], width: Int) -> [String] {
+        var lines: [String] = []
+        var line = ""
+        for part in parts {
+            if !line.isEmpty, line.count + 2 + part.count > width {
+                lines.append(line)
+                line = ""
+            }
+            line += (line.isEmpty ? "" : "  ") + part
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines.isEmpty ? ["none"] : lines
     }
 
     static func indent(_ text: String, _ n: Int) -> String {
@@ -378,6 +396,40 @@ enum ItemText {
         case .ns(let ns): "<<" + ns.map(\.text).joined(separator: ", ") + ">>"
         case .bs(let bs): "<<" + bs.map { "b64\"\(Base64.encode($0))\"" }.joined(separator: ", ") + ">>"
         }
+    }
+
+    /// `userId="u1", sk=3`: a key with the table's key attributes in order.
+    static func key(_ key: Item, _ schema: KeySchema) -> String {
+        schema.attributeNames.compactMap { name in key[name].map { "\(self.name(name))=\(render($0))" } }.joined(separator: ", ")
+    }
+
+    /// What a transform changed: `old→new` renamed, `-old` removed, `+new: value` added, `~name: old → new` changed.
+    static func changes(from before: Item, to after: Item) -> [String] {
+        var parts: [String] = []
+        // A removed attribute whose value reappears under a new name reads as a rename.
+        var renamedTo: Set<String> = []
+        for n in before.keys.sorted() where after[n] == nil {
+            if let to = after.keys.sorted().first(where: { before[$0] == nil && !renamedTo.contains($0) && after[$0] == before[n] }) {
+                renamedTo.insert(to)
+                parts.append("\(name(n))→\(name(to))")
+            } else {
+                parts.append("-\(name(n))")
+            }
+        }
+        for n in after.keys.sorted() where !renamedTo.contains(n) {
+            let new = after[n]!
+            if let old = before[n] {
+                if old != new { parts.append("~\(name(n)): \(short(old)) → \(short(new))") }
+            } else {
+                parts.append("+\(name(n)): \(short(new))")
+            }
+        }
+        return parts
+    }
+
+    static func short(_ value: AttributeValue) -> String {
+        let text = render(value)
+        return text.count > 40 ? String(text.prefix(39)) + "…" : text
     }
 
     /// Attribute names bare when they are plain identifiers, quoted otherwise.
