@@ -167,7 +167,7 @@ public struct Planner: Sendable {
         for collision in collisions where target.conflict == .fail && !collision.identical {
             problems.append(PlanProblem(
                 kind: .conflictWouldFail, target: target.name,
-                message: "sampled items of \(collision.sources.joined(separator: " and ")) share the key \(Self.describe(collision.key.item)) in \(target.name) with different content, and its conflict policy is 'fail': migrate would stop there"))
+                message: "sampled items of \(collision.sources.joined(separator: " and ")) share the key \(Self.describe(collision.key.item, schema: targetKey)) in \(target.name) with different content, and its conflict policy is 'fail': migrate would stop there"))
         }
         return PlannedTarget(name: target.name, exists: existing != nil, existing: existing, conflict: target.conflict.rawValue,
                              inheritsFrom: target.inheritsFrom, settings: settings, actions: targetActions,
@@ -262,8 +262,18 @@ public struct Planner: Sendable {
         }
     }
 
-    /// `pk="a", sk=3`.
-    public static func describe(_ key: Item) -> String { describeKey(key) }
+    /// `pk="a", sk=3`: key attributes in the schema's order, strings quoted, numbers bare, binaries in base64.
+    public static func describe(_ key: Item, schema: KeySchema) -> String {
+        schema.attributeNames.compactMap { name -> String? in
+            switch key[name] {
+            case .s(let s)?: "\(name)=\"\(s)\""
+            case .n(let n)?: "\(name)=\(n.text)"
+            case .b(let b)?: "\(name)=b64\"\(Base64.encode(b))\""
+            case let v?: "\(name)=\(v)"
+            case nil: nil
+            }
+        }.joined(separator: ", ")
+    }
 }
 
 extension PlannedSettings {
