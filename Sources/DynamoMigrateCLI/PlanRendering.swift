@@ -337,10 +337,12 @@ enum PlanRenderer {
         }
         let c = plan.sampleCounts
         var text = "RESULT: ready. \(plan.targets.count) target\(plan.targets.count == 1 ? "" : "s"), "
-            + "\(plan.targets.reduce(0) { $0 + $1.sources.count }) sources, \(plan.decommission.count) to decommission"
+            + "\(plural(plan.targets.reduce(0) { $0 + $1.sources.count }, "source")), \(plan.decommission.count) to decommission"
         if c.failed > 0 { text += "; \(c.failed) of \(c.sampled) sampled items fail their transform" }
         return text + "."
     }
+
+    static func plural(_ n: Int, _ noun: String) -> String { "\(formatCount(n)) \(noun)\(n == 1 ? "" : "s")" }
 
     static func clip(_ text: String, _ width: Int) -> String {
         guard text.count > width else { return text }
