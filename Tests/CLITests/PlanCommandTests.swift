@@ -132,8 +132,11 @@ struct PlanCommandTests {
 
             """)
     }
+}
 
-    @Test("exit status 2 for a malformed mapping, naming file, line and column")
+@Suite("dynamo-migrate plan, options and rendering")
+struct PlanOptionsTests {
+    @Test("exit status 2 for a malformed mapping, naming file, line and column (checked before any request)")
     func malformedMapping() throws {
         let path = try writeMapping("""
             version: 1
@@ -148,10 +151,7 @@ struct PlanCommandTests {
         #expect(result.stderr.hasPrefix("error: the mapping file has problems:\n"))
         #expect(result.stderr.contains("\n\(path):4:5: unknown key 'sorce' in table entry; did you mean 'source'?"))
     }
-}
 
-@Suite("dynamo-migrate plan, options and rendering")
-struct PlanOptionsTests {
     @Test("--json and --markdown exclude each other; --sample and --write-rate are checked")
     func validation() {
         for (arguments, message) in [
