@@ -275,7 +275,7 @@ enum Converter {
         case .string:
             switch v {
             case .s: return v
-            case .n(let n): return .s(n.text)
+            case .n(let n): return .s(n.canonical)
             default: throw wrongType("N to S")
             }
         case .iso8601FromEpochSeconds, .iso8601FromEpochMillis:
