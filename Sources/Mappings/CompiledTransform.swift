@@ -69,6 +69,17 @@ enum CompiledStep: Sendable {
     func apply(_ item: inout Item) throws(TransformError) -> Bool {
         switch self {
         case .rename(let renames, _):
+            if renames.count == 1 {
+                // The common case, without the scratch array.
+                let r = renames[0]
+                guard let v = item.removeValue(forKey: r.from) else { return true }
+                if item[r.to] != nil {
+                    throw TransformError(location: r.location, transform: "rename", attribute: r.to,
+                                         reason: "already exists; renaming '\(r.from)' onto it would lose one of the two values")
+                }
+                item[r.to] = v
+                return true
+            }
             var moved: [(Rename, AttributeValue)] = []
             moved.reserveCapacity(renames.count)
             for r in renames {
@@ -98,6 +109,11 @@ enum CompiledStep: Sendable {
                 for (a, v) in zip(assignments, values) { item[a.attribute] = v }
             }
         case .setDefault(let assignments):
+            if assignments.count == 1 {
+                let a = assignments[0]
+                if item[a.attribute] == nil { item[a.attribute] = try a.value(for: item) }
+                return true
+            }
             var values: [(String, AttributeValue)] = []
             for a in assignments where item[a.attribute] == nil {
                 values.append((a.attribute, try a.value(for: item)))
@@ -259,7 +275,7 @@ enum Converter {
         case .string:
             switch v {
             case .s: return v
-            case .n(let n): return .s(n.text)
+            case .n(let n): return .s(n.canonical)
             default: throw wrongType("N to S")
             }
         case .iso8601FromEpochSeconds, .iso8601FromEpochMillis:

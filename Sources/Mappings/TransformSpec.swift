@@ -188,7 +188,7 @@ public struct ConversionSpec: Sendable, Hashable {
 public enum Conversion: String, Sendable, Hashable, CaseIterable {
     /// S holding decimal text -> N. N is left as is.
     case number
-    /// N -> S (the number's text). S is left as is.
+    /// N -> S (the number in DynamoDB's canonical form). S is left as is.
     case string
     /// N (or S holding an integer) of seconds since 1970 -> S `2024-01-31T12:00:00Z`.
     case iso8601FromEpochSeconds = "iso8601-from-epoch-seconds"

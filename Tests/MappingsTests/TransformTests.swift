@@ -208,3 +208,23 @@ import Testing
         #expect(CompiledTransform.identity.isIdentity)
     }
 }
+
+@Suite struct MoreTransformTests {
+    @Test func multiRenameOntoExistingFails() throws {
+        let t = try transform("- rename: { a: x, b: y }")
+        #expect(transformError(t, ["a": .s("1"), "b": .s("2"), "y": .s("3")])?.description
+                == "m.yaml:7:25: rename: attribute 'y' already exists; renaming 'b' onto it would lose one of the two values")
+        #expect(try t.apply(["a": .s("1"), "b": .s("2")]) == ["x": .s("1"), "y": .s("2")])
+    }
+
+    @Test func transformsAreSendableAndSharedAcrossTasks() async throws {
+        let t = try transform("- set: { pk: \"{id}#x\" }")
+        let results = await withTaskGroup(of: Item?.self) { group in
+            for i in 0..<8 { group.addTask { try? t.apply(["id": .s(String(i))]) } }
+            var out: [Item?] = []
+            for await r in group { out.append(r) }
+            return out
+        }
+        #expect(Set(results.compactMap { $0?["pk"] }) == Set((0..<8).map { AttributeValue.s("\($0)#x") }))
+    }
+}
