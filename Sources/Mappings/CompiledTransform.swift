@@ -294,7 +294,8 @@ enum Converter {
             let formatted: String?
             if millis {
                 let (secs, ms) = CivilTime.floorDivMod(whole, 1000)
-                formatted = CivilTime.format(epochSeconds: secs, millis: ms)
+                // Whole seconds are written without ".000", so they read like the other sources' dates.
+                formatted = CivilTime.format(epochSeconds: secs, millis: ms == 0 ? nil : ms)
             } else {
                 formatted = CivilTime.format(epochSeconds: whole, millis: nil)
             }

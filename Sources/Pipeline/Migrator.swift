@@ -188,9 +188,10 @@ public final class Migrator: Sendable {
     }
 
     /// Describes sources, creates missing targets (waiting until ACTIVE, then PITR and TTL), and
-    /// refuses targets whose key schema differs from the mapping's.
+    /// refuses targets whose key schema differs from the mapping's. Every target is checked before
+    /// any is created, so a refusal leaves the endpoint as it was.
     func prepareTargets() async throws -> [PreparedTarget] {
-        var prepared: [PreparedTarget] = []
+        var checked: [(PreparedTarget, existing: TableDescription?)] = []
         for target in mapping.targets {
             var sources: [(ResolvedSource, TableDescription)] = []
             for source in target.sources {
@@ -200,36 +201,40 @@ public final class Migrator: Sendable {
                 sources.append((source, description))
             }
             guard let first = sources.first else { continue }
-            expected.withLock { $0 += sources.reduce(0) { $0 + $1.1.itemCount } }
             let ttl = try await client.describeTimeToLive(first.0.table)
             let tags = try await first.1.arn.asyncFlatMap { arn in try await client.listTags(arn: arn) } ?? [:]
             let blueprint = TargetBlueprint.make(for: target, sources: sources.map(\.1), sourceTTL: ttl, sourceTags: tags)
-
             let existing = try await client.describeTableIfExists(target.name)
+            if let existing, existing.keySchema != blueprint.keySchema {
+                throw PipelineError.keySchemaMismatch(target: target.name, expected: blueprint.keySchema.description,
+                                                      actual: existing.keySchema.description)
+            }
+            checked.append((PreparedTarget(target: target, blueprint: blueprint, sources: sources, writeUnitsPerSecond: nil), existing))
+        }
+
+        var prepared: [PreparedTarget] = []
+        for (var target, existing) in checked {
+            let name = target.target.name
+            expected.withLock { $0 += target.sources.reduce(0) { $0 + $1.description.itemCount } }
             var description: TableDescription
             if let existing {
-                guard existing.keySchema == blueprint.keySchema else {
-                    throw PipelineError.keySchemaMismatch(target: target.name, expected: blueprint.keySchema.description,
-                                                          actual: existing.keySchema.description)
-                }
-                description = existing
-                if existing.status != "ACTIVE" { description = try await client.waitUntilActive(target.name) }
+                description = existing.status == "ACTIVE" ? existing : try await client.waitUntilActive(name)
             } else {
-                logger.info("creating \(target.name)")
-                try await client.createTable(blueprint.table)
-                description = try await client.waitUntilActive(target.name)
-                created.withLock { $0.append(target.name) }
-                if let ttlAttribute = blueprint.ttlAttribute {
-                    try await client.updateTimeToLive(target.name, attributeName: ttlAttribute, enabled: true)
+                logger.info("creating \(name)")
+                try await client.createTable(target.blueprint.table)
+                description = try await client.waitUntilActive(name)
+                created.withLock { $0.append(name) }
+                if let ttlAttribute = target.blueprint.ttlAttribute {
+                    try await client.updateTimeToLive(name, attributeName: ttlAttribute, enabled: true)
                 }
             }
-            if blueprint.pointInTimeRecovery,
-               try await client.describeContinuousBackups(table: target.name).isPointInTimeRecoveryEnabled == false {
-                try await client.updateContinuousBackups(table: target.name, pointInTimeRecovery: true)
+            if target.blueprint.pointInTimeRecovery,
+               try await client.describeContinuousBackups(table: name).isPointInTimeRecoveryEnabled == false {
+                try await client.updateContinuousBackups(table: name, pointInTimeRecovery: true)
             }
-            prepared.append(PreparedTarget(target: target, blueprint: blueprint, sources: sources,
-                                           writeUnitsPerSecond: units(absolute: options.maxWriteUnits, percent: options.writePercent,
-                                                                      of: description, write: true)))
+            target.writeUnitsPerSecond = units(absolute: options.maxWriteUnits, percent: options.writePercent,
+                                               of: description, write: true)
+            prepared.append(target)
         }
         return prepared
     }

@@ -107,6 +107,7 @@ import Testing
         let t = try transform("- convert: { s: iso8601-from-epoch-seconds, ms: iso8601-from-epoch-millis }")
         #expect(try t.apply(["s": n("1700000000"), "ms": n("1700000000250")])
                 == ["s": .s("2023-11-14T22:13:20Z"), "ms": .s("2023-11-14T22:13:20.250Z")])
+        #expect(try t.apply(["ms": n("1700000000000")]) == ["ms": .s("2023-11-14T22:13:20Z")], "whole seconds: no .000")
         #expect(try t.apply(["s": .s("0"), "ms": n("-1")])
                 == ["s": .s("1970-01-01T00:00:00Z"), "ms": .s("1969-12-31T23:59:59.999Z")])
         #expect(try t.apply(["s": n("1.7E9")]) == ["s": .s("2023-11-14T22:13:20Z")])
