@@ -43,9 +43,9 @@ public enum CanonicalEncoding {
             append(value, to: &out)
             return
         }
-        for name in sortedNames(item) {
+        for (name, value) in item.sorted(by: { utf8Precedes($0.key, $1.key) }) {
             appendString(name, to: &out)
-            append(item[name]!, to: &out)
+            append(value, to: &out)
         }
     }
 
@@ -88,30 +88,37 @@ public enum CanonicalEncoding {
         }
     }
 
-    /// Names in the byte order of their UTF-8 (not Swift's `<`, which compares canonically equivalent
-    /// Unicode as equal).
-    static func sortedNames(_ item: Item) -> [String] {
-        item.keys.sorted(by: utf8Precedes)
-    }
-
+    /// Byte order of the strings' UTF-8 (not Swift's `<`, which compares canonically equivalent Unicode
+    /// as equal).
     @inline(__always)
     static func utf8Precedes(_ a: String, _ b: String) -> Bool {
-        a.utf8.lexicographicallyPrecedes(b.utf8)
+        // Native strings are contiguous UTF-8: compare the bytes directly.
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y -> Bool in
+                // Names are short: a plain loop beats a call to memcmp.
+                let common = min(x.count, y.count)
+                var i = 0
+                while i < common {
+                    if x[i] != y[i] { return x[i] < y[i] }
+                    i += 1
+                }
+                return x.count < y.count
+            }
+        }
+        return (fast ?? nil) ?? a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     @inline(__always)
     static func appendLength(_ n: Int, to out: inout [UInt8]) {
-        let v = UInt32(truncatingIfNeeded: n)
-        out.append(UInt8(truncatingIfNeeded: v >> 24))
-        out.append(UInt8(truncatingIfNeeded: v >> 16))
-        out.append(UInt8(truncatingIfNeeded: v >> 8))
-        out.append(UInt8(truncatingIfNeeded: v))
+        let v = UInt32(truncatingIfNeeded: n).bigEndian
+        withUnsafeBytes(of: v) { out.append(contentsOf: $0) }
     }
 
     @inline(__always)
     static func appendString(_ s: String, to out: inout [UInt8]) {
         appendLength(s.utf8.count, to: &out)
-        out.append(contentsOf: s.utf8)
+        let copied: Void? = s.utf8.withContiguousStorageIfAvailable { out.append(contentsOf: $0) }
+        if copied == nil { out.append(contentsOf: s.utf8) }
     }
 
     @inline(__always)

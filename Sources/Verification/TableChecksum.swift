@@ -169,7 +169,8 @@ public struct TableChecksum: Sendable, Hashable, Codable {
         buckets = Array(repeating: .empty, count: Self.bucketCount)
         let written = try c.decodeIfPresent([String: ChecksumTotals].self, forKey: .buckets) ?? [:]
         for (name, bucket) in written {
-            guard name.utf8.count == 2, let index = Int(name, radix: 16) else {
+            guard name.utf8.count == 2, name.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
+                  let index = Int(name, radix: 16) else {
                 throw DecodingError.dataCorruptedError(forKey: .buckets, in: c,
                                                        debugDescription: "bucket '\(name)' is not two hex digits")
             }
