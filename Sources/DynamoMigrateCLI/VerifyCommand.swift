@@ -85,7 +85,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 let shown = t.differingBuckets.prefix(32).joined(separator: " ")
                 print("  differing buckets: \(shown)\(t.differingBuckets.count > 32 ? " ..." : "")")
                 if t.sources.count == 1 {
-                    print("  details: dynamo-migrate diff \(t.sources[0].table) \(t.target) --mapping \(record.mapping)")
+                    print("  details: dynamo-migrate diff \(t.sources[0].table) \(t.target) --mapping \(record.mapping)\(env.map { " --env \($0)" } ?? "")")
                 }
             }
         }
