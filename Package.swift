@@ -48,8 +48,13 @@ let package = Package(
             "DynamoCore", "DynamoClient", "Mappings",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Content checksums of tables, verification of a migration, and diffs.
+        .target(name: "Verification", dependencies: [
+            "DynamoCore", "DynamoClient", "Mappings", "Pipeline",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "DynamoMigrateCLI", dependencies: [
-            "Pipeline",
+            "Pipeline", "Verification",
             "DynamoCore", "AWSAuth", "DynamoClient", "Mappings",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -58,7 +63,7 @@ let package = Package(
 
         // Micro benchmarks (codec, signer, CRC32); see Benchmarks/README.md.
         .executableTarget(name: "dynamo-migrate-bench",
-                          dependencies: ["DynamoCore", "AWSAuth", "ZlibSupport"],
+                          dependencies: ["DynamoCore", "AWSAuth", "ZlibSupport", "Verification"],
                           path: "Benchmarks/Micro"),
 
         // Test support: local server fixture, fault-injecting proxy, data generators.
@@ -72,6 +77,10 @@ let package = Package(
         .testTarget(name: "DynamoClientTests", dependencies: ["DynamoClient", "TestSupport"]),
         .testTarget(name: "MappingsTests", dependencies: ["Mappings", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
+        .testTarget(name: "VerificationTests", dependencies: [
+            "Verification", "DynamoCore", "DynamoClient", "Mappings", "Pipeline", "AWSAuth", "TestSupport",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
         .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "TestSupport"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
     ]

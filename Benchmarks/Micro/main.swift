@@ -21,6 +21,7 @@ func printSetup() {
 let suites: [(String, () -> [BenchmarkResult])] = [
     ("codec", CodecBenchmarks.run),
     ("signer", SignerBenchmarks.run),
+    ("checksum", ChecksumBenchmarks.run),
 ]
 
 let only = Set(CommandLine.arguments.dropFirst())

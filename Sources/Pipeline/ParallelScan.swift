@@ -54,4 +54,51 @@ public struct ParallelScan: Sendable {
             try await group.waitForAll()
         }
     }
+
+    /// Runs the scan, folding each segment's pages into a partial result on that segment's own task;
+    /// returns the partials in segment order. Each segment holds at most two pages (the one being folded
+    /// and the next one being fetched), so memory stays flat whatever the table's size.
+    public func run<Partial: Sendable>(
+        makePartial: @escaping @Sendable () -> Partial,
+        fold: @escaping @Sendable (inout Partial, [Item]) throws -> Void
+    ) async throws -> [Partial] {
+        try await withThrowingTaskGroup(of: (Int, Partial).self) { group in
+            for segment in 0..<totalSegments {
+                group.addTask {
+                    var partial = makePartial()
+                    try await scanSegment(segment) { items in try fold(&partial, items) }
+                    return (segment, partial)
+                }
+            }
+            var results: [(Int, Partial)] = []
+            for try await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    /// One segment, page by page; the next page is fetched while the current one is folded.
+    func scanSegment(_ segment: Int, _ body: ([Item]) throws -> Void) async throws {
+        var page = try await fetch(segment: segment, after: nil)
+        while true {
+            try Task.checkCancellation()
+            guard let next = page.lastEvaluatedKey else {
+                try body(page.items)
+                return
+            }
+            async let following = fetch(segment: segment, after: next)
+            try body(page.items)
+            page = try await following
+        }
+    }
+
+    func fetch(segment: Int, after start: Item?) async throws(DynamoDBError) -> ItemPage {
+        let page = try await client.scan(ScanInput(
+            table: table, segment: totalSegments > 1 ? segment : nil,
+            totalSegments: totalSegments > 1 ? totalSegments : nil, limit: pageLimit,
+            exclusiveStartKey: start, consistentRead: consistentRead, returnConsumedCapacity: limiter != nil))
+        if let limiter {
+            try? await limiter.acquire(page.consumedCapacity ?? Double(max(1, (page.responseBytes + 8191) / 8192)))
+        }
+        return page
+    }
 }

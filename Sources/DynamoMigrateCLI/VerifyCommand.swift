@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import Verification
+
+/// `dynamo-migrate verify`: checks that every target holds what its sources should produce.
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Compare each target's checksum with the checksum of what its sources should produce.",
+        discussion: """
+            Every source item goes through the mapping's transforms as in `migrate`; filtered items are left out, \
+            and items that fail their transforms (which `migrate` dead-letters) are left out and counted. Merged \
+            sources follow the target's conflict policy in mapping order. Prints MATCH or MISMATCH per target, \
+            with the buckets that differ (narrow them down with `diff`), and records both checksums in \
+            verification.json in the state directory. Exits 0 when every target matches, 1 otherwise.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The mapping file (see docs/mappings.md).")
+    var mapping: String
+
+    @Option(help: "Value of {env} in the mapping (default: the file's env:).")
+    var env: String?
+
+    @Option(name: .customLong("state-dir"), help: "Where verification.json is written (default: .dynamo-migrate/<mapping>-<env>).")
+    var stateDir: String?
+
+    @Option(help: "Scan segments per table (default: from the table's size).")
+    var segments: Int?
+
+    @Flag(help: "Print the verification record as JSON.")
+    var json = false
+
+    func validate() throws {
+        if let segments, !(1...1_000_000).contains(segments) { throw ValidationError("--segments must be between 1 and 1000000") }
+    }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let client = try global.makeClient()
+            let loaded = try await LoadedMapping.load(path: mapping, env: env, client: client)
+            let directory = stateDir.map { URL(fileURLWithPath: $0) }
+                ?? LoadedMapping.defaultStateDirectory(mappingPath: mapping, env: loaded.document.env)
+            let verifier = MappingVerifier(checksummer: Checksummer(client: client, segments: segments), mapping: loaded.resolved)
+            let record: VerificationRecord
+            do {
+                record = try await verifier.verify(mappingPath: mapping, env: loaded.document.env)
+                try record.write(to: directory)
+            } catch let error as VerificationError {
+                throw CLIError.failed(error.description)
+            }
+            if json {
+                print(try jsonText(record))
+            } else {
+                printSummary(record, directory: directory)
+            }
+            if !record.matched { throw ExitCode(1) }
+        }
+    }
+
+    func printSummary(_ record: VerificationRecord, directory: URL) {
+        var table = TextTable(["TARGET", "STATUS", "EXPECTED", "ACTUAL", "FILTERED", "FAILED", "BUCKETS"], rightAligned: [2, 3, 4, 5, 6])
+        for t in record.targets {
+            let filtered = t.sources.reduce(0) { $0 + $1.exclusions.itemsFiltered }
+            let failed = t.sources.reduce(0) { $0 + $1.exclusions.itemsFailed }
+            table.add([t.target, t.status.rawValue, formatCount(t.expected.itemCount), formatCount(t.actual.itemCount),
+                       formatCount(filtered), formatCount(failed), "\(t.differingBuckets.count)"])
+        }
+        print(table.render())
+        for t in record.targets {
+            print("\n\(t.target): \(t.status.rawValue): \(t.reason)")
+            print("  expected \(t.expected.hash.hex)  \(formatCount(t.expected.itemCount)) items  \(formatCount(t.expected.canonicalBytes)) bytes")
+            print("  actual   \(t.actual.hash.hex)  \(formatCount(t.actual.itemCount)) items  \(formatCount(t.actual.canonicalBytes)) bytes")
+            for source in t.sources where source.exclusions.itemsFailed > 0 {
+                print("  \(source.table): \(formatCount(source.exclusions.itemsFailed)) items fail their transforms (migrate dead-letters them), e.g.")
+                for sample in source.exclusions.failureSamples { print("    \(sample)") }
+            }
+            if t.duplicateKeys > 0 { print("  \(formatCount(t.duplicateKeys)) target keys are produced more than once; policy: \(t.conflictPolicy)") }
+            if !t.conflicts.isEmpty {
+                print("  conflicting keys (\(formatCount(t.conflictCount))):")
+                for key in t.conflicts { print("    \(key)") }
+            }
+            if t.status == .mismatch, !t.differingBuckets.isEmpty {
+                let shown = t.differingBuckets.prefix(32).joined(separator: " ")
+                print("  differing buckets: \(shown)\(t.differingBuckets.count > 32 ? " ..." : "")")
+                if t.sources.count == 1 {
+                    print("  details: dynamo-migrate diff \(t.sources[0].table) \(t.target) --mapping \(record.mapping)\(env.map { " --env \($0)" } ?? "")")
+                }
+            }
+        }
+        print("\nrecorded in \(directory.appendingPathComponent(VerificationRecord.fileName).path)")
+    }
+}

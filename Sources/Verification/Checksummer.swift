@@ -1,0 +1,207 @@
+import DynamoClient
+import DynamoCore
+import Foundation
+import Mappings
+import Pipeline
+
+/// Errors of checksums, verification and diffs, written for the operator.
+public enum VerificationError: Error, Sendable, CustomStringConvertible {
+    case client(DynamoDBError)
+    case missingTable(String)
+    /// An item of a table lacks a key attribute (possible only in a broken table or a scan of an index).
+    case itemWithoutKey(table: String, keySchema: String)
+    case notASource(source: String, target: String)
+    case notATarget(String)
+    case unwritable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .client(let error):
+            return error.description
+        case .missingTable(let name):
+            return "table \(name) does not exist at this endpoint"
+        case .itemWithoutKey(let table, let schema):
+            return "an item of \(table) lacks the key attributes \(schema); cannot place it in a checksum bucket"
+        case .notASource(let source, let target):
+            return "\(source) is not a source of \(target) in the mapping; name one of the target's sources, or leave out --mapping"
+        case .notATarget(let target):
+            return "\(target) is not a target of the mapping"
+        case .unwritable(let path, let reason):
+            return "cannot write \(path): \(reason)"
+        }
+    }
+}
+
+/// Items of a source left out of what the target should hold, and why.
+public struct ExclusionCounts: Sendable, Hashable, Codable {
+    /// Items scanned from the source.
+    public var itemsRead = 0
+    /// Dropped by a `filter` transform.
+    public var itemsFiltered = 0
+    /// Failed a transform, came out over 400 KB, or lack the target key: the migrator dead-letters these.
+    public var itemsFailed = 0
+    /// The first few failures, `key: reason`, for the report.
+    public var failureSamples: [String] = []
+
+    public static let maxSamples = 5
+
+    public init() {}
+
+    public mutating func combine(_ other: ExclusionCounts) {
+        itemsRead += other.itemsRead
+        itemsFiltered += other.itemsFiltered
+        itemsFailed += other.itemsFailed
+        for sample in other.failureSamples where failureSamples.count < Self.maxSamples { failureSamples.append(sample) }
+    }
+
+    mutating func fail(_ key: String, _ reason: String) {
+        itemsFailed += 1
+        if failureSamples.count < Self.maxSamples { failureSamples.append("\(key): \(reason)") }
+    }
+}
+
+/// What one source item becomes in the target: the item, its key and its key's canonical bytes.
+public struct ExpectedItem: Sendable {
+    public var item: Item
+    public var key: Item
+    public var keyBytes: [UInt8]
+}
+
+/// Applies a source's transform the way the migrator's segment reader does: filtered items
+/// are dropped, and items that fail the transform, exceed 400 KB or lack the target key are counted as
+/// failed (the migrator dead-letters them).
+public struct SourceProjection: Sendable {
+    public let sourceKey: KeySchema
+    public let targetKey: KeySchema
+    public let transform: CompiledTransform
+
+    public init(sourceKey: KeySchema, targetKey: KeySchema, transform: CompiledTransform) {
+        self.sourceKey = sourceKey; self.targetKey = targetKey; self.transform = transform
+    }
+
+    /// The item in the target, or nil (counted in `counts`) when it will not be there.
+    public func project(_ item: Item, counts: inout ExclusionCounts) -> ExpectedItem? {
+        counts.itemsRead += 1
+        let out: Item
+        do {
+            guard let transformed = try transform.apply(item) else {
+                counts.itemsFiltered += 1
+                return nil
+            }
+            out = transformed
+        } catch {
+            counts.fail(sourceKeyText(item), error.description)
+            return nil
+        }
+        let size = dynamoDBItemSize(out)
+        guard size <= DynamoDBLimits.maxItemBytes else {
+            counts.fail(sourceKeyText(item), "transformed item is \(size) bytes, over DynamoDB's 400 KB item limit")
+            return nil
+        }
+        guard let key = targetKey.key(of: out) else {
+            counts.fail(sourceKeyText(item), "transformed item lacks the target key \(targetKey)")
+            return nil
+        }
+        return ExpectedItem(item: out, key: key, keyBytes: CanonicalEncoding.bytes(of: key))
+    }
+
+    func sourceKeyText(_ item: Item) -> String {
+        sourceKey.key(of: item).map { describeKey($0, schema: sourceKey) } ?? "(item without its key)"
+    }
+}
+
+/// Computes checksums with parallel scans.
+public struct Checksummer: Sendable {
+    public let client: DynamoDBClient
+    /// Scan segments per table (nil: from the table's size, see ``ParallelScan/defaultSegments(for:)``).
+    public var segments: Int?
+    /// Scan `Limit` per page (nil: DynamoDB's 1 MB pages).
+    public var pageLimit: Int?
+
+    public init(client: DynamoDBClient, segments: Int? = nil, pageLimit: Int? = nil) {
+        self.client = client; self.segments = segments; self.pageLimit = pageLimit
+    }
+
+    /// DescribeTable, with a missing table as ``VerificationError/missingTable(_:)``.
+    public func describe(_ table: String) async throws -> TableDescription {
+        let description: TableDescription?
+        do { description = try await client.describeTableIfExists(table) } catch { throw VerificationError.client(error) }
+        guard let description else { throw VerificationError.missingTable(table) }
+        return description
+    }
+
+    func scan(_ description: TableDescription) -> ParallelScan {
+        ParallelScan(client: client, table: description.name,
+                     totalSegments: segments ?? ParallelScan.defaultSegments(for: description), pageLimit: pageLimit)
+    }
+
+    /// The checksum of a table's content, bucketed by its own primary key.
+    public func checksum(table: String) async throws -> TableChecksum {
+        try await checksum(of: try await describe(table))
+    }
+
+    /// The checksum of a table's content, bucketed by `keySchema` (default: the table's own key).
+    public func checksum(of description: TableDescription, keySchema: KeySchema? = nil) async throws -> TableChecksum {
+        let schema = keySchema ?? description.keySchema
+        let table = description.name
+        struct Partial: Sendable { var hasher: ItemHasher; var checksum = TableChecksum() }
+        let partials = try await scan(description).run(makePartial: { Partial(hasher: ItemHasher(keySchema: schema)) }) { partial, items in
+            for item in items {
+                guard let digest = partial.hasher.digest(item) else {
+                    throw VerificationError.itemWithoutKey(table: table, keySchema: schema.description)
+                }
+                partial.checksum.add(digest)
+            }
+        }
+        return partials.reduce(TableChecksum()) { $0 + $1.checksum }
+    }
+
+    /// The checksum of what `source` puts into a target: each item through `projection`, streamed.
+    public func expectedChecksum(of source: TableDescription, projection: SourceProjection) async throws
+        -> (checksum: TableChecksum, exclusions: ExclusionCounts) {
+        struct Partial: Sendable { var hasher: ItemHasher; var checksum = TableChecksum(); var counts = ExclusionCounts() }
+        let partials = try await scan(source).run(makePartial: { Partial(hasher: ItemHasher(keySchema: projection.targetKey)) }) { partial, items in
+            for item in items {
+                guard let expected = projection.project(item, counts: &partial.counts) else { continue }
+                partial.checksum.add(partial.hasher.digest(expected.item, keyBytes: expected.keyBytes))
+            }
+        }
+        var counts = ExclusionCounts()
+        for p in partials { counts.combine(p.counts) }
+        return (partials.reduce(TableChecksum()) { $0 + $1.checksum }, counts)
+    }
+
+    /// The digests of what `source` puts into a target, by target key (for merges). Keys produced more
+    /// than once by the source count in `duplicates`; the later one in scan order is kept.
+    public func expectedDigests(of source: TableDescription, projection: SourceProjection) async throws
+        -> (digests: [[UInt8]: ItemDigest], exclusions: ExclusionCounts, duplicates: Int) {
+        struct Partial: Sendable {
+            var hasher: ItemHasher
+            var digests: [[UInt8]: ItemDigest] = [:]
+            var counts = ExclusionCounts()
+            var duplicates = 0
+        }
+        let partials = try await scan(source).run(makePartial: { Partial(hasher: ItemHasher(keySchema: projection.targetKey)) }) { partial, items in
+            for item in items {
+                guard let expected = projection.project(item, counts: &partial.counts) else { continue }
+                let digest = partial.hasher.digest(expected.item, keyBytes: expected.keyBytes)
+                if partial.digests.updateValue(digest, forKey: expected.keyBytes) != nil { partial.duplicates += 1 }
+            }
+        }
+        var digests: [[UInt8]: ItemDigest] = [:]
+        var counts = ExclusionCounts()
+        var duplicates = 0
+        for p in partials {
+            counts.combine(p.counts)
+            duplicates += p.duplicates
+            if digests.isEmpty {
+                digests = p.digests
+            } else {
+                for (key, digest) in p.digests {
+                    if digests.updateValue(digest, forKey: key) != nil { duplicates += 1 }
+                }
+            }
+        }
+        return (digests, counts, duplicates)
+    }
+}

@@ -1,0 +1,303 @@
+import AWSAuth
+import DynamoClient
+import DynamoCore
+import Foundation
+import Mappings
+import Pipeline
+import Testing
+import TestSupport
+@testable import Verification
+
+let serverAvailable = TestEnvironment.endpoint != nil
+let needsServer = Testing.ConditionTrait.enabled(if: serverAvailable,
+    "needs the local DynamoDB: set DYNAMO_MIGRATE_TEST_ENDPOINT (scripts/test.sh does)")
+
+func makeTestClient() -> DynamoDBClient {
+    DynamoDBClient(configuration: AWSConfiguration(
+        credentials: Credentials(accessKeyId: "AKIDTESTTESTTEST", secretAccessKey: "test-secret-key"),
+        region: "us-east-1", endpoint: TestEnvironment.endpoint ?? "http://127.0.0.1:9", profile: nil))
+}
+
+func createTable(_ client: DynamoDBClient, _ prefix: String, sortKey: KeyAttribute? = nil) async throws -> String {
+    let name = TestEnvironment.uniqueTableName(prefix)
+    try await client.createTable(CreateTableInput(
+        name: name, keySchema: KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string), sortKey: sortKey)))
+    try await client.waitUntilActive(name, pollInterval: .milliseconds(50))
+    return name
+}
+
+func putAll(_ client: DynamoDBClient, _ table: String, _ items: [Item]) async throws {
+    var start = 0
+    while start < items.count {
+        var pending = items[start..<min(start + 25, items.count)].map { WriteRequest.put($0) }
+        while !pending.isEmpty {
+            pending = try await client.batchWriteItem([table: pending]).unprocessedItems[table] ?? []
+        }
+        start += 25
+    }
+}
+
+func localChecksum(_ items: [Item], _ schema: KeySchema) -> TableChecksum {
+    var hasher = ItemHasher(keySchema: schema)
+    var checksum = TableChecksum()
+    for item in items { checksum.add(hasher.digest(item)!) }
+    return checksum
+}
+
+func resolve(_ yaml: String, _ client: DynamoDBClient) async throws -> ResolvedMapping {
+    let document = try MappingLoader.parse(yaml: yaml, file: "test.yaml", env: nil)
+    return try document.resolve(existingTables: try await client.listTables())
+}
+
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("verify-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+let pkSk = KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string), sortKey: KeyAttribute(name: "sk", type: .number))
+
+/// Items with every type; numbers in canonical spelling.
+func copyItems(_ count: Int) -> [Item] {
+    (0..<count).map { i in
+        [
+            "pk": .s("item-\(i)"), "sk": .n(DynamoNumber(i % 4)),
+            "s": .s("héllo \(i) 😀"), "n": .n(DynamoNumber(unchecked: "\(i).5")), "b": .b([UInt8(i % 256), 0]),
+            "flag": .bool(i % 2 == 0), "nothing": .null,
+            "m": .m(["inner": .s("x\(i)"), "deep": .m(["n": .n(DynamoNumber(unchecked: "1.25"))])]),
+            "l": .l([.s("a"), .n(DynamoNumber(i)), .bool(true)]),
+            "ss": .ss(["a\(i)", "b", "c"]), "ns": .ns([DynamoNumber(1), DynamoNumber(i + 2)]),
+            "bs": .bs([[1, 2], [3, UInt8(i % 200) + 4]]),
+        ]
+    }
+}
+
+/// The same items as DynamoDB sees them, written differently: non-key numbers respelled, sets reversed.
+func respelled(_ item: Item) -> Item {
+    var copy = item
+    if case .n(let number)? = item["n"] { copy["n"] = .n(DynamoNumber(unchecked: number.canonical + "0")) }
+    if case .ss(let members)? = item["ss"] { copy["ss"] = .ss(members.reversed()) }
+    if case .ns(let members)? = item["ns"] {
+        copy["ns"] = .ns(members.reversed().map { DynamoNumber(unchecked: $0.canonical + "E0") })
+    }
+    if case .bs(let members)? = item["bs"] { copy["bs"] = .bs(members.reversed()) }
+    return copy
+}
+
+@Suite(needsServer) struct LocalServerTests {
+    @Test func copyVerifyTamperAndDiff() async throws {
+        let client = makeTestClient()
+        let source = try await createTable(client, "verify-src", sortKey: KeyAttribute(name: "sk", type: .number))
+        let target = try await createTable(client, "verify-dst", sortKey: KeyAttribute(name: "sk", type: .number))
+        let items = copyItems(200)
+        try await putAll(client, source, items)
+        try await putAll(client, target, items.map(respelled))
+
+        // The same content, however it is spelled, segmented or scanned.
+        let expected = localChecksum(items, pkSk)
+        #expect(try await Checksummer(client: client, segments: 1).checksum(table: source) == expected)
+        #expect(try await Checksummer(client: client, segments: 3).checksum(table: source) == expected)
+        #expect(try await Checksummer(client: client, segments: 4, pageLimit: 17).checksum(table: target) == expected)
+        #expect(expected.itemCount == 200)
+
+        let mapping = try await resolve("""
+            version: 1
+            tables:
+              - source: \(source)
+                target: \(target)
+            """, client)
+        let verifier = MappingVerifier(checksummer: Checksummer(client: client, segments: 2), mapping: mapping)
+        let before = try await verifier.verify(mappingPath: "test.yaml", env: nil)
+        #expect(before.matched)
+        #expect(before.targets.map(\.status) == [.match])
+        #expect(before.targets[0].expected == expected)
+        #expect(before.targets[0].actual == expected)
+        #expect(before.targets[0].differingBuckets == [])
+        #expect(before.targets[0].sources == [SourceVerification(table: source, exclusions: {
+            var e = ExclusionCounts(); e.itemsRead = 200; return e }())])
+
+        // One item changed, one deleted, one added in the target.
+        var tampered = items[3]
+        tampered["s"] = .s("héllo 3 😀!")
+        try await client.putItem(table: target, item: tampered)
+        let deletedKey: Item = ["pk": .s("item-7"), "sk": .n(DynamoNumber(3))]
+        try await client.deleteItem(table: target, key: deletedKey)
+        let extra: Item = ["pk": .s("extra-1"), "sk": .n(DynamoNumber(0)), "s": .s("new")]
+        try await client.putItem(table: target, item: extra)
+
+        let after = try await verifier.verify(mappingPath: "test.yaml", env: nil)
+        #expect(!after.matched)
+        let result = after.targets[0]
+        #expect(result.status == .mismatch)
+        #expect(result.expected == expected)
+        #expect(result.actual.itemCount == 200)
+        let changedKey: Item = ["pk": .s("item-3"), "sk": .n(DynamoNumber(3))]
+        let touched = Set([changedKey, deletedKey, ["pk": .s("extra-1"), "sk": .n(DynamoNumber(0))]].map {
+            TableChecksum.bucketName(Int(ItemHasher.bucket(ofKey: $0)))
+        })
+        #expect(Set(result.differingBuckets) == touched)
+        #expect(result.reason == "expected 200 items (\(expected.canonicalBytes) canonical bytes), the target holds 200 (\(result.actual.canonicalBytes)); \(touched.count) of 256 buckets differ")
+
+        // The record survives a round trip through verification.json.
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try after.write(to: directory)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let read = try decoder.decode(VerificationRecord.self,
+                                      from: Data(contentsOf: directory.appendingPathComponent("verification.json")))
+        #expect(read.matched == false)
+        #expect(read.targets.map(\.expected) == [expected])
+        #expect(read.targets.map(\.actual) == [result.actual])
+        #expect(read.format == "dmc1")
+
+        // Diff names exactly the three keys, with and without the mapping.
+        for transform in [nil, mapping.targets[0].sources[0]] {
+            let diff = try await TableDiffer(checksummer: Checksummer(client: client, segments: 2))
+                .diff(source: source, target: target, transform: transform)
+            #expect(diff.missing == [deletedKey])
+            #expect(diff.extra == [["pk": .s("extra-1"), "sk": .n(DynamoNumber(0))]])
+            #expect(diff.changed == [ChangedItem(key: changedKey, attributes: ["s"])])
+            #expect(diff.differingBuckets.map(TableChecksum.bucketName) == touched.sorted())
+            #expect(diff.expected == expected.totals)
+            #expect(!diff.isIdentical)
+        }
+        // A table against itself.
+        let same = try await TableDiffer(checksummer: Checksummer(client: client)).diff(source: source, target: source)
+        #expect(same.isIdentical)
+        #expect(same.expected == expected.totals)
+
+        try await client.deleteTable(source)
+        try await client.deleteTable(target)
+    }
+
+    /// Source A: k-0...k-59. Source B: k-40...k-99; every tenth inactive (filtered), k-77 has an amount
+    /// that is not a number (its transform fails).
+    func mergeSources(_ client: DynamoDBClient) async throws -> (a: String, b: String) {
+        let a = try await createTable(client, "verify-a")
+        let b = try await createTable(client, "verify-b")
+        try await putAll(client, a, (0..<60).map { i in
+            ["pk": .s("k-\(i)"), "status": .s("active"), "amount": .n(DynamoNumber(i)), "name": .s("a-\(i)")]
+        })
+        try await putAll(client, b, (40..<100).map { i in
+            ["pk": .s("k-\(i)"), "status": .s(i % 10 == 0 ? "inactive" : "active"),
+             "amount": .s(i == 77 ? "abc" : "\(i).50"), "name": .s("b-\(i)")]
+        })
+        return (a, b)
+    }
+
+    func mergeYAML(target: String, a: String, b: String, conflict: String) -> String {
+        """
+        version: 1
+        tables:
+          - target: \(target)
+            conflict: \(conflict)
+            sources:
+              - table: \(a)
+                transforms:
+                  - set: { origin: "{source}" }
+              - table: \(b)
+                transforms:
+                  - filter: { attribute: status, equals: active }
+                  - convert: { amount: number }
+                  - set: { origin: "{source}" }
+        """
+    }
+
+    /// What the merged target should hold, built by hand: A's items, and B's where `bWins` says so.
+    func expectedMerge(a: String, b: String, bWinsOverlap: Bool) -> [Item] {
+        var merged: [String: Item] = [:]
+        for i in 0..<60 {
+            merged["k-\(i)"] = ["pk": .s("k-\(i)"), "status": .s("active"), "amount": .n(DynamoNumber(i)),
+                                "name": .s("a-\(i)"), "origin": .s(a)]
+        }
+        for i in 40..<100 where i % 10 != 0 && i != 77 {
+            if i < 60 && !bWinsOverlap { continue }
+            merged["k-\(i)"] = ["pk": .s("k-\(i)"), "status": .s("active"), "amount": .n(DynamoNumber(unchecked: "\(i).5")),
+                                "name": .s("b-\(i)"), "origin": .s(b)]
+        }
+        return Array(merged.values)
+    }
+
+    @Test func manyToOneAfterTheMigrator() async throws {
+        let client = makeTestClient()
+        let (a, b) = try await mergeSources(client)
+        let target = TestEnvironment.uniqueTableName("verify-merged")
+        let mapping = try await resolve(mergeYAML(target: target, a: a, b: b, conflict: "overwrite"), client)
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = MigrationOptions(stateDirectory: directory, planFingerprint: "verify-test")
+        options.segments = 2
+        let report = try await Migrator(client: client, mapping: mapping, options: options).run()
+        #expect(report.itemsDeadLettered == 1)
+        #expect(report.itemsFiltered == 6)
+
+        let verifier = MappingVerifier(checksummer: Checksummer(client: client, segments: 3), mapping: mapping)
+        let record = try await verifier.verify(mappingPath: "merge.yaml", env: nil)
+        let result = try #require(record.targets.first)
+        let expected = localChecksum(expectedMerge(a: a, b: b, bWinsOverlap: true), Vectors.pkOnly)
+        #expect(record.matched)
+        #expect(result.status == .match)
+        #expect(result.expected == expected)
+        #expect(result.actual == expected)
+        #expect(expected.itemCount == 95)
+        #expect(result.duplicateKeys == 18)
+        #expect(result.conflictCount == 0)
+        #expect(result.sources.map(\.table) == [a, b])
+        #expect(result.sources.map(\.exclusions.itemsRead) == [60, 60])
+        #expect(result.sources.map(\.exclusions.itemsFiltered) == [0, 6])
+        #expect(result.sources.map(\.exclusions.itemsFailed) == [0, 1])
+        #expect(result.sources[1].exclusions.failureSamples.count == 1)
+        #expect(result.sources[1].exclusions.failureSamples[0].hasPrefix("pk={\"S\":\"k-77\"}: "))
+
+        // Tampering with one merged item breaks the match, in that item's bucket only.
+        try await client.putItem(table: target, item: ["pk": .s("k-45"), "status": .s("active"),
+                                                       "amount": .n(DynamoNumber(unchecked: "45.5")), "name": .s("b-45"),
+                                                       "origin": .s(a)])
+        let tampered = try await verifier.verify(mappingPath: "merge.yaml", env: nil)
+        #expect(!tampered.matched)
+        #expect(tampered.targets[0].status == .mismatch)
+        #expect(tampered.targets[0].differingBuckets == [TableChecksum.bucketName(Int(ItemHasher.bucket(ofKey: ["pk": .s("k-45")])))])
+        #expect(tampered.targets[0].actual.itemCount == 95)
+
+        // Diff of source B through its transforms: its item k-45 changed; A's 42 own keys are extra.
+        let diff = try await TableDiffer(checksummer: Checksummer(client: client))
+            .diff(source: b, target: target, transform: mapping.targets[0].sources[1])
+        #expect(diff.missing == [])
+        #expect(diff.changed == [ChangedItem(key: ["pk": .s("k-45")], attributes: ["origin"])])
+        #expect(diff.extra.count == 42)
+        #expect(diff.exclusions.itemsFiltered == 6)
+        #expect(diff.exclusions.itemsFailed == 1)
+
+        for table in [a, b, target] { try await client.deleteTable(table) }
+    }
+
+    @Test func mergePoliciesWithoutMigrating() async throws {
+        let client = makeTestClient()
+        let (a, b) = try await mergeSources(client)
+        let target = TestEnvironment.uniqueTableName("verify-absent")
+
+        // keep-existing: A's items win the 18 overlapping keys. The target does not exist: a mismatch.
+        let keep = try await resolve(mergeYAML(target: target, a: a, b: b, conflict: "keep-existing"), client)
+        let kept = try await MappingVerifier(checksummer: Checksummer(client: client), mapping: keep)
+            .verify(mappingPath: "m.yaml", env: nil)
+        #expect(kept.targets[0].expected == localChecksum(expectedMerge(a: a, b: b, bWinsOverlap: false), Vectors.pkOnly))
+        #expect(kept.targets[0].status == .mismatch)
+        #expect(kept.targets[0].targetExists == false)
+        #expect(kept.targets[0].actual == TableChecksum())
+        #expect(kept.targets[0].reason == "target table \(target) does not exist")
+        #expect(kept.targets[0].keySchema == "pk(S)")
+
+        // fail: the 18 overlapping keys differ (name, amount, origin), so all are conflicts.
+        let failing = try await resolve(mergeYAML(target: target, a: a, b: b, conflict: "fail"), client)
+        var verifier = MappingVerifier(checksummer: Checksummer(client: client), mapping: failing)
+        verifier.maxListedConflicts = 3
+        let failed = try await verifier.verify(mappingPath: "m.yaml", env: nil)
+        #expect(failed.targets[0].conflictCount == 18)
+        #expect(failed.targets[0].conflicts.count == 3)
+        #expect(failed.targets[0].status == .mismatch)
+        #expect(failed.matched == false)
+
+        for table in [a, b] { try await client.deleteTable(table) }
+    }
+}
