@@ -14,6 +14,9 @@ public struct MappingDocument: Sendable, Equatable {
     public var entries: [MappingEntry]
     /// `decommission:` patterns: tables to delete once verified.
     public var decommission: [TablePattern]
+    /// `discard-data:` patterns: decommissioned tables whose data is not worth keeping (scratch tables,
+    /// caches), so deleting them needs no verified copy of their data, only a backup.
+    public var discardData: [TablePattern] = []
     /// `ignore:` patterns: tables to leave alone.
     public var ignore: [TablePattern]
     /// The mapping file's path as given to the loader (used in every message).

@@ -80,7 +80,7 @@ final class MappingParser {
             return nil
         }
         guard let top = fields(root, in: "at the top level", what: "the file",
-                               known: ["version", "env", "tables", "decommission", "ignore"],
+                               known: ["version", "env", "tables", "decommission", "discard-data", "ignore"],
                                required: ["version", "tables"]) else { return nil }
 
         if let node = top["env"], let value = string(node, "'env'") {
@@ -112,8 +112,14 @@ final class MappingParser {
         }
         let decommission = top["decommission"].map { patterns($0, "'decommission'") } ?? []
         let ignore = top["ignore"].map { patterns($0, "'ignore'") } ?? []
-        return MappingDocument(version: version, env: env, entries: entries, decommission: decommission,
-                               ignore: ignore, file: file)
+        var document = MappingDocument(version: version, env: env, entries: entries, decommission: decommission,
+                                       ignore: ignore, file: file)
+        document.discardData = top["discard-data"].map { patterns($0, "'discard-data'") } ?? []
+        for pattern in document.discardData where !decommission.contains(where: { $0.glob.overlaps(pattern.glob) }) {
+            issues.append(MappingIssue(pattern.location, "discard-data pattern '\(pattern.text)' is not under 'decommission'",
+                                       hint: "discard-data only marks decommissioned tables whose data need not be kept; add it to 'decommission' too"))
+        }
+        return document
     }
 
     private func checkEnv(_ value: String, at loc: SourceLocation, flag: Bool = false) -> Bool {

@@ -6,6 +6,8 @@ public struct ResolvedMapping: Sendable {
     public var targets: [ResolvedTarget]
     /// Existing tables to delete once verified, sorted.
     public var decommission: [String]
+    /// The decommissioned tables whose data the mapping says is not worth keeping, sorted.
+    public var discardData: [String] = []
     /// Existing tables matched by `ignore:`, sorted.
     public var ignored: [String]
     /// Existing tables the mapping does not mention: not a source, target, ignored or decommissioned. Sorted.
@@ -170,8 +172,10 @@ extension MappingDocument {
         let unaccounted = sortedTables.filter { !accounted.contains($0) }
 
         guard issues.isEmpty else { throw MappingResolutionError(issues: MappingLoader.sortedIssues(issues)) }
-        return ResolvedMapping(targets: targets, decommission: decommissioned.sorted(), ignored: ignored,
-                               unaccounted: unaccounted, warnings: MappingLoader.sortedIssues(warnings))
+        var resolved = ResolvedMapping(targets: targets, decommission: decommissioned.sorted(), ignored: ignored,
+                                       unaccounted: unaccounted, warnings: MappingLoader.sortedIssues(warnings))
+        resolved.discardData = decommissioned.filter { name in discardData.contains { $0.glob.matches(name) } }.sorted()
+        return resolved
     }
 }
 
