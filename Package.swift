@@ -53,7 +53,10 @@ let package = Package(
             "DynamoCore", "DynamoClient", "Mappings", "Pipeline",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Deletion guarded by proof: verified data, verified backups, confirmation, audit log.
+        .target(name: "Decommission", dependencies: ["DynamoClient", "Mappings", "Pipeline", "Verification"]),
         .target(name: "DynamoMigrateCLI", dependencies: [
+            "Decommission",
             "Pipeline", "Verification",
             "DynamoCore", "AWSAuth", "DynamoClient", "Mappings",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -81,6 +84,7 @@ let package = Package(
             "Verification", "DynamoCore", "DynamoClient", "Mappings", "Pipeline", "AWSAuth", "TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
+        .testTarget(name: "DecommissionTests", dependencies: ["Decommission", "Verification", "Pipeline", "Mappings", "DynamoClient", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "TestSupport"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
     ]

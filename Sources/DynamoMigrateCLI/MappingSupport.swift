@@ -10,14 +10,17 @@ struct LoadedMapping {
     var tables: [String]
     var fileBytes: [UInt8]
 
-    static func load(path: String, env: String?, client: DynamoDBClient) async throws -> LoadedMapping {
+    /// - Parameter alsoExisting: tables to treat as existing though ListTables no longer shows them
+    ///   (sources an earlier decommission deleted).
+    static func load(path: String, env: String?, client: DynamoDBClient, alsoExisting: [String] = []) async throws -> LoadedMapping {
         let document: MappingDocument
         do {
             document = try MappingLoader.load(path: path, env: env)
         } catch {
             throw CLIError.usage("the mapping file has problems:\n\(error.description)")
         }
-        let tables = try await client.listTables()
+        let listed = try await client.listTables()
+        let tables = listed + alsoExisting.filter { !listed.contains($0) }
         let resolved: ResolvedMapping
         do {
             resolved = try document.resolve(existingTables: tables)

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Decommission
+import DynamoClient
+import Foundation
+import Mappings
+
+/// `dynamo-migrate decommission`: deletes the mapping's leftover tables, only with proof.
+struct DecommissionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decommission",
+        abstract: "Delete the tables a mapping lists under decommission:, only when each is proven safe to delete.",
+        discussion: """
+            For every table under decommission: it checks that (1) its data is accounted for — every target it \
+            feeds verified equal after the migration's last write (`verify`), or the mapping lists it under \
+            discard-data; (2) an AVAILABLE on-demand backup of it exists, taken after the migration's last read, \
+            whose item count matches the table (`backup create`); (3) deletion protection is off, or \
+            --disable-deletion-protection was given; (4) the operator confirmed. A dry run is the default. \
+            Every decision and its evidence is appended to decommission-audit.jsonl in the state directory.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The mapping file.")
+    var mapping: String
+
+    @Option(help: "Value of {env} in the mapping (default: the file's env:).")
+    var env: String?
+
+    @Option(name: .customLong("state-dir"), help: "Where migrate and verify kept their records (default: .dynamo-migrate/<mapping>-<env>).")
+    var stateDir: String?
+
+    @Flag(help: "Really delete (after typing each table's name, or with --yes-delete). Without it, a dry run.")
+    var execute = false
+
+    @Option(name: .customLong("yes-delete"), help: "Confirm deleting this table without a prompt (repeat per table), for unattended runs.")
+    var yesDelete: [String] = []
+
+    @Flag(name: .customLong("disable-deletion-protection"), help: "Turn deletion protection off on tables that pass every other check.")
+    var disableDeletionProtection = false
+
+    @Flag(help: "Print the decisions as JSON.")
+    var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            let client = try global.makeClient()
+            let document = try? MappingLoader.load(path: mapping, env: env)
+            let directory = stateDir.map { URL(fileURLWithPath: $0) }
+                ?? LoadedMapping.defaultStateDirectory(mappingPath: mapping, env: document?.env ?? env)
+            let loaded = try await LoadedMapping.load(path: mapping, env: env, client: client,
+                                                      alsoExisting: Decommissioner.deletedTables(in: directory))
+            var options = DecommissionOptions(stateDirectory: directory, mappingPath: mapping)
+            options.execute = execute
+            options.disableDeletionProtection = disableDeletionProtection
+            let unknown = Set(yesDelete).subtracting(loaded.resolved.decommission)
+            if !unknown.isEmpty {
+                throw CLIError.usage("--yes-delete names tables the mapping does not decommission: \(unknown.sorted().joined(separator: ", "))")
+            }
+            let confirmed = Set(yesDelete)
+            let interactive = isatty(STDIN_FILENO) == 1
+            let decommissioner = Decommissioner(client: client, mapping: loaded.resolved, options: options) { table in
+                if confirmed.contains(table) { return true }
+                guard interactive else { return false }
+                print("Type \(table) to delete it (anything else keeps it): ", terminator: "")
+                return readLine(strippingNewline: true) == table
+            }
+            if loaded.resolved.decommission.isEmpty {
+                print("The mapping lists no existing table under decommission:.")
+                return
+            }
+            let quiet = json
+            let decisions = try await decommissioner.run { decision in
+                if !quiet { printDecision(decision) }
+            }
+            if json {
+                print(try jsonText(decisions))
+            } else {
+                let counts = Dictionary(grouping: decisions, by: \.decision).mapValues(\.count)
+                print("\n\(decisions.count) tables: \(counts[.deleted] ?? 0) deleted, \(counts[.wouldDelete] ?? 0) would be deleted, \(counts[.refused] ?? 0) refused, \(counts[.notConfirmed] ?? 0) not confirmed")
+                if !execute, (counts[.wouldDelete] ?? 0) > 0 {
+                    print("Dry run: nothing was deleted. Rerun with --execute to delete the tables that passed.")
+                }
+                print("Audit log: \(directory.appendingPathComponent(Decommissioner.auditLogName).path)")
+            }
+            if decisions.contains(where: { $0.decision == .refused || $0.decision == .notConfirmed }) {
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+func printDecision(_ decision: TableDecision) {
+    let verdict: String = switch decision.decision {
+    case .deleted: "DELETED"
+    case .wouldDelete: "would delete (dry run)"
+    case .refused: "REFUSED"
+    case .notConfirmed: "kept (not confirmed)"
+    case .alreadyDeleted: "already deleted"
+    }
+    print("\(decision.table): \(verdict)")
+    for check in decision.checks {
+        print("  \(check.passed ? "✔" : "✘") \(check.name): \(check.evidence)")
+        if !check.passed, let remedy = check.remedy { print("      → \(remedy)") }
+    }
+}
