@@ -20,14 +20,7 @@ struct DecommissionCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The mapping file.")
-    var mapping: String
-
-    @Option(help: "Value of {env} in the mapping (default: the file's env:).")
-    var env: String?
-
-    @Option(name: .customLong("state-dir"), help: "Where migrate and verify kept their records (default: .dynamo-migrate/<mapping>-<env>).")
-    var stateDir: String?
+    @OptionGroup var arguments: MappingArguments
 
     @Flag(help: "Really delete (after typing each table's name, or with --yes-delete). Without it, a dry run.")
     var execute = false
@@ -44,12 +37,11 @@ struct DecommissionCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let client = try global.makeClient()
-            let document = try? MappingLoader.load(path: mapping, env: env)
-            let directory = stateDir.map { URL(fileURLWithPath: $0) }
-                ?? LoadedMapping.defaultStateDirectory(mappingPath: mapping, env: document?.env ?? env)
-            let loaded = try await LoadedMapping.load(path: mapping, env: env, client: client,
+            let document = try? MappingLoader.load(path: arguments.mapping, env: arguments.env)
+            let directory = arguments.stateDirectory(effectiveEnv: document?.env ?? arguments.env)
+            let loaded = try await LoadedMapping.load(path: arguments.mapping, env: arguments.env, client: client,
                                                       alsoExisting: Decommissioner.deletedTables(in: directory))
-            var options = DecommissionOptions(stateDirectory: directory, mappingPath: mapping)
+            var options = DecommissionOptions(stateDirectory: directory, mappingPath: arguments.mapping)
             options.execute = execute
             options.disableDeletionProtection = disableDeletionProtection
             let unknown = Set(yesDelete).subtracting(loaded.resolved.decommission)

@@ -1,3 +1,4 @@
+import ArgumentParser
 import DynamoClient
 import Foundation
 import Mappings
@@ -55,4 +56,22 @@ struct LoadedMapping {
 
 func printWarning(_ message: String) {
     FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+}
+
+/// The mapping file, `--env` and `--state-dir`, shared by the commands that keep state.
+struct MappingArguments: ParsableArguments {
+    @Argument(help: "The mapping file (see docs/mappings.md).")
+    var mapping: String
+
+    @Option(help: "Value of {env} in the mapping (default: the file's env:).")
+    var env: String?
+
+    @Option(name: .customLong("state-dir"), help: "Checkpoint, reports, verification and audit records (default: .dynamo-migrate/<mapping>-<env>).")
+    var stateDir: String?
+
+    /// `--state-dir`, or the default for this mapping and its effective env.
+    func stateDirectory(effectiveEnv: String?) -> URL {
+        stateDir.map { URL(fileURLWithPath: $0) }
+            ?? LoadedMapping.defaultStateDirectory(mappingPath: mapping, env: effectiveEnv)
+    }
 }

@@ -18,14 +18,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The mapping file (see docs/mappings.md).")
-    var mapping: String
-
-    @Option(help: "Value of {env} in the mapping (default: the file's env:).")
-    var env: String?
-
-    @Option(name: .customLong("state-dir"), help: "Checkpoint, dead letters and reports (default: .dynamo-migrate/<mapping>-<env>).")
-    var stateDir: String?
+    @OptionGroup var arguments: MappingArguments
 
     @Flag(help: "Continue an interrupted migration from its checkpoint.")
     var resume = false
@@ -68,9 +61,8 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let client = try global.makeClient()
-            let loaded = try await LoadedMapping.load(path: mapping, env: env, client: client)
-            let directory = stateDir.map { URL(fileURLWithPath: $0) }
-                ?? LoadedMapping.defaultStateDirectory(mappingPath: mapping, env: loaded.document.env)
+            let loaded = try await LoadedMapping.load(path: arguments.mapping, env: arguments.env, client: client)
+            let directory = arguments.stateDirectory(effectiveEnv: loaded.document.env)
             var options = MigrationOptions(stateDirectory: directory, planFingerprint: loaded.fingerprint)
             options.resume = resume
             options.segments = segments
@@ -109,7 +101,7 @@ struct MigrateCommand: AsyncParsableCommand {
                 printSummary(report)
             }
             if report.interrupted {
-                throw CLIError.failed("interrupted; resume with: dynamo-migrate migrate \(mapping) --resume --state-dir \(directory.path)")
+                throw CLIError.failed("interrupted; resume with: dynamo-migrate migrate \(arguments.mapping) --resume --state-dir \(directory.path)")
             }
             if report.itemsDeadLettered > 0 {
                 throw CLIError.failed("\(report.itemsDeadLettered) items could not be migrated; see \(report.deadLetterFile ?? directory.path)")

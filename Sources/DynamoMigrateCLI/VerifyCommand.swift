@@ -17,14 +17,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The mapping file (see docs/mappings.md).")
-    var mapping: String
-
-    @Option(help: "Value of {env} in the mapping (default: the file's env:).")
-    var env: String?
-
-    @Option(name: .customLong("state-dir"), help: "Where verification.json is written (default: .dynamo-migrate/<mapping>-<env>).")
-    var stateDir: String?
+    @OptionGroup var arguments: MappingArguments
 
     @Option(help: "Scan segments per table (default: from the table's size).")
     var segments: Int?
@@ -39,13 +32,12 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let client = try global.makeClient()
-            let loaded = try await LoadedMapping.load(path: mapping, env: env, client: client)
-            let directory = stateDir.map { URL(fileURLWithPath: $0) }
-                ?? LoadedMapping.defaultStateDirectory(mappingPath: mapping, env: loaded.document.env)
+            let loaded = try await LoadedMapping.load(path: arguments.mapping, env: arguments.env, client: client)
+            let directory = arguments.stateDirectory(effectiveEnv: loaded.document.env)
             let verifier = MappingVerifier(checksummer: Checksummer(client: client, segments: segments), mapping: loaded.resolved)
             let record: VerificationRecord
             do {
-                record = try await verifier.verify(mappingPath: mapping, env: loaded.document.env)
+                record = try await verifier.verify(mappingPath: arguments.mapping, env: loaded.document.env)
                 try record.write(to: directory)
             } catch let error as VerificationError {
                 throw CLIError.failed(error.description)
@@ -85,7 +77,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 let shown = t.differingBuckets.prefix(32).joined(separator: " ")
                 print("  differing buckets: \(shown)\(t.differingBuckets.count > 32 ? " ..." : "")")
                 if t.sources.count == 1 {
-                    print("  details: dynamo-migrate diff \(t.sources[0].table) \(t.target) --mapping \(record.mapping)\(env.map { " --env \($0)" } ?? "")")
+                    print("  details: dynamo-migrate diff \(t.sources[0].table) \(t.target) --mapping \(record.mapping)\(arguments.env.map { " --env \($0)" } ?? "")")
                 }
             }
         }
