@@ -36,25 +36,34 @@ fi
 step "Tables before"
 "$BIN" tables
 
-run_or_not_yet() {
-    local what="$1"; shift
-    if "$BIN" help "$1" >/dev/null 2>&1; then
-        "$BIN" "$@"
-    else
-        echo "not yet: $what"
-    fi
-}
+step "Plan (dry run: writes nothing)"
+"$BIN" plan "$MAPPING" --sample 2
 
-step "Plan (dry run)"
-run_or_not_yet "plan (issue 3)" plan "$MAPPING"
 step "Migrate"
-run_or_not_yet "migrate (issue 4)" migrate "$MAPPING" --state-dir "$STATE"
-step "Verify"
-run_or_not_yet "verify (issue 5)" verify "$MAPPING" --state-dir "$STATE"
-step "Back up"
-run_or_not_yet "backup (issue 6)" backup create --match 'omnix-ai-prod-*' --state-dir "$STATE"
-step "Restore drill"
-run_or_not_yet "drill (issue 6)" drill omnix-ai-prod-users --latest-backup --state-dir "$STATE"
+"$BIN" migrate "$MAPPING" --state-dir "$STATE"
+
+step "Verify (content checksums of every target against its transformed sources)"
+"$BIN" verify "$MAPPING" --state-dir "$STATE"
+
+if "$BIN" help backup >/dev/null 2>&1; then
+    step "Back up the consolidated tables and the sources to decommission"
+    prod_tables=$("$BIN" tables --match 'omnix-ai-prod-*' --json | python3 -c 'import json,sys; print(" ".join(t["name"] for t in json.load(sys.stdin)))')
+    sources=$("$BIN" plan "$MAPPING" --json --sample 0 | python3 -c 'import json,sys; print(" ".join(d["table"] for d in json.load(sys.stdin)["decommission"]))')
+    "$BIN" backup create $prod_tables $sources --state-dir "$STATE/backups"
+
+    step "Restore drill: restore the newest backup of omnix-ai-prod-users, validate it, measure the RTO"
+    "$BIN" drill run omnix-ai-prod-users --latest-backup --rto 4h --state-dir "$STATE/backups"
+
+    step "Backup policy (PITR, backup age, retention)"
+    "$BIN" backup verify --policy mappings/backup-policy.yaml || echo "(policy violations above: a fresh estate has no weekly or monthly backups yet; 'backup enforce --apply' fixes what it can)"
+else
+    echo "not yet: backup and drill (issue 6)"
+fi
+
+step "Decommission (dry run: shows each check and its evidence, deletes nothing)"
+"$BIN" decommission "$MAPPING" --state-dir "$STATE" || echo "(tables refused above keep running until their proof exists)"
 
 step "Tables after"
 "$BIN" tables
+echo
+echo "Reports: $STATE/report.md, $STATE/verification.json, $STATE/decommission-audit.jsonl"
