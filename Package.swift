@@ -48,8 +48,15 @@ let package = Package(
             "DynamoCore", "DynamoClient", "Mappings",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Exports, imports, on-demand backups, restore drills and backup policies.
+        .target(name: "Backup", dependencies: [
+            "DynamoCore", "DynamoClient", "ZlibSupport", "Pipeline", "Mappings",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .target(name: "DynamoMigrateCLI", dependencies: [
-            "Pipeline",
+            "Pipeline", "Backup",
             "DynamoCore", "AWSAuth", "DynamoClient", "Mappings",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -72,6 +79,7 @@ let package = Package(
         .testTarget(name: "DynamoClientTests", dependencies: ["DynamoClient", "TestSupport"]),
         .testTarget(name: "MappingsTests", dependencies: ["Mappings", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
+        .testTarget(name: "BackupTests", dependencies: ["Backup", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "TestSupport"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
     ]
