@@ -12,7 +12,7 @@ public struct DynamoMigrate: AsyncParsableCommand {
             --region / AWS_REGION / AWS_DEFAULT_REGION, and --endpoint-url / AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL.
             """,
         version: "0.1.0",
-        subcommands: [TablesCommand.self, MigrateCommand.self])
+        subcommands: [TablesCommand.self, MigrateCommand.self, ExportCommand.self, ImportCommand.self, BackupCommand.self, DrillCommand.self])
     public init() {}
 }
 
