@@ -167,15 +167,16 @@ extension ExportSummary {
         if let billedSizeBytes { w.int(billedSizeBytes) } else { w.null() }
         w.key("itemCount"); w.int(itemCount)
         optional("outputFormat", outputFormat)
+        w.endObject()
+        var bytes = w.bytes
         if let dynamoMigrate {
+            // Spliced in as JSONEncoder wrote it, so its keys stay sorted (JSONWriter keeps dictionary order).
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let extras = try JSON.parse([UInt8](try encoder.encode(dynamoMigrate)))
-            w.key("dynamoMigrate")
-            w.json(extras)
+            bytes.removeLast()
+            bytes += Array(",\"dynamoMigrate\":".utf8) + [UInt8](try encoder.encode(dynamoMigrate)) + [UInt8(ascii: "}")]
         }
-        w.endObject()
-        return w.bytes + [UInt8(ascii: "\n")]
+        return bytes + [UInt8(ascii: "\n")]
     }
 
     /// Reads a summary written by DynamoDB or by us.
