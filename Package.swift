@@ -79,7 +79,9 @@ let package = Package(
         .testTarget(name: "DynamoClientTests", dependencies: ["DynamoClient", "TestSupport"]),
         .testTarget(name: "MappingsTests", dependencies: ["Mappings", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
-        .testTarget(name: "BackupTests", dependencies: ["Backup", "TestSupport"]),
+        .testTarget(name: "BackupTests", dependencies: [
+            "Backup", "TestSupport", "DynamoCore", "DynamoClient", "ZlibSupport", "Mappings",
+        ]),
         .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "TestSupport"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
     ]

@@ -182,6 +182,17 @@ public struct TableVerdict: Sendable, Equatable, Codable {
     public var compliant: Bool { violations.isEmpty }
 }
 
+/// What the policy engine needs to know about a table's point-in-time recovery.
+public struct PITRStatus: Sendable, Equatable {
+    public var enabled: Bool
+    /// Nil when the endpoint does not say (DynamoDB's default is 35 days).
+    public var recoveryPeriodInDays: Int?
+    public init(enabled: Bool, recoveryPeriodInDays: Int? = nil) { self.enabled = enabled; self.recoveryPeriodInDays = recoveryPeriodInDays }
+    public init(_ description: ContinuousBackups) {
+        self.init(enabled: description.isPointInTimeRecoveryEnabled, recoveryPeriodInDays: description.recoveryPeriodInDays)
+    }
+}
+
 /// What the policy engine needs to know about one backup.
 public struct PolicyBackup: Sendable, Equatable {
     public var arn: String
@@ -238,11 +249,11 @@ public enum PolicyEngine {
 
     /// Judges one table.
     /// - Parameter tableCreated: periods before it are not required to have backups.
-    public static func evaluate(table: String, rule: BackupRule, pitr: ContinuousBackups?, backups: [PolicyBackup],
+    public static func evaluate(table: String, rule: BackupRule, pitr: PITRStatus?, backups: [PolicyBackup],
                                 tableCreated: Date? = nil, now: Date) -> TableVerdict {
         let managed = managed(backups)
         var violations: [PolicyViolation] = []
-        let pitrOn = pitr?.isPointInTimeRecoveryEnabled ?? false
+        let pitrOn = pitr?.enabled ?? false
         if rule.pitrRequired {
             if !pitrOn {
                 violations.append(.pitrDisabled)

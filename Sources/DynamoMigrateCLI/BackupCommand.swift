@@ -120,18 +120,18 @@ func isoDate(_ date: Date) -> String {
 /// Loads a policy and gathers what the policy engine needs about each matching table.
 struct PolicyContext {
     var policy: BackupPolicy
-    var tables: [(name: String, rule: BackupRule, pitr: ContinuousBackups, backups: [PolicyBackup], created: Date?)]
+    var tables: [(name: String, rule: BackupRule, pitr: PITRStatus, backups: [PolicyBackup], created: Date?)]
 
     static func load(path: String, client: DynamoDBClient) async throws -> PolicyContext {
         let policy: BackupPolicy
         do { policy = try BackupPolicy.load(path: path) } catch { throw CLIError.usage(error.description) }
         let names = try await client.listTables().sorted()
         let allBackups = try await client.listBackups()
-        var tables: [(String, BackupRule, ContinuousBackups, [PolicyBackup], Date?)] = []
+        var tables: [(String, BackupRule, PITRStatus, [PolicyBackup], Date?)] = []
         for name in names {
             guard let rule = policy.rule(for: name) else { continue }
             guard let description = try await client.describeTableIfExists(name) else { continue }
-            let pitr = try await client.describeContinuousBackups(table: name)
+            let pitr = PITRStatus(try await client.describeContinuousBackups(table: name))
             tables.append((name, rule, pitr, allBackups.filter { $0.tableName == name }.compactMap(PolicyBackup.init), description.creationDate))
         }
         return PolicyContext(policy: policy, tables: tables)
