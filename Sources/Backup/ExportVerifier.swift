@@ -1,3 +1,4 @@
+import Crypto
 import DynamoCore
 import Foundation
 
@@ -56,18 +57,26 @@ public struct ExportVerifier: Sendable {
 
         var checksum = checksummer.empty
         var seenNames = Set<String>()
+        var unreadable = 0
         for entry in reader.files {
             let name = "data/" + (entry.dataFileS3Key as NSString).lastPathComponent
             if !seenNames.insert(name).inserted { problem("manifest-files.json", "\(name) is listed twice"); continue }
             result.dataFiles += 1
+            let url = location.dataFile(forKey: entry.dataFileS3Key)
+            // The MD5 first: a damaged file is named for its MD5, not for whatever parsing it then trips over.
+            if !entry.md5Checksum.isEmpty, FileManager.default.fileExists(atPath: url.path) {
+                guard let md5 = Self.md5(of: url) else { problem(name, "cannot be read"); unreadable += 1; continue }
+                if Base64.encode(md5) != entry.md5Checksum {
+                    problem(name, "MD5 is \(Base64.encode(md5)), but manifest-files.json says \(entry.md5Checksum): the file was changed or damaged")
+                    unreadable += 1
+                    continue
+                }
+            }
             do {
                 let checksummer = self.checksummer
                 var fileChecksum = checksummer.empty
                 let (count, md5) = try await reader.forEachItem(in: entry, batchSize: 1000) { items in
                     fileChecksum = checksummer.combine(fileChecksum, checksummer.checksum(items: items))
-                }
-                if !entry.md5Checksum.isEmpty && Base64.encode(md5) != entry.md5Checksum {
-                    problem(name, "MD5 is \(Base64.encode(md5)), but manifest-files.json says \(entry.md5Checksum): the file was changed or damaged")
                 }
                 if Self.isHexMD5(entry.etag) && Digests.hex(md5) != entry.etag.lowercased() {
                     problem(name, "ETag (hex MD5) is \(Digests.hex(md5)), but manifest-files.json says \(entry.etag)")
@@ -78,8 +87,10 @@ public struct ExportVerifier: Sendable {
                 result.itemCount += count
                 checksum = checksummer.combine(checksum, fileChecksum)
             } catch let error as ExportFormatError {
+                unreadable += 1
                 problem(name, error.description.hasPrefix(name) ? String(error.description.dropFirst(name.count + 2)) : error.description)
             } catch {
+                unreadable += 1
                 problem(name, "\(error)")
             }
         }
@@ -94,7 +105,9 @@ public struct ExportVerifier: Sendable {
         if listed != reader.summary.itemCount {
             problem("manifest-summary.json", "itemCount is \(reader.summary.itemCount), but manifest-files.json lists \(listed) items")
         }
-        if let recorded = reader.summary.dynamoMigrate?.contentChecksum {
+        if unreadable > 0 {
+            result.notes.append("content checksum not compared: \(unreadable) data file\(unreadable == 1 ? " is" : "s are") damaged or unreadable")
+        } else if let recorded = reader.summary.dynamoMigrate?.contentChecksum {
             result.contentChecksum = checksum
             if recorded.algorithm != checksum.algorithm {
                 result.notes.append("the content checksum was recorded with \(recorded.algorithm); this version computes \(checksum.algorithm), so content was not compared")
@@ -132,6 +145,19 @@ public struct ExportVerifier: Sendable {
                 file: manifest.lastPathComponent,
                 message: "MD5 is \(actual), but \(digestFile.lastPathComponent) says \(recorded): one of the two was changed or damaged"))
         }
+    }
+
+    static func md5(of url: URL) -> [UInt8]? {
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+        defer { try? handle.close() }
+        var hasher = Insecure.MD5()
+        while true {
+            let chunk: Data?
+            do { chunk = try handle.read(upToCount: 1 << 20) } catch { return nil }
+            guard let chunk, !chunk.isEmpty else { break }
+            hasher.update(data: chunk)
+        }
+        return Array(hasher.finalize())
     }
 
     static func isHexMD5(_ text: String) -> Bool {

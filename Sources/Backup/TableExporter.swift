@@ -48,12 +48,13 @@ public struct ExportOptions: Sendable {
     public var segments: Int
     /// gzip level 0-9.
     public var gzipLevel: Int
-    /// A data file is closed and a new one started once this many compressed bytes were written.
+    /// A data file is closed and a new one started once this many bytes of JSON lines (before
+    /// compression; zlib holds compressed output back, so that is the size known as lines go in) went into it.
     public var maxFileBytes: Int
     /// Scan `Limit` per page; nil for DynamoDB's 1 MB pages.
     public var pageLimit: Int?
 
-    public init(segments: Int = 4, gzipLevel: Int = 6, maxFileBytes: Int = 256 << 20, pageLimit: Int? = nil) {
+    public init(segments: Int = 4, gzipLevel: Int = 6, maxFileBytes: Int = 1 << 30, pageLimit: Int? = nil) {
         self.segments = segments; self.gzipLevel = gzipLevel; self.maxFileBytes = maxFileBytes; self.pageLimit = pageLimit
     }
 }
@@ -219,6 +220,7 @@ final class SegmentSink: @unchecked Sendable {
     private var md5 = Insecure.MD5()
     private var fileItems = 0
     private var fileBytes = 0
+    private var fileUncompressed = 0
     private var line: [UInt8] = []
     private var out: [UInt8] = []
 
@@ -250,8 +252,9 @@ final class SegmentSink: @unchecked Sendable {
         }
         try emit(out)
         uncompressedBytes += line.count
+        fileUncompressed += line.count
         fileItems += items.count
-        if fileBytes >= options.maxFileBytes { try finishFile() }
+        if fileUncompressed >= options.maxFileBytes { try finishFile() }
     }
 
     func close() throws {
@@ -279,6 +282,7 @@ final class SegmentSink: @unchecked Sendable {
         md5 = Insecure.MD5()
         fileItems = 0
         fileBytes = 0
+        fileUncompressed = 0
     }
 
     private func emit(_ bytes: [UInt8]) throws {

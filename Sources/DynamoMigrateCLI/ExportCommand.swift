@@ -31,14 +31,14 @@ struct ExportTableCommand: AsyncParsableCommand {
     @Option(help: "The folder to write the export into (created if missing).")
     var to: String
 
-    @Option(help: "Parallel scan segments; one data file per segment (rolled at --max-file-mb).")
+    @Option(help: "Parallel scan segments; one data file per segment, rolled at --max-file-mb.")
     var segments: Int = 4
 
     @Option(name: .customLong("gzip-level"), help: "gzip level: 0 (store) to 9 (smallest).")
     var gzipLevel: Int = 6
 
-    @Option(name: .customLong("max-file-mb"), help: "Start a new data file after this many compressed megabytes.")
-    var maxFileMB: Int = 256
+    @Option(name: .customLong("max-file-mb"), help: "Start a new data file after this many megabytes of JSON (before compression).")
+    var maxFileMB: Int = 1024
 
     @Flag(help: "Print the result as JSON.")
     var json = false
