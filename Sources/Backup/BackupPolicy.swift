@@ -351,3 +351,42 @@ public enum PolicyMetrics {
         x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(format: "%.3f", x)
     }
 }
+
+// MARK: - Gathering
+
+/// One table a policy covers, with what the endpoint says about it and the verdict.
+public struct AuditedTable: Sendable {
+    public var name: String
+    public var rule: BackupRule
+    public var pitr: PITRStatus
+    public var backups: [PolicyBackup]
+    public var created: Date?
+    public var verdict: TableVerdict
+}
+
+/// Reads tables, PITR state and backups from the endpoint and judges them against a policy.
+public struct BackupPolicyAuditor: Sendable {
+    public let client: DynamoDBClient
+    public init(client: DynamoDBClient) { self.client = client }
+
+    /// Every table of the endpoint a rule of `policy` covers, sorted by name.
+    public func audit(_ policy: BackupPolicy, now: Date = Date()) async throws -> [AuditedTable] {
+        do {
+            let names = try await client.listTables().sorted()
+            // ListBackups once for all tables (some servers ignore its TableName filter anyway).
+            let allBackups = try await client.listBackups()
+            var result: [AuditedTable] = []
+            for name in names {
+                guard let rule = policy.rule(for: name), let description = try await client.describeTableIfExists(name) else { continue }
+                let pitr = PITRStatus(try await client.describeContinuousBackups(table: name))
+                let backups = allBackups.filter { $0.tableName == name }.compactMap(PolicyBackup.init)
+                let verdict = PolicyEngine.evaluate(table: name, rule: rule, pitr: pitr, backups: backups,
+                                                    tableCreated: description.creationDate, now: now)
+                result.append(AuditedTable(name: name, rule: rule, pitr: pitr, backups: backups, created: description.creationDate, verdict: verdict))
+            }
+            return result
+        } catch {
+            throw BackupError.client(error)
+        }
+    }
+}

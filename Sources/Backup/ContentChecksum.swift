@@ -40,14 +40,20 @@ public protocol ContentChecksummer: Sendable {
     func checksum<S: Sequence>(items: S) -> ContentChecksum where S.Element == Item
     /// The checksum of the union of two disjoint item sets.
     func combine(_ a: ContentChecksum, _ b: ContentChecksum) -> ContentChecksum
+    /// The checksum of every item of `table` (a default reads it with ``ParallelScan``).
+    func checksum(table: String, client: DynamoDBClient, segments: Int) async throws -> ContentChecksum
 }
 
 extension ContentChecksummer {
     /// The checksum of no items.
     public var empty: ContentChecksum { checksum(items: [Item]()) }
 
+    public func checksum(table: String, client: DynamoDBClient, segments: Int) async throws -> ContentChecksum {
+        try await scanChecksum(table: table, client: client, segments: segments)
+    }
+
     /// The checksum of every item of `table`, read with a parallel scan of `segments` segments.
-    public func checksum(table: String, client: DynamoDBClient, segments: Int = 4) async throws -> ContentChecksum {
+    public func scanChecksum(table: String, client: DynamoDBClient, segments: Int = 4) async throws -> ContentChecksum {
         let total = Mutex(empty)
         let scan = ParallelScan(client: client, table: table, totalSegments: segments)
         try await scan.forEachPage { _, page in

@@ -117,25 +117,11 @@ func isoDate(_ date: Date) -> String {
     return f.string(from: date)
 }
 
-/// Loads a policy and gathers what the policy engine needs about each matching table.
-struct PolicyContext {
-    var policy: BackupPolicy
-    var tables: [(name: String, rule: BackupRule, pitr: PITRStatus, backups: [PolicyBackup], created: Date?)]
-
-    static func load(path: String, client: DynamoDBClient) async throws -> PolicyContext {
-        let policy: BackupPolicy
-        do { policy = try BackupPolicy.load(path: path) } catch { throw CLIError.usage(error.description) }
-        let names = try await client.listTables().sorted()
-        let allBackups = try await client.listBackups()
-        var tables: [(String, BackupRule, PITRStatus, [PolicyBackup], Date?)] = []
-        for name in names {
-            guard let rule = policy.rule(for: name) else { continue }
-            guard let description = try await client.describeTableIfExists(name) else { continue }
-            let pitr = PITRStatus(try await client.describeContinuousBackups(table: name))
-            tables.append((name, rule, pitr, allBackups.filter { $0.tableName == name }.compactMap(PolicyBackup.init), description.creationDate))
-        }
-        return PolicyContext(policy: policy, tables: tables)
-    }
+/// Loads a policy and audits the endpoint's tables against it.
+func auditPolicy(path: String, client: DynamoDBClient, now: Date) async throws -> [AuditedTable] {
+    let policy: BackupPolicy
+    do { policy = try BackupPolicy.load(path: path) } catch { throw CLIError.usage(error.description) }
+    return try await BackupPolicyAuditor(client: client).audit(policy, now: now)
 }
 
 struct BackupVerifyCommand: AsyncParsableCommand {
@@ -158,11 +144,8 @@ struct BackupVerifyCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let client = try global.makeClient()
-            let context = try await PolicyContext.load(path: policy, client: client)
             let now = Date()
-            let verdicts = context.tables.map {
-                PolicyEngine.evaluate(table: $0.name, rule: $0.rule, pitr: $0.pitr, backups: $0.backups, tableCreated: $0.created, now: now)
-            }
+            let verdicts = try await auditPolicy(path: policy, client: client, now: now).map(\.verdict)
             if let metrics {
                 do { try writeAtomically(Data(PolicyMetrics.text(verdicts, now: now).utf8), to: URL(fileURLWithPath: metrics)) } catch {
                     throw CLIError.failed("cannot write metrics to \(metrics): \(error)")
@@ -212,16 +195,15 @@ struct BackupEnforceCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let client = try global.makeClient()
-            let context = try await PolicyContext.load(path: policy, client: client)
-            let manager = BackupManager(client: client, store: state.store)
             let now = Date()
+            let audited = try await auditPolicy(path: policy, client: client, now: now)
+            let manager = BackupManager(client: client, store: state.store)
             var actions = 0
             var failures = 0
             let verb = apply ? "" : "would "
-            for t in context.tables {
-                let verdict = PolicyEngine.evaluate(table: t.name, rule: t.rule, pitr: t.pitr, backups: t.backups, tableCreated: t.created, now: now)
+            for t in audited {
                 var backups = t.backups
-                for violation in verdict.violations {
+                for violation in t.verdict.violations {
                     switch violation {
                     case .pitrDisabled, .recoveryPeriodTooShort:
                         actions += 1
