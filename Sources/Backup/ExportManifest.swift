@@ -111,6 +111,7 @@ public enum ExportFormatError: Error, Sendable, Equatable, CustomStringConvertib
     case unreadable(file: String, reason: String)
     case malformed(file: String, line: Int?, reason: String)
     case noExport(String)
+    case severalExports(String, ids: [String])
 
     public var description: String {
         switch self {
@@ -118,6 +119,7 @@ public enum ExportFormatError: Error, Sendable, Equatable, CustomStringConvertib
         case .unreadable(let f, let r): "cannot read \(f): \(r)"
         case .malformed(let f, let line, let r): "\(f)\(line.map { ", line \($0)" } ?? ""): \(r)"
         case .noExport(let d): "\(d) holds no export: expected manifest-summary.json there or in AWSDynamoDB/<export id>/ below it"
+        case .severalExports(let d, let ids): "\(d) holds \(ids.count) exports (\(ids.joined(separator: ", "))): name the folder of one, e.g. \(d)/AWSDynamoDB/\(ids.last ?? "")"
         }
     }
 }

@@ -29,7 +29,7 @@ public struct ExportReader: Sendable {
     public static func open(_ path: URL) throws(ExportFormatError) -> ExportReader {
         let found = try ExportLocation.find(in: path)
         guard found.count == 1 else {
-            throw .noExport("\(path.path) holds \(found.count) exports (\(found.map(\.exportId).joined(separator: ", "))); name one of them:")
+            throw .severalExports(path.path, ids: found.map(\.exportId))
         }
         return try ExportReader(location: found[0])
     }

@@ -43,7 +43,7 @@ public struct ExportVerifier: Sendable {
         } catch {
             let file: String = switch error {
             case .missingFile(let f), .unreadable(let f, _), .malformed(let f, _, _): f
-            case .noExport(let d): d
+            case .noExport(let d), .severalExports(let d, _): d
             }
             problem(file, error.description)
             // The checksum files can still be checked, to say which manifest was damaged.

@@ -168,6 +168,12 @@ public struct RestoreDrill: Sendable {
                     expected = verification.contentChecksum
                     record.expectedFrom = "checksum of the export's data files (DynamoDB's export records none)"
                 }
+                // Never adopt (and later delete) a table that happens to have the scratch name.
+                do {
+                    if try await client.describeTableIfExists(scratch) != nil {
+                        throw BackupError.other("a table named \(scratch) already exists (a kept drill?); delete it or retry in a second")
+                    }
+                } catch let error as DynamoDBError { throw BackupError.client(error) }
                 phaseStart = ContinuousClock.now
                 scratchCreated = true
                 _ = try await TableImporter(client: client, logger: logger).importExport(
