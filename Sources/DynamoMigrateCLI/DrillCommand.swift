@@ -72,7 +72,8 @@ struct DrillRunCommand: AsyncParsableCommand {
             let record = try await drill.run(table: table, from: source,
                                              options: DrillOptions(rtoSeconds: rto.flatMap(parseDurationSeconds), keepScratchTable: keep))
             if json {
-                print(try jsonText(record))
+                struct Output: Encodable { var drill: DrillRecord; var passed: Bool; var rtoMet: Bool? }
+                print(try jsonText(Output(drill: record, passed: record.passed, rtoMet: record.rtoMet)))
             } else {
                 print("drill of \(table) from \(record.sourceKind) \(record.sourceReference)")
                 print("  scratch table \(record.scratchTable)\(record.kept ? " (kept)" : " (deleted)")")
