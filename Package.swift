@@ -42,7 +42,6 @@ let package = Package(
             "DynamoCore",
             .product(name: "Yams", package: "Yams"),
         ]),
-        // Commands and their output.
         // The streaming migrator: reader, transform, batched writer, checkpoints, rate limits.
         .target(name: "Pipeline", dependencies: [
             "DynamoCore", "DynamoClient", "Mappings",
@@ -55,9 +54,16 @@ let package = Package(
         ]),
         // Deletion guarded by proof: verified data, verified backups, confirmation, audit log.
         .target(name: "Decommission", dependencies: ["DynamoClient", "Mappings", "Pipeline", "Verification"]),
+        // Exports, imports, on-demand backups, restore drills and backup policies.
+        .target(name: "Backup", dependencies: [
+            "DynamoCore", "DynamoClient", "ZlibSupport", "Pipeline", "Mappings", "Verification",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        // Commands and their output.
         .target(name: "DynamoMigrateCLI", dependencies: [
-            "Decommission",
-            "Pipeline", "Verification",
+            "Pipeline", "Verification", "Decommission", "Backup",
             "DynamoCore", "AWSAuth", "DynamoClient", "Mappings",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -85,6 +91,9 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "DecommissionTests", dependencies: ["Decommission", "Verification", "Pipeline", "Mappings", "DynamoClient", "TestSupport"]),
+        .testTarget(name: "BackupTests", dependencies: [
+            "Backup", "TestSupport", "DynamoCore", "DynamoClient", "ZlibSupport", "Mappings",
+        ]),
         .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "TestSupport"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
     ]

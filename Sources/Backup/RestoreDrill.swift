@@ -1,0 +1,293 @@
+import DynamoClient
+import DynamoCore
+import Foundation
+import Logging
+
+/// What a drill restores from.
+public enum DrillSource: Sendable, Equatable {
+    /// The newest AVAILABLE on-demand backup of the table.
+    case latestBackup
+    case backup(arn: String)
+    case pointInTime(RestorePoint)
+    /// An export folder (ours or DynamoDB's).
+    case export(URL)
+
+    public static func == (a: DrillSource, b: DrillSource) -> Bool {
+        switch (a, b) {
+        case (.latestBackup, .latestBackup): true
+        case (.backup(let x), .backup(let y)): x == y
+        case (.export(let x), .export(let y)): x == y
+        case (.pointInTime(.latest), .pointInTime(.latest)): true
+        case (.pointInTime(.at(let x)), .pointInTime(.at(let y))): x == y
+        default: false
+        }
+    }
+}
+
+/// One timed step of a drill.
+public struct DrillPhase: Sendable, Equatable, Codable {
+    public var name: String
+    public var seconds: Double
+    public init(name: String, seconds: Double) { self.name = name; self.seconds = seconds }
+}
+
+/// A drill's outcome, as appended to `drills.jsonl`.
+public struct DrillRecord: Sendable, Equatable, Codable {
+    public var table: String
+    public var scratchTable: String
+    /// `backup`, `pitr` or `export`.
+    public var sourceKind: String
+    /// The backup ARN, `latest` / the restore time, or the export folder.
+    public var sourceReference: String
+    public var startedAt: Date
+    public var phases: [DrillPhase]
+    /// Request to validated, in seconds.
+    public var measuredRTOSeconds: Double
+    public var rtoTargetSeconds: Double?
+    public var expectedChecksum: ContentChecksum?
+    /// Where the expected checksum came from.
+    public var expectedFrom: String
+    public var actualChecksum: ContentChecksum?
+    /// `passed`, `failed` or `not-compared`.
+    public var validation: String
+    public var kept: Bool
+    public var notes: [String]
+    public var error: String?
+
+    public var rtoMet: Bool? { rtoTargetSeconds.map { measuredRTOSeconds <= $0 } }
+    /// Validated, within the RTO (when one was given), and no error.
+    public var passed: Bool { error == nil && validation == "passed" && rtoMet != false }
+}
+
+/// Options of a drill.
+public struct DrillOptions: Sendable {
+    public var rtoSeconds: Double?
+    public var keepScratchTable: Bool
+    public var segments: Int
+    public var timeout: Duration
+    public init(rtoSeconds: Double? = nil, keepScratchTable: Bool = false, segments: Int = 4, timeout: Duration = .seconds(6 * 3600)) {
+        self.rtoSeconds = rtoSeconds; self.keepScratchTable = keepScratchTable; self.segments = segments; self.timeout = timeout
+    }
+}
+
+/// Restores a table into a scratch table, checks the content, times each phase, and cleans up.
+public struct RestoreDrill: Sendable {
+    public let client: DynamoDBClient
+    public let store: BackupStateStore
+    public let checksummer: any ContentChecksummer
+    public let logger: Logger
+
+    public init(client: DynamoDBClient, store: BackupStateStore, checksummer: any ContentChecksummer = MultisetContentChecksummer(),
+                logger: Logger = Logger(label: "dynamo-migrate.drill")) {
+        self.client = client; self.store = store; self.checksummer = checksummer; self.logger = logger
+    }
+
+    /// `<table>-drill-<yyyyMMddHHmmss>` (UTC).
+    public static func scratchName(for table: String, at date: Date) -> String {
+        "\(table)-drill-\(BackupManager.utcStamp(date, format: "yyyyMMddHHmmss"))"
+    }
+
+    /// The newest AVAILABLE backup of `table`, or nil.
+    public func latestBackup(of table: String) async throws -> BackupSummary? {
+        do {
+            return try await client.listBackups(table: table)
+                .filter { $0.status == "AVAILABLE" }
+                .max { ($0.creationDate ?? .distantPast) < ($1.creationDate ?? .distantPast) }
+        } catch { throw BackupError.client(error) }
+    }
+
+    /// Runs the drill and appends its record to `drills.jsonl` (also when it fails).
+    public func run(table: String, from source: DrillSource, options: DrillOptions = DrillOptions(), now: Date = Date()) async throws -> DrillRecord {
+        let scratch = Self.scratchName(for: table, at: now)
+        var record = DrillRecord(table: table, scratchTable: scratch, sourceKind: "", sourceReference: "", startedAt: now,
+                                 phases: [], measuredRTOSeconds: 0, rtoTargetSeconds: options.rtoSeconds, expectedChecksum: nil,
+                                 expectedFrom: "", actualChecksum: nil, validation: "not-compared",
+                                 kept: options.keepScratchTable, notes: [], error: nil)
+        let started = ContinuousClock.now
+        var phaseStart = started
+        func endPhase(_ name: String) {
+            let now = ContinuousClock.now
+            record.phases.append(DrillPhase(name: name, seconds: Self.seconds(now - phaseStart)))
+            phaseStart = now
+        }
+        var scratchCreated = false
+        do {
+            var expected: ContentChecksum?
+            switch source {
+            case .latestBackup, .backup:
+                let arn: String
+                if case .backup(let given) = source {
+                    arn = given
+                } else {
+                    guard let latest = try await latestBackup(of: table) else {
+                        throw BackupError.other("table \(table) has no AVAILABLE on-demand backup; take one with `dynamo-migrate backup create \(table)`")
+                    }
+                    arn = latest.arn
+                }
+                record.sourceKind = "backup"
+                record.sourceReference = arn
+                if let recorded = try store.backup(arn: arn) {
+                    expected = recorded.contentChecksum
+                    record.expectedFrom = "checksum recorded by `backup create` at \(ExportJSON.iso8601(recorded.checksumTakenAt))"
+                } else {
+                    record.expectedFrom = "none"
+                    record.notes.append("no checksum is recorded for this backup (it was not taken with `dynamo-migrate backup create`, or with another --state-dir): the restore could not be validated")
+                }
+                phaseStart = ContinuousClock.now
+                do {
+                    try await client.restoreTableFromBackup(backupArn: arn, targetTable: scratch)
+                } catch { throw BackupError.client(error) }
+                scratchCreated = true
+                endPhase("restore requested")
+                do { try await client.waitUntilActive(scratch, timeout: options.timeout, pollInterval: .milliseconds(500)) } catch { throw BackupError.client(error) }
+                endPhase("ACTIVE")
+            case .pointInTime(let point):
+                record.sourceKind = "pitr"
+                if case .at(let date) = point { record.sourceReference = ExportJSON.iso8601(date) } else { record.sourceReference = "latest" }
+                phaseStart = ContinuousClock.now
+                do {
+                    try await client.restoreTableToPointInTime(sourceTable: table, targetTable: scratch, to: point)
+                } catch { throw BackupError.client(error) }
+                scratchCreated = true
+                endPhase("restore requested")
+                do { try await client.waitUntilActive(scratch, timeout: options.timeout, pollInterval: .milliseconds(500)) } catch { throw BackupError.client(error) }
+                endPhase("ACTIVE")
+            case .export(let directory):
+                record.sourceKind = "export"
+                record.sourceReference = directory.path
+                let reader: ExportReader
+                do { reader = try ExportReader.open(directory) } catch { throw BackupError.format(error) }
+                if let recorded = reader.summary.dynamoMigrate?.contentChecksum {
+                    expected = recorded
+                    record.expectedFrom = "checksum recorded in the export's manifest-summary.json"
+                } else {
+                    let verification = await ExportVerifier(checksummer: checksummer).verify(reader.location)
+                    if !verification.ok {
+                        throw BackupError.other("the export is damaged: " + verification.problems.map(\.description).joined(separator: "; "))
+                    }
+                    expected = verification.contentChecksum
+                    record.expectedFrom = "checksum of the export's data files (DynamoDB's export records none)"
+                }
+                // Never adopt (and later delete) a table that happens to have the scratch name.
+                do {
+                    if try await client.describeTableIfExists(scratch) != nil {
+                        throw BackupError.other("a table named \(scratch) already exists (a kept drill?); delete it or retry in a second")
+                    }
+                } catch let error as DynamoDBError { throw BackupError.client(error) }
+                phaseStart = ContinuousClock.now
+                scratchCreated = true
+                _ = try await TableImporter(client: client, logger: logger).importExport(
+                    reader, into: scratch, options: ImportOptions(createTable: true))
+                endPhase("created and imported")
+            }
+
+            if case .pointInTime(let point) = source {
+                // No checksum is recorded for a point in time: compare with the source as it is now.
+                expected = try await checksummer.checksum(table: table, client: client, segments: options.segments)
+                record.expectedFrom = "current source table (no checksum is recorded for a point in time)"
+                if case .at = point {
+                    record.notes.append("restored to a past time but compared with the source as it is now: writes since then show up as differences")
+                }
+                phaseStart = ContinuousClock.now
+            }
+            let actual = try await checksummer.checksum(table: scratch, client: client, segments: options.segments)
+            record.actualChecksum = actual
+            endPhase("validated")
+            if let expected {
+                record.expectedChecksum = expected
+                if expected.algorithm != actual.algorithm {
+                    record.notes.append("the expected checksum uses \(expected.algorithm), this version \(actual.algorithm): not comparable")
+                } else {
+                    record.validation = expected.matches(actual) ? "passed" : "failed"
+                }
+            }
+        } catch {
+            record.error = (error as? BackupError)?.description ?? "\(error)"
+        }
+        record.measuredRTOSeconds = record.phases.reduce(0) { $0 + $1.seconds }
+        if scratchCreated && !options.keepScratchTable {
+            do {
+                if try await client.describeTableIfExists(scratch) != nil { try await client.deleteTable(scratch) }
+            } catch {
+                record.notes.append("could not delete the scratch table \(scratch): \(error); delete it by hand")
+                record.kept = true
+            }
+        }
+        try store.appendDrill(record)
+        return record
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
+
+/// `4h`, `30m`, `90s`, `1h30m`, `2d`, `1w` → seconds; nil when not of that form.
+public func parseDurationSeconds(_ text: String) -> Double? {
+    var total = 0.0
+    var number = ""
+    var sawUnit = false
+    for c in text.trimmingCharacters(in: .whitespaces).lowercased() {
+        if c.isNumber || c == "." { number.append(c); continue }
+        guard let value = Double(number) else { return nil }
+        switch c {
+        case "s": total += value
+        case "m": total += value * 60
+        case "h": total += value * 3600
+        case "d": total += value * 86400
+        case "w": total += value * 7 * 86400
+        default: return nil
+        }
+        number = ""
+        sawUnit = true
+    }
+    guard number.isEmpty, sawUnit else { return nil }
+    return total
+}
+
+/// `3723` → `1h 2m 3s`; under a minute with one decimal.
+public func formatSeconds(_ s: Double) -> String {
+    if s < 60 { return String(format: "%.1fs", s) }
+    let whole = Int(s.rounded())
+    let h = whole / 3600, m = whole % 3600 / 60, sec = whole % 60
+    return h > 0 ? "\(h)h \(m)m \(sec)s" : "\(m)m \(sec)s"
+}
+
+/// `drill report`: the drill history as Markdown.
+public enum DrillReport {
+    public static func markdown(_ records: [DrillRecord]) -> String {
+        guard !records.isEmpty else { return "No drills recorded yet. Run `dynamo-migrate drill TABLE --latest-backup`.\n" }
+        var out = "# Restore drills\n\n"
+        out += "| Started (UTC) | Table | Source | Items | Phases | Measured RTO | Target | Validation | Result |\n"
+        out += "|---|---|---|---:|---|---:|---:|---|---|\n"
+        for r in records.sorted(by: { $0.startedAt < $1.startedAt }) {
+            let phases = r.phases.map { "\($0.name) \(formatSeconds($0.seconds))" }.joined(separator: ", ")
+            let items = r.actualChecksum.map { String($0.itemCount) } ?? "-"
+            let target = r.rtoTargetSeconds.map(formatSeconds) ?? "-"
+            let result = r.passed ? "PASS" : "FAIL" + (r.error != nil ? " (error)" : r.rtoMet == false ? " (RTO missed)" : "")
+            let source = r.sourceKind == "backup" ? "backup \((r.sourceReference as NSString).lastPathComponent)" : "\(r.sourceKind) \(r.sourceReference)"
+            out += "| \(ExportJSON.iso8601(r.startedAt).prefix(19)) | \(r.table) | \(source.replacingOccurrences(of: "|", with: "\\|")) | \(items) | \(phases) | \(formatSeconds(r.measuredRTOSeconds)) | \(target) | \(r.validation) | \(result) |\n"
+        }
+        out += "\n## Trend\n\n"
+        let byTable = Dictionary(grouping: records, by: \.table)
+        for table in byTable.keys.sorted() {
+            let drills = byTable[table]!.sorted(by: { $0.startedAt < $1.startedAt })
+            let passed = drills.filter(\.passed).count
+            let rtos = drills.filter { $0.error == nil }.map(\.measuredRTOSeconds)
+            var line = "- \(table): \(passed) of \(drills.count) drill\(drills.count == 1 ? "" : "s") passed"
+            if let first = rtos.first, let last = rtos.last, rtos.count >= 2 {
+                let change = first > 0 ? (last - first) / first * 100 : 0
+                let direction = abs(change) < 10 ? "steady" : change > 0 ? "slower" : "faster"
+                line += String(format: "; measured RTO %@ → %@ (%+.0f%%, %@), best %@, worst %@", formatSeconds(first), formatSeconds(last),
+                               change, direction, formatSeconds(rtos.min()!), formatSeconds(rtos.max()!))
+            } else if let only = rtos.first {
+                line += "; measured RTO \(formatSeconds(only)) (one drill: no trend yet)"
+            }
+            if let target = drills.last?.rtoTargetSeconds, let last = rtos.last {
+                line += String(format: "; latest uses %.0f%% of the %@ target", last / target * 100, formatSeconds(target))
+            }
+            out += line + "\n"
+        }
+        return out
+    }
+}

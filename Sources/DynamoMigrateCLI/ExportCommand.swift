@@ -1,0 +1,156 @@
+import ArgumentParser
+import Backup
+import DynamoClient
+import Foundation
+
+/// `dynamo-migrate export`: a table to files in DynamoDB's S3 export layout, and `export verify`.
+struct ExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export a table to local files in DynamoDB's S3 export layout, or verify such an export.",
+        subcommands: [ExportTableCommand.self, ExportVerifyCommand.self],
+        defaultSubcommand: ExportTableCommand.self)
+}
+
+struct ExportTableCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "table",
+        abstract: "Export a table: dynamo-migrate export TABLE --to DIR.",
+        discussion: """
+            Writes DIR/AWSDynamoDB/<export id>/ with manifest-summary.json, manifest-files.json, their .md5 files and \
+            data/*.json.gz (one {"Item":{...}} per line), as DynamoDB's export to S3 does, so tools that read those \
+            exports read these. The summary also records the key schema, indexes and a content checksum. \
+            The export is a parallel scan, not a point-in-time snapshot: items written while it runs may or may not be in it.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The table to export.")
+    var table: String
+
+    @Option(help: "The folder to write the export into (created if missing).")
+    var to: String
+
+    @Option(help: "Parallel scan segments; one data file per segment, rolled at --max-file-mb.")
+    var segments: Int = 4
+
+    @Option(name: .customLong("gzip-level"), help: "gzip level: 0 (store) to 9 (smallest).")
+    var gzipLevel: Int = 6
+
+    @Option(name: .customLong("max-file-mb"), help: "Start a new data file after this many megabytes of JSON (before compression).")
+    var maxFileMB: Int = 1024
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func validate() throws {
+        if !(0...9).contains(gzipLevel) { throw ValidationError("--gzip-level must be 0 to 9") }
+        if !(1...1_000_000).contains(segments) { throw ValidationError("--segments must be between 1 and 1000000") }
+        if maxFileMB < 1 { throw ValidationError("--max-file-mb must be at least 1") }
+    }
+
+    struct Output: Encodable {
+        var exportDirectory: String
+        var table: String
+        var itemCount: Int
+        var dataFiles: Int
+        var compressedBytes: Int
+        var uncompressedBytes: Int
+        var contentChecksum: String
+        var durationSeconds: Double
+        var itemsPerSecond: Double
+    }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let client = try global.makeClient()
+            let progress = LiveCounter(label: "exported")
+            let result = try await TableExporter(client: client, logger: client.logger).export(
+                table: table, to: URL(fileURLWithPath: to),
+                options: ExportOptions(segments: segments, gzipLevel: gzipLevel, maxFileBytes: maxFileMB << 20),
+                progress: { progress.update($0) })
+            progress.finish()
+            let extras = result.summary.dynamoMigrate
+            let output = Output(
+                exportDirectory: result.location.directory.path, table: table, itemCount: result.summary.itemCount,
+                dataFiles: result.files.count, compressedBytes: result.compressedBytes,
+                uncompressedBytes: extras?.uncompressedBytes ?? 0, contentChecksum: extras?.contentChecksum.description ?? "",
+                durationSeconds: result.durationSeconds,
+                itemsPerSecond: result.durationSeconds > 0 ? Double(result.summary.itemCount) / result.durationSeconds : 0)
+            if json { print(try jsonText(output)); return }
+            print("exported \(formatCount(output.itemCount)) items of \(table) into \(output.exportDirectory)")
+            print(String(format: "%d data file%@, %@ compressed (%@ of JSON), %.1f s, %.0f items/s",
+                         output.dataFiles, output.dataFiles == 1 ? "" : "s", formatBytes(output.compressedBytes),
+                         formatBytes(output.uncompressedBytes), output.durationSeconds, output.itemsPerSecond))
+            print("content checksum \(output.contentChecksum)")
+            print("check it any time with: dynamo-migrate export verify \(output.exportDirectory)")
+        }
+    }
+}
+
+struct ExportVerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Reread an export: manifests against their .md5 files, every data file's MD5, item counts and the content checksum.",
+        discussion: "Exit status 1 when anything does not match; every problem names its file.")
+
+    @Argument(help: "The export folder (AWSDynamoDB/<id>/, or a folder holding AWSDynamoDB/).")
+    var directory: String
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            let locations: [ExportLocation]
+            do { locations = try ExportLocation.find(in: URL(fileURLWithPath: directory)) } catch { throw CLIError.usage("\(error)") }
+            var results: [ExportVerification] = []
+            for location in locations { results.append(await ExportVerifier().verify(location)) }
+            if json {
+                print(try jsonText(results))
+            } else {
+                for result in results {
+                    print("\(result.exportDirectory)\(result.tableName.map { " (table \($0))" } ?? "")")
+                    print("  \(result.dataFiles) data file\(result.dataFiles == 1 ? "" : "s"), \(formatCount(result.itemCount)) items"
+                          + (result.contentChecked ? ", content checksum \(result.contentChecksum?.description ?? "")" : ""))
+                    for note in result.notes { print("  note: \(note)") }
+                    if result.ok {
+                        print("  OK")
+                    } else {
+                        for problem in result.problems { print("  FAILED \(problem.file): \(problem.message)") }
+                    }
+                }
+            }
+            let failed = results.filter { !$0.ok }
+            if !failed.isEmpty {
+                throw CLIError.failed("\(failed.count) of \(results.count) export\(results.count == 1 ? "" : "s") failed verification; do not restore from \(failed.count == 1 ? "it" : "them") without checking the named files")
+            }
+        }
+    }
+}
+
+/// A count on standard error while work runs: a live line on a terminal, nothing otherwise.
+final class LiveCounter: Sendable {
+    let label: String
+    let interactive = isatty(STDERR_FILENO) == 1
+    let last = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(label: String) { self.label = label }
+
+    func update(_ count: Int) {
+        guard interactive else { return }
+        let now = ContinuousClock.now
+        let due = last.withLock { last -> Bool in
+            if let l = last, now - l < .milliseconds(250) { return false }
+            last = now
+            return true
+        }
+        if due { FileHandle.standardError.write(Data("\r\(label) \(formatCount(count)) items".utf8)) }
+    }
+
+    func finish() {
+        if interactive && last.withLock({ $0 }) != nil { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
+
+import Synchronization

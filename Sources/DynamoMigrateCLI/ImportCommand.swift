@@ -1,0 +1,104 @@
+import ArgumentParser
+import Backup
+import DynamoClient
+import Foundation
+import Mappings
+
+/// `dynamo-migrate import`: an export (ours, or one DynamoDB wrote to S3 and you downloaded) into a table.
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Load an export into a new (--create) or existing table, optionally through a mapping source's transforms.",
+        discussion: """
+            Reads DynamoDB's export layout: ours (dynamo-migrate export) or DynamoDB's own export to S3 after \
+            `aws s3 sync s3://bucket/prefix/AWSDynamoDB/<id> DIR`. Items are written with BatchWriteItem; \
+            unprocessed items are resent until written. Items already in an existing table with the same key are overwritten. \
+            Run `dynamo-migrate export verify DIR` first.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The export folder (AWSDynamoDB/<id>/, or a folder holding one AWSDynamoDB/<id>/).")
+    var directory: String
+
+    @Option(help: "The table to load into.")
+    var table: String
+
+    @Flag(help: "Create the table (it must not exist) with the export's key schema and indexes, or --key.")
+    var create = false
+
+    @Option(help: "Key schema, e.g. pk:S or pk:S,sk:N: required with --create for DynamoDB's own exports.")
+    var key: String?
+
+    @Option(help: "A mapping file whose source's transforms to apply (with --source).")
+    var mapping: String?
+
+    @Option(help: "The source table name in --mapping whose transforms apply.")
+    var source: String?
+
+    @Option(help: "Value of {env} in the mapping.")
+    var env: String?
+
+    @Option(help: "BatchWriteItem tasks.")
+    var writers: Int = 4
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func validate() throws {
+        if (mapping == nil) != (source == nil) { throw ValidationError("--mapping and --source go together") }
+        if writers < 1 { throw ValidationError("--writers must be at least 1") }
+        if let key, (try? parseKeySchema(key)) == nil { throw ValidationError("--key must look like pk:S or pk:S,sk:N (types S, N, B)") }
+    }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let client = try global.makeClient()
+            let reader: ExportReader
+            do { reader = try ExportReader.open(URL(fileURLWithPath: directory)) } catch { throw CLIError.usage("\(error)") }
+            var options = ImportOptions(createTable: create, keySchema: try key.map(parseKeySchema), writers: writers)
+            if let mapping, let source {
+                let document: MappingDocument
+                do { document = try MappingLoader.load(path: mapping, env: env) } catch {
+                    throw CLIError.usage("the mapping file has problems:\n\(error)")
+                }
+                guard document.importTransform(forSource: source, partitionKey: "pk") != nil else {
+                    throw CLIError.usage("no source in \(mapping) matches '\(source)'")
+                }
+                options.transform = { key in document.importTransform(forSource: source, partitionKey: key.partitionKey.name) ?? .identity }
+            }
+            let progress = LiveCounter(label: "imported")
+            let result: ImportResult
+            do {
+                result = try await TableImporter(client: client, logger: client.logger)
+                    .importExport(reader, into: table, options: options, progress: { progress.update($0) })
+            } catch let error as BackupError {
+                progress.finish()
+                if case .invalidOption(let message) = error { throw CLIError.usage(message) }
+                throw CLIError.failed(error.description)
+            }
+            progress.finish()
+            if json { print(try jsonText(result)); return }
+            print("\(result.createdTable ? "created \(table) and " : "")wrote \(formatCount(result.itemsWritten)) of \(formatCount(result.itemsRead)) items"
+                  + (result.itemsFiltered > 0 ? " (\(formatCount(result.itemsFiltered)) filtered out by the mapping)" : "")
+                  + String(format: " in %.1f s", result.durationSeconds))
+            if reader.summary.itemCount != result.itemsRead {
+                throw CLIError.failed("read \(result.itemsRead) items, but the export's summary says \(reader.summary.itemCount); run dynamo-migrate export verify \(directory)")
+            }
+        }
+    }
+}
+
+/// `pk:S` or `pk:S,sk:N`.
+func parseKeySchema(_ text: String) throws -> KeySchema {
+    func attribute(_ part: Substring) throws -> KeyAttribute {
+        let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
+        guard pieces.count == 2, !pieces[0].isEmpty, let type = ScalarAttributeType(rawValue: pieces[1].uppercased()) else {
+            throw CLIError.usage("--key must look like pk:S or pk:S,sk:N (types S, N, B), not \(text)")
+        }
+        return KeyAttribute(name: String(pieces[0]), type: type)
+    }
+    let parts = text.split(separator: ",")
+    guard (1...2).contains(parts.count) else { throw CLIError.usage("--key must look like pk:S or pk:S,sk:N, not \(text)") }
+    return KeySchema(partitionKey: try attribute(parts[0]), sortKey: parts.count == 2 ? try attribute(parts[1]) : nil)
+}
