@@ -53,7 +53,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Deletion guarded by proof: verified data, verified backups, confirmation, audit log.
-        .target(name: "Decommission", dependencies: ["DynamoClient", "Mappings", "Pipeline", "Verification"]),
+        .target(name: "Decommission", dependencies: ["DynamoClient", "Mappings", "Pipeline", "Verification", "Backup"]),
         // Exports, imports, on-demand backups, restore drills and backup policies.
         .target(name: "Backup", dependencies: [
             "DynamoCore", "DynamoClient", "ZlibSupport", "Pipeline", "Mappings", "Verification",
@@ -90,7 +90,7 @@ let package = Package(
             "Verification", "DynamoCore", "DynamoClient", "Mappings", "Pipeline", "AWSAuth", "TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "DecommissionTests", dependencies: ["Decommission", "Verification", "Pipeline", "Mappings", "DynamoClient", "TestSupport"]),
+        .testTarget(name: "DecommissionTests", dependencies: ["Decommission", "Backup", "Verification", "Pipeline", "Mappings", "DynamoClient", "TestSupport"]),
         .testTarget(name: "BackupTests", dependencies: [
             "Backup", "TestSupport", "DynamoCore", "DynamoClient", "ZlibSupport", "Mappings",
         ]),

@@ -1,4 +1,5 @@
 // Decommission: deletes tables only with proof: verified data, a verified backup, no deletion protection, and a confirmation.
+import Backup
 import DynamoClient
 import Foundation
 import Mappings
@@ -94,16 +95,31 @@ public struct DataAccountedForCheck: DecommissionCheck {
 }
 
 /// 2. A verified backup of the table exists, taken after the migration's last read of it: an on-demand
-/// backup in state AVAILABLE whose item count and size match the table.
+/// backup in state AVAILABLE whose item count and size match the table, or a local export (in one of
+/// `exportDirectories`) whose manifests and data files re-verify and whose content checksum equals the
+/// table's.
 public struct VerifiedBackupCheck: DecommissionCheck {
     public let name = "verified backup"
     let client: DynamoDBClient
-    public init(client: DynamoDBClient) { self.client = client }
+    let exportDirectories: [URL]
+    public init(client: DynamoDBClient, exportDirectories: [URL] = []) {
+        self.client = client
+        self.exportDirectories = exportDirectories
+    }
 
     public func evaluate(_ c: DecommissionCandidate) async throws -> CheckResult {
+        let lastRead = c.targets.isEmpty ? nil : c.migration?.finishedAt
+        let onDemand = try await onDemandBackup(c, lastRead: lastRead)
+        if onDemand.passed || exportDirectories.isEmpty { return onDemand }
+        let export = try await localExport(c, lastRead: lastRead)
+        if export.passed { return export }
+        return CheckResult(name: name, passed: false, evidence: "\(onDemand.evidence); \(export.evidence)",
+                           remedy: "take one: `dynamo-migrate backup create \(c.table.name)` or `dynamo-migrate export \(c.table.name) --to DIR`")
+    }
+
+    func onDemandBackup(_ c: DecommissionCandidate, lastRead: Date?) async throws -> CheckResult {
         let table = c.table.name
         let remedy = "take one: `dynamo-migrate backup create \(table)`"
-        let lastRead = c.targets.isEmpty ? nil : c.migration?.finishedAt
         let backups = try await client.listBackups(table: table)
             .filter { $0.status == "AVAILABLE" }
             .sorted { ($0.creationDate ?? .distantPast) > ($1.creationDate ?? .distantPast) }
@@ -129,6 +145,45 @@ public struct VerifiedBackupCheck: DecommissionCheck {
         }
         return CheckResult(name: name, passed: true,
                            evidence: "backup \(newest.name) (\(newest.arn)) AVAILABLE, taken \(created.ISO8601Format()), \(described.sourceItemCount.map { "\($0) items" } ?? "item count not reported")")
+    }
+
+    func localExport(_ c: DecommissionCandidate, lastRead: Date?) async throws -> CheckResult {
+        let table = c.table.name
+        var found: [(ExportLocation, ExportReader)] = []
+        for directory in exportDirectories {
+            for location in (try? ExportLocation.find(in: directory)) ?? [] {
+                if let reader = try? ExportReader(location: location),
+                   reader.summary.dynamoMigrate?.tableName == table || (c.table.arn != nil && reader.summary.tableArn == c.table.arn) {
+                    found.append((location, reader))
+                }
+            }
+        }
+        let newestFirst = found.sorted { ($0.1.summary.exportTime ?? .distantPast) > ($1.1.summary.exportTime ?? .distantPast) }
+        guard let (location, reader) = newestFirst.first else {
+            return CheckResult(name: name, passed: false, evidence: "no export of \(table) in \(exportDirectories.map(\.path).joined(separator: ", "))")
+        }
+        let exported = reader.summary.exportTime ?? reader.summary.startTime ?? .distantPast
+        if let lastRead, exported < lastRead {
+            return CheckResult(name: name, passed: false,
+                               evidence: "the newest export (\(location.directory.path), \(exported.ISO8601Format())) is older than the migration's last read (\(lastRead.ISO8601Format()))")
+        }
+        let checksummer = MultisetContentChecksummer()
+        let verification = await ExportVerifier(checksummer: checksummer).verify(location)
+        guard verification.ok else {
+            return CheckResult(name: name, passed: false,
+                               evidence: "export \(location.directory.path) does not verify: \(verification.problems.map(\.description).joined(separator: "; "))")
+        }
+        guard let exportChecksum = verification.contentChecksum else {
+            return CheckResult(name: name, passed: false, evidence: "export \(location.directory.path) has no content checksum to compare with the table")
+        }
+        let current = try await checksummer.checksum(table: table, client: client,
+                                                     segments: ParallelScan.defaultSegments(for: c.table))
+        guard current.matches(exportChecksum) else {
+            return CheckResult(name: name, passed: false,
+                               evidence: "export \(location.directory.path) holds \(exportChecksum) but the table now holds \(current)")
+        }
+        return CheckResult(name: name, passed: true,
+                           evidence: "export \(location.directory.path) (\(exported.ISO8601Format())) re-verified: \(verification.dataFiles) data files, \(verification.itemCount) items, content checksum equal to the table's")
     }
 }
 

@@ -33,6 +33,8 @@ public struct DecommissionOptions: Sendable {
     /// Without it, nothing is deleted (the default is a dry run).
     public var execute = false
     public var disableDeletionProtection = false
+    /// Folders holding local exports that count as backups.
+    public var exportDirectories: [URL] = []
     public var stateDirectory: URL
     public var mappingPath: String
     public init(stateDirectory: URL, mappingPath: String) {
@@ -58,7 +60,7 @@ public struct Decommissioner: Sendable {
         self.client = client
         self.mapping = mapping
         self.options = options
-        self.checks = checks ?? [DataAccountedForCheck(), VerifiedBackupCheck(client: client),
+        self.checks = checks ?? [DataAccountedForCheck(), VerifiedBackupCheck(client: client, exportDirectories: options.exportDirectories),
                                  DeletionProtectionCheck(allowDisabling: options.disableDeletionProtection)]
         self.confirm = confirm
     }

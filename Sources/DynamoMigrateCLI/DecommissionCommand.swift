@@ -13,7 +13,8 @@ struct DecommissionCommand: AsyncParsableCommand {
             For every table under decommission: it checks that (1) its data is accounted for — every target it \
             feeds verified equal after the migration's last write (`verify`), or the mapping lists it under \
             discard-data; (2) an AVAILABLE on-demand backup of it exists, taken after the migration's last read, \
-            whose item count matches the table (`backup create`); (3) deletion protection is off, or \
+            whose item count matches the table (`backup create`), or a local export in an --export folder \
+            re-verifies and holds the table's content checksum (`export`); (3) deletion protection is off, or \
             --disable-deletion-protection was given; (4) the operator confirmed. A dry run is the default. \
             Every decision and its evidence is appended to decommission-audit.jsonl in the state directory.
             """)
@@ -27,6 +28,9 @@ struct DecommissionCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("yes-delete"), help: "Confirm deleting this table without a prompt (repeat per table), for unattended runs.")
     var yesDelete: [String] = []
+
+    @Option(name: .customLong("export"), help: "A folder of local exports (dynamo-migrate export) that count as backups; repeatable.")
+    var exports: [String] = []
 
     @Flag(name: .customLong("disable-deletion-protection"), help: "Turn deletion protection off on tables that pass every other check.")
     var disableDeletionProtection = false
@@ -44,6 +48,7 @@ struct DecommissionCommand: AsyncParsableCommand {
             var options = DecommissionOptions(stateDirectory: directory, mappingPath: arguments.mapping)
             options.execute = execute
             options.disableDeletionProtection = disableDeletionProtection
+            options.exportDirectories = exports.map { URL(fileURLWithPath: $0) }
             let unknown = Set(yesDelete).subtracting(loaded.resolved.decommission)
             if !unknown.isEmpty {
                 throw CLIError.usage("--yes-delete names tables the mapping does not decommission: \(unknown.sorted().joined(separator: ", "))")

@@ -1,3 +1,4 @@
+import Backup
 import Decommission
 import DynamoClient
 import DynamoCore
@@ -69,8 +70,10 @@ struct DecommissionFixture {
         }
     }
 
-    func decommission(execute: Bool, confirm: Set<String>? = nil, disableProtection: Bool = false) async throws -> [String: TableDecision] {
+    func decommission(execute: Bool, confirm: Set<String>? = nil, disableProtection: Bool = false,
+                      exports: [URL] = []) async throws -> [String: TableDecision] {
         var options = DecommissionOptions(stateDirectory: state, mappingPath: mappingPath)
+        options.exportDirectories = exports
         options.execute = execute
         options.disableDeletionProtection = disableProtection
         let confirmed = confirm
@@ -184,6 +187,34 @@ struct DecommissionTests {
         #expect(decisions[f.b]?.decision == .alreadyDeleted)
         #expect(try await f.exists(f.a) == false)
         #expect(try await f.exists(f.scratch), "still not confirmed")
+        await f.cleanUp()
+    }
+
+    @Test func aLocalExportCountsAsABackupUntilOneByteOfItChanges() async throws {
+        let f = try await DecommissionFixture.make(client)
+        try await f.migrate()
+        try await f.backUp([f.a, f.b])
+        try await f.verify()
+        let exports = TestEnvironment.temporaryDirectory("dec-exports")
+        let result = try await TableExporter(client: client).export(table: f.scratch, to: exports, options: ExportOptions(segments: 1))
+
+        // A one-byte change in the export's data file: refused, naming the file.
+        let dataFile = try #require(try FileManager.default.contentsOfDirectory(at: result.location.dataDirectory, includingPropertiesForKeys: nil).first)
+        var bytes = try Data(contentsOf: dataFile)
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: dataFile)
+        let refused = try await f.decommission(execute: true, confirm: [f.scratch], exports: [exports])
+        #expect(failed(refused[f.scratch]) == ["verified backup"])
+        let evidence = try #require(refused[f.scratch]?.checks[1].evidence)
+        #expect(evidence.hasPrefix("no AVAILABLE on-demand backup of \(f.scratch); export \(result.location.directory.path) does not verify: "))
+        #expect(evidence.contains(dataFile.lastPathComponent))
+        #expect(try await f.exists(f.scratch))
+
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: dataFile)
+        let accepted = try await f.decommission(execute: true, confirm: [f.scratch], exports: [exports])
+        #expect(accepted[f.scratch]?.decision == .deleted)
+        #expect(accepted[f.scratch]?.checks[1].evidence.contains("re-verified: 1 data files, 5 items, content checksum equal to the table's") == true)
         await f.cleanUp()
     }
 }
