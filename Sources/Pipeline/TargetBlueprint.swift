@@ -69,14 +69,25 @@ public struct TargetBlueprint: Sendable {
         if case .payPerRequest = billing {
             input.globalSecondaryIndexes = input.globalSecondaryIndexes.map { var i = $0; i.provisioned = nil; return i }
         }
-        // What the sources had that the target will not.
+        // What the sources had that the target will not. An index counts as kept only when the target
+        // has one of the same name and key schema.
+        func kept(_ index: SecondaryIndex, in indexes: [SecondaryIndex]) -> Bool {
+            indexes.contains { $0.name == index.name && $0.keySchema == index.keySchema }
+        }
         for (position, source) in sources.enumerated() {
-            let keptIndexNames = Set(input.globalSecondaryIndexes.map(\.name))
-            for index in source.globalSecondaryIndexes where !keptIndexNames.contains(index.name) {
+            for index in source.globalSecondaryIndexes where !kept(index, in: input.globalSecondaryIndexes) {
                 lost.append("global index \(index.name) of \(source.name)")
             }
             if position > 0 || !settings.inherit {
-                if let stream = source.stream, input.stream == nil { lost.append("stream (\(stream.rawValue)) of \(source.name)") }
+                for index in source.localSecondaryIndexes where !kept(index, in: input.localSecondaryIndexes) {
+                    lost.append("local index \(index.name) of \(source.name)")
+                }
+            }
+            if let stream = source.stream, input.stream == nil, position > 0 || !settings.inherit || settings.stream == .off {
+                lost.append("stream (\(stream.rawValue)) of \(source.name)")
+            }
+            if let sourceSSE = source.sse, sourceSSE.enabled, input.sse?.enabled != true || (sourceSSE.kmsKeyId != nil && input.sse?.kmsKeyId != sourceSSE.kmsKeyId) {
+                lost.append("encryption with \(sourceSSE.kmsKeyId.map { "KMS key \($0)" } ?? "a KMS key") of \(source.name)")
             }
         }
         if ttl == nil, sourceTTL?.isEnabled == true, let name = sourceTTL?.attributeName {
