@@ -35,7 +35,6 @@ public final class RateLimiter: Sendable {
         while true {
             let wait: Duration? = state.withLock { s in
                 let now = clock.now
-                s.observedUnits += 0
                 guard let rate = s.rate else {
                     s.observedUnits += units
                     return nil

@@ -123,13 +123,18 @@ public struct TargetWriter: Sendable {
         var stalled = 0
         var random = SystemRandomNumberGenerator()
         while !pending.isEmpty {
-            try await limiter.acquire(Double(pending.reduce(0) { $0 + writeUnits($1.size) }))
+            let estimated = Double(pending.reduce(0) { $0 + writeUnits($1.size) })
+            try await limiter.acquire(estimated)
             let output: BatchWriteOutput
             let throttlesBefore = client.statistics.throttles
             do {
-                output = try await client.batchWriteItem([table: pending.map { .put($0.item) }])
+                output = try await client.batchWriteItem([table: pending.map { .put($0.item) }], returnConsumedCapacity: true)
             } catch {
                 throw PipelineError.client(error)
+            }
+            // DynamoDB says what the batch really cost; pay any difference to the estimate (indexes cost extra).
+            if let consumed = output.consumedCapacity[table], consumed > estimated {
+                try await limiter.acquire(consumed - estimated)
             }
             // Throttling answers the client retried by itself still mean: slow down.
             if client.statistics.throttles > throttlesBefore { limiter.noteThrottle() }
