@@ -124,7 +124,7 @@ final class TestHTTPServer {
         try? FileManager.default.removeItem(at: scriptURL)
         guard let text = String(data: line, encoding: .utf8),
               let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             throw TestServerError.startFailed("the test server printed no port: \(String(decoding: line, as: UTF8.self))")
         }
         self.port = port
@@ -133,10 +133,9 @@ final class TestHTTPServer {
     deinit { stop() }
 
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        // SIGKILL: a child started from a pool thread inherits its blocked signals, SIGTERM included.
+        // No waitUntilExit either: on Linux it spins; Foundation reaps the child by itself.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
