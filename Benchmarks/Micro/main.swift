@@ -1,2 +1,4 @@
 // Micro benchmarks: codec, signer, CRC32. Run with scripts/bench.sh.
-print("not yet")
+for result in ZlibBenchmarks.run() {
+    print("\(result.name): \((result.value * 1000).rounded() / 1000) \(result.unit)")
+}
