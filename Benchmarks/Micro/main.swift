@@ -22,6 +22,7 @@ let suites: [(String, () -> [BenchmarkResult])] = [
     ("codec", CodecBenchmarks.run),
     ("signer", SignerBenchmarks.run),
     ("checksum", ChecksumBenchmarks.run),
+    ("zlib", ZlibBenchmarks.run),
 ]
 
 let only = Set(CommandLine.arguments.dropFirst())

@@ -53,9 +53,10 @@ final class Transfer {
 
     /// Takes one header line as libcurl delivers it (status lines included, CRLF at the end).
     func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
-        var line = String(decoding: bytes, as: UTF8.self)
-        // "\r\n" is one Character in Swift, so test for newlines rather than comparing with "\r".
-        while let last = line.last, last.isNewline { line.removeLast() }
+        // Strip CR LF as bytes: as a String, "\r\n" is one Character.
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == UInt8(ascii: "\r") || bytes[end - 1] == UInt8(ascii: "\n") { end -= 1 }
+        let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<end]), as: UTF8.self)
         if line.hasPrefix("HTTP/") {
             // A new response starts (after 1xx answers): keep only the final response's headers.
             responseHeaders.removeAll()
