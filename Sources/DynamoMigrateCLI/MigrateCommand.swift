@@ -134,6 +134,7 @@ final class ProgressPrinter: Sendable {
     let client: DynamoDBClient
     let interactive = isatty(STDERR_FILENO) == 1
     let started = ContinuousClock.now
+    let linesShown = Mutex(0)
 
     init(migrator: Migrator, client: DynamoDBClient) {
         self.migrator = migrator
@@ -151,8 +152,7 @@ final class ProgressPrinter: Sendable {
 
     func emit() {
         let live = migrator.liveStatistics()
-        let elapsed = max(0.001, Double((ContinuousClock.now - started).components.seconds)
-                          + Double((ContinuousClock.now - started).components.attoseconds) / 1e18)
+        let elapsed = max(0.001, seconds(since: started))
         let read = live.values.reduce(0) { $0 + $1.itemsRead }
         let written = live.values.reduce(0) { $0 + $1.itemsWritten }
         let bytes = live.values.reduce(0) { $0 + $1.bytesWritten }
@@ -163,21 +163,34 @@ final class ProgressPrinter: Sendable {
             let seconds = Double(expected - written) / (Double(written) / elapsed)
             eta = String(format: ", ETA %.0f s", seconds)
         }
-        let line = String(format: "read %@ written %@ of ~%@ | %.0f items/s %.2f MB/s | retries %d throttles %d%@",
-                          formatCount(read), formatCount(written), formatCount(expected), Double(written) / elapsed,
-                          Double(bytes) / 1_000_000 / elapsed, stats.retries, stats.throttles, eta)
+        let total = String(format: "read %@ written %@ of ~%@ | %.0f items/s %.2f MB/s | retries %d throttles %d%@",
+                           formatCount(read), formatCount(written), formatCount(expected), Double(written) / elapsed,
+                           Double(bytes) / 1_000_000 / elapsed, stats.retries, stats.throttles, eta)
+        let tables = live.sorted(by: { $0.key < $1.key }).filter { $0.value.itemsRead > 0 }.map { key, s in
+            String(format: "  %@: read %@ written %@ (%.0f items/s)%@", key, formatCount(s.itemsRead), formatCount(s.itemsWritten),
+                   Double(s.itemsWritten) / elapsed, s.unprocessedResent > 0 ? ", \(s.unprocessedResent) unprocessed resent" : "")
+        }
         if interactive {
-            FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+            // Redraw the block in place: move up over the previous block, clear to the end of the screen.
+            var text = linesShown.withLock { $0 } > 0 ? "\u{1B}[\(linesShown.withLock { $0 })A\r\u{1B}[J" : ""
+            let lines = [total] + tables
+            text += lines.joined(separator: "\n") + "\n"
+            linesShown.withLock { $0 = lines.count }
+            FileHandle.standardError.write(Data(text.utf8))
         } else {
-            FileHandle.standardError.write(Data("[migrate] \(line)\n".utf8))
-            for (key, s) in live.sorted(by: { $0.key < $1.key }) where s.itemsRead > 0 {
-                FileHandle.standardError.write(Data("[migrate]   \(key): read \(s.itemsRead) written \(s.itemsWritten)\n".utf8))
-            }
+            let lines = ["[migrate] \(total)"] + tables.map { "[migrate] \($0)" }
+            FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
     }
 
+    func seconds(since instant: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - instant
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
     func finish() {
-        if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let shown = linesShown.withLock { $0 }
+        if interactive, shown > 0 { FileHandle.standardError.write(Data("\u{1B}[\(shown)A\r\u{1B}[J".utf8)) }
     }
 }
 
@@ -188,6 +201,12 @@ final class InterruptHandler: Sendable {
     init(onInterrupt: @escaping @Sendable () -> Void) {
         let count = Mutex(0)
         var made: [DispatchSourceSignal] = []
+        // A parent may have started us with these signals blocked (child processes inherit the mask).
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())

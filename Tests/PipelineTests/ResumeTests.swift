@@ -96,6 +96,48 @@ struct ResumeAfterKillTests {
     }
 }
 
+extension ResumeAfterKillTests {
+    @Test func ctrlCStopsCleanlyAndSaysHowToResume() async throws {
+        let binary = try #require(TestEnvironment.cliBinary, "build the binary first (swift build)")
+        let source = try await makeTable(client, prefix: "sigint-src")
+        let items: [Item] = (0..<600).map { ["pk": .s(String(format: "k%05d", $0)), "pad": .s(String(repeating: "s", count: 100))] }
+        try await writeAll(client, source, items)
+        let target = TestEnvironment.uniqueTableName("sigint-target")
+        let state = TestEnvironment.temporaryDirectory("sigint")
+        let mapping = state.appendingPathComponent("mapping.yaml")
+        try "version: 1\ntables:\n  - source: \(source)\n    target: \(target)\n".write(to: mapping, atomically: true, encoding: .utf8)
+        let stateDir = state.appendingPathComponent("state").path
+        let arguments = ["migrate", mapping.path, "--state-dir", stateDir, "--page-size", "20", "--writers", "1"]
+
+        let (first, output) = try run(binary, arguments + ["--max-write-units", "60"], wait: false)
+        let checkpoint = URL(fileURLWithPath: stateDir).appendingPathComponent("checkpoint.json")
+        let deadline = Date().addingTimeInterval(60)
+        while writtenSoFar(checkpoint) < 60, first.isRunning, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try #require(first.isRunning, "the run ended before Ctrl-C")
+        kill(first.processIdentifier, SIGINT)
+        first.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(first.terminationReason == .exit)
+        #expect(first.terminationStatus == 1)
+        #expect(text.contains("stopping: finishing in-flight batches and saving the checkpoint"))
+        #expect(text.contains("interrupted; resume with: dynamo-migrate migrate \(mapping.path) --resume --state-dir \(stateDir)"))
+        let saved = writtenSoFar(checkpoint)
+        #expect(saved >= 60 && saved < 600)
+        // Everything the checkpoint counts is in the target (in-flight batches finished before exit).
+        #expect(try await scanAll(client, target).count >= saved)
+
+        let (resumed, _) = try run(binary, arguments + ["--resume"])
+        #expect(resumed.terminationStatus == 0)
+        let copied = try await actualItems(target, client: client)
+        #expect(copied.count == 600)
+        #expect(Set(copied.values) == Set(items))
+        try await client.deleteTable(target)
+        try await client.deleteTable(source)
+    }
+}
+
 /// The omnix-ai estate, seeded by the project's seeder, migrated with the shipped mapping.
 @Suite(needsLocalServer)
 struct OmnixEstateMigrationTests {
