@@ -297,12 +297,7 @@ public final class Migrator: Sendable {
             }
             group.addTask {
                 defer { queue.finish() }
-                try await withThrowingTaskGroup(of: Void.self) { readers in
-                    for segment in progress.segments where !segment.done {
-                        readers.addTask { try await reader.read(segment: segment) }
-                    }
-                    try await readers.waitForAll()
-                }
+                try await reader.read(segments: progress.segments.filter { !$0.done })
             }
             do {
                 try await group.waitForAll()

@@ -38,11 +38,14 @@ public struct ParallelScan: Sendable {
                     var start = startKeys[segment]
                     repeat {
                         try Task.checkCancellation()
+                        let throttlesBefore = client.statistics.throttles
                         let page = try await client.scan(ScanInput(
                             table: table, segment: totalSegments > 1 ? segment : nil,
                             totalSegments: totalSegments > 1 ? totalSegments : nil, limit: pageLimit,
                             exclusiveStartKey: start, consistentRead: consistentRead, returnConsumedCapacity: limiter != nil))
                         if let limiter {
+                            // Throttling the client retried by itself still means: read more slowly.
+                            if client.statistics.throttles > throttlesBefore { limiter.noteThrottle() }
                             // Eventually consistent reads: half a unit per 4 KB.
                             try await limiter.acquire(page.consumedCapacity ?? Double(max(1, (page.responseBytes + 8191) / 8192)))
                         }

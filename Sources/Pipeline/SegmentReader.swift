@@ -1,9 +1,10 @@
 import DynamoClient
 import DynamoCore
 import Mappings
+import Synchronization
 
-/// Reads one source table segment by segment: Scan pages from the checkpoint on, transforms each item,
-/// and hands the results to the writers through the bounded queue (waiting while it is full).
+/// Reads one source table with a ``ParallelScan`` from the checkpoint on, transforms each item, and
+/// hands the results to the writers through the bounded queue (waiting while it is full).
 struct SegmentReader: Sendable {
     let client: DynamoDBClient
     let source: String
@@ -22,70 +23,82 @@ struct SegmentReader: Sendable {
     let queue: BoundedQueue<[WriteUnit]>
     let shouldStop: @Sendable () -> Bool
 
-    func read(segment progress: SegmentProgress) async throws {
-        var start = try progress.resumeKey()
-        var sequence = 0
-        repeat {
-            if shouldStop() { return }
-            let page: ItemPage
-            let throttlesBefore = client.statistics.throttles
-            do {
-                page = try await client.scan(ScanInput(
-                    table: source, segment: totalSegments > 1 ? progress.segment : nil,
-                    totalSegments: totalSegments > 1 ? totalSegments : nil, limit: pageLimit,
-                    exclusiveStartKey: start, returnConsumedCapacity: true))
-            } catch {
-                throw PipelineError.client(error)
-            }
-            if client.statistics.throttles > throttlesBefore { limiter.noteThrottle() }
-            // Eventually consistent reads: half a unit per 4 KB.
-            let readUnits = page.consumedCapacity ?? Double(max(1, (page.responseBytes + 8191) / 8192))
-            try await limiter.acquire(readUnits)
-
-            let ref = PageRef(source: checkpointKey, segment: progress.segment, sequence: sequence)
-            var counts = PageCounts(read: page.items.count, bytesRead: page.responseBytes)
-            var units: [WriteUnit] = []
-            units.reserveCapacity(page.items.count)
-            for item in page.items {
-                do {
-                    guard let out = try transform.apply(item) else {
-                        counts.filtered += 1
-                        continue
-                    }
-                    let size = dynamoDBItemSize(out)
-                    guard size <= DynamoDBLimits.maxItemBytes else {
-                        deadLetter(item, reason: "transformed item is \(size) bytes, over DynamoDB's 400 KB item limit")
-                        counts.deadLettered += 1
-                        continue
-                    }
-                    guard let key = targetKey.key(of: out) else {
-                        deadLetter(item, reason: "transformed item lacks the target key \(targetKey)")
-                        counts.deadLettered += 1
-                        continue
-                    }
-                    units.append(WriteUnit(item: out, key: key, size: size, page: ref))
-                } catch {
-                    deadLetter(item, reason: error.description)
-                    counts.deadLettered += 1
+    /// Reads the given segments in parallel, each from its checkpointed resume key, until done or stopped.
+    func read(segments: [SegmentProgress]) async throws {
+        var startKeys: [Int: Item] = [:]
+        for segment in segments {
+            if let key = try segment.resumeKey() { startKeys[segment.segment] = key }
+        }
+        // Pages of one segment arrive in order on that segment's task; number them for the ledger.
+        let sequences = Locked<[Int: Int]>([:])
+        let scan = ParallelScan(client: client, table: source, totalSegments: totalSegments, pageLimit: pageLimit, limiter: limiter)
+        do {
+            try await scan.forEachPage(startKeys: startKeys, segments: segments.map(\.segment)) { segment, page in
+                let sequence = sequences.withLock { counters -> Int in
+                    defer { counters[segment, default: 0] += 1 }
+                    return counters[segment, default: 0]
                 }
+                try await process(page, segment: segment, sequence: sequence)
+                if shouldStop() { throw StopReading() }
             }
-            statistics.addRead(page.items.count, bytes: page.responseBytes)
-            statistics.addFiltered(counts.filtered)
-            statistics.addDeadLettered(counts.deadLettered)
-            ledger.register(ref, lastEvaluatedKey: page.lastEvaluatedKey, writes: units.count, counts: counts)
-            if deadLetters.count > maxFailures {
-                throw PipelineError.tooManyFailures(limit: maxFailures, deadLetters: deadLetters.path)
+        } catch is StopReading {
+            return
+        } catch let error as DynamoDBError {
+            throw PipelineError.client(error)
+        }
+    }
+
+    /// Transforms one page, records it in the ledger, and hands its items to the writers.
+    func process(_ page: ItemPage, segment: Int, sequence: Int) async throws {
+        let ref = PageRef(source: checkpointKey, segment: segment, sequence: sequence)
+        var counts = PageCounts(read: page.items.count, bytesRead: page.responseBytes)
+        var units: [WriteUnit] = []
+        units.reserveCapacity(page.items.count)
+        for item in page.items {
+            do {
+                guard let out = try transform.apply(item) else {
+                    counts.filtered += 1
+                    continue
+                }
+                let size = dynamoDBItemSize(out)
+                guard size <= DynamoDBLimits.maxItemBytes else {
+                    deadLetter(item, reason: "transformed item is \(size) bytes, over DynamoDB's 400 KB item limit")
+                    counts.deadLettered += 1
+                    continue
+                }
+                guard let key = targetKey.key(of: out) else {
+                    deadLetter(item, reason: "transformed item lacks the target key \(targetKey)")
+                    counts.deadLettered += 1
+                    continue
+                }
+                units.append(WriteUnit(item: out, key: key, size: size, page: ref))
+            } catch {
+                deadLetter(item, reason: error.description)
+                counts.deadLettered += 1
             }
-            if !units.isEmpty {
-                // False means the run is ending because of an error elsewhere: stop reading.
-                guard await queue.send(units) else { return }
-            }
-            start = page.lastEvaluatedKey
-            sequence += 1
-        } while start != nil
+        }
+        statistics.addRead(page.items.count, bytes: page.responseBytes)
+        statistics.addFiltered(counts.filtered)
+        statistics.addDeadLettered(counts.deadLettered)
+        ledger.register(ref, lastEvaluatedKey: page.lastEvaluatedKey, writes: units.count, counts: counts)
+        if deadLetters.count > maxFailures {
+            throw PipelineError.tooManyFailures(limit: maxFailures, deadLetters: deadLetters.path)
+        }
+        // False means the run is ending because of an error elsewhere: stop reading.
+        if !units.isEmpty, await queue.send(units) == false { throw StopReading() }
     }
 
     func deadLetter(_ item: Item, reason: String) {
         deadLetters.record(source: source, target: target, key: sourceKey.key(of: item), item: item, reason: reason)
     }
+}
+
+/// Ends a parallel scan early without an error: a stop was requested or the writers are gone.
+struct StopReading: Error {}
+
+/// A value shared by the tasks of one scan.
+final class Locked<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func withLock<R>(_ body: (inout Value) -> R) -> R { value.withLock { body(&$0) } }
 }

@@ -147,8 +147,9 @@ struct OmnixEstateMigrationTests {
         let root = TestEnvironment.packageRoot
         let seeder = Process()
         seeder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let summary = TestEnvironment.temporaryDirectory("estate-seed").appendingPathComponent("summary.json")
         seeder.arguments = ["bash", root.appendingPathComponent("scripts/seed-omnix-estate.sh").path,
-                            "--endpoint-url", localEndpoint, "--reset", "--quiet", "--scale", "0.3"]
+                            "--endpoint-url", localEndpoint, "--reset", "--quiet", "--scale", "0.3", "--summary-json", summary.path]
         try seeder.run()
         seeder.waitUntilExit()
         try #require(seeder.terminationStatus == 0, "the estate seeder failed")
@@ -157,7 +158,10 @@ struct OmnixEstateMigrationTests {
         let before = try document.resolve(existingTables: try await client.listTables())
         #expect(before.targets.count == 8)
         #expect(before.targets.map(\.name).allSatisfy { $0.hasPrefix("omnix-ai-prod-") })
-        #expect(!before.unaccounted.contains { $0.hasPrefix("omnix") || $0.hasPrefix("Omnix") }, "every estate table is accounted for")
+        let seeded = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: summary)) as? [String: Any])
+        let estate = Set(((seeded["tables"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String })
+        #expect(estate.count == 27)
+        #expect(before.unaccounted.filter(estate.contains).isEmpty, "every estate table is accounted for")
         // Targets left by an earlier run (deletion protection on) go first, so this run creates them.
         for target in before.targets where try await client.describeTableIfExists(target.name) != nil {
             try await client.updateTable(UpdateTableInput(name: target.name, deletionProtection: false))
