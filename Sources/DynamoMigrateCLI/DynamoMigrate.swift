@@ -1,5 +1,6 @@
 // DynamoMigrateCLI: the `dynamo-migrate` commands and their output.
 import ArgumentParser
+import Foundation
 
 /// The root command.
 public struct DynamoMigrate: AsyncParsableCommand {
@@ -30,6 +31,12 @@ extension DynamoMigrate {
                 try command.run()
             }
         } catch {
+            // Bad flags are bad input like a bad mapping: exit 2, not ArgumentParser's 64.
+            if exitCode(for: error).rawValue == 64 {
+                let message = fullMessage(for: error)
+                FileHandle.standardError.write(Data((message + "\n").utf8))
+                Foundation.exit(2)
+            }
             exit(withError: error)
         }
     }

@@ -54,8 +54,13 @@ struct MigrateCommand: AsyncParsableCommand {
         if let segments, !(1...1_000_000).contains(segments) { throw ValidationError("--segments must be between 1 and 1000000") }
         if writers < 1 { throw ValidationError("--writers must be at least 1") }
         for (name, value) in [("--read-percent", readPercent), ("--write-percent", writePercent)] {
-            if let value, !(value > 0 && value <= 100) { throw ValidationError("\(name) must be in (0, 100]") }
+            if let value, !(value > 0 && value <= 100) { throw ValidationError("\(name) must be more than 0 and at most 100") }
         }
+        for (name, value) in [("--max-read-units", maxReadUnits), ("--max-write-units", maxWriteUnits)] {
+            if let value, !(value.isFinite && value >= 1) { throw ValidationError("\(name) must be a number of capacity units per second, at least 1") }
+        }
+        if let pageSize, pageSize < 1 { throw ValidationError("--page-size must be at least 1") }
+        if maxFailures < 0 { throw ValidationError("--max-failures must be 0 or more") }
     }
 
     func run() async throws {

@@ -20,7 +20,9 @@ public final class RateLimiter: Sendable {
     public let ceiling: Double?
     private let clock = ContinuousClock()
 
+    /// - Parameter unitsPerSecond: nil (or anything not a positive finite number) is unlimited.
     public init(unitsPerSecond: Double?) {
+        let unitsPerSecond = unitsPerSecond.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
         ceiling = unitsPerSecond
         let now = ContinuousClock.now
         state = Mutex(State(rate: unitsPerSecond, tokens: unitsPerSecond ?? 0, last: now, lastIncrease: now, observedSince: now))

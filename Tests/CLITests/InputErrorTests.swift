@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Bad input gets a specific message and a non-zero exit; nothing is touched.
+@Suite struct InputErrorTests {
+    func mapping(_ yaml: String) throws -> String {
+        let url = TestEnvironment.temporaryDirectory("input-errors").appendingPathComponent("m.yaml")
+        try yaml.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    @Test func badFlagValuesExitWithTwo() throws {
+        let run = try TestEnvironment.runCLI(["migrate", "m.yaml", "--max-read-units", "nan"])
+        #expect(run.status == 2)
+        #expect(run.stderr.hasPrefix("Error: --max-read-units must be a number of capacity units per second, at least 1"))
+        let unknown = try TestEnvironment.runCLI(["tables", "--no-such-flag"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("Unknown option '--no-such-flag'"))
+    }
+
+    @Test func aMalformedMappingIsRefusedBeforeAnyNetworkCall() throws {
+        let path = try mapping("""
+            version: 1
+            tables:
+              - source: orders-old
+                tranforms: []
+                target: orders-new
+            """)
+        // The endpoint is closed: only a mapping checked before any network call can give this answer.
+        let run = try TestEnvironment.runCLI(["migrate", path, "--endpoint-url", "http://127.0.0.1:9"]
+                                             , environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "us-east-1"])
+        #expect(run.status == 2)
+        #expect(run.stderr == "error: the mapping file has problems:\n\(path):4:5: unknown key 'tranforms' in table entry; did you mean 'transforms'?\n")
+    }
+
+    @Test func anUnreachableEndpointSaysWhichAndExitsWithOne() throws {
+        let run = try TestEnvironment.runCLI(["tables", "--endpoint-url", "http://127.0.0.1:9"])
+        #expect(run.status == 1)
+        #expect(run.stderr.hasPrefix("error: ListTables failed after 10 attempts: could not connect to http://127.0.0.1:9/"))
+        #expect(run.stderr.contains("Is the endpoint right and reachable? (--endpoint-url, AWS_ENDPOINT_URL_DYNAMODB)"))
+    }
+
+    @Test func missingCredentialsAndUnknownProfilesAreNamed() throws {
+        let none = try TestEnvironment.runCLI(["tables", "--endpoint-url", "http://127.0.0.1:9"], environment: ["AWS_REGION": "us-east-1"])
+        #expect(none.status == 2)
+        #expect(none.stderr.hasPrefix("error: No AWS credentials found. Looked in:"))
+        let profile = try TestEnvironment.runCLI(["tables", "--profile", "nope", "--endpoint-url", "http://127.0.0.1:9"],
+                                                 environment: ["AWS_REGION": "us-east-1"])
+        #expect(profile.status == 2)
+        #expect(profile.stderr.contains("nope"))
+        #expect(!profile.stderr.contains("test-secret-key"))
+    }
+}
