@@ -5,6 +5,9 @@
 // Prints `dynamo-bench-server listening on http://127.0.0.1:PORT` once seeded and ready.
 import DynamoCore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Options {
     var port = 0
@@ -53,6 +56,15 @@ func parseOptions(_ arguments: [String]) -> Options {
     }
     return options
 }
+
+// A parent (Foundation's Process, for one) may hand down blocked signals: SIGTERM must stop us.
+var signals = sigset_t()
+sigfillset(&signals)
+sigprocmask(SIG_UNBLOCK, &signals, nil)
+signal(SIGTERM, SIG_DFL)
+signal(SIGINT, SIG_DFL)
+// A client that goes away mid-answer must not kill the server.
+signal(SIGPIPE, SIG_IGN)
 
 let options = parseOptions(Array(CommandLine.arguments.dropFirst()))
 let store = Store(unprocessedRate: options.unprocessedRate)
