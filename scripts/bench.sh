@@ -203,8 +203,9 @@ setup = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d
          "server_peak_rss_mb": round(int(server_rss) / 1024, 1), "server_cpu_s": float(server_cpu)}
 micro = []
 for line in open(micro_path):
-    m = re.match(r"^(\w+)\s+(\S.*?)\s+([-\d.]+)\s+(\S.*)$", line.rstrip())
-    if m and m.group(1) in ("codec", "signer", "checksum", "crc32", "gzip"):
+    # The suite column is 8 wide: "checksum" touches the benchmark's name.
+    m = re.match(r"^(codec|signer|checksum|crc32|gzip)\s*(\S+)\s+([-\d.]+)\s+(\S.*)$", line.rstrip())
+    if m:
         micro.append({"suite": m.group(1), "name": m.group(2), "value": float(m.group(3)), "unit": m.group(4)})
 
 def ratio(a, b, key="items_per_s"):
