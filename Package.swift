@@ -74,6 +74,9 @@ let package = Package(
         .executableTarget(name: "dynamo-migrate-bench",
                           dependencies: ["DynamoCore", "AWSAuth", "ZlibSupport", "Verification"],
                           path: "Benchmarks/Micro"),
+        // In-memory DynamoDB data plane on 127.0.0.1 for end-to-end benchmarks; see Benchmarks/README.md.
+        .executableTarget(name: "dynamo-bench-server", dependencies: ["DynamoCore", "ZlibSupport"],
+                          path: "Benchmarks/Server"),
 
         // Test support: local server fixture, fault-injecting proxy, data generators.
         .target(name: "TestSupport", dependencies: ["DynamoCore", "AWSAuth", "DynamoClient"], path: "Tests/TestSupport"),
@@ -96,5 +99,6 @@ let package = Package(
         ]),
         .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "TestSupport"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "BenchServerTests", dependencies: ["DynamoClient", "DynamoCore", "ZlibSupport", "TestSupport"]),
     ]
 )

@@ -1,0 +1,89 @@
+// dynamo-bench-server: an in-memory DynamoDB data plane on 127.0.0.1, fast enough to measure a fast client.
+//
+// Usage: dynamo-bench-server [--port P] [--unprocessed-rate F]
+//                            [--seed-table NAME --items N [--item-bytes B]]...
+// Prints `dynamo-bench-server listening on http://127.0.0.1:PORT` once seeded and ready.
+import DynamoCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Options {
+    var port = 0
+    var unprocessedRate = 0.0
+    var seeds: [(table: String, items: Int, itemBytes: Int)] = []
+}
+
+func usage(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("dynamo-bench-server: \(message)\nusage: dynamo-bench-server [--port P] [--unprocessed-rate F] [--seed-table NAME --items N [--item-bytes B]]...\n".utf8))
+    exit(2)
+}
+
+func parseOptions(_ arguments: [String]) -> Options {
+    var options = Options()
+    var i = 0
+    func value(_ name: String) -> String {
+        i += 1
+        guard i < arguments.count else { usage("\(name) needs a value") }
+        return arguments[i]
+    }
+    while i < arguments.count {
+        let argument = arguments[i]
+        switch argument {
+        case "--port":
+            guard let p = Int(value(argument)), (0...65535).contains(p) else { usage("--port takes 0...65535") }
+            options.port = p
+        case "--unprocessed-rate":
+            guard let r = Double(value(argument)), r >= 0, r < 1 else { usage("--unprocessed-rate takes a fraction in [0, 1)") }
+            options.unprocessedRate = r
+        case "--seed-table":
+            options.seeds.append((value(argument), 0, 400))
+        case "--items":
+            guard !options.seeds.isEmpty else { usage("--items follows --seed-table") }
+            guard let n = Int(value(argument)), n >= 0 else { usage("--items takes a count") }
+            options.seeds[options.seeds.count - 1].items = n
+        case "--item-bytes":
+            guard !options.seeds.isEmpty else { usage("--item-bytes follows --seed-table") }
+            guard let n = Int(value(argument)), n >= 64, n <= dynamoDBMaximumItemSize else { usage("--item-bytes takes 64...409600") }
+            options.seeds[options.seeds.count - 1].itemBytes = n
+        case "-h", "--help":
+            usage("help")
+        default:
+            usage("unknown argument \(argument)")
+        }
+        i += 1
+    }
+    return options
+}
+
+// A parent (Foundation's Process, for one) may hand down blocked signals: SIGTERM must stop us.
+var signals = sigset_t()
+sigfillset(&signals)
+sigprocmask(SIG_UNBLOCK, &signals, nil)
+signal(SIGTERM, SIG_DFL)
+signal(SIGINT, SIG_DFL)
+// A client that goes away mid-answer must not kill the server.
+signal(SIGPIPE, SIG_IGN)
+
+let options = parseOptions(Array(CommandLine.arguments.dropFirst()))
+let store = Store(unprocessedRate: options.unprocessedRate)
+for seed in options.seeds {
+    let started = Date()
+    do {
+        try Seeder.seed(store, table: seed.table, items: seed.items, itemBytes: seed.itemBytes)
+    } catch {
+        usage("cannot seed \(seed.table): \(error)")
+    }
+    FileHandle.standardError.write(Data(String(format: "seeded %@ with %d items of ~%d bytes in %.1f s\n",
+                                               seed.table, seed.items, seed.itemBytes, Date().timeIntervalSince(started)).utf8))
+}
+let server: HTTPServer
+do {
+    server = try HTTPServer(port: options.port) { request in store.handle(request) }
+} catch {
+    usage("cannot listen: \(error)")
+}
+// Written straight to the descriptor: a pipe-reading script sees the line at once.
+FileHandle.standardOutput.write(Data("dynamo-bench-server listening on http://127.0.0.1:\(server.port)\n".utf8))
+server.run()
