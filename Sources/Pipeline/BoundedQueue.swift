@@ -6,7 +6,8 @@ import Synchronization
 /// instead of filling memory. (`AsyncStream`'s bounded policies drop elements, so data never goes through them.)
 public final class BoundedQueue<Element: Sendable>: Sendable {
     private struct State {
-        var buffer: [Element] = []
+        // Taken slots are set to nil at once, so a consumed element is freed now, not at the next compaction.
+        var buffer: [Element?] = []
         var head = 0
         var senders: [(id: Int, element: Element, continuation: CheckedContinuation<Bool, Never>)] = []
         var receivers: [(id: Int, continuation: CheckedContinuation<Element?, Never>)] = []
@@ -16,8 +17,9 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
         mutating func popFirst() -> Element? {
             guard head < buffer.count else { return nil }
             let element = buffer[head]
+            buffer[head] = nil
             head += 1
-            if head > 64, head * 2 > buffer.count {
+            if head >= 32, head * 2 >= buffer.count {
                 buffer.removeFirst(head)
                 head = 0
             }

@@ -32,7 +32,7 @@ public struct MigrationOptions: Sendable {
     /// Identifies the mapping; a checkpoint from another mapping is refused.
     public var planFingerprint: String
     /// Pages buffered between the readers and the writers of one source.
-    public var queueCapacity = 16
+    public var queueCapacity = 8
 
     /// Capacity assumed for on-demand tables when a percentage is asked for: DynamoDB's default
     /// per-table quota of 40,000 read and 40,000 write units per second.

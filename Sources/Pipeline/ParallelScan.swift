@@ -10,6 +10,12 @@ public struct ParallelScan: Sendable {
     public var pageLimit: Int?
     public var consistentRead: Bool
     public var limiter: RateLimiter?
+    /// Segments scanned at the same time; the others wait their turn. Each active segment holds a page
+    /// or two in memory, so this bounds memory whatever `totalSegments` is.
+    public var maxConcurrentSegments: Int = ParallelScan.defaultConcurrentSegments
+
+    /// Enough to keep a client busy; more only adds memory.
+    public static let defaultConcurrentSegments = 8
 
     public init(client: DynamoDBClient, table: String, totalSegments: Int, pageLimit: Int? = nil,
                 consistentRead: Bool = false, limiter: RateLimiter? = nil) {
@@ -32,8 +38,12 @@ public struct ParallelScan: Sendable {
     /// next page. `startKeys` resumes segments after the given keys.
     public func forEachPage(startKeys: [Int: Item] = [:], segments: [Int]? = nil,
                             _ body: @escaping @Sendable (_ segment: Int, _ page: ItemPage) async throws -> Void) async throws {
+        let chosen = segments ?? Array(0..<totalSegments)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for segment in segments ?? Array(0..<totalSegments) {
+            var started = 0
+            for segment in chosen {
+                if started >= max(1, maxConcurrentSegments) { try await group.next() }
+                started += 1
                 group.addTask {
                     var start = startKeys[segment]
                     repeat {
@@ -66,14 +76,15 @@ public struct ParallelScan: Sendable {
         fold: @escaping @Sendable (inout Partial, [Item]) throws -> Void
     ) async throws -> [Partial] {
         try await withThrowingTaskGroup(of: (Int, Partial).self) { group in
+            var results: [(Int, Partial)] = []
             for segment in 0..<totalSegments {
+                if segment >= max(1, maxConcurrentSegments), let result = try await group.next() { results.append(result) }
                 group.addTask {
                     var partial = makePartial()
                     try await scanSegment(segment) { items in try fold(&partial, items) }
                     return (segment, partial)
                 }
             }
-            var results: [(Int, Partial)] = []
             for try await result in group { results.append(result) }
             return results.sorted { $0.0 < $1.0 }.map(\.1)
         }
