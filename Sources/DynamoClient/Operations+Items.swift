@@ -179,13 +179,16 @@ extension DynamoDBClient {
 
     /// BatchWriteItem, once: returns what DynamoDB left unprocessed, for the caller to send again.
     /// Refuses (without sending) more than 25 requests, an item over 400 KB, or a body over 16 MB.
-    public func batchWriteItem(_ requests: [String: [WriteRequest]], returnConsumedCapacity: Bool = false) async throws(DynamoDBError) -> BatchWriteOutput {
+    /// - Parameter itemSizesChecked: the caller has already checked every item against the 400 KB
+    ///   limit (the migrator does, before queueing), so the items need not be walked again.
+    public func batchWriteItem(_ requests: [String: [WriteRequest]], returnConsumedCapacity: Bool = false,
+                               itemSizesChecked: Bool = false) async throws(DynamoDBError) -> BatchWriteOutput {
         let count = requests.values.reduce(0) { $0 + $1.count }
         guard count > 0 else { return BatchWriteOutput(unprocessedItems: [:], consumedCapacity: [:]) }
         guard count <= DynamoDBLimits.maxBatchWriteRequests else {
             throw .invalidRequest(operation: "BatchWriteItem", reason: "\(count) write requests; DynamoDB takes at most 25 per call")
         }
-        for (table, writes) in requests {
+        for (table, writes) in requests where !itemSizesChecked {
             for case .put(let item) in writes {
                 let size = dynamoDBItemSize(item)
                 if size > DynamoDBLimits.maxItemBytes {

@@ -128,7 +128,8 @@ public struct TargetWriter: Sendable {
             let output: BatchWriteOutput
             let throttlesBefore = client.statistics.throttles
             do {
-                output = try await client.batchWriteItem([table: pending.map { .put($0.item) }], returnConsumedCapacity: true)
+                output = try await client.batchWriteItem([table: pending.map { .put($0.item) }], returnConsumedCapacity: true,
+                                                         itemSizesChecked: true)
             } catch {
                 throw PipelineError.client(error)
             }
