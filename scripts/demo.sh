@@ -61,7 +61,7 @@ else
 fi
 
 step "Decommission (dry run: shows each check and its evidence, deletes nothing)"
-"$BIN" decommission "$MAPPING" --state-dir "$STATE" || echo "(tables refused above keep running until their proof exists)"
+"$BIN" decommission "$MAPPING" --state-dir "$STATE" --backup-state-dir "$STATE/backups" || echo "(tables refused above keep running until their proof exists)"
 
 step "Tables after"
 "$BIN" tables

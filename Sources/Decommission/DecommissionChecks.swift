@@ -4,6 +4,7 @@ import DynamoClient
 import Foundation
 import Mappings
 import Pipeline
+import Synchronization
 import Verification
 
 /// The outcome of one named check for one table, with the evidence an auditor can follow.
@@ -33,6 +34,32 @@ public struct DecommissionCandidate: Sendable {
     public var verification: VerificationRecord?
     public var mappingPath: String
     public var stateDirectory: URL
+    /// The endpoint this run talks to; proofs recorded against another endpoint do not count.
+    public var endpoint: String
+    /// Content checksums of tables as they are now, computed once per run.
+    public var live: LiveChecksums
+}
+
+/// Content checksums of tables as they are now (one scan per table per run), so each proof is checked
+/// against the present, not only against what was recorded.
+public final class LiveChecksums: Sendable {
+    let client: DynamoDBClient
+    private let cache = Mutex<[String: ContentChecksum]>([:])
+
+    public init(client: DynamoDBClient) { self.client = client }
+
+    public func checksum(of table: TableDescription) async throws -> ContentChecksum {
+        if let known = cache.withLock({ $0[table.name] }) { return known }
+        let value = try await MultisetContentChecksummer().checksum(table: table.name, client: client,
+                                                                    segments: ParallelScan.defaultSegments(for: table))
+        cache.withLock { $0[table.name] = value }
+        return value
+    }
+
+    public func checksum(ofTable name: String) async throws -> ContentChecksum? {
+        guard let table = try await client.describeTableIfExists(name) else { return nil }
+        return try await checksum(of: table)
+    }
 }
 
 /// One proof required before a table may be deleted. Each is separate, so new kinds of evidence
@@ -43,54 +70,82 @@ public protocol DecommissionCheck: Sendable {
 }
 
 /// 1. The table's data is accounted for: every target it feeds verified equal to the transformed
-/// sources, after the migration's last write; or the mapping says its data is not worth keeping.
+/// sources after the migration's last write, on this endpoint, with none of its items dead-lettered, and
+/// neither the table nor those targets changed since (their content checksums now equal the verified
+/// ones); or the mapping says its data is not worth keeping.
 public struct DataAccountedForCheck: DecommissionCheck {
     public let name = "data accounted for"
     public init() {}
 
     public func evaluate(_ c: DecommissionCandidate) async throws -> CheckResult {
         let table = c.table.name
+        func refuse(_ evidence: String, _ remedy: String) -> CheckResult {
+            CheckResult(name: name, passed: false, evidence: evidence, remedy: remedy)
+        }
+        let verifyAgain = "run `dynamo-migrate verify \(c.mappingPath)` against \(c.endpoint)"
         if c.targets.isEmpty {
             if c.discardsData {
                 return CheckResult(name: name, passed: true, evidence: "the mapping lists \(table) under discard-data: its data is not worth keeping")
             }
-            return CheckResult(name: name, passed: false,
-                               evidence: "\(table) is not a source of any target and is not under discard-data",
-                               remedy: "migrate it (add it as a source in \(c.mappingPath)) or, if its data is not needed, add it to discard-data:")
+            return refuse("\(table) is not a source of any target and is not under discard-data",
+                          "migrate it (add it as a source in \(c.mappingPath)) or, if its data is not needed, add it to discard-data:")
         }
         guard let migration = c.migration else {
-            return CheckResult(name: name, passed: false, evidence: "no migration recorded in \(c.stateDirectory.path)",
-                               remedy: "run `dynamo-migrate migrate \(c.mappingPath)` (or pass the --state-dir it used)")
+            return refuse("no migration recorded in \(c.stateDirectory.path)",
+                          "run `dynamo-migrate migrate \(c.mappingPath)` (or pass the --state-dir it used)")
+        }
+        guard migration.endpoint == c.endpoint else {
+            return refuse("the migration in \(c.stateDirectory.path) ran against \(migration.endpoint ?? "an unrecorded endpoint"), not \(c.endpoint)",
+                          "decommission on the endpoint that was migrated, or migrate and verify this one")
         }
         let progress = migration.sources.values.filter { $0.source == table }
         guard let finished = migration.finishedAt, !progress.isEmpty, progress.allSatisfy(\.done) else {
-            return CheckResult(name: name, passed: false, evidence: "the migration of \(table) has not finished",
-                               remedy: "finish it: `dynamo-migrate migrate \(c.mappingPath) --resume`")
+            return refuse("the migration of \(table) has not finished", "finish it: `dynamo-migrate migrate \(c.mappingPath) --resume`")
+        }
+        let deadLettered = progress.flatMap(\.segments).reduce(0) { $0 + $1.itemsDeadLettered }
+        if deadLettered > 0 {
+            return refuse("\(deadLettered) items of \(table) could not be migrated (see dead-letters.jsonl in \(c.stateDirectory.path)): they are in no target",
+                          "fix the mapping or the items and migrate them, or list \(table) under discard-data: if they are not needed")
         }
         guard let verification = c.verification else {
-            return CheckResult(name: name, passed: false, evidence: "no verification recorded in \(c.stateDirectory.path)",
-                               remedy: "run `dynamo-migrate verify \(c.mappingPath)`")
+            return refuse("no verification recorded in \(c.stateDirectory.path)", verifyAgain)
+        }
+        guard verification.endpoint == c.endpoint else {
+            return refuse("the last verification read \(verification.endpoint ?? "an unrecorded endpoint"), not \(c.endpoint)", verifyAgain)
         }
         guard verification.verifiedAt >= finished else {
-            return CheckResult(name: name, passed: false,
-                               evidence: "the last verification (\(verification.verifiedAt.ISO8601Format())) is older than the migration's last write (\(finished.ISO8601Format()))",
-                               remedy: "run `dynamo-migrate verify \(c.mappingPath)` again")
+            return refuse("the last verification (\(verification.verifiedAt.ISO8601Format())) is older than the migration's last write (\(finished.ISO8601Format()))",
+                          verifyAgain)
+        }
+        guard let sourceNow = try await c.live.checksum(ofTable: table) else {
+            return refuse("\(table) no longer exists", "nothing to delete")
         }
         var evidence: [String] = []
         for target in c.targets {
-            guard let record = verification.targets.first(where: { $0.target == target }) else {
-                return CheckResult(name: name, passed: false, evidence: "target \(target) is not in the last verification",
-                                   remedy: "run `dynamo-migrate verify \(c.mappingPath)`")
+            guard let record = verification.targets.first(where: { $0.target == target }),
+                  let source = record.sources.first(where: { $0.table == table }) else {
+                return refuse("target \(target) (or its source \(table)) is not in the last verification", verifyAgain)
             }
             guard record.status == .match else {
-                return CheckResult(name: name, passed: false,
-                                   evidence: "target \(target) did not verify: \(record.reason)",
-                                   remedy: "find the differences with `dynamo-migrate diff \(table) \(target) --mapping \(c.mappingPath)`, fix them, then verify again")
+                return refuse("target \(target) did not verify: \(record.reason)",
+                              "find the differences with `dynamo-migrate diff \(table) \(target) --mapping \(c.mappingPath)`, fix them, then verify again")
             }
-            evidence.append("\(target) MATCH (\(record.actual.itemCount) items, hash \(record.actual.hash.hex))")
+            if source.exclusions.itemsFailed > 0 {
+                return refuse("\(source.exclusions.itemsFailed) items of \(table) fail the mapping's transforms, so they are in no target",
+                              "fix the mapping or the items and migrate them, or list \(table) under discard-data: if they are not needed")
+            }
+            guard sourceNow.itemCount == source.exclusions.itemsRead, sourceNow.digest == source.exclusions.sourceHash.hex else {
+                return refuse("\(table) changed since it was verified (\(source.exclusions.itemsRead) items then, \(sourceNow.itemCount) now)",
+                              "migrate the changes (`dynamo-migrate migrate \(c.mappingPath)` with a new --state-dir), then \(verifyAgain)")
+            }
+            guard let targetNow = try await c.live.checksum(ofTable: target),
+                  targetNow.itemCount == record.actual.itemCount, targetNow.digest == record.actual.hash.hex else {
+                return refuse("target \(target) changed since it was verified", verifyAgain)
+            }
+            evidence.append("\(target) MATCH (\(record.actual.itemCount) items, hash \(record.actual.hash.hex)), unchanged since")
         }
         return CheckResult(name: name, passed: true,
-                           evidence: evidence.joined(separator: "; ") + ", verified \(verification.verifiedAt.ISO8601Format()) after the migration finished \(finished.ISO8601Format())")
+                           evidence: evidence.joined(separator: "; ") + "; \(table) unchanged since verified \(verification.verifiedAt.ISO8601Format()), after the migration finished \(finished.ISO8601Format()), on \(c.endpoint)")
     }
 }
 
@@ -102,9 +157,12 @@ public struct VerifiedBackupCheck: DecommissionCheck {
     public let name = "verified backup"
     let client: DynamoDBClient
     let exportDirectories: [URL]
-    public init(client: DynamoDBClient, exportDirectories: [URL] = []) {
+    /// Where `backup create` recorded each backup's content checksum.
+    let backupRecords: BackupStateStore?
+    public init(client: DynamoDBClient, exportDirectories: [URL] = [], backupRecords: BackupStateStore? = nil) {
         self.client = client
         self.exportDirectories = exportDirectories
+        self.backupRecords = backupRecords
     }
 
     public func evaluate(_ c: DecommissionCandidate) async throws -> CheckResult {
@@ -143,8 +201,18 @@ public struct VerifiedBackupCheck: DecommissionCheck {
                                evidence: "backup \(newest.name) is \(size) bytes but the table reports \(c.table.sizeBytes)",
                                remedy: "the table changed after the backup: \(remedy)")
         }
+        var checksumEvidence = "no content checksum recorded for it (taken outside `dynamo-migrate backup create`): item count checked only"
+        if let record = try? backupRecords?.backup(arn: newest.arn) {
+            let now = try await c.live.checksum(of: c.table)
+            guard record.contentChecksum.matches(now) else {
+                return CheckResult(name: name, passed: false,
+                                   evidence: "the table changed after backup \(newest.name): \(record.contentChecksum) then, \(now) now",
+                                   remedy: remedy)
+            }
+            checksumEvidence = "content checksum recorded at backup equals the table's now (\(now))"
+        }
         return CheckResult(name: name, passed: true,
-                           evidence: "backup \(newest.name) (\(newest.arn)) AVAILABLE, taken \(created.ISO8601Format()), \(described.sourceItemCount.map { "\($0) items" } ?? "item count not reported")")
+                           evidence: "backup \(newest.name) (\(newest.arn)) AVAILABLE, taken \(created.ISO8601Format()), \(described.sourceItemCount.map { "\($0) items" } ?? "item count not reported"); \(checksumEvidence)")
     }
 
     func localExport(_ c: DecommissionCandidate, lastRead: Date?) async throws -> CheckResult {
@@ -176,8 +244,7 @@ public struct VerifiedBackupCheck: DecommissionCheck {
         guard let exportChecksum = verification.contentChecksum else {
             return CheckResult(name: name, passed: false, evidence: "export \(location.directory.path) has no content checksum to compare with the table")
         }
-        let current = try await checksummer.checksum(table: table, client: client,
-                                                     segments: ParallelScan.defaultSegments(for: c.table))
+        let current = try await c.live.checksum(of: c.table)
         guard current.matches(exportChecksum) else {
             return CheckResult(name: name, passed: false,
                                evidence: "export \(location.directory.path) holds \(exportChecksum) but the table now holds \(current)")

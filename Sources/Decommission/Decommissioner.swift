@@ -1,3 +1,4 @@
+import Backup
 import DynamoClient
 import Foundation
 import Mappings
@@ -35,6 +36,8 @@ public struct DecommissionOptions: Sendable {
     public var disableDeletionProtection = false
     /// Folders holding local exports that count as backups.
     public var exportDirectories: [URL] = []
+    /// Where `backup create` recorded content checksums (default `.dynamo-migrate/backups`).
+    public var backupStateDirectory = URL(fileURLWithPath: ".dynamo-migrate/backups")
     public var stateDirectory: URL
     public var mappingPath: String
     public init(stateDirectory: URL, mappingPath: String) {
@@ -60,7 +63,8 @@ public struct Decommissioner: Sendable {
         self.client = client
         self.mapping = mapping
         self.options = options
-        self.checks = checks ?? [DataAccountedForCheck(), VerifiedBackupCheck(client: client, exportDirectories: options.exportDirectories),
+        self.checks = checks ?? [DataAccountedForCheck(), VerifiedBackupCheck(client: client, exportDirectories: options.exportDirectories,
+                                                     backupRecords: BackupStateStore(directory: options.backupStateDirectory)),
                                  DeletionProtectionCheck(allowDisabling: options.disableDeletionProtection)]
         self.confirm = confirm
     }
@@ -70,6 +74,7 @@ public struct Decommissioner: Sendable {
         let migration = try FileCheckpointStore(directory: options.stateDirectory).load()
         let verification = try Self.loadVerification(options.stateDirectory)
         let previouslyDeleted = Set(Self.deletedTables(in: options.stateDirectory))
+        let live = LiveChecksums(client: client)
         var decisions: [TableDecision] = []
         for name in mapping.decommission {
             let targets = mapping.targets.filter { $0.sources.contains { $0.table == name } }.map(\.name)
@@ -85,7 +90,8 @@ public struct Decommissioner: Sendable {
             }
             let candidate = DecommissionCandidate(table: table, targets: targets, discardsData: mapping.discardData.contains(name),
                                                   migration: migration, verification: verification,
-                                                  mappingPath: options.mappingPath, stateDirectory: options.stateDirectory)
+                                                  mappingPath: options.mappingPath, stateDirectory: options.stateDirectory,
+                                                  endpoint: client.configuration.endpoint, live: live)
             for check in checks {
                 do {
                     results.append(try await check.evaluate(candidate))

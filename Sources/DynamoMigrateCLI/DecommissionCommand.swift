@@ -32,6 +32,9 @@ struct DecommissionCommand: AsyncParsableCommand {
     @Option(name: .customLong("export"), help: "A folder of local exports (dynamo-migrate export) that count as backups; repeatable.")
     var exports: [String] = []
 
+    @Option(name: .customLong("backup-state-dir"), help: "Where `backup create` recorded content checksums (default: .dynamo-migrate/backups).")
+    var backupStateDir: String?
+
     @Flag(name: .customLong("disable-deletion-protection"), help: "Turn deletion protection off on tables that pass every other check.")
     var disableDeletionProtection = false
 
@@ -49,6 +52,7 @@ struct DecommissionCommand: AsyncParsableCommand {
             options.execute = execute
             options.disableDeletionProtection = disableDeletionProtection
             options.exportDirectories = exports.map { URL(fileURLWithPath: $0) }
+            if let backupStateDir { options.backupStateDirectory = URL(fileURLWithPath: backupStateDir) }
             let unknown = Set(yesDelete).subtracting(loaded.resolved.decommission)
             if !unknown.isEmpty {
                 throw CLIError.usage("--yes-delete names tables the mapping does not decommission: \(unknown.sorted().joined(separator: ", "))")

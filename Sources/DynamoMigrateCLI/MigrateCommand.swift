@@ -96,6 +96,9 @@ struct MigrateCommand: AsyncParsableCommand {
             } catch let error as MigratorError {
                 printer.cancel()
                 throw CLIError.usage(error.description)
+            } catch let error as CheckpointError {
+                printer.cancel()
+                throw CLIError.usage(error.description)
             }
             printer.cancel()
             progress.finish()

@@ -12,6 +12,8 @@ public struct MigrationCheckpoint: Codable, Sendable, Equatable {
     /// Keyed by "target/source".
     public var sources: [String: SourceProgress]
     public var finishedAt: Date?
+    /// The endpoint migrated on; a resume against another endpoint is refused.
+    public var endpoint: String?
 
     public init(planFingerprint: String, startedAt: Date = Date()) {
         self.planFingerprint = planFingerprint
@@ -149,4 +151,35 @@ public func writeAtomically(_ data: Data, to url: URL) throws {
     }
     let dirfd = open(directory.path, O_RDONLY)
     if dirfd >= 0 { fsync(dirfd); close(dirfd) }
+}
+
+/// An exclusive lock on a state directory (`flock` on its `lock` file), so two runs cannot write one
+/// checkpoint at once. Released when the process ends, however it ends.
+public final class StateDirectoryLock: Sendable {
+    let descriptor: Int32
+
+    /// Creates the directory if needed and takes the lock, or throws when another process holds it
+    /// or the directory cannot be written.
+    public init(directory: URL) throws {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw CheckpointError.unwritable(path: directory.path, reason: "cannot create the state directory (\(error.localizedDescription))")
+        }
+        let path = directory.appendingPathComponent("lock").path
+        let fd = open(path, O_RDWR | O_CREAT, 0o644)
+        guard fd >= 0 else {
+            throw CheckpointError.unwritable(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw MigratorError.stateDirectoryLocked(directory.path)
+        }
+        descriptor = fd
+    }
+
+    deinit {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
 }

@@ -122,6 +122,9 @@ public final class Migrator: Sendable {
     /// Runs the migration to the end (or until stopped) and writes the reports.
     public func run() async throws -> MigrationReport {
         let started = Date()
+        // Before anything is created: the state directory must be ours alone, and writable.
+        let lock = try StateDirectoryLock(directory: options.stateDirectory)
+        defer { withExtendedLifetime(lock) {} }
         let store = FileCheckpointStore(directory: options.stateDirectory)
         var checkpoint: MigrationCheckpoint
         if let existing = try store.load() {
@@ -131,10 +134,14 @@ public final class Migrator: Sendable {
             if existing.finishedAt != nil, existing.sources.values.allSatisfy(\.done) {
                 return makeReport(existing, started: started, alreadyComplete: true, interrupted: false, deadLetters: nil)
             }
+            if let endpoint = existing.endpoint, endpoint != client.configuration.endpoint {
+                throw MigratorError.otherEndpoint(options.stateDirectory.path, recorded: endpoint, now: client.configuration.endpoint)
+            }
             guard options.resume else { throw MigratorError.interruptedRunExists(options.stateDirectory.path) }
             checkpoint = existing
         } else {
             checkpoint = MigrationCheckpoint(planFingerprint: options.planFingerprint, startedAt: started)
+            checkpoint.endpoint = client.configuration.endpoint
         }
 
         // Everything that can be checked before writing is checked first.
@@ -282,9 +289,11 @@ public final class Migrator: Sendable {
         case .keepExisting: .keepExisting
         case .fail: .failOnConflict
         }
-        let writer = TargetWriter(client: client, table: target, keySchema: prepared.blueprint.keySchema, mode: mode,
+        var configured = TargetWriter(client: client, table: target, keySchema: prepared.blueprint.keySchema, mode: mode,
                                   limiter: writeLimiter, statistics: statistics, logger: logger,
                                   acknowledge: { page, count, kept in ledger.acknowledge(page, count: count, keptExisting: kept) })
+        configured.shouldStop = { [self] in isStopping }
+        let writer = configured
         let reader = SegmentReader(client: client, source: source.table, sourceKey: description.keySchema, target: target,
                                    targetKey: prepared.blueprint.keySchema, transform: transform, checkpointKey: key,
                                    totalSegments: progress.totalSegments, pageLimit: options.scanPageLimit,
@@ -353,11 +362,17 @@ public final class Migrator: Sendable {
 /// Errors of the migrator's own bookkeeping.
 public enum MigratorError: Error, CustomStringConvertible {
     case interruptedRunExists(String)
+    case otherEndpoint(String, recorded: String, now: String)
+    case stateDirectoryLocked(String)
 
     public var description: String {
         switch self {
         case .interruptedRunExists(let dir):
             return "an unfinished migration is recorded in \(dir); rerun with --resume to finish it, or use another --state-dir to start over"
+        case .otherEndpoint(let dir, let recorded, let now):
+            return "the migration in \(dir) ran against \(recorded), not \(now); use that endpoint, or another --state-dir for this one"
+        case .stateDirectoryLocked(let dir):
+            return "another dynamo-migrate process is using \(dir) (its lock is held); wait for it to finish, or use another --state-dir"
         }
     }
 }

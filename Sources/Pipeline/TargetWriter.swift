@@ -71,6 +71,9 @@ public struct TargetWriter: Sendable {
     let statistics: PipelineStatistics
     let logger: Logger
     let acknowledge: @Sendable (_ page: PageRef, _ count: Int, _ keptExisting: Int) -> Void
+    /// Checked before each new batch: once true, the writer finishes the batch in flight and takes no more
+    /// (what is left unwritten is not acknowledged, so a resume reads it again).
+    var shouldStop: @Sendable () -> Bool = { false }
     /// Consecutive rounds without any progress before giving up loudly.
     var maxStalledRounds = 60
 
@@ -88,6 +91,11 @@ public struct TargetWriter: Sendable {
         var batchBytes = 0
         var keysInBatch = Set<Item>()
         for await units in queue {
+            if shouldStop() {
+                // Readers waiting to hand over pages learn that nobody takes them any more.
+                queue.finish()
+                return
+            }
             for unit in units {
                 if mode != .overwrite {
                     try await conditionalPut(unit)
@@ -114,7 +122,7 @@ public struct TargetWriter: Sendable {
                 batchBytes = 0
             }
         }
-        if !batch.isEmpty { try await write(batch) }
+        if !batch.isEmpty, !shouldStop() { try await write(batch) }
     }
 
     /// One batch, resending UnprocessedItems until every item is written.

@@ -42,6 +42,9 @@ public struct ExclusionCounts: Sendable, Hashable, Codable {
     public var itemsFailed = 0
     /// The first few failures, `key: reason`, for the report.
     public var failureSamples: [String] = []
+    /// The source items as read (before transforms): the sum of their digests, the same multiset hash
+    /// as a table checksum's, so a later scan can tell whether the source changed since.
+    public var sourceHash: Hash128 = .zero
 
     public static let maxSamples = 5
 
@@ -51,6 +54,7 @@ public struct ExclusionCounts: Sendable, Hashable, Codable {
         itemsRead += other.itemsRead
         itemsFiltered += other.itemsFiltered
         itemsFailed += other.itemsFailed
+        sourceHash = sourceHash &+ other.sourceHash
         for sample in other.failureSamples where failureSamples.count < Self.maxSamples { failureSamples.append(sample) }
     }
 
@@ -82,6 +86,7 @@ public struct SourceProjection: Sendable {
     /// The item in the target, or nil (counted in `counts`) when it will not be there.
     public func project(_ item: Item, counts: inout ExclusionCounts) -> ExpectedItem? {
         counts.itemsRead += 1
+        counts.sourceHash = counts.sourceHash &+ Hash128(prefixOf: ItemHasher.sha256(of: item))
         let out: Item
         do {
             guard let transformed = try transform.apply(item) else {

@@ -44,6 +44,8 @@ public struct TargetVerification: Sendable, Codable {
 /// What `verification.json` holds.
 public struct VerificationRecord: Sendable, Codable {
     public var verifiedAt: Date
+    /// The endpoint the tables were read from: proof from one endpoint says nothing about another.
+    public var endpoint: String?
     public var mapping: String
     public var env: String?
     public var format: String
@@ -89,7 +91,8 @@ public struct MappingVerifier: Sendable {
     public func verify(mappingPath: String, env: String?) async throws -> VerificationRecord {
         var targets: [TargetVerification] = []
         for target in mapping.targets { targets.append(try await verify(target)) }
-        return VerificationRecord(verifiedAt: Date(), mapping: mappingPath, env: env, format: CanonicalEncoding.format,
+        return VerificationRecord(verifiedAt: Date(), endpoint: checksummer.client.configuration.endpoint,
+                                  mapping: mappingPath, env: env, format: CanonicalEncoding.format,
                                   matched: targets.allSatisfy { $0.status == .match }, targets: targets)
     }
 

@@ -15,6 +15,7 @@ struct DecommissionFixture {
     let client: DynamoDBClient
     let a: String, b: String, scratch: String, bystander: String, target: String
     let state: URL
+    var yamlOverride: String? = nil
     let mappingPath = "decommission-test.yaml"
 
     static func make(_ client: DynamoDBClient, protectA: Bool = false) async throws -> DecommissionFixture {
@@ -33,7 +34,8 @@ struct DecommissionFixture {
     }
 
     var yaml: String {
-        """
+        if let yamlOverride { return yamlOverride }
+        return """
         version: 1
         tables:
           - target: \(target)
@@ -70,10 +72,20 @@ struct DecommissionFixture {
         }
     }
 
+    /// Backups taken with `backup create`, which records each one's content checksum.
+    func recordedBackUp(_ tables: [String]) async throws {
+        let manager = BackupManager(client: client, store: BackupStateStore(directory: backupState))
+        for table in tables { _ = try await manager.create(table: table) }
+    }
+
+    var backupState: URL { state.appendingPathComponent("backups") }
+
     func decommission(execute: Bool, confirm: Set<String>? = nil, disableProtection: Bool = false,
-                      exports: [URL] = []) async throws -> [String: TableDecision] {
+                      exports: [URL] = [], using other: DynamoDBClient? = nil) async throws -> [String: TableDecision] {
         var options = DecommissionOptions(stateDirectory: state, mappingPath: mappingPath)
         options.exportDirectories = exports
+        options.backupStateDirectory = backupState
+        let client = other ?? self.client
         options.execute = execute
         options.disableDeletionProtection = disableProtection
         let confirmed = confirm
@@ -133,7 +145,7 @@ struct DecommissionTests {
         #expect(failed(decisions[f.a]) == ["data accounted for", "verified backup"])
         let data = try #require(decisions[f.a]?.checks.first)
         #expect(data.evidence == "no verification recorded in \(f.state.path)")
-        #expect(data.remedy == "run `dynamo-migrate verify \(f.mappingPath)`")
+        #expect(data.remedy == "run `dynamo-migrate verify \(f.mappingPath)` against \(localEndpoint)")
         #expect(decisions[f.a]?.checks[1].remedy == "take one: `dynamo-migrate backup create \(f.a)`")
         #expect(failed(decisions[f.scratch]) == ["verified backup"], "discard-data still needs a backup")
         for table in [f.a, f.b, f.scratch] { #expect(try await f.exists(table)) }
@@ -215,6 +227,73 @@ struct DecommissionTests {
         let accepted = try await f.decommission(execute: true, confirm: [f.scratch], exports: [exports])
         #expect(accepted[f.scratch]?.decision == .deleted)
         #expect(accepted[f.scratch]?.checks[1].evidence.contains("re-verified: 1 data files, 5 items, content checksum equal to the table's") == true)
+        await f.cleanUp()
+    }
+
+    @Test func deadLetteredItemsKeepTheSource() async throws {
+        let f = try await DecommissionFixture.make(client)
+        // One item of A has a price that is not a number: the mapping's convert fails on it and the
+        // migrator dead-letters it (the other items have no price and pass untouched).
+        try await writeAll(client, f.a, [["pk": .s("bad-1"), "price": .s("twelve")]])
+        let yaml = f.yaml.replacingOccurrences(of: "      - table: \(f.a)\n",
+                                               with: "      - table: \(f.a)\n        transforms:\n          - convert: { price: number }\n")
+        #expect(yaml.contains("convert: { price: number }"))
+        let custom = DecommissionFixture(client: client, a: f.a, b: f.b, scratch: f.scratch, bystander: f.bystander,
+                                         target: f.target, state: f.state, yamlOverride: yaml)
+        try await custom.migrate()
+        try await custom.recordedBackUp([f.a])
+        try await custom.verify()
+        let decisions = try await custom.decommission(execute: true, confirm: [f.a])
+        #expect(failed(decisions[f.a]) == ["data accounted for"])
+        #expect(decisions[f.a]?.checks.first?.evidence.hasPrefix("1 items of \(f.a) could not be migrated") == true)
+        #expect(try await f.exists(f.a))
+        await f.cleanUp()
+    }
+
+    @Test func proofFromAnotherEndpointDoesNotCount() async throws {
+        let f = try await DecommissionFixture.make(client)
+        try await f.migrate()
+        try await f.recordedBackUp([f.a, f.b])
+        try await f.verify()
+        // The same server through a proxy is, as far as any record can tell, another endpoint.
+        let proxy = try FaultProxy(upstream: localEndpoint)
+        defer { proxy.stop() }
+        let elsewhere = makeClient(endpoint: proxy.endpoint)
+        let decisions = try await f.decommission(execute: true, using: elsewhere)
+        #expect(failed(decisions[f.a]) == ["data accounted for"])
+        #expect(decisions[f.a]?.checks.first?.evidence == "the migration in \(f.state.path) ran against \(localEndpoint), not \(proxy.endpoint)")
+        #expect(try await f.exists(f.a))
+        await f.cleanUp()
+    }
+
+    @Test func aSourceWrittenAfterVerificationIsKept() async throws {
+        let f = try await DecommissionFixture.make(client)
+        try await f.migrate()
+        try await f.recordedBackUp([f.a, f.b])
+        try await f.verify()
+        try await client.putItem(table: f.a, item: ["pk": .s("late-arrival")])
+        let decisions = try await f.decommission(execute: true)
+        #expect(failed(decisions[f.a]) == ["data accounted for", "verified backup"])
+        #expect(decisions[f.a]?.checks[0].evidence == "\(f.a) changed since it was verified (30 items then, 31 now)")
+        // moto's DescribeTable counts are live, so the count check speaks first here; on DynamoDB (counts
+        // refreshed every six hours) the recorded content checksum is what catches it.
+        #expect(decisions[f.a]?.checks[1].evidence.hasSuffix("holds 30 items but the table reports 31") == true)
+        #expect(decisions[f.b]?.decision == .deleted, "the other source is unaffected")
+        #expect(try await f.exists(f.a))
+        await f.cleanUp()
+    }
+
+    @Test func anItemChangedInPlaceIsCaughtByTheContentChecksums() async throws {
+        let f = try await DecommissionFixture.make(client)
+        try await f.migrate()
+        try await f.recordedBackUp([f.a, f.b])
+        try await f.verify()
+        try await client.putItem(table: f.a, item: ["pk": .s("item-7"), "edited": .bool(true)])
+        let decisions = try await f.decommission(execute: true)
+        #expect(failed(decisions[f.a]) == ["data accounted for", "verified backup"])
+        #expect(decisions[f.a]?.checks[0].evidence == "\(f.a) changed since it was verified (30 items then, 30 now)")
+        #expect(decisions[f.a]?.checks[1].evidence.hasPrefix("the table changed after backup \(f.a)-") == true)
+        #expect(try await f.exists(f.a))
         await f.cleanUp()
     }
 }

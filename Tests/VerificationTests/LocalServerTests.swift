@@ -114,7 +114,8 @@ func respelled(_ item: Item) -> Item {
         #expect(before.targets[0].actual == expected)
         #expect(before.targets[0].differingBuckets == [])
         #expect(before.targets[0].sources == [SourceVerification(table: source, exclusions: {
-            var e = ExclusionCounts(); e.itemsRead = 200; return e }())])
+            // An identity mapping: the source's own hash is the expected target hash.
+            var e = ExclusionCounts(); e.itemsRead = 200; e.sourceHash = expected.hash; return e }())])
 
         // One item changed, one deleted, one added in the target.
         var tampered = items[3]
