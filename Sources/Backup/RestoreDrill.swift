@@ -157,6 +157,12 @@ public struct RestoreDrill: Sendable {
                 record.sourceReference = directory.path
                 let reader: ExportReader
                 do { reader = try ExportReader.open(directory) } catch { throw BackupError.format(error) }
+                // A drill proves that *this* table can be recovered: an export of another table proves nothing.
+                let exportedTable = reader.summary.dynamoMigrate?.tableName
+                    ?? reader.summary.tableArn.flatMap { $0.split(separator: "/").dropFirst().first.map(String.init) }
+                if let exportedTable, exportedTable != table {
+                    throw BackupError.other("the export in \(directory.path) is of table \(exportedTable), not \(table)")
+                }
                 if let recorded = reader.summary.dynamoMigrate?.contentChecksum {
                     expected = recorded
                     record.expectedFrom = "checksum recorded in the export's manifest-summary.json"

@@ -51,6 +51,9 @@ struct ImportCommand: AsyncParsableCommand {
         if let key, (try? parseKeySchema(key)) == nil { throw ValidationError("--key must look like pk:S or pk:S,sk:N (types S, N, B)") }
     }
 
+    @Flag(name: .customLong("skip-verify"), help: "Load without first checking the export's MD5s, counts and content checksum (for salvaging a damaged export).")
+    var skipVerify = false
+
     func run() async throws {
         try await runReportingErrors {
             let client = try global.makeClient()
@@ -66,6 +69,15 @@ struct ImportCommand: AsyncParsableCommand {
                     throw CLIError.usage("no source in \(mapping) matches '\(source)'")
                 }
                 options.transform = { key in document.importTransform(forSource: source, partitionKey: key.partitionKey.name) ?? .identity }
+            }
+            if !skipVerify {
+                // Never load a damaged export: check its manifests, MD5s, counts and content checksum first.
+                let verification = await ExportVerifier().verify(reader.location)
+                guard verification.ok else {
+                    throw CLIError.failed("the export in \(reader.location.directory.path) does not verify, so nothing was loaded:\n"
+                        + verification.problems.map { "  \($0.description)" }.joined(separator: "\n")
+                        + "\n(`--skip-verify` loads it anyway, for salvaging what is readable)")
+                }
             }
             let progress = LiveCounter(label: "imported")
             let result: ImportResult
