@@ -71,7 +71,9 @@ public protocol HTTPTransport: Sendable {
 /// Settings of a ``CurlTransport``.
 public struct CurlTransportConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(5)
-    public var requestTimeout: Duration = .seconds(60)
+    /// A DynamoDB answer takes well under a second; 30 s leaves room for a slow network without
+    /// leaving an operator staring at a silent endpoint.
+    public var requestTimeout: Duration = .seconds(30)
     /// At most this many transfers at once; more wait in a queue.
     public var maxConcurrentRequests: Int = 64
     /// When set, answers carrying this header get their body's CRC32 checked against it.

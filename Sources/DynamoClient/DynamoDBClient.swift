@@ -73,6 +73,7 @@ public final class DynamoDBClient: Sendable {
     ///   - table: named in errors.
     public func perform(_ operation: String, table: String?, body: [UInt8]) async throws(DynamoDBError) -> [UInt8] {
         var attempt = 0
+        var timeouts = 0
         var random = SystemRandomNumberGenerator()
         while true {
             attempt += 1
@@ -94,13 +95,23 @@ public final class DynamoDBClient: Sendable {
             } catch {
                 retryClass = RetryPolicy.classify(error)
                 failure = .transport(error, context: context)
-                if case .timedOut = error { cost = retryPolicy.timeoutCost }
+                if case .timedOut = error {
+                    cost = retryPolicy.timeoutCost
+                    timeouts += 1
+                    // An endpoint that accepts connections but never answers would otherwise hold the
+                    // operator for attempts × timeout: three silent timeouts are enough to say so.
+                    if timeouts >= RetryPolicy.maxTimeoutsPerCall { throw failure }
+                }
                 if case .connectionReset = error { cost = retryPolicy.timeoutCost }
             }
             if retryClass == .throttling { counters.withLock { $0.throttles += 1 } }
             guard retryClass != .fatal, attempt < retryPolicy.maxAttempts, !Task.isCancelled else { throw failure }
 
             counters.withLock { $0.retries += 1 }
+            if case .transport(let error, _) = failure {
+                // The network is failing, not DynamoDB throttling: say so while retrying.
+                logger.warning("\(operation)\(table.map { " on \($0)" } ?? ""): \(error.operatorMessage); retrying (attempt \(attempt + 1) of \(retryPolicy.maxAttempts))")
+            }
             var delay = retryPolicy.delay(beforeRetry: attempt, using: &random)
             let missing = budget.withdraw(cost)
             if missing > 0 {

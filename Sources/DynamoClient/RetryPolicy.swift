@@ -33,6 +33,9 @@ public struct RetryPolicy: Sendable {
 
     public static let `default` = RetryPolicy()
 
+    /// Timeouts tolerated per call before giving up, whatever `maxAttempts` says.
+    public static let maxTimeoutsPerCall = 3
+
     /// Error types that mean "slow down".
     public static let throttlingErrorTypes: Set<String> = [
         "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
