@@ -92,7 +92,13 @@ struct MigrateCommand: AsyncParsableCommand {
                 report = try await migrator.run()
             } catch let error as PipelineError {
                 printer.cancel()
-                throw CLIError.failed("\(error.description)\nThe checkpoint is in \(directory.path); after fixing the cause, rerun with --resume.")
+                switch error {
+                case .fingerprintMismatch, .keySchemaMismatch, .missingTable:
+                    throw CLIError.failed(error.description)
+                default:
+                    let resumable = FileManager.default.fileExists(atPath: FileCheckpointStore(directory: directory).path.path)
+                    throw CLIError.failed(error.description + (resumable ? "\nThe checkpoint is in \(directory.path); after fixing the cause, rerun with --resume." : ""))
+                }
             } catch let error as MigratorError {
                 printer.cancel()
                 throw CLIError.usage(error.description)

@@ -18,7 +18,7 @@ public enum MappingLoader {
         } catch {
             throw MappingValidationError(issues: [
                 MappingIssue(SourceLocation(file: path, line: 0, column: 0),
-                             "cannot read the mapping file: \(error.localizedDescription)"),
+                             "cannot read the mapping file: \(Self.readFailure(path, error))"),
             ])
         }
         return try parse(yaml: text, file: path, env: env)
@@ -34,6 +34,17 @@ public enum MappingLoader {
             throw MappingValidationError(issues: sortedIssues(issues))
         }
         return document!
+    }
+
+    /// Why a mapping file cannot be read, in words.
+    static func readFailure(_ path: String, _ error: any Error) -> String {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { return "it is a directory, not a file" }
+            if !FileManager.default.isReadableFile(atPath: path) { return "permission denied" }
+            return "it is not UTF-8 text"
+        }
+        return "no such file"
     }
 
     static func sortedIssues(_ issues: [MappingIssue]) -> [MappingIssue] {

@@ -109,7 +109,7 @@ public struct FileCheckpointStore: CheckpointStore {
             decoder.dateDecodingStrategy = .iso8601
             return try decoder.decode(MigrationCheckpoint.self, from: data)
         } catch {
-            throw CheckpointError.unreadable(path: path.path, reason: "\(error)")
+            throw CheckpointError.unreadable(path: path.path, reason: plainReason(error))
         }
     }
 
@@ -122,7 +122,7 @@ public struct FileCheckpointStore: CheckpointStore {
         } catch let error as CheckpointError {
             throw error
         } catch {
-            throw CheckpointError.unwritable(path: path.path, reason: "\(error)")
+            throw CheckpointError.unwritable(path: path.path, reason: plainReason(error))
         }
     }
 }
@@ -164,7 +164,7 @@ public final class StateDirectoryLock: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw CheckpointError.unwritable(path: directory.path, reason: "cannot create the state directory (\(error.localizedDescription))")
+            throw CheckpointError.unwritable(path: directory.path, reason: "cannot create the state directory (\(plainReason(error)))")
         }
         let path = directory.appendingPathComponent("lock").path
         let fd = open(path, O_RDWR | O_CREAT, 0o644)
@@ -182,4 +182,26 @@ public final class StateDirectoryLock: Sendable {
         flock(descriptor, LOCK_UN)
         close(descriptor)
     }
+}
+
+/// The reason inside a Foundation error, without its domain, code and user-info dump.
+public func plainReason(_ error: any Error) -> String {
+    let ns = error as NSError
+    if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
+       let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
+        return String(cString: strerror(code.rawValue))
+    }
+    if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+    if ns.domain == NSCocoaErrorDomain {
+        switch ns.code {
+        case NSFileReadNoSuchFileError, NSFileNoSuchFileError: return "no such file or directory"
+        case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return "permission denied"
+        case NSFileWriteFileExistsError: return "a file with that name is in the way"
+        case NSFileReadUnknownError where (try? FileManager.default.attributesOfItem(atPath: (ns.userInfo[NSFilePathErrorKey] as? String) ?? ""))?[.type] as? FileAttributeType == .typeDirectory:
+            return "it is a directory, not a file"
+        default: break
+        }
+    }
+    if let error = error as? DecodingError { return "not a valid checkpoint (\(error))" }
+    return ns.localizedDescription
 }
