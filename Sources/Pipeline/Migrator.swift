@@ -140,6 +140,9 @@ public final class Migrator: Sendable {
             guard options.resume else { throw MigratorError.interruptedRunExists(options.stateDirectory.path) }
             checkpoint = existing
         } else {
+            // --resume with no checkpoint is most likely a mistyped --state-dir: starting over silently
+            // would re-read everything, and under `fail` could stop on the items already written.
+            guard !options.resume else { throw MigratorError.nothingToResume(options.stateDirectory.path) }
             checkpoint = MigrationCheckpoint(planFingerprint: options.planFingerprint, startedAt: started)
             checkpoint.endpoint = client.configuration.endpoint
         }
@@ -364,6 +367,7 @@ public enum MigratorError: Error, CustomStringConvertible {
     case interruptedRunExists(String)
     case otherEndpoint(String, recorded: String, now: String)
     case stateDirectoryLocked(String)
+    case nothingToResume(String)
 
     public var description: String {
         switch self {
@@ -371,6 +375,8 @@ public enum MigratorError: Error, CustomStringConvertible {
             return "an unfinished migration is recorded in \(dir); rerun with --resume to finish it, or use another --state-dir to start over"
         case .otherEndpoint(let dir, let recorded, let now):
             return "the migration in \(dir) ran against \(recorded), not \(now); use that endpoint, or another --state-dir for this one"
+        case .nothingToResume(let dir):
+            return "--resume was given, but \(dir) holds no migration to resume; check --state-dir, or drop --resume to start a new migration"
         case .stateDirectoryLocked(let dir):
             return "another dynamo-migrate process is using \(dir) (its lock is held); wait for it to finish, or use another --state-dir"
         }

@@ -55,7 +55,7 @@ struct DecommissionFixture {
 
     func migrate() async throws {
         var options = MigrationOptions(stateDirectory: state, planFingerprint: "decommission")
-        options.resume = true
+        options.resume = FileManager.default.fileExists(atPath: state.appendingPathComponent("checkpoint.json").path)
         _ = try await Migrator(client: client, mapping: try await resolved(), options: options).run()
     }
 

@@ -173,3 +173,38 @@ struct MigratorTests {
         try await client.deleteTable(source)
     }
 }
+
+@Suite(needsLocalServer)
+struct StateDirectoryTests {
+    let client = makeClient(endpoint: localEndpoint)
+
+    @Test func resumeWithoutACheckpointIsRefused() async throws {
+        let state = TestEnvironment.temporaryDirectory("no-checkpoint")
+        let source = try await makeTable(client, prefix: "state-resume")
+        let yaml = "version: 1\ntables:\n  - source: \(source)\n    target: \(source)-copy\n"
+        do {
+            _ = try await migrate(yaml, client: client, stateDirectory: state) { $0.resume = true }
+            Issue.record("--resume started a new migration")
+        } catch let error as MigratorError {
+            #expect(error.description == "--resume was given, but \(state.path) holds no migration to resume; check --state-dir, or drop --resume to start a new migration")
+        }
+        #expect(try await client.describeTableIfExists("\(source)-copy") == nil, "nothing was created")
+        try await client.deleteTable(source)
+    }
+
+    @Test func twoRunsCannotShareAStateDirectory() async throws {
+        let state = TestEnvironment.temporaryDirectory("locked")
+        let held = try StateDirectoryLock(directory: state)
+        let source = try await makeTable(client, prefix: "state-lock")
+        let yaml = "version: 1\ntables:\n  - source: \(source)\n    target: \(source)-copy\n"
+        do {
+            _ = try await migrate(yaml, client: client, stateDirectory: state)
+            Issue.record("a second run used a locked state directory")
+        } catch let error as MigratorError {
+            #expect(error.description == "another dynamo-migrate process is using \(state.path) (its lock is held); wait for it to finish, or use another --state-dir")
+        }
+        withExtendedLifetime(held) {}
+        #expect(try await client.describeTableIfExists("\(source)-copy") == nil)
+        try await client.deleteTable(source)
+    }
+}
