@@ -31,8 +31,15 @@ public enum AWSConfigurationResolver {
         let credentialsPath = expand(env("AWS_SHARED_CREDENTIALS_FILE") ?? "~/.aws/credentials")
         let configPath = expand(env("AWS_CONFIG_FILE") ?? "~/.aws/config")
 
-        // aws-cli reads both files up front, so a broken one is reported even when not needed.
-        let credentialsFile = try ConfigFile.load(path: credentialsPath)
+        // With complete keys in the environment (and no --profile), botocore never reads the credentials
+        // file, so a broken one must not block; otherwise a broken file is reported up front.
+        let environmentHasKeys = profileFlag == nil && env("AWS_ACCESS_KEY_ID") != nil && env("AWS_SECRET_ACCESS_KEY") != nil
+        let credentialsFile: ConfigFile?
+        if environmentHasKeys {
+            credentialsFile = (try? ConfigFile.load(path: credentialsPath)) ?? nil
+        } else {
+            credentialsFile = try ConfigFile.load(path: credentialsPath)
+        }
         let configFile = try ConfigFile.load(path: configPath)
         let credentialsSection = credentialsFile?.section(named: profileName)
         let configSection = configFile?.configProfile(named: profileName)

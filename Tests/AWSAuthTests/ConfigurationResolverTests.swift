@@ -233,6 +233,15 @@ final class AWSHome {
         #expect(inCredentials.error(region: "eu-west-1") == .malformedFile(path: inCredentials.credentialsPath, line: line, reason: reason))
     }
 
+    @Test("Keys in the environment are used without reading a broken credentials file, as botocore does")
+    func environmentKeysIgnoreABrokenCredentialsFile() throws {
+        let home = try AWSHome(credentials: "[default\n")
+        let resolved = try home.resolve(region: "eu-west-1", Self.envKeys)
+        #expect(resolved.credentials == Credentials(accessKeyId: "AKIAENV", secretAccessKey: "env-secret"))
+        // Without the environment keys the broken file is what the operator must hear about.
+        #expect(home.error(region: "eu-west-1") == .malformedFile(path: home.credentialsPath, line: 1, reason: "the section header has no closing `]`"))
+    }
+
     @Test("A profile with one key but not the other names the missing key and the file")
     func incompleteProfile() throws {
         let home = try AWSHome(credentials: "[default]\naws_access_key_id = AKIAHALF\n",
