@@ -220,6 +220,8 @@ public struct PlanProblem: Encodable, Sendable, Equatable, CustomStringConvertib
         case keySchemaMismatch
         /// Sampled items of a `conflict: fail` target share a key with different content: migrate would stop there.
         case conflictWouldFail
+        /// Every sampled item of a source fails its transform: migrate would dead-letter the whole table.
+        case everySampleFails
     }
 
     public var kind: Kind

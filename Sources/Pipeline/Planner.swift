@@ -151,6 +151,12 @@ public struct Planner: Sendable {
                     }
                 }
             }
+            let failing = samples.filter { $0.outcome == .failed }
+            if !samples.isEmpty, failing.count == samples.count {
+                problems.append(PlanProblem(
+                    kind: .everySampleFails, target: target.name,
+                    message: "every sampled item of \(source.table) (\(samples.count)) fails its transform, e.g. \(failing[0].error ?? "?"): migrate would dead-letter the whole table"))
+            }
             planned.append(PlannedSource(
                 table: source.table, order: index + 1, keySchema: description.keySchema,
                 billing: PlannedBilling(description.billingMode), itemCount: description.itemCount,

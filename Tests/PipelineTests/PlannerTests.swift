@@ -189,6 +189,27 @@ struct PlannerTests {
         #expect(after == before)
     }
 
+    @Test("a source whose every sampled item fails its transform is a blocking problem")
+    func everySampleFails() async throws {
+        let p = TestEnvironment.uniqueTableName("plan")
+        try await createTable(client, CreateTableInput(name: "\(p)-src", keySchema: KeySchema(partitionKey: key("id"))))
+        try await writeAll(client, "\(p)-src", [["id": .s("a"), "price": .s("ten")], ["id": .s("b"), "price": .s("n/a")]])
+        let (mapping, path) = try await resolve("""
+            version: 1
+            tables:
+              - source: \(p)-src
+                target: \(p)-dst
+                transforms:
+                  - convert: { price: number }
+
+            """, client: client, prefix: p)
+        let plan = try await Planner(client: client, mapping: mapping, options: PlanOptions(mappingFile: path, env: nil)).makePlan()
+        #expect(plan.blocked)
+        #expect(plan.problems.map(\.kind) == [.everySampleFails])
+        #expect(plan.problems.first?.message.hasPrefix("every sampled item of \(p)-src (2) fails its transform, e.g. ") == true)
+        #expect(plan.problems.first?.message.hasSuffix(": migrate would dead-letter the whole table") == true)
+    }
+
     @Test("an existing target with another key schema is a blocking problem")
     func keySchemaMismatch() async throws {
         let p = TestEnvironment.uniqueTableName("plan")
