@@ -94,6 +94,13 @@ public enum AWSConfigurationResolver {
               let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = components.host, !host.isEmpty
         else { throw .invalidEndpoint(endpoint) }
+        // DynamoDB endpoints take no user name or password; one in the URL would end up in messages.
+        if components.user != nil || components.password != nil {
+            var redacted = components
+            redacted.user = nil
+            redacted.password = nil
+            throw .endpointWithCredentials(redacted.string ?? "(the endpoint)")
+        }
 
         return AWSConfiguration(credentials: credentials, region: regionValue, endpoint: endpoint,
                                 profile: credentialsSection != nil || configSection != nil ? profileName : nil)

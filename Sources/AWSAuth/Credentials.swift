@@ -50,6 +50,8 @@ public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConve
     case incompleteProfile(profile: String, file: String, missing: String)
     case noRegion
     case invalidEndpoint(String)
+    /// The endpoint URL carries a user name or password (shown without them).
+    case endpointWithCredentials(String)
     /// `AWS_ACCESS_KEY_ID` without `AWS_SECRET_ACCESS_KEY` or the other way round.
     case incompleteEnvironment(missing: String)
     /// The profile gets credentials in a way this tool does not implement (assume role, SSO, process...).
@@ -79,6 +81,9 @@ public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConve
             return "No AWS region is set. Pass --region (e.g. --region eu-west-1), set AWS_REGION or"
                 + " AWS_DEFAULT_REGION, or add `region = eu-west-1` to the profile in ~/.aws/config"
                 + " (`aws configure set region eu-west-1`)."
+        case .endpointWithCredentials(let endpoint):
+            return "The endpoint URL carries a user name or password, which DynamoDB endpoints do not take: use \"\(endpoint)\""
+                + " and give credentials through AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile."
         case .invalidEndpoint(let endpoint):
             return "The endpoint URL \"\(endpoint)\" is not valid: it must be an http:// or https:// URL with a"
                 + " host, e.g. https://dynamodb.eu-west-1.amazonaws.com or http://localhost:8000."

@@ -242,6 +242,14 @@ final class AWSHome {
         #expect(home.error(region: "eu-west-1") == .malformedFile(path: home.credentialsPath, line: 1, reason: "the section header has no closing `]`"))
     }
 
+    @Test("An endpoint URL with a password is refused without repeating the password")
+    func endpointWithCredentials() throws {
+        let home = try AWSHome()
+        let error = home.error(region: "eu-west-1", endpointURL: "http://admin:TopSecretPw@127.0.0.1:9", Self.envKeys)
+        #expect(error == .endpointWithCredentials("http://127.0.0.1:9"))
+        #expect(error?.description.contains("TopSecretPw") == false)
+    }
+
     @Test("A profile with one key but not the other names the missing key and the file")
     func incompleteProfile() throws {
         let home = try AWSHome(credentials: "[default]\naws_access_key_id = AKIAHALF\n",
