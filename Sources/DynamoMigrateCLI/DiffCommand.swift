@@ -1,4 +1,5 @@
 import ArgumentParser
+import DynamoClient
 import Foundation
 import Mappings
 import Verification
@@ -53,6 +54,12 @@ struct DiffCommand: AsyncParsableCommand {
                     throw CLIError.usage(VerificationError.notASource(source: source, target: target).description)
                 }
                 transform = resolvedSource
+            } else if let sourceTable = try await client.describeTableIfExists(source),
+                      let targetTable = try await client.describeTableIfExists(target),
+                      sourceTable.keySchema != targetTable.keySchema {
+                // Without a mapping, items are compared as they are: with different keys nothing can match.
+                throw CLIError.usage("\(source) is keyed by \(sourceTable.keySchema) and \(target) by \(targetTable.keySchema): "
+                    + "pass --mapping FILE so \(source)'s items are turned into \(target)'s first")
             }
             let diff: TableDiff
             do {
