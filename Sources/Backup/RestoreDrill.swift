@@ -144,6 +144,12 @@ public struct RestoreDrill: Sendable {
             case .pointInTime(let point):
                 record.sourceKind = "pitr"
                 if case .at(let date) = point { record.sourceReference = ExportJSON.iso8601(date) } else { record.sourceReference = "latest" }
+                // A point-in-time restore needs PITR; some servers restore without it, which proves nothing.
+                let pitr: ContinuousBackups
+                do { pitr = try await client.describeContinuousBackups(table: table) } catch { throw BackupError.client(error) }
+                guard pitr.isPointInTimeRecoveryEnabled else {
+                    throw BackupError.other("point-in-time recovery is off for \(table), so it cannot be restored to a point in time; turn it on (`dynamo-migrate backup enforce --apply`) or drill from a backup")
+                }
                 phaseStart = ContinuousClock.now
                 do {
                     try await client.restoreTableToPointInTime(sourceTable: table, targetTable: scratch, to: point)

@@ -81,7 +81,7 @@ public struct Decommissioner: Sendable {
             var results: [CheckResult] = []
             guard let table = try await client.describeTableIfExists(name) else {
                 let deletedBefore = previouslyDeleted.contains(name)
-                results.append(CheckResult(name: "table exists", passed: deletedBefore,
+                results.append(CheckResult(name: deletedBefore ? "already deleted" : "table exists", passed: deletedBefore,
                                            evidence: deletedBefore ? "deleted by an earlier decommission (audit log)" : "\(name) no longer exists, and no decommission deleted it"))
                 let decision = record(name, deletedBefore ? .alreadyDeleted : .refused, results)
                 decisions.append(decision)

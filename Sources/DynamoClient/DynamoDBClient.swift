@@ -147,7 +147,7 @@ public final class DynamoDBClient: Sendable {
             }
             if let text = json["message"]?.stringValue ?? json["Message"]?.stringValue { message = text }
         } else if message.contains("<") {
-            message = "the endpoint answered HTTP \(response.status) with a non-JSON page"
+            message = "the endpoint answered HTTP \(response.status) with a non-JSON page: is it a DynamoDB endpoint?"
         }
         let requestId = response.header("x-amzn-requestid") ?? response.header("x-amz-request-id")
         return ServiceError(type: type, message: message, httpStatus: response.status,

@@ -12,7 +12,11 @@ extension DynamoDBClient {
                 if let start { w.field("ExclusiveStartTableName", start) }
             }
             let json = try await performJSON("ListTables", table: nil, body: body)
-            names += (json["TableNames"]?.arrayValue ?? []).compactMap(\.stringValue)
+            guard let page = json["TableNames"]?.arrayValue else {
+                throw .malformedResponse(reason: "the answer has no TableNames: is \(configuration.endpoint) a DynamoDB endpoint?",
+                                         context: CallContext(operation: "ListTables", table: nil, attempts: 1))
+            }
+            names += page.compactMap(\.stringValue)
             start = json["LastEvaluatedTableName"]?.stringValue
         } while start != nil
         return names

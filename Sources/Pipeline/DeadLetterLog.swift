@@ -13,7 +13,8 @@ public final class DeadLetterLog: Sendable {
         self.path = path
         try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: path.path) {
-            FileManager.default.createFile(atPath: path.path, contents: nil)
+            // Dead letters hold whole items, personal data included: readable by the owner only.
+            FileManager.default.createFile(atPath: path.path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         let handle = try FileHandle(forWritingTo: path)
         try handle.seekToEnd()

@@ -114,6 +114,13 @@ struct RacingWriteChecksummer: ContentChecksummer {
 
     @Test func pointInTimeDrillComparesWithTheCurrentSourceAndSaysSo() async throws {
         let (table, items) = try await tableWithItems(10)
+        // Without PITR there is nothing to restore to a point in time (moto would restore anyway).
+        let refused = try await RestoreDrill(client: client, store: store()).run(table: table, from: .pointInTime(.latest))
+        #expect(!refused.passed)
+        #expect(refused.error?.hasPrefix("point-in-time recovery is off for \(table)") == true)
+        #expect(try await client.describeTableIfExists(refused.scratchTable) == nil)
+
+        try await client.updateContinuousBackups(table: table, pointInTimeRecovery: true)
         let drill = try await RestoreDrill(client: client, store: store()).run(table: table, from: .pointInTime(.latest))
         #expect(drill.sourceKind == "pitr")
         #expect(drill.expectedFrom == "current source table (no checksum is recorded for a point in time)")

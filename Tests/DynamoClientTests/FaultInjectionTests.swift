@@ -152,3 +152,20 @@ struct FaultInjectionTests {
         }
     }
 }
+
+@Suite struct NotDynamoDBTests {
+    @Test func anEndpointThatIsNotDynamoDBIsNamedAsSuch() async throws {
+        let body = #"{"hello":"world"}"#
+        let server = try CannedHTTPServer(textResponses: [
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)",
+        ])
+        defer { server.stop() }
+        let client = makeClient(endpoint: server.endpoint, retryPolicy: RetryPolicy(maxAttempts: 1))
+        do {
+            _ = try await client.listTables()
+            Issue.record("an answer without TableNames was taken for an empty endpoint")
+        } catch {
+            #expect(error.description == "ListTables: the endpoint's answer is not valid DynamoDB JSON (the answer has no TableNames: is \(server.endpoint) a DynamoDB endpoint?); attempts: 1")
+        }
+    }
+}
