@@ -73,6 +73,8 @@ public struct Decommissioner: Sendable {
     public func run(onDecision: @Sendable (TableDecision) -> Void = { _ in }) async throws -> [TableDecision] {
         let migration = try FileCheckpointStore(directory: options.stateDirectory).load()
         let verification = try Self.loadVerification(options.stateDirectory)
+        // The audit log must be writable before any table is considered.
+        try openAuditLog().close()
         let previouslyDeleted = Set(Self.deletedTables(in: options.stateDirectory))
         let live = LiveChecksums(client: client)
         var decisions: [TableDecision] = []
@@ -83,7 +85,7 @@ public struct Decommissioner: Sendable {
                 let deletedBefore = previouslyDeleted.contains(name)
                 results.append(CheckResult(name: deletedBefore ? "already deleted" : "table exists", passed: deletedBefore,
                                            evidence: deletedBefore ? "deleted by an earlier decommission (audit log)" : "\(name) no longer exists, and no decommission deleted it"))
-                let decision = record(name, deletedBefore ? .alreadyDeleted : .refused, results)
+                let decision = try record(name, deletedBefore ? .alreadyDeleted : .refused, results)
                 decisions.append(decision)
                 onDecision(decision)
                 continue
@@ -117,34 +119,49 @@ public struct Decommissioner: Sendable {
                                            remedy: "type the table's name at the prompt, or pass --yes-delete \(name)"))
                 outcome = .notConfirmed
             }
-            let decision = record(name, outcome, results)
+            let decision = try record(name, outcome, results)
             decisions.append(decision)
             onDecision(decision)
         }
         return decisions
     }
 
-    func record(_ table: String, _ decision: DecommissionDecision, _ checks: [CheckResult]) -> TableDecision {
+    func record(_ table: String, _ decision: DecommissionDecision, _ checks: [CheckResult]) throws -> TableDecision {
         let entry = TableDecision(table: table, decision: decision, checks: checks, decidedAt: Date(),
                                   mapping: options.mappingPath, dryRun: !options.execute)
-        appendToAuditLog(entry)
+        try appendToAuditLog(entry)
         return entry
     }
 
-    func appendToAuditLog(_ entry: TableDecision) {
+    /// Appends one decision; a decision that cannot be recorded stops the run (no unaudited deletions).
+    func appendToAuditLog(_ entry: TableDecision) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        guard var line = try? encoder.encode(entry) else { return }
+        var line = try encoder.encode(entry)
         line.append(UInt8(ascii: "\n"))
-        let url = options.stateDirectory.appendingPathComponent(Self.auditLogName)
-        try? FileManager.default.createDirectory(at: options.stateDirectory, withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
-        guard let handle = try? FileHandle(forWritingTo: url) else { return }
+        let handle = try openAuditLog()
         defer { try? handle.close() }
-        _ = try? handle.seekToEnd()
-        try? handle.write(contentsOf: line)
-        try? handle.synchronize()
+        try handle.seekToEnd()
+        try handle.write(contentsOf: line)
+        try handle.synchronize()
+    }
+
+    func openAuditLog() throws -> FileHandle {
+        let url = options.stateDirectory.appendingPathComponent(Self.auditLogName)
+        do {
+            try FileManager.default.createDirectory(at: options.stateDirectory, withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: url.path) {
+                guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                    throw CheckpointError.unwritable(path: url.path, reason: "cannot create the audit log")
+                }
+            }
+            return try FileHandle(forWritingTo: url)
+        } catch let error as CheckpointError {
+            throw error
+        } catch {
+            throw CheckpointError.unwritable(path: url.path, reason: plainReason(error))
+        }
     }
 
     /// Tables an earlier run deleted, from the audit log, so a mapping whose sources are gone still
