@@ -169,3 +169,23 @@ struct FaultInjectionTests {
         }
     }
 }
+
+@Suite struct ListTablesPagingTests {
+    func page(_ body: String) -> String {
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    }
+
+    @Test func anEmptyPageAfterAStartNameRelistsFromTheTop() async throws {
+        // A positional server whose start table "b" was deleted between pages answers an empty page.
+        let server = try CannedHTTPServer(textResponses: [
+            page(#"{"TableNames":["a","b"],"LastEvaluatedTableName":"b"}"#),
+            page(#"{"TableNames":[]}"#),
+            page(#"{"TableNames":["a","c"],"LastEvaluatedTableName":"c"}"#),
+            page(#"{"TableNames":["d"]}"#),
+        ])
+        defer { server.stop() }
+        let client = makeClient(endpoint: server.endpoint, retryPolicy: RetryPolicy(maxAttempts: 1))
+        #expect(try await client.listTables(pageSize: 2) == ["a", "b", "c", "d"])
+        #expect(server.connectionsAccepted == 4)
+    }
+}
