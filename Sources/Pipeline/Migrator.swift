@@ -323,7 +323,13 @@ public final class Migrator: Sendable {
 
     func makeReport(_ checkpoint: MigrationCheckpoint, started: Date, alreadyComplete: Bool, interrupted: Bool,
                     deadLetters: URL?) -> MigrationReport {
-        let sources = checkpoint.sources.values.sorted { ($0.target, $0.source) < ($1.target, $1.source) }.map { p in
+        // In write order (mapping order), which is what decides keep-existing and overwrite.
+        var order: [String: Int] = [:]
+        for target in mapping.targets {
+            for source in target.sources { order[MigrationCheckpoint.sourceKey(target: target.name, source: source.table)] = order.count }
+        }
+        func position(_ p: SourceProgress) -> Int { order[MigrationCheckpoint.sourceKey(target: p.target, source: p.source)] ?? Int.max }
+        let sources = checkpoint.sources.values.sorted { (position($0), $0.target, $0.source) < (position($1), $1.target, $1.source) }.map { p in
             SourceReport(source: p.source, target: p.target, segments: p.totalSegments,
                          itemsRead: p.segments.reduce(0) { $0 + $1.itemsRead },
                          itemsWritten: p.segments.reduce(0) { $0 + $1.itemsWritten },
