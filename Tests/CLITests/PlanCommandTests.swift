@@ -11,40 +11,9 @@ private let endpoint = TestEnvironment.endpoint ?? "http://127.0.0.1:9"
 private let needsLocalServer = Testing.ConditionTrait.enabled(if: TestEnvironment.endpoint != nil,
     "needs the local DynamoDB: run scripts/test.sh (sets DYNAMO_MIGRATE_TEST_ENDPOINT)")
 
-/// The built `dynamo-migrate`, next to the test bundle in the build folder.
-private var binary: URL {
-    let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    let candidates = [here, Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
-    return candidates.map { $0.appendingPathComponent("dynamo-migrate") }
-        .first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? here.appendingPathComponent("dynamo-migrate")
-}
-
-private struct Run {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
 /// Runs the binary with credentials for the local server and a HOME without AWS config files.
-private func run(_ arguments: [String]) throws -> Run {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plan-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let out = directory.appendingPathComponent("stdout"), err = directory.appendingPathComponent("stderr")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
-    process.environment = ["HOME": directory.path, "PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "AKIDTESTTESTTEST",
-                           "AWS_SECRET_ACCESS_KEY": "test-secret-key", "AWS_REGION": "us-east-1"]
-    process.standardOutput = try FileHandle(forWritingTo: out)
-    process.standardError = try FileHandle(forWritingTo: err)
-    try process.run()
-    process.waitUntilExit()
-    return Run(status: process.terminationStatus,
-                stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
-                stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
+private func run(_ arguments: [String]) throws -> CLIRun {
+    try TestEnvironment.runCLI(arguments)
 }
 
 private func writeMapping(_ yaml: String, name: String) throws -> String {
@@ -68,7 +37,7 @@ private func createTable(_ client: DynamoDBClient, _ name: String, key: KeyAttri
 struct PlanCommandTests {
     @Test("exit status 0 for a plan without blocking problems, in all three formats; nothing is created")
     func ready() async throws {
-        #expect(FileManager.default.isExecutableFile(atPath: binary.path), "build the binary first: swift build --build-tests")
+        #expect(TestEnvironment.cliBinary != nil, "build the binary first: swift build --build-tests")
         let client = makeClient()
         let p = TestEnvironment.uniqueTableName("plancli")
         try await createTable(client, "\(p)-src", key: KeyAttribute(name: "id", type: .string))
