@@ -7,10 +7,6 @@ import Foundation
 import Testing
 import TestSupport
 
-private let endpoint = TestEnvironment.endpoint ?? "http://127.0.0.1:9"
-private let needsLocalServer = Testing.ConditionTrait.enabled(if: TestEnvironment.endpoint != nil,
-    "needs the local DynamoDB: run scripts/test.sh (sets DYNAMO_MIGRATE_TEST_ENDPOINT)")
-
 /// Runs the binary with credentials for the local server and a HOME without AWS config files.
 private func run(_ arguments: [String]) throws -> CLIRun {
     try TestEnvironment.runCLI(arguments)
@@ -20,12 +16,6 @@ private func writeMapping(_ yaml: String, name: String) throws -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).yaml").path
     try Data(yaml.utf8).write(to: URL(fileURLWithPath: path))
     return path
-}
-
-private func makeClient() -> DynamoDBClient {
-    DynamoDBClient(configuration: AWSConfiguration(
-        credentials: Credentials(accessKeyId: "AKIDTESTTESTTEST", secretAccessKey: "test-secret-key"),
-        region: "us-east-1", endpoint: endpoint, profile: nil))
 }
 
 private func createTable(_ client: DynamoDBClient, _ name: String, key: KeyAttribute) async throws {
@@ -38,7 +28,7 @@ struct PlanCommandTests {
     @Test("exit status 0 for a plan without blocking problems, in all three formats; nothing is created")
     func ready() async throws {
         #expect(TestEnvironment.cliBinary != nil, "build the binary first: swift build --build-tests")
-        let client = makeClient()
+        let client = makeClient(endpoint: localEndpoint)
         let p = TestEnvironment.uniqueTableName("plancli")
         try await createTable(client, "\(p)-src", key: KeyAttribute(name: "id", type: .string))
         _ = try await client.batchWriteItem(["\(p)-src": [.put(["id": .s("a"), "n": .s("1")]), .put(["id": .s("b"), "n": .s("x")])]])
@@ -52,14 +42,14 @@ struct PlanCommandTests {
 
             """, name: p)
 
-        let text = try run(["plan", path, "--endpoint-url", endpoint])
+        let text = try run(["plan", path, "--endpoint-url", localEndpoint])
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("TARGET 1 of 1: \(p)-new  [create]\n"))
         #expect(text.stdout.contains("      #1 written\n         before:  {id: \"a\", n: \"1\"}\n         after:   {id: \"a\", n: 1}\n         changes: ~n: \"1\" → 1\n"))
         #expect(text.stdout.contains("      #2 FAILS: \(path):6:20: convert number: attribute 'n' is \"x\", not a number\n"))
         #expect(text.stdout.contains("\nRESULT: ready. 1 target, 1 source, 0 to decommission; 1 of 2 sampled items fail their transform.\n"))
 
-        let json = try run(["plan", path, "--endpoint-url", endpoint, "--json", "--sample", "1", "--write-rate", "4"])
+        let json = try run(["plan", path, "--endpoint-url", localEndpoint, "--json", "--sample", "1", "--write-rate", "4"])
         #expect(json.status == 0, "\(json.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(object["blocked"] as? Bool == false)
@@ -69,9 +59,9 @@ struct PlanCommandTests {
         #expect(target["name"] as? String == "\(p)-new")
         #expect(((target["sources"] as? [[String: Any]])?.first?["samples"] as? [Any])?.count == 1)
 
-        let markdown = try run(["plan", path, "--endpoint-url", endpoint, "--markdown"])
+        let markdown = try run(["plan", path, "--endpoint-url", localEndpoint, "--markdown"])
         #expect(markdown.status == 0, "\(markdown.stderr)")
-        #expect(markdown.stdout.hasPrefix("# Migration plan: \(path)\n\n- Endpoint: `\(endpoint)`\n- Status: **ready**\n"))
+        #expect(markdown.stdout.hasPrefix("# Migration plan: \(path)\n\n- Endpoint: `\(localEndpoint)`\n- Status: **ready**\n"))
         #expect(markdown.stdout.contains("- [ ] Settings of `\(p)-new` checked"))
 
         #expect(try await client.describeTableIfExists("\(p)-new") == nil)
@@ -79,7 +69,7 @@ struct PlanCommandTests {
 
     @Test("exit status 1 when an existing target has another key schema")
     func blocked() async throws {
-        let client = makeClient()
+        let client = makeClient(endpoint: localEndpoint)
         let p = TestEnvironment.uniqueTableName("plancli")
         try await createTable(client, "\(p)-src", key: KeyAttribute(name: "id", type: .string))
         try await createTable(client, "\(p)-dst", key: KeyAttribute(name: "id", type: .number))
@@ -90,9 +80,9 @@ struct PlanCommandTests {
                 target: \(p)-dst
 
             """, name: p)
-        let result = try run(["plan", path, "--endpoint-url", endpoint])
+        let result = try run(["plan", path, "--endpoint-url", localEndpoint])
         #expect(result.status == 1)
-        #expect(result.stdout.hasPrefix("Plan for \(path) at \(endpoint)\n"))
+        #expect(result.stdout.hasPrefix("Plan for \(path) at \(localEndpoint)\n"))
         #expect(result.stdout.contains("BLOCKING PROBLEMS: migrate would refuse or stop\n  ✗ target table \(p)-dst already exists with key schema id(N), but the mapping needs id(S); migrate refuses to write into it\n"))
         #expect(result.stdout.contains("\(p)-dst  KEY MISMATCH"))
         #expect(result.stderr == """
@@ -114,7 +104,7 @@ struct PlanOptionsTests {
                 sorce: some-source
 
             """, name: TestEnvironment.uniqueTableName("plancli-bad"))
-        let result = try run(["plan", path, "--endpoint-url", endpoint])
+        let result = try run(["plan", path, "--endpoint-url", localEndpoint])
         #expect(result.status == 2)
         #expect(result.stdout == "")
         #expect(result.stderr.hasPrefix("error: the mapping file has problems:\n"))

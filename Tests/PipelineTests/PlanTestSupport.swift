@@ -7,18 +7,6 @@ import Pipeline
 import Testing
 import TestSupport
 
-/// The local server's endpoint; tests using it are disabled when it is not set.
-let localEndpoint = TestEnvironment.endpoint ?? "http://127.0.0.1:9"
-let needsLocalServer = Testing.ConditionTrait.enabled(if: TestEnvironment.endpoint != nil,
-    "needs the local DynamoDB: run scripts/test.sh (sets DYNAMO_MIGRATE_TEST_ENDPOINT)")
-
-/// A client for the local server, which does not check signatures.
-func makeClient() -> DynamoDBClient {
-    DynamoDBClient(configuration: AWSConfiguration(
-        credentials: Credentials(accessKeyId: "AKIDTESTTESTTEST", secretAccessKey: "test-secret-key"),
-        region: "us-east-1", endpoint: localEndpoint, profile: nil))
-}
-
 func key(_ name: String, _ type: ScalarAttributeType = .string) -> KeyAttribute {
     KeyAttribute(name: name, type: type)
 }

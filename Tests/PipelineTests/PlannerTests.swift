@@ -8,7 +8,7 @@ import TestSupport
 
 @Suite("Planner against the local server", needsLocalServer)
 struct PlannerTests {
-    let client = makeClient()
+    let client = makeClient(endpoint: localEndpoint)
 
     /// Two sources merged into a new target: a key collision (u3), a failing convert (u2), a filtered
     /// item (u4), a GSI of the second source that is lost, an unaccounted, an ignored and a

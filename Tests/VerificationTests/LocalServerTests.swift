@@ -8,35 +8,6 @@ import Testing
 import TestSupport
 @testable import Verification
 
-let serverAvailable = TestEnvironment.endpoint != nil
-let needsServer = Testing.ConditionTrait.enabled(if: serverAvailable,
-    "needs the local DynamoDB: set DYNAMO_MIGRATE_TEST_ENDPOINT (scripts/test.sh does)")
-
-func makeTestClient() -> DynamoDBClient {
-    DynamoDBClient(configuration: AWSConfiguration(
-        credentials: Credentials(accessKeyId: "AKIDTESTTESTTEST", secretAccessKey: "test-secret-key"),
-        region: "us-east-1", endpoint: TestEnvironment.endpoint ?? "http://127.0.0.1:9", profile: nil))
-}
-
-func createTable(_ client: DynamoDBClient, _ prefix: String, sortKey: KeyAttribute? = nil) async throws -> String {
-    let name = TestEnvironment.uniqueTableName(prefix)
-    try await client.createTable(CreateTableInput(
-        name: name, keySchema: KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string), sortKey: sortKey)))
-    try await client.waitUntilActive(name, pollInterval: .milliseconds(50))
-    return name
-}
-
-func putAll(_ client: DynamoDBClient, _ table: String, _ items: [Item]) async throws {
-    var start = 0
-    while start < items.count {
-        var pending = items[start..<min(start + 25, items.count)].map { WriteRequest.put($0) }
-        while !pending.isEmpty {
-            pending = try await client.batchWriteItem([table: pending]).unprocessedItems[table] ?? []
-        }
-        start += 25
-    }
-}
-
 func localChecksum(_ items: [Item], _ schema: KeySchema) -> TableChecksum {
     var hasher = ItemHasher(keySchema: schema)
     var checksum = TableChecksum()
@@ -84,14 +55,14 @@ func respelled(_ item: Item) -> Item {
     return copy
 }
 
-@Suite(needsServer) struct LocalServerTests {
+@Suite(needsLocalServer) struct LocalServerTests {
     @Test func copyVerifyTamperAndDiff() async throws {
-        let client = makeTestClient()
-        let source = try await createTable(client, "verify-src", sortKey: KeyAttribute(name: "sk", type: .number))
-        let target = try await createTable(client, "verify-dst", sortKey: KeyAttribute(name: "sk", type: .number))
+        let client = makeClient(endpoint: localEndpoint)
+        let source = try await makeTable(client, prefix: "verify-src", sortKey: KeyAttribute(name: "sk", type: .number))
+        let target = try await makeTable(client, prefix: "verify-dst", sortKey: KeyAttribute(name: "sk", type: .number))
         let items = copyItems(200)
-        try await putAll(client, source, items)
-        try await putAll(client, target, items.map(respelled))
+        try await writeAll(client, source, items)
+        try await writeAll(client, target, items.map(respelled))
 
         // The same content, however it is spelled, segmented or scanned.
         let expected = localChecksum(items, pkSk)
@@ -175,12 +146,12 @@ func respelled(_ item: Item) -> Item {
     /// Source A: k-0...k-59. Source B: k-40...k-99; every tenth inactive (filtered), k-77 has an amount
     /// that is not a number (its transform fails).
     func mergeSources(_ client: DynamoDBClient) async throws -> (a: String, b: String) {
-        let a = try await createTable(client, "verify-a")
-        let b = try await createTable(client, "verify-b")
-        try await putAll(client, a, (0..<60).map { i in
+        let a = try await makeTable(client, prefix: "verify-a")
+        let b = try await makeTable(client, prefix: "verify-b")
+        try await writeAll(client, a, (0..<60).map { i in
             ["pk": .s("k-\(i)"), "status": .s("active"), "amount": .n(DynamoNumber(i)), "name": .s("a-\(i)")]
         })
-        try await putAll(client, b, (40..<100).map { i in
+        try await writeAll(client, b, (40..<100).map { i in
             ["pk": .s("k-\(i)"), "status": .s(i % 10 == 0 ? "inactive" : "active"),
              "amount": .s(i == 77 ? "abc" : "\(i).50"), "name": .s("b-\(i)")]
         })
@@ -221,7 +192,7 @@ func respelled(_ item: Item) -> Item {
     }
 
     @Test func manyToOneAfterTheMigrator() async throws {
-        let client = makeTestClient()
+        let client = makeClient(endpoint: localEndpoint)
         let (a, b) = try await mergeSources(client)
         let target = TestEnvironment.uniqueTableName("verify-merged")
         let mapping = try await resolve(mergeYAML(target: target, a: a, b: b, conflict: "overwrite"), client)
@@ -274,7 +245,7 @@ func respelled(_ item: Item) -> Item {
     }
 
     @Test func mergePoliciesWithoutMigrating() async throws {
-        let client = makeTestClient()
+        let client = makeClient(endpoint: localEndpoint)
         let (a, b) = try await mergeSources(client)
         let target = TestEnvironment.uniqueTableName("verify-absent")
 
