@@ -69,28 +69,13 @@ public final class GzipWriter {
 
     /// Compresses `bytes` and returns the compressed output produced so far (often empty: zlib buffers).
     public func write(_ bytes: [UInt8]) throws(GzipError) -> [UInt8] {
-        var output: [UInt8] = []
-        // withUnsafeBytes only rethrows untyped errors, so carry the typed one out by hand.
-        var failure: GzipError?
-        bytes.withUnsafeBytes { buffer in
-            do throws(GzipError) { try write(buffer, into: &output) } catch { failure = error }
-        }
-        if let failure { throw failure }
-        return output
+        try collectOutput(of: bytes) { buffer, output throws(GzipError) in try write(buffer, into: &output) }
     }
 
     /// Compresses the bytes in `buffer`, appending compressed output to `output`.
     public func write(_ buffer: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(GzipError) {
         guard !finished else { throw .alreadyFinished }
-        guard let base = buffer.baseAddress else { return }
-        var offset = 0
-        while offset < buffer.count {
-            let chunk = min(maxChunk, buffer.count - offset)
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: (base + offset).assumingMemoryBound(to: Bytef.self))
-            stream.pointee.avail_in = uInt(chunk)
-            try run(flush: Z_NO_FLUSH, into: &output)
-            offset += chunk
-        }
+        try feed(buffer, into: stream) { () throws(GzipError) in try run(flush: Z_NO_FLUSH, into: &output) }
     }
 
     /// Ends the stream and returns the remaining compressed output, including the gzip trailer.
@@ -176,28 +161,13 @@ public final class GzipReader {
 
     /// Decompresses `bytes` and returns the plain output produced so far.
     public func write(_ bytes: [UInt8]) throws(GzipError) -> [UInt8] {
-        var output: [UInt8] = []
-        // withUnsafeBytes only rethrows untyped errors, so carry the typed one out by hand.
-        var failure: GzipError?
-        bytes.withUnsafeBytes { buffer in
-            do throws(GzipError) { try write(buffer, into: &output) } catch { failure = error }
-        }
-        if let failure { throw failure }
-        return output
+        try collectOutput(of: bytes) { buffer, output throws(GzipError) in try write(buffer, into: &output) }
     }
 
     /// Decompresses the bytes in `buffer`, appending plain output to `output`.
     public func write(_ buffer: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(GzipError) {
         guard !finished else { throw .alreadyFinished }
-        guard let base = buffer.baseAddress else { return }
-        var offset = 0
-        while offset < buffer.count {
-            let chunk = min(maxChunk, buffer.count - offset)
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: (base + offset).assumingMemoryBound(to: Bytef.self))
-            stream.pointee.avail_in = uInt(chunk)
-            try run(into: &output)
-            offset += chunk
-        }
+        try feed(buffer, into: stream) { () throws(GzipError) in try run(into: &output) }
     }
 
     /// Checks that the input ended cleanly after a complete member; throws `.truncated` otherwise.
@@ -247,5 +217,32 @@ public final class GzipReader {
                 throw .zlib(code: code, reason: zlibMessage(stream, code))
             }
         }
+    }
+}
+
+/// Runs `write` over the bytes of an array and returns what it appended. (`withUnsafeBytes` only
+/// rethrows untyped errors, so the typed one is carried out by hand.)
+private func collectOutput(of bytes: [UInt8],
+                           _ write: (UnsafeRawBufferPointer, inout [UInt8]) throws(GzipError) -> Void) throws(GzipError) -> [UInt8] {
+    var output: [UInt8] = []
+    var failure: GzipError?
+    bytes.withUnsafeBytes { buffer in
+        do throws(GzipError) { try write(buffer, &output) } catch { failure = error }
+    }
+    if let failure { throw failure }
+    return output
+}
+
+/// Feeds `buffer` to `stream` in chunks its 32-bit counters can take, running `step` after each chunk.
+private func feed(_ buffer: UnsafeRawBufferPointer, into stream: UnsafeMutablePointer<z_stream>,
+                  _ step: () throws(GzipError) -> Void) throws(GzipError) {
+    guard let base = buffer.baseAddress else { return }
+    var offset = 0
+    while offset < buffer.count {
+        let chunk = min(maxChunk, buffer.count - offset)
+        stream.pointee.next_in = UnsafeMutablePointer(mutating: (base + offset).assumingMemoryBound(to: Bytef.self))
+        stream.pointee.avail_in = uInt(chunk)
+        try step()
+        offset += chunk
     }
 }
