@@ -55,25 +55,13 @@ struct SegmentReader: Sendable {
         var units: [WriteUnit] = []
         units.reserveCapacity(page.items.count)
         for item in page.items {
-            do {
-                guard let out = try transform.apply(item) else {
-                    counts.filtered += 1
-                    continue
-                }
-                let size = dynamoDBItemSize(out)
-                guard size <= DynamoDBLimits.maxItemBytes else {
-                    deadLetter(item, reason: "transformed item is \(size) bytes, over DynamoDB's 400 KB item limit")
-                    counts.deadLettered += 1
-                    continue
-                }
-                guard let key = targetKey.key(of: out) else {
-                    deadLetter(item, reason: "transformed item lacks the target key \(targetKey)")
-                    counts.deadLettered += 1
-                    continue
-                }
+            switch project(item, through: transform, targetKey: targetKey) {
+            case .written(let out, let key, let size):
                 units.append(WriteUnit(item: out, key: key, size: size, page: ref))
-            } catch {
-                deadLetter(item, reason: error.description)
+            case .filtered:
+                counts.filtered += 1
+            case .failed(let reason):
+                deadLetter(item, reason: reason)
                 counts.deadLettered += 1
             }
         }

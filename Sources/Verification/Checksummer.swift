@@ -87,27 +87,17 @@ public struct SourceProjection: Sendable {
     public func project(_ item: Item, counts: inout ExclusionCounts) -> ExpectedItem? {
         counts.itemsRead += 1
         counts.sourceHash = counts.sourceHash &+ Hash128(prefixOf: ItemHasher.sha256(of: item))
-        let out: Item
-        do {
-            guard let transformed = try transform.apply(item) else {
-                counts.itemsFiltered += 1
-                return nil
-            }
-            out = transformed
-        } catch {
-            counts.fail(sourceKeyText(item), error.description)
+        // The migrator's own projection, so verify models exactly what migrate writes.
+        switch Pipeline.project(item, through: transform, targetKey: targetKey) {
+        case .written(let out, let key, _):
+            return ExpectedItem(item: out, key: key, keyBytes: CanonicalEncoding.bytes(of: key))
+        case .filtered:
+            counts.itemsFiltered += 1
+            return nil
+        case .failed(let reason):
+            counts.fail(sourceKeyText(item), reason)
             return nil
         }
-        let size = dynamoDBItemSize(out)
-        guard size <= DynamoDBLimits.maxItemBytes else {
-            counts.fail(sourceKeyText(item), "transformed item is \(size) bytes, over DynamoDB's 400 KB item limit")
-            return nil
-        }
-        guard let key = targetKey.key(of: out) else {
-            counts.fail(sourceKeyText(item), "transformed item lacks the target key \(targetKey)")
-            return nil
-        }
-        return ExpectedItem(item: out, key: key, keyBytes: CanonicalEncoding.bytes(of: key))
     }
 
     func sourceKeyText(_ item: Item) -> String {
