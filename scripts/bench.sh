@@ -26,8 +26,8 @@ if [ ! -x /usr/bin/time ]; then
     echo "installing GNU time (peak RSS and CPU of each run)"
     apt-get install -y -qq time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 fi
-python3 -c "import boto3" 2>/dev/null || pip install -q boto3
-command -v dynamodump >/dev/null || pip install -q dynamodump
+. scripts/python-env.sh   # the Python peers live in the project's virtual environment
+python_env_install 'import boto3' boto3 'import moto.server, flask_cors, moto; assert moto.__version__ == "5.2.1"' 'moto[server]==5.2.1' 'import dynamodump' dynamodump
 
 echo "building release binaries"
 for product in dynamo-migrate dynamo-migrate-bench dynamo-bench-server; do

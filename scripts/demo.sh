@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 scripts/setup.sh --no-build
+. scripts/python-env.sh   # moto_server, boto3 from the project's virtual environment
 step "Building dynamo-migrate (release)"
 swift build -c release --product dynamo-migrate 2>&1 | grep -E 'error|Compiling|Build' | tail -3
 BIN="$(swift build -c release --show-bin-path)/dynamo-migrate"

@@ -7,6 +7,7 @@
 # several instances (tests, demo) can run side by side with different folders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/python-env.sh   # moto_server lives in the project's virtual environment
 DIR="${LOCAL_DYNAMODB_DIR:-.dynamo-migrate/local-dynamodb}"
 PIDFILE="$DIR/server.pid"
 PORTFILE="$DIR/server.port"

@@ -11,20 +11,15 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # System packages: libcurl and zlib headers for the system-library targets, pkg-config to find them,
-# curl for readiness checks, python3/pip for the local server.
+# curl for readiness checks, python3 for the local server (its packages go into a virtual environment).
 need_apt=()
-for pkg in libcurl4-openssl-dev zlib1g-dev pkg-config curl python3 python3-pip; do
+for pkg in libcurl4-openssl-dev zlib1g-dev pkg-config curl; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
-# python3/pip may come from elsewhere (pyenv): only ask apt for them when they are really absent.
-if command -v python3 >/dev/null 2>&1; then
-    need_apt=("${need_apt[@]/python3}")
-fi
-if python3 -m pip --version >/dev/null 2>&1; then
-    need_apt=("${need_apt[@]/python3-pip}")
-fi
+# python3 may come from elsewhere (pyenv): only ask apt for it when there is none on PATH.
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-venv)
 filtered=()
-for p in "${need_apt[@]}"; do [ -n "$p" ] && filtered+=("$p"); done
+for p in "${need_apt[@]:-}"; do [ -n "$p" ] && filtered+=("$p"); done
 if [ "${#filtered[@]}" -gt 0 ]; then
     log "installing Debian packages: ${filtered[*]}"
     $SUDO apt-get update -qq
@@ -36,20 +31,11 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 
-# Python packages: moto's server is the local DynamoDB; boto3 seeds the demo estate.
-pip_install() {
-    python3 -m pip install --quiet --disable-pip-version-check "$@" 2>/dev/null \
-        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
-}
-if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c 'import moto.server, flask_cors' >/dev/null 2>&1; then
-    log "installing moto[server] from PyPI"
-    pip_install 'moto[server]'
-    hash -r
-fi
-if ! python3 -c 'import boto3' >/dev/null 2>&1; then
-    log "installing boto3 from PyPI"
-    pip_install boto3
-fi
+# Python packages: moto's server is the local DynamoDB; boto3 seeds the demo estate. Both go into the
+# project's own virtual environment (scripts/python-env.sh), never into the system's Python.
+# moto is pinned to the version ../shared/MOTO-NOTES.md describes.
+. scripts/python-env.sh
+python_env_install 'import moto.server, flask_cors, moto; assert moto.__version__ == "5.2.1"' 'moto[server]==5.2.1' 'import boto3' boto3
 
 if [ "${1:-}" != "--no-build" ]; then
     log "building dynamo-migrate"

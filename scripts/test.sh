@@ -5,6 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh --no-build || exit 1
+. scripts/python-env.sh   # moto_server from the project's virtual environment
 
 export LOCAL_DYNAMODB_DIR=".dynamo-migrate/test-dynamodb"
 stop_server() { scripts/local-dynamodb.sh stop; }
