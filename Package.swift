@@ -4,7 +4,7 @@ import PackageDescription
 
 let package = Package(
     name: "dynamo-migrate",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "dynamo-migrate", targets: ["dynamo-migrate"]),
     ],
@@ -42,28 +42,42 @@ let package = Package(
             "DynamoCore",
             .product(name: "Yams", package: "Yams"),
         ]),
-        // The streaming migrator: reader, transform, batched writer, checkpoints, rate limits.
-        .target(name: "Pipeline", dependencies: [
-            "DynamoCore", "DynamoClient", "Mappings",
+        // The shared lower layer under every engine, part 1: every record a run keeps (checkpoints,
+        // dead letters, state-directory lock, atomic replace).
+        .target(name: "RunState", dependencies: ["DynamoCore"]),
+        // The shared lower layer, part 2: table I/O. Parallel Scan, bounded queue, rate limiter, batched
+        // writer, item projection, target blueprints, content checksums, the export file layout.
+        .target(name: "TableIO", dependencies: [
+            "DynamoCore", "DynamoClient", "Mappings", "RunState", "ZlibSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Content checksums of tables, verification of a migration, and diffs.
+
+        // Engines, peers of each other, each on TableIO + RunState + DynamoClient.
+        // Plan and migrate: the streaming migrator (segment readers, checkpoints, reports).
+        .target(name: "Pipeline", dependencies: [
+            "DynamoCore", "DynamoClient", "Mappings", "TableIO", "RunState",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Verification of a migration against its mapping, and diffs.
         .target(name: "Verification", dependencies: [
-            "DynamoCore", "DynamoClient", "Mappings", "Pipeline",
+            "DynamoCore", "DynamoClient", "Mappings", "TableIO", "RunState",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        // Deletion guarded by proof: verified data, verified backups, confirmation, audit log.
-        .target(name: "Decommission", dependencies: ["DynamoClient", "Mappings", "Pipeline", "Verification", "Backup"]),
         // Exports, imports, on-demand backups, restore drills and backup policies.
         .target(name: "Backup", dependencies: [
-            "DynamoCore", "DynamoClient", "ZlibSupport", "Pipeline", "Mappings", "Verification",
+            "DynamoCore", "DynamoClient", "ZlibSupport", "Mappings", "TableIO", "RunState",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // Deletion guarded by proof: verified data, verified backups, confirmation, audit log.
+        .target(name: "Decommission", dependencies: [
+            "DynamoClient", "Mappings", "TableIO", "RunState", "Verification", "Backup",
+        ]),
         // Commands and their output.
         .target(name: "DynamoMigrateCLI", dependencies: [
-            "Pipeline", "Verification", "Decommission", "Backup",
+            "TableIO", "RunState", "Pipeline", "Verification", "Decommission", "Backup",
             "DynamoCore", "AWSAuth", "DynamoClient", "Mappings",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -72,7 +86,7 @@ let package = Package(
 
         // Micro benchmarks (codec, signer, CRC32); see Benchmarks/README.md.
         .executableTarget(name: "dynamo-migrate-bench",
-                          dependencies: ["DynamoCore", "AWSAuth", "ZlibSupport", "Verification"],
+                          dependencies: ["DynamoCore", "AWSAuth", "ZlibSupport", "TableIO"],
                           path: "Benchmarks/Micro"),
         // In-memory DynamoDB data plane on 127.0.0.1 for end-to-end benchmarks; see Benchmarks/README.md.
         .executableTarget(name: "dynamo-bench-server", dependencies: ["DynamoCore", "ZlibSupport"],
@@ -88,14 +102,20 @@ let package = Package(
         .testTarget(name: "CurlTransportTests", dependencies: ["CurlTransport", "ZlibSupport", "TestSupport"]),
         .testTarget(name: "DynamoClientTests", dependencies: ["DynamoClient", "TestSupport"]),
         .testTarget(name: "MappingsTests", dependencies: ["Mappings", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
-        .testTarget(name: "VerificationTests", dependencies: [
-            "Verification", "DynamoCore", "DynamoClient", "Mappings", "Pipeline", "AWSAuth", "TestSupport",
+        .testTarget(name: "TableIOTests", dependencies: [
+            "TableIO", "RunState", "DynamoCore", "DynamoClient", "TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "DecommissionTests", dependencies: ["Decommission", "Backup", "Verification", "Pipeline", "Mappings", "DynamoClient", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TableIO", "RunState", "TestSupport"]),
+        .testTarget(name: "VerificationTests", dependencies: [
+            "Verification", "Pipeline", "DynamoCore", "DynamoClient", "Mappings", "TableIO", "RunState", "AWSAuth", "TestSupport",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
+        .testTarget(name: "DecommissionTests", dependencies: [
+            "Decommission", "Backup", "Verification", "Pipeline", "TableIO", "RunState", "Mappings", "DynamoClient", "TestSupport",
+        ]),
         .testTarget(name: "BackupTests", dependencies: [
-            "Backup", "TestSupport", "DynamoCore", "DynamoClient", "ZlibSupport", "Mappings",
+            "Backup", "TableIO", "RunState", "TestSupport", "DynamoCore", "DynamoClient", "ZlibSupport", "Mappings",
         ]),
         .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "TestSupport"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),

@@ -1,6 +1,7 @@
 import DynamoClient
 import DynamoCore
-import Verification
+import RunState
+import TableIO
 
 /// Canonical-bytes hashing throughput on one core: encoding alone, and the full per-item digest
 /// (encoding, SHA-256 of the item, SHA-256 of its key for the bucket, multiset sum).

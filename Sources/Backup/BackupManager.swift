@@ -2,6 +2,8 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import Logging
+import RunState
+import TableIO
 
 /// Takes on-demand backups and records their content checksum and item count in the state directory.
 public struct BackupManager: Sendable {

@@ -1,6 +1,8 @@
 import DynamoClient
 import Foundation
 import Mappings
+import RunState
+import TableIO
 import Yams
 
 /// A backup policy file (see docs/backup-policy.md): rules, each for a set of table patterns.

@@ -2,6 +2,8 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import Logging
+import RunState
+import TableIO
 
 /// What a drill restores from.
 public enum DrillSource: Sendable, Equatable {

@@ -1,4 +1,6 @@
 import Foundation
+import RunState
+import TableIO
 
 /// What dynamo-migrate remembers about one on-demand backup it took.
 public struct BackupRecord: Sendable, Equatable, Codable {

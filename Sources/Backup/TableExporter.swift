@@ -3,44 +3,10 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import Logging
-import Pipeline
+import RunState
 import Synchronization
+import TableIO
 import ZlibSupport
-
-/// Where an export lives on disk: `<root>/AWSDynamoDB/<exportId>/`.
-public struct ExportLocation: Sendable, Equatable {
-    /// The folder holding `manifest-summary.json`.
-    public var directory: URL
-    public var exportId: String { directory.lastPathComponent }
-    public var summaryFile: URL { directory.appendingPathComponent("manifest-summary.json") }
-    public var filesManifest: URL { directory.appendingPathComponent("manifest-files.json") }
-    public var dataDirectory: URL { directory.appendingPathComponent("data") }
-
-    public init(directory: URL) { self.directory = directory }
-
-    /// The file a `dataFileS3Key` names: DynamoDB's keys carry the export's S3 prefix, ours do not,
-    /// and a downloaded export may sit anywhere, so only the file name under `data/` counts.
-    public func dataFile(forKey key: String) -> URL {
-        dataDirectory.appendingPathComponent((key as NSString).lastPathComponent)
-    }
-
-    /// The exports in `path`: the folder itself when it holds `manifest-summary.json`, else each
-    /// `AWSDynamoDB/<id>/` below it (or directly below it), oldest first.
-    public static func find(in path: URL) throws(ExportFormatError) -> [ExportLocation] {
-        let fm = FileManager.default
-        if fm.fileExists(atPath: path.appendingPathComponent("manifest-summary.json").path) {
-            return [ExportLocation(directory: path)]
-        }
-        for parent in [path.appendingPathComponent("AWSDynamoDB"), path] {
-            guard let names = try? fm.contentsOfDirectory(atPath: parent.path) else { continue }
-            let found = names.sorted().map { parent.appendingPathComponent($0) }
-                .filter { fm.fileExists(atPath: $0.appendingPathComponent("manifest-summary.json").path) }
-                .map(ExportLocation.init(directory:))
-            if !found.isEmpty { return found }
-        }
-        throw .noExport(path.path)
-    }
-}
 
 /// Settings of one export.
 public struct ExportOptions: Sendable {

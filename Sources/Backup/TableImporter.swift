@@ -3,7 +3,6 @@ import DynamoCore
 import Foundation
 import Logging
 import Mappings
-import Pipeline
 
 /// How to load an export into a table.
 public struct ImportOptions: Sendable {
@@ -169,6 +168,8 @@ final class ImportCounts: Sendable {
 }
 
 import Synchronization
+import RunState
+import TableIO
 
 extension MappingDocument {
     /// The transform of the source `name` in this mapping (its steps and key prefix), for importing an

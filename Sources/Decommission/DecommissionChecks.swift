@@ -4,7 +4,9 @@ import DynamoClient
 import Foundation
 import Mappings
 import Pipeline
+import RunState
 import Synchronization
+import TableIO
 import Verification
 
 /// The outcome of one named check for one table, with the evidence an auditor can follow.

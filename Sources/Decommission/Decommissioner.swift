@@ -3,6 +3,8 @@ import DynamoClient
 import Foundation
 import Mappings
 import Pipeline
+import RunState
+import TableIO
 import Verification
 
 /// What happened to one table.

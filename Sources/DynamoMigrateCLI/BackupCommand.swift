@@ -3,6 +3,8 @@ import Backup
 import DynamoClient
 import Foundation
 import Pipeline
+import RunState
+import TableIO
 
 /// `dynamo-migrate backup`: on-demand backups with recorded content checksums, and backup policies.
 struct BackupCommand: AsyncParsableCommand {

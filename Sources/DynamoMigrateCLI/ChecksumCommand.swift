@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import RunState
+import TableIO
 import Verification
 
 /// `dynamo-migrate checksum`: order-independent content checksums of tables.

@@ -3,6 +3,8 @@ import Decommission
 import DynamoClient
 import Foundation
 import Mappings
+import RunState
+import TableIO
 
 /// `dynamo-migrate decommission`: deletes the mapping's leftover tables, only with proof.
 struct DecommissionCommand: AsyncParsableCommand {

@@ -2,6 +2,8 @@ import ArgumentParser
 import DynamoClient
 import Foundation
 import Mappings
+import RunState
+import TableIO
 import Verification
 
 /// `dynamo-migrate diff`: which keys differ between a source and a target.

@@ -2,6 +2,8 @@ import ArgumentParser
 import Backup
 import DynamoClient
 import Foundation
+import RunState
+import TableIO
 
 /// `dynamo-migrate drill`: restore into a scratch table, validate, time it; and `drill report`.
 struct DrillCommand: AsyncParsableCommand {

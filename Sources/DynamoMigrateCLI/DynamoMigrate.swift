@@ -1,6 +1,8 @@
 // DynamoMigrateCLI: the `dynamo-migrate` commands and their output.
 import ArgumentParser
 import Foundation
+import RunState
+import TableIO
 
 /// The root command.
 public struct DynamoMigrate: AsyncParsableCommand {

@@ -154,3 +154,5 @@ final class LiveCounter: Sendable {
 }
 
 import Synchronization
+import RunState
+import TableIO

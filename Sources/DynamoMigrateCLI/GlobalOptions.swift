@@ -1,8 +1,10 @@
-import AWSAuth
 import ArgumentParser
+import AWSAuth
 import DynamoClient
 import Foundation
 import Logging
+import RunState
+import TableIO
 
 /// Options every command takes: where to connect and how much to say.
 struct GlobalOptions: ParsableArguments {

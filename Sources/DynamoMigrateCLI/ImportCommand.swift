@@ -3,6 +3,8 @@ import Backup
 import DynamoClient
 import Foundation
 import Mappings
+import RunState
+import TableIO
 
 /// `dynamo-migrate import`: an export (ours, or one DynamoDB wrote to S3 and you downloaded) into a table.
 struct ImportCommand: AsyncParsableCommand {

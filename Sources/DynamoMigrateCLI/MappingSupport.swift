@@ -2,6 +2,8 @@ import ArgumentParser
 import DynamoClient
 import Foundation
 import Mappings
+import RunState
+import TableIO
 
 /// Loads a mapping file and resolves it against the endpoint's tables, turning problems into
 /// operator-facing errors (exit code 2) that name the file, line and column.

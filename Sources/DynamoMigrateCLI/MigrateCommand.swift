@@ -2,7 +2,9 @@ import ArgumentParser
 import DynamoClient
 import Foundation
 import Pipeline
+import RunState
 import Synchronization
+import TableIO
 
 /// `dynamo-migrate migrate`: executes what `plan` shows.
 struct MigrateCommand: AsyncParsableCommand {

@@ -1,4 +1,6 @@
 import Foundation
+import RunState
+import TableIO
 
 /// Renders rows as an aligned text table (numbers right-aligned).
 struct TextTable {

@@ -2,6 +2,8 @@ import ArgumentParser
 import DynamoClient
 import Foundation
 import Pipeline
+import RunState
+import TableIO
 
 /// `dynamo-migrate plan`: a dry run of `migrate` that reads a few items and writes nothing.
 struct PlanCommand: AsyncParsableCommand {

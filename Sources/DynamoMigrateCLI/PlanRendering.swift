@@ -2,6 +2,8 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import Pipeline
+import RunState
+import TableIO
 
 /// Renders a ``MigrationPlan`` for a terminal (`text`) or a change ticket (`markdown`).
 enum PlanRenderer {

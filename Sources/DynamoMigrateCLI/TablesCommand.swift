@@ -1,6 +1,8 @@
 import ArgumentParser
 import DynamoClient
 import Foundation
+import RunState
+import TableIO
 
 /// `dynamo-migrate tables`: what the endpoint holds.
 struct TablesCommand: AsyncParsableCommand {

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import RunState
+import TableIO
 import Verification
 
 /// `dynamo-migrate verify`: checks that every target holds what its sources should produce.

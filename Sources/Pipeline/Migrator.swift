@@ -4,7 +4,9 @@ import DynamoCore
 import Foundation
 import Logging
 import Mappings
+import RunState
 import Synchronization
+import TableIO
 
 /// How a migration runs.
 public struct MigrationOptions: Sendable {
@@ -372,7 +374,6 @@ public final class Migrator: Sendable {
 public enum MigratorError: Error, CustomStringConvertible {
     case interruptedRunExists(String)
     case otherEndpoint(String, recorded: String, now: String)
-    case stateDirectoryLocked(String)
     case nothingToResume(String)
 
     public var description: String {
@@ -383,8 +384,6 @@ public enum MigratorError: Error, CustomStringConvertible {
             return "the migration in \(dir) ran against \(recorded), not \(now); use that endpoint, or another --state-dir for this one"
         case .nothingToResume(let dir):
             return "--resume was given, but \(dir) holds no migration to resume; check --state-dir, or drop --resume to start a new migration"
-        case .stateDirectoryLocked(let dir):
-            return "another dynamo-migrate process is using \(dir) (its lock is held); wait for it to finish, or use another --state-dir"
         }
     }
 }

@@ -2,6 +2,8 @@
 import DynamoClient
 import DynamoCore
 import Foundation
+import RunState
+import TableIO
 
 /// What `migrate` would do with a mapping, read from the endpoint without writing anything.
 ///

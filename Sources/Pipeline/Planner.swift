@@ -3,6 +3,8 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import Mappings
+import RunState
+import TableIO
 
 /// How a plan is made.
 public struct PlanOptions: Sendable {

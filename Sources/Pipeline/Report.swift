@@ -1,4 +1,6 @@
 import Foundation
+import RunState
+import TableIO
 
 extension MigrationReport {
     /// The run report as Markdown, for a change ticket.

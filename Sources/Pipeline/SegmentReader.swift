@@ -1,7 +1,9 @@
 import DynamoClient
 import DynamoCore
 import Mappings
+import RunState
 import Synchronization
+import TableIO
 
 /// Reads one source table with a ``ParallelScan`` from the checkpoint on, transforms each item, and
 /// hands the results to the writers through the bounded queue (waiting while it is full).

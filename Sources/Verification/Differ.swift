@@ -2,6 +2,8 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import Mappings
+import RunState
+import TableIO
 
 /// A key present on both sides with different content.
 public struct ChangedItem: Sendable, Equatable {

@@ -2,7 +2,8 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import Mappings
-import Pipeline
+import RunState
+import TableIO
 
 /// The outcome for one target.
 public enum VerificationStatus: String, Sendable, Codable {

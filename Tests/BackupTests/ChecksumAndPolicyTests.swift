@@ -2,6 +2,8 @@
 import DynamoClient
 import DynamoCore
 import Foundation
+import RunState
+import TableIO
 import Testing
 
 @Suite struct ContentChecksumTests {

@@ -3,6 +3,8 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import Mappings
+import RunState
+import TableIO
 import Testing
 import TestSupport
 import ZlibSupport

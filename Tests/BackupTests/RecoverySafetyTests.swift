@@ -2,6 +2,8 @@ import Backup
 import DynamoClient
 import DynamoCore
 import Foundation
+import RunState
+import TableIO
 import Testing
 import TestSupport
 

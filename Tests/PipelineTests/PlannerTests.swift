@@ -3,6 +3,8 @@ import DynamoCore
 import Foundation
 import Mappings
 @testable import Pipeline
+import RunState
+import TableIO
 import Testing
 import TestSupport
 

@@ -2,9 +2,11 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import PropertyBased
+import RunState
 import Testing
 import TestSupport
-@testable import Verification
+@testable import TableIO
+import Verification
 
 /// Hex of bytes, for comparing with the vectors in docs/checksums.md.
 func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

@@ -1,8 +1,10 @@
 import DynamoClient
 import DynamoCore
 import Foundation
+import RunState
 import Testing
 import TestSupport
+@testable import TableIO
 @testable import Verification
 
 @Suite struct ChecksumTests {

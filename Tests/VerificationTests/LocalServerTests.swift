@@ -4,6 +4,8 @@ import DynamoCore
 import Foundation
 import Mappings
 import Pipeline
+import RunState
+import TableIO
 import Testing
 import TestSupport
 @testable import Verification

@@ -84,11 +84,15 @@ public protocol CheckpointStore: Sendable {
 public enum CheckpointError: Error, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     case unwritable(path: String, reason: String)
+    /// Another process holds the state directory's lock.
+    case stateDirectoryLocked(String)
 
     public var description: String {
         switch self {
         case .unreadable(let path, let reason): "cannot read the checkpoint \(path): \(reason)"
         case .unwritable(let path, let reason): "cannot write the checkpoint \(path): \(reason)"
+        case .stateDirectoryLocked(let dir):
+            "another dynamo-migrate process is using \(dir) (its lock is held); wait for it to finish, or use another --state-dir"
         }
     }
 }
@@ -173,7 +177,7 @@ public final class StateDirectoryLock: Sendable {
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
-            throw MigratorError.stateDirectoryLocked(directory.path)
+            throw CheckpointError.stateDirectoryLocked(directory.path)
         }
         descriptor = fd
     }

@@ -1,9 +1,8 @@
 // Backup: exports in DynamoDB's S3 export layout, imports, on-demand backups, restore drills and backup policies.
 import DynamoClient
 import DynamoCore
-import Pipeline
+import RunState
 import Synchronization
-import Verification
 
 /// An order-independent digest of a table's items, with the item count and the algorithm that made it.
 ///

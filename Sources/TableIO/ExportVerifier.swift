@@ -1,6 +1,7 @@
 import Crypto
 import DynamoCore
 import Foundation
+import RunState
 
 /// One thing wrong with an export, naming the file.
 public struct ExportProblem: Sendable, Equatable, Codable, CustomStringConvertible {

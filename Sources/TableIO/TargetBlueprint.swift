@@ -1,6 +1,7 @@
 import DynamoClient
 import DynamoCore
 import Mappings
+import RunState
 
 /// What a target table will look like: the mapping's settings with the rest inherited from its first
 /// source. Used by `plan` to show it and by `migrate` to create it.

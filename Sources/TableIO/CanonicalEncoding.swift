@@ -2,6 +2,7 @@
 import DynamoClient
 import DynamoCore
 import Foundation
+import RunState
 
 /// The canonical byte encoding of items and values, format `dmc1` (see docs/checksums.md).
 ///
@@ -91,7 +92,7 @@ public enum CanonicalEncoding {
     /// Byte order of the strings' UTF-8 (not Swift's `<`, which compares canonically equivalent Unicode
     /// as equal).
     @inline(__always)
-    static func utf8Precedes(_ a: String, _ b: String) -> Bool {
+    package static func utf8Precedes(_ a: String, _ b: String) -> Bool {
         // Native strings are contiguous UTF-8: compare the bytes directly.
         let fast = a.utf8.withContiguousStorageIfAvailable { x in
             b.utf8.withContiguousStorageIfAvailable { y -> Bool in

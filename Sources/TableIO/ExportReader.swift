@@ -1,6 +1,7 @@
 import Crypto
 import DynamoCore
 import Foundation
+import RunState
 import ZlibSupport
 
 /// An export opened for reading: its summary and file list.

@@ -1,4 +1,5 @@
-import Pipeline
+import RunState
+import TableIO
 import Testing
 
 @Suite struct RateLimiterTests {

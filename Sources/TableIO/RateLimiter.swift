@@ -1,4 +1,5 @@
 import Foundation
+import RunState
 import Synchronization
 
 /// A token bucket of capacity units per second, shared by all tasks of one side (reads or writes).

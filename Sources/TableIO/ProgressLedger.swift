@@ -1,5 +1,6 @@
 import DynamoCore
 import Foundation
+import RunState
 import Synchronization
 
 /// Identifies one Scan page of one segment of one source, in reading order.

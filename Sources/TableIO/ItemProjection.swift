@@ -1,6 +1,7 @@
 import DynamoClient
 import DynamoCore
 import Mappings
+import RunState
 
 /// What one source item becomes in its target.
 public enum ProjectedItem: Sendable {

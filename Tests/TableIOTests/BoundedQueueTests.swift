@@ -1,5 +1,6 @@
-import Pipeline
+import RunState
 import Synchronization
+import TableIO
 import Testing
 
 /// Shared mutable state for the tests' tasks.

@@ -1,7 +1,8 @@
 import Crypto
-import Foundation
 import DynamoClient
 import DynamoCore
+import Foundation
+import RunState
 
 /// A 128-bit unsigned number, written as 32 lowercase hex digits (big-endian).
 ///

@@ -1,3 +1,4 @@
+import RunState
 import Synchronization
 
 /// A bounded multi-producer, multi-consumer queue whose `send` suspends while it is full.

@@ -2,6 +2,7 @@ import Crypto
 import DynamoClient
 import DynamoCore
 import Foundation
+import RunState
 
 /// `manifest-summary.json` of an export, as DynamoDB writes it (fields per "DynamoDB table export
 /// output format"), plus our own `dynamoMigrate` object, which DynamoDB's exports lack.
@@ -126,15 +127,15 @@ public enum ExportFormatError: Error, Sendable, Equatable, CustomStringConvertib
 
 // MARK: - Encoding and decoding
 
-enum ExportJSON {
-    static func iso8601(_ date: Date) -> String {
+package enum ExportJSON {
+    package static func iso8601(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         formatter.timeZone = TimeZone(identifier: "UTC")
         return formatter.string(from: date)
     }
 
-    static func parseDate(_ text: String?) -> Date? {
+    package static func parseDate(_ text: String?) -> Date? {
         guard let text else { return nil }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -250,14 +251,49 @@ extension ManifestFileEntry {
 
 // MARK: - Digests
 
-enum Digests {
-    static func md5Base64(_ bytes: some Sequence<UInt8>) -> String {
+package enum Digests {
+    package static func md5Base64(_ bytes: some Sequence<UInt8>) -> String {
         var hasher = Insecure.MD5()
         hasher.update(data: Array(bytes))
         return Base64.encode(Array(hasher.finalize()))
     }
 
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+    package static func hex(_ bytes: some Sequence<UInt8>) -> String {
         bytes.map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Where an export lives on disk: `<root>/AWSDynamoDB/<exportId>/`.
+public struct ExportLocation: Sendable, Equatable {
+    /// The folder holding `manifest-summary.json`.
+    public var directory: URL
+    public var exportId: String { directory.lastPathComponent }
+    public var summaryFile: URL { directory.appendingPathComponent("manifest-summary.json") }
+    public var filesManifest: URL { directory.appendingPathComponent("manifest-files.json") }
+    public var dataDirectory: URL { directory.appendingPathComponent("data") }
+
+    public init(directory: URL) { self.directory = directory }
+
+    /// The file a `dataFileS3Key` names: DynamoDB's keys carry the export's S3 prefix, ours do not,
+    /// and a downloaded export may sit anywhere, so only the file name under `data/` counts.
+    public func dataFile(forKey key: String) -> URL {
+        dataDirectory.appendingPathComponent((key as NSString).lastPathComponent)
+    }
+
+    /// The exports in `path`: the folder itself when it holds `manifest-summary.json`, else each
+    /// `AWSDynamoDB/<id>/` below it (or directly below it), oldest first.
+    public static func find(in path: URL) throws(ExportFormatError) -> [ExportLocation] {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: path.appendingPathComponent("manifest-summary.json").path) {
+            return [ExportLocation(directory: path)]
+        }
+        for parent in [path.appendingPathComponent("AWSDynamoDB"), path] {
+            guard let names = try? fm.contentsOfDirectory(atPath: parent.path) else { continue }
+            let found = names.sorted().map { parent.appendingPathComponent($0) }
+                .filter { fm.fileExists(atPath: $0.appendingPathComponent("manifest-summary.json").path) }
+                .map(ExportLocation.init(directory:))
+            if !found.isEmpty { return found }
+        }
+        throw .noExport(path.path)
     }
 }

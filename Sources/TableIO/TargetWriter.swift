@@ -2,6 +2,7 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import Logging
+import RunState
 
 /// One item on its way to a target table, with the page it came from (for acknowledgement).
 public struct WriteUnit: Sendable {
@@ -73,7 +74,7 @@ public struct TargetWriter: Sendable {
     let acknowledge: @Sendable (_ page: PageRef, _ count: Int, _ keptExisting: Int) -> Void
     /// Checked before each new batch: once true, the writer finishes the batch in flight and takes no more
     /// (what is left unwritten is not acknowledged, so a resume reads it again).
-    var shouldStop: @Sendable () -> Bool = { false }
+    public var shouldStop: @Sendable () -> Bool = { false }
     /// Consecutive rounds without any progress before giving up loudly.
     var maxStalledRounds = 60
 

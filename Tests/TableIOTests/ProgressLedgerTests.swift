@@ -1,5 +1,6 @@
 import DynamoCore
-import Pipeline
+import RunState
+import TableIO
 import Testing
 
 @Suite struct ProgressLedgerTests {

@@ -1,5 +1,6 @@
 import DynamoClient
 import DynamoCore
+import RunState
 
 /// A parallel Scan of one table: `totalSegments` segments read concurrently, each paging with
 /// `ExclusiveStartKey`. The migrator, checksums and exports all read tables through this.

@@ -2,7 +2,7 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import Mappings
-import Pipeline
+import RunState
 
 /// Errors of checksums, verification and diffs, written for the operator.
 public enum VerificationError: Error, Sendable, CustomStringConvertible {
@@ -69,6 +69,10 @@ public struct ExpectedItem: Sendable {
     public var item: Item
     public var key: Item
     public var keyBytes: [UInt8]
+
+    public init(item: Item, key: Item, keyBytes: [UInt8]) {
+        self.item = item; self.key = key; self.keyBytes = keyBytes
+    }
 }
 
 /// Applies a source's transform the way the migrator's segment reader does: filtered items
@@ -88,7 +92,7 @@ public struct SourceProjection: Sendable {
         counts.itemsRead += 1
         counts.sourceHash = counts.sourceHash &+ Hash128(prefixOf: ItemHasher.sha256(of: item))
         // The migrator's own projection, so verify models exactly what migrate writes.
-        switch Pipeline.project(item, through: transform, targetKey: targetKey) {
+        switch TableIO.project(item, through: transform, targetKey: targetKey) {
         case .written(let out, let key, _):
             return ExpectedItem(item: out, key: key, keyBytes: CanonicalEncoding.bytes(of: key))
         case .filtered:
@@ -125,7 +129,7 @@ public struct Checksummer: Sendable {
         return description
     }
 
-    func scan(_ description: TableDescription) -> ParallelScan {
+    package func scan(_ description: TableDescription) -> ParallelScan {
         ParallelScan(client: client, table: description.name,
                      totalSegments: segments ?? ParallelScan.defaultSegments(for: description), pageLimit: pageLimit)
     }
