@@ -454,6 +454,20 @@ struct DecommissionTests {
         await f.cleanUp()
     }
 
+    /// A run that stopped after sending DeleteTable left only the intent: the table being gone then
+    /// counts as deleted by that decommission, not as a table that vanished unexplained.
+    @Test func anIntentWithoutOutcomeCountsAsDeleted() async throws {
+        let f = try await DecommissionFixture.make(client)
+        try FileManager.default.createDirectory(at: f.state, withIntermediateDirectories: true)
+        let intent = #"{"checks":[],"decidedAt":"2026-11-30T02:00:00Z","decision":"delete-requested","dryRun":false,"mapping":"decommission-test.yaml","table":"\#(f.scratch)"}"#
+        try Data((intent + "\n").utf8).write(to: f.state.appendingPathComponent(Decommissioner.auditLogName))
+        try await client.deleteTable(f.scratch)
+        try await client.waitUntilDeleted(f.scratch, pollInterval: .milliseconds(50))
+        let decisions = try await f.decommission(execute: false)
+        #expect(decisions[f.scratch]?.decision == .alreadyDeleted)
+        await f.cleanUp()
+    }
+
     /// A second decommission on the same state directory, started while the first waits for its
     /// confirmation, is refused before it looks at any table.
     @Test func aSecondConcurrentDecommissionIsRefused() async throws {
