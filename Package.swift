@@ -4,7 +4,7 @@ import PackageDescription
 
 let package = Package(
     name: "dynamo-migrate",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],  // Synchronization.Mutex needs macOS 15
     products: [
         .executable(name: "dynamo-migrate", targets: ["dynamo-migrate"]),
     ],
