@@ -4,7 +4,7 @@ import PackageDescription
 
 let package = Package(
     name: "dynamo-migrate",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],  // Synchronization.Mutex needs macOS 15
     products: [
         .executable(name: "dynamo-migrate", targets: ["dynamo-migrate"]),
     ],
@@ -44,7 +44,7 @@ let package = Package(
         ]),
         // The streaming migrator: reader, transform, batched writer, checkpoints, rate limits.
         .target(name: "Pipeline", dependencies: [
-            "DynamoCore", "DynamoClient", "Mappings",
+            "DynamoCore", "AWSAuth", "DynamoClient", "Mappings",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Content checksums of tables, verification of a migration, and diffs.
@@ -53,7 +53,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Deletion guarded by proof: verified data, verified backups, confirmation, audit log.
-        .target(name: "Decommission", dependencies: ["DynamoClient", "Mappings", "Pipeline", "Verification", "Backup"]),
+        .target(name: "Decommission", dependencies: ["AWSAuth", "DynamoClient", "Mappings", "Pipeline", "Verification", "Backup"]),
         // Exports, imports, on-demand backups, restore drills and backup policies.
         .target(name: "Backup", dependencies: [
             "DynamoCore", "DynamoClient", "ZlibSupport", "Pipeline", "Mappings", "Verification",

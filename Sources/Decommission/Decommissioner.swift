@@ -1,3 +1,4 @@
+import AWSAuth
 import Backup
 import DynamoClient
 import Foundation
@@ -308,6 +309,9 @@ public struct Decommissioner: Sendable {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(VerificationRecord.self, from: Data(contentsOf: url))
+        var record = try decoder.decode(VerificationRecord.self, from: Data(contentsOf: url))
+        // Older records kept the endpoint as typed; compare in the one form clients use.
+        record.endpoint = record.endpoint.map(AWSConfiguration.normalizedEndpoint)
+        return record
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Backup
 import DynamoClient
 import Foundation
+import Mappings
 import Pipeline
 
 /// `dynamo-migrate backup`: on-demand backups with recorded content checksums, and backup policies.
@@ -84,7 +85,7 @@ struct BackupListCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var state: StateDirectoryOption
 
-    @Option(help: "Only backups of tables matching this glob.")
+    @Option(help: "Only backups of tables matching this glob (* any run of characters, ? one character).")
     var match: String?
 
     @Flag(help: "Print JSON instead of a table.")
@@ -92,12 +93,13 @@ struct BackupListCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
+            let glob = try matchGlob(match)
             let client = try global.makeClient()
             let (records, skipped) = try state.store.backups()
             if !skipped.isEmpty { printWarning("\(state.store.backupsFile.path): skipped unreadable lines \(skipped.map(String.init).joined(separator: ", "))") }
             let byArn = Dictionary(records.map { ($0.backupArn, $0) }, uniquingKeysWith: { _, b in b })
             var listed = try await client.listBackups().map { ListedBackup($0, record: byArn[$0.arn]) }
-            if let match { listed = listed.filter { globMatches(match, $0.table ?? "") } }
+            if let glob { listed = listed.filter { glob.matches($0.table ?? "") } }
             listed.sort { ($0.table ?? "", $0.createdAt ?? .distantPast) < ($1.table ?? "", $1.createdAt ?? .distantPast) }
             if json { print(try jsonText(listed)); return }
             if listed.isEmpty { print("no backups\(match.map { " of tables matching \($0)" } ?? "")"); return }

@@ -1,3 +1,4 @@
+import AWSAuth
 import DynamoCore
 import Foundation
 
@@ -107,7 +108,10 @@ public struct FileCheckpointStore: CheckpointStore {
             let data = try Data(contentsOf: path)
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .iso8601
-            return try decoder.decode(MigrationCheckpoint.self, from: data)
+            var checkpoint = try decoder.decode(MigrationCheckpoint.self, from: data)
+            // Older checkpoints kept the endpoint as typed; compare in the one form clients use.
+            checkpoint.endpoint = checkpoint.endpoint.map(AWSConfiguration.normalizedEndpoint)
+            return checkpoint
         } catch {
             throw CheckpointError.unreadable(path: path.path, reason: plainReason(error))
         }
