@@ -50,7 +50,8 @@ public struct BackupManager: Sendable {
             let checksumTakenAt = Date()
             let checksum = try await checksummer.checksum(table: table, client: client, segments: segments)
             let name = Self.backupName(template: nameTemplate, table: table, at: now)
-            let summary = try await client.createBackup(table: table, name: name)
+            // Not retried blindly: a lost answer is resolved by looking the backup up by its name.
+            let summary = try await client.createBackupOnce(table: table, name: name)
             let description = try await client.waitUntilBackupAvailable(summary.arn, timeout: backupTimeout)
             let record = BackupRecord(
                 backupArn: summary.arn, backupName: name, table: table, checksumTakenAt: checksumTakenAt,

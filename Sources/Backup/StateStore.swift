@@ -39,6 +39,36 @@ public struct BackupStateStore: Sendable {
     public func backups() throws -> (records: [BackupRecord], skipped: [Int]) { try read(backupsFile) }
     public func drills() throws -> (records: [DrillRecord], skipped: [Int]) { try read(drillsFile) }
 
+    /// Scratch tables a drill asked for and has not deleted yet, one file each (named after the table,
+    /// holding the endpoint). Written before the restore is requested, removed once the table is gone
+    /// (or kept on purpose), so a scratch table left by a killed drill or a lost answer is found again.
+    public var scratchTablesDirectory: URL { directory.appendingPathComponent("scratch-tables") }
+
+    /// Records that a drill is about to ask for scratch table `name` on `endpoint`.
+    public func recordScratchTable(_ name: String, endpoint: String) throws {
+        let url = scratchTablesDirectory.appendingPathComponent(name)
+        do {
+            try FileManager.default.createDirectory(at: scratchTablesDirectory, withIntermediateDirectories: true)
+            try Data((endpoint + "\n").utf8).write(to: url, options: .atomic)
+        } catch {
+            throw BackupError.io(path: url.path, reason: error.localizedDescription)
+        }
+    }
+
+    /// Forgets scratch table `name` (deleted, or kept on purpose).
+    public func forgetScratchTable(_ name: String) {
+        try? FileManager.default.removeItem(at: scratchTablesDirectory.appendingPathComponent(name))
+    }
+
+    /// Scratch tables recorded and not yet forgotten, with the endpoint each was asked for on.
+    public func scratchTables() -> [(name: String, endpoint: String)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: scratchTablesDirectory.path)) ?? []
+        return names.filter { !$0.hasPrefix(".") }.sorted().compactMap { name in
+            guard let data = try? Data(contentsOf: scratchTablesDirectory.appendingPathComponent(name)) else { return nil }
+            return (name, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+
     /// The newest record of `arn`.
     public func backup(arn: String) throws -> BackupRecord? {
         try backups().records.last { $0.backupArn == arn }
