@@ -94,3 +94,34 @@ import TestSupport
         try await client.deleteTable(table)
     }
 }
+
+extension LostAnswerBackupTests {
+    /// `backup create` killed after CreateBackup, before its record: the next run records that backup
+    /// (with the checksum taken for it) instead of leaving it unrecorded.
+    @Test func aBackupLeftUnrecordedByAKilledRunIsRecordedByTheNext() async throws {
+        let table = try await makeTable(client, prefix: "bk-lost-kill")
+        try await writeAll(client, table, sampleItems(6))
+        let store = store()
+        let checksum = MultisetContentChecksummer().checksum(items: sampleItems(6))
+        let name = BackupManager.backupName(template: BackupManager.defaultNameTemplate, table: table,
+                                            at: Date(timeIntervalSince1970: 1_795_780_800))
+        let pending = PendingBackup(backupName: name, table: table, endpoint: client.configuration.endpoint,
+                                    checksumTakenAt: Date(timeIntervalSince1970: 1_795_780_799),
+                                    requestedAt: Date(timeIntervalSince1970: 1_795_780_800), contentChecksum: checksum)
+        try store.recordPendingBackup(pending)
+        let made = try await client.createBackup(table: table, name: name)
+        // A pending backup DynamoDB never made is simply forgotten.
+        try store.recordPendingBackup(PendingBackup(backupName: "never-made", table: table, endpoint: client.configuration.endpoint,
+                                                    checksumTakenAt: Date(), requestedAt: Date(), contentChecksum: checksum))
+
+        let next = try await BackupManager(client: client, store: store).create(table: table)
+        let records = try store.backups().records
+        #expect(records.map(\.backupArn) == [made.arn, next.backupArn])
+        #expect(records.first?.contentChecksum == checksum)
+        #expect(records.first?.backupName == name)
+        #expect(store.pendingBackups().isEmpty)
+        #expect(Set(try await client.listBackups(table: table).map(\.arn)) == [made.arn, next.backupArn])
+        for backup in try await client.listBackups(table: table) { try await client.deleteBackup(arn: backup.arn) }
+        try await client.deleteTable(table)
+    }
+}
