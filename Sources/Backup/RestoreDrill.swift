@@ -173,8 +173,14 @@ public struct RestoreDrill: Sendable {
                 try await claimScratch()
                 phaseStart = ContinuousClock.now
                 do {
-                    try await client.restoreTableToPointInTime(sourceTable: table, targetTable: scratch, to: point)
-                } catch { throw BackupError.client(error) }
+                    if try await client.restoreTableToPointInTimeOrAdopt(sourceTable: table, targetTable: scratch, to: point) {
+                        record.notes.append("the answer to RestoreTableToPointInTime was lost; the scratch table it made was adopted")
+                    }
+                } catch let error as DynamoDBError {
+                    throw BackupError.client(error)
+                } catch let error as TableAdoptionError {
+                    throw BackupError.other(error.description)
+                }
                 endPhase("restore requested")
                 do { try await client.waitUntilActive(scratch, timeout: options.timeout, pollInterval: .milliseconds(500)) } catch { throw BackupError.client(error) }
                 endPhase("ACTIVE")

@@ -62,19 +62,33 @@ extension DynamoDBClient {
     /// - Returns: whether the table was adopted rather than restored by this call.
     @discardableResult
     public func restoreTableFromBackupOrAdopt(backupArn: String, targetTable: String) async throws -> Bool {
-        var adopted = false
-        var refusal: DynamoDBError?
-        do { try await restoreTableFromBackup(backupArn: backupArn, targetTable: targetTable) } catch { refusal = error }
-        if let refusal {
-            guard refusal.errorType == "TableAlreadyExistsException" || refusal.errorType == "ResourceInUseException",
-                  let existing = try await describeTableIfExists(targetTable), existing.status != "DELETING" else { throw refusal }
-            if let source = existing.raw["RestoreSummary"]?["SourceBackupArn"]?.stringValue, source != backupArn {
-                throw TableAdoptionError(table: targetTable, reason: "it was restored from \(source), not \(backupArn)")
-            }
-            logger.warning("RestoreTableFromBackup into \(targetTable): the table is already there (an earlier attempt was applied, its answer lost); adopting it")
-            adopted = true
+        try await restoreOrAdopt(targetTable, summaryField: "SourceBackupArn", expectedSource: backupArn) { () async throws(DynamoDBError) in
+            try await restoreTableFromBackup(backupArn: backupArn, targetTable: targetTable)
         }
-        return adopted
+    }
+
+    /// RestoreTableToPointInTime into `targetTable`, adopting the target when it is already there
+    /// because of our own request, like ``restoreTableFromBackupOrAdopt(backupArn:targetTable:)``.
+    @discardableResult
+    public func restoreTableToPointInTimeOrAdopt(sourceTable: String, targetTable: String, to point: RestorePoint) async throws -> Bool {
+        let sourceArn = try await describeTable(sourceTable).arn
+        return try await restoreOrAdopt(targetTable, summaryField: "SourceTableArn", expectedSource: sourceArn) { () async throws(DynamoDBError) in
+            try await restoreTableToPointInTime(sourceTable: sourceTable, targetTable: targetTable, to: point)
+        }
+    }
+
+    private func restoreOrAdopt(_ targetTable: String, summaryField: String, expectedSource: String?,
+                                restore: () async throws(DynamoDBError) -> TableDescription) async throws -> Bool {
+        var refusal: DynamoDBError?
+        do { _ = try await restore() } catch { refusal = error }
+        guard let refusal else { return false }
+        guard refusal.errorType == "TableAlreadyExistsException" || refusal.errorType == "ResourceInUseException",
+              let existing = try await describeTableIfExists(targetTable), existing.status != "DELETING" else { throw refusal }
+        if let expectedSource, let source = existing.raw["RestoreSummary"]?[summaryField]?.stringValue, source != expectedSource {
+            throw TableAdoptionError(table: targetTable, reason: "it was restored from \(source), not \(expectedSource)")
+        }
+        logger.warning("restore into \(targetTable): the table is already there (an earlier attempt was applied, its answer lost); adopting it")
+        return true
     }
 
     /// CreateBackup that a lost answer does not turn into two backups.

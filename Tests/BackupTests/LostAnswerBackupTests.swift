@@ -125,3 +125,23 @@ extension LostAnswerBackupTests {
         try await client.deleteTable(table)
     }
 }
+
+extension LostAnswerBackupTests {
+    @Test func pointInTimeDrillWithALostRestoreAnswerPassesAndLeavesNoScratchTable() async throws {
+        let table = try await makeTable(client, prefix: "bk-lost-pitr")
+        try await writeAll(client, table, sampleItems(10))
+        try await client.updateContinuousBackups(table: table, pointInTimeRecovery: true)
+        let store = store()
+        var drill: DrillRecord?
+        try await withProxy("RestoreTableToPointInTime") { faulty in
+            drill = try await RestoreDrill(client: faulty, store: store).run(table: table, from: .pointInTime(.latest))
+        }
+        let record = try #require(drill)
+        #expect(record.error == nil)
+        #expect(record.passed)
+        #expect(record.notes.contains("the answer to RestoreTableToPointInTime was lost; the scratch table it made was adopted"))
+        #expect(try await client.describeTableIfExists(record.scratchTable) == nil)
+        #expect(store.scratchTables().isEmpty)
+        try await client.deleteTable(table)
+    }
+}
