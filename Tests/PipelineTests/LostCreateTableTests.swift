@@ -126,6 +126,23 @@ struct LostCreateTableTests {
         try await client.deleteTable(source)
     }
 
+    /// A CreateTable refused outright made no table: its intent is withdrawn, so no checkpoint is left
+    /// behind and the operator can fix the mapping and rerun without --resume.
+    @Test func aRefusedCreateTableLeavesNoCheckpoint() async throws {
+        let source = try await source("lost-refused-src", items: 3)
+        let target = TestEnvironment.uniqueTableName("lost-refused-tgt")
+        let proxy = try FaultProxy(upstream: localEndpoint)
+        defer { proxy.stop() }
+        proxy.inject(.dynamoError(type: "ValidationException"), operation: "CreateTable", times: 1)
+        let state = TestEnvironment.temporaryDirectory("lost-refused")
+        await #expect(throws: DynamoDBError.self) {
+            _ = try await migrate(yaml(source: source, target: target), client: makeClient(endpoint: proxy.endpoint), stateDirectory: state)
+        }
+        #expect(try FileCheckpointStore(directory: state).load() == nil)
+        #expect(try await client.describeTableIfExists(target) == nil)
+        try await client.deleteTable(source)
+    }
+
     func makeTableNamed(_ name: String) async throws -> String {
         try await client.createTable(CreateTableInput(name: name, keySchema: key))
         try await client.waitUntilActive(name, pollInterval: .milliseconds(50))
