@@ -235,7 +235,12 @@ struct BackupEnforceCommand: AsyncParsableCommand {
                     actions += 1
                     print("\(t.name): \(verb)delete \(backup.name) from \(String(isoDate(backup.creationDate).prefix(10))), no longer kept by retention")
                     if apply {
-                        do { try await client.deleteBackup(arn: backup.arn) } catch { failures += 1; printError("\(t.name): \(error)") }
+                        do {
+                            // Already gone is done: it is how the retry of a DeleteBackup whose answer was lost ends.
+                            if try await !client.deleteBackupIfPresent(arn: backup.arn) {
+                                print("  \(backup.name) was already gone (deleted by an earlier attempt whose answer was lost, or by someone else)")
+                            }
+                        } catch { failures += 1; printError("\(t.name): \(error)") }
                     }
                 }
             }
