@@ -4,7 +4,7 @@ import PackageDescription
 
 let package = Package(
     name: "dynamo-migrate",
-    platforms: [.macOS(.v15)],
+    platforms: [.macOS(.v15)],  // Synchronization.Mutex needs macOS 15
     products: [
         .executable(name: "dynamo-migrate", targets: ["dynamo-migrate"]),
     ],
@@ -44,7 +44,7 @@ let package = Package(
         ]),
         // The shared lower layer under every engine, part 1: every record a run keeps (checkpoints,
         // dead letters, state-directory lock, atomic replace).
-        .target(name: "RunState", dependencies: ["DynamoCore"]),
+        .target(name: "RunState", dependencies: ["DynamoCore", "AWSAuth"]),
         // The shared lower layer, part 2: table I/O. Parallel Scan, bounded queue, rate limiter, batched
         // writer, item projection, target blueprints, content checksums, the export file layout.
         .target(name: "TableIO", dependencies: [
@@ -56,7 +56,7 @@ let package = Package(
         // Engines, peers of each other, each on TableIO + RunState + DynamoClient.
         // Plan and migrate: the streaming migrator (segment readers, checkpoints, reports).
         .target(name: "Pipeline", dependencies: [
-            "DynamoCore", "DynamoClient", "Mappings", "TableIO", "RunState",
+            "DynamoCore", "AWSAuth", "DynamoClient", "Mappings", "TableIO", "RunState",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Verification of a migration against its mapping, and diffs.
@@ -73,7 +73,7 @@ let package = Package(
         ]),
         // Deletion guarded by proof: verified data, verified backups, confirmation, audit log.
         .target(name: "Decommission", dependencies: [
-            "DynamoClient", "Mappings", "TableIO", "RunState", "Verification", "Backup",
+            "AWSAuth", "DynamoClient", "Mappings", "TableIO", "RunState", "Verification", "Backup",
         ]),
         // Commands and their output.
         .target(name: "DynamoMigrateCLI", dependencies: [

@@ -24,12 +24,36 @@ public struct Credentials: Sendable, Equatable, CustomStringConvertible, CustomD
 public struct AWSConfiguration: Sendable, Equatable, CustomStringConvertible {
     public var credentials: Credentials
     public var region: String
-    /// Full endpoint URL, e.g. `https://dynamodb.eu-west-1.amazonaws.com` or `http://127.0.0.1:5000`.
-    public var endpoint: String
+    /// Full endpoint URL, e.g. `https://dynamodb.eu-west-1.amazonaws.com` or `http://127.0.0.1:5000`,
+    /// always in ``normalizedEndpoint(_:)`` form: it is recorded in checkpoints and verification records
+    /// and compared with them, so `http://h:8000/` and `http://h:8000` must be one endpoint.
+    public var endpoint: String {
+        didSet { endpoint = Self.normalizedEndpoint(endpoint) }
+    }
     /// The profile used, if any.
     public var profile: String?
     public init(credentials: Credentials, region: String, endpoint: String, profile: String?) {
-        self.credentials = credentials; self.region = region; self.endpoint = endpoint; self.profile = profile
+        self.credentials = credentials; self.region = region; self.endpoint = Self.normalizedEndpoint(endpoint); self.profile = profile
+    }
+
+    /// The one form of an endpoint URL, used wherever an endpoint is kept or compared: scheme and host
+    /// lowercased, the scheme's default port dropped (80 for http, 443 for https), trailing slashes of
+    /// the path removed. `HTTP://Local.Host:80/` becomes `http://local.host`; `http://h:8000/` becomes
+    /// `http://h:8000`. Text that is not a URL comes back trimmed, otherwise unchanged. Idempotent.
+    public static func normalizedEndpoint(_ text: String) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard var components = URLComponents(string: trimmed), let scheme = components.scheme?.lowercased(),
+              let host = components.percentEncodedHost, !host.isEmpty
+        else { return trimmed }
+        components.scheme = scheme
+        components.percentEncodedHost = host.lowercased()
+        if (scheme == "http" && components.port == 80) || (scheme == "https" && components.port == 443) {
+            components.port = nil
+        }
+        var path = components.percentEncodedPath
+        while path.hasSuffix("/") { path.removeLast() }
+        components.percentEncodedPath = path
+        return components.string ?? trimmed
     }
     public var description: String {
         "AWSConfiguration(credentials: \(credentials), region: \(region), endpoint: \(endpoint), profile: \(profile ?? "none"))"

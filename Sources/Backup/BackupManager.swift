@@ -48,21 +48,52 @@ public struct BackupManager: Sendable {
     /// differ from it, which a later drill reports (take backups of quiet tables, or accept that).
     public func create(table: String, nameTemplate: String = defaultNameTemplate, now: Date = Date()) async throws -> BackupRecord {
         do {
+            _ = try await recordPendingBackups()
             guard try await client.describeTableIfExists(table) != nil else { throw BackupError.tableNotFound(table) }
             let checksumTakenAt = Date()
             let checksum = try await checksummer.checksum(table: table, client: client, segments: segments)
             let name = Self.backupName(template: nameTemplate, table: table, at: now)
-            let summary = try await client.createBackup(table: table, name: name)
-            let description = try await client.waitUntilBackupAvailable(summary.arn, timeout: backupTimeout)
-            let record = BackupRecord(
-                backupArn: summary.arn, backupName: name, table: table, checksumTakenAt: checksumTakenAt,
-                createdAt: description.backup.creationDate ?? summary.creationDate ?? now, availableAt: Date(),
-                itemCount: checksum.itemCount, contentChecksum: checksum, sizeBytes: description.backup.sizeBytes)
-            try store.appendBackup(record)
+            let pending = PendingBackup(backupName: name, table: table, endpoint: client.configuration.endpoint,
+                                        checksumTakenAt: checksumTakenAt, requestedAt: Date(), contentChecksum: checksum)
+            try store.recordPendingBackup(pending)
+            // Not retried blindly: a lost answer is resolved by looking the backup up by its name.
+            let summary = try await client.createBackupOnce(table: table, name: name)
+            let record = try await appendRecord(summary, for: pending)
+            store.forgetPendingBackup(pending)
             return record
         } catch let error as DynamoDBError {
             throw BackupError.client(error)
         }
+    }
+
+    /// Waits until `summary` is AVAILABLE and appends its record.
+    func appendRecord(_ summary: BackupSummary, for pending: PendingBackup) async throws -> BackupRecord {
+        let description = try await client.waitUntilBackupAvailable(summary.arn, timeout: backupTimeout)
+        let record = BackupRecord(
+            backupArn: summary.arn, backupName: pending.backupName, table: pending.table, checksumTakenAt: pending.checksumTakenAt,
+            createdAt: description.backup.creationDate ?? summary.creationDate ?? pending.requestedAt, availableAt: Date(),
+            itemCount: pending.contentChecksum.itemCount, contentChecksum: pending.contentChecksum, sizeBytes: description.backup.sizeBytes)
+        try store.appendBackup(record)
+        return record
+    }
+
+    /// Records the backups that earlier runs on this endpoint asked for but did not get to record
+    /// (killed between CreateBackup and the record): each is found by table and name among the
+    /// backups not recorded yet. A pending backup that DynamoDB never made is forgotten.
+    /// - Returns: the records appended.
+    public func recordPendingBackups() async throws -> [BackupRecord] {
+        var recorded: [BackupRecord] = []
+        let endpoint = client.configuration.endpoint
+        for pending in store.pendingBackups() where pending.endpoint == endpoint {
+            let known = Set(try store.backups().records.map(\.backupArn))
+            let found = try await client.listBackups(table: pending.table)
+                .filter { $0.name == pending.backupName && $0.status != "DELETED" }
+            if let made = found.first(where: { !known.contains($0.arn) }) {
+                recorded.append(try await appendRecord(made, for: pending))
+            }
+            store.forgetPendingBackup(pending)
+        }
+        return recorded
     }
 }
 

@@ -113,6 +113,18 @@ public struct RestoreDrill: Sendable {
             phaseStart = now
         }
         var scratchCreated = false
+        await cleanUpLeftScratchTables(notes: &record.notes, timeout: options.timeout)
+        /// Refuses a scratch name already taken (never adopt, and later delete, a table that is not
+        /// ours), then records the name before asking for it: from then on the table is ours to delete.
+        func claimScratch() async throws {
+            do {
+                if try await client.describeTableIfExists(scratch) != nil {
+                    throw BackupError.other("a table named \(scratch) already exists (a kept drill?); delete it or retry in a second")
+                }
+            } catch let error as DynamoDBError { throw BackupError.client(error) }
+            try store.recordScratchTable(scratch, endpoint: client.configuration.endpoint)
+            scratchCreated = true
+        }
         do {
             var expected: ContentChecksum?
             switch source {
@@ -135,11 +147,19 @@ public struct RestoreDrill: Sendable {
                     record.expectedFrom = "none"
                     record.notes.append("no checksum is recorded for this backup (it was not taken with `dynamo-migrate backup create`, or with another --state-dir): the restore could not be validated")
                 }
+                try await claimScratch()
                 phaseStart = ContinuousClock.now
                 do {
-                    try await client.restoreTableFromBackup(backupArn: arn, targetTable: scratch)
-                } catch { throw BackupError.client(error) }
-                scratchCreated = true
+                    // A lost answer makes the retry meet TableAlreadyExistsException: the table is the
+                    // one we asked for (the name was free and is recorded), so it is adopted.
+                    if try await client.restoreTableFromBackupOrAdopt(backupArn: arn, targetTable: scratch) {
+                        record.notes.append("the answer to RestoreTableFromBackup was lost; the scratch table it made was adopted")
+                    }
+                } catch let error as DynamoDBError {
+                    throw BackupError.client(error)
+                } catch let error as TableAdoptionError {
+                    throw BackupError.other(error.description)
+                }
                 endPhase("restore requested")
                 do { try await client.waitUntilActive(scratch, timeout: options.timeout, pollInterval: .milliseconds(500)) } catch { throw BackupError.client(error) }
                 endPhase("ACTIVE")
@@ -152,11 +172,17 @@ public struct RestoreDrill: Sendable {
                 guard pitr.isPointInTimeRecoveryEnabled else {
                     throw BackupError.other("point-in-time recovery is off for \(table), so it cannot be restored to a point in time; turn it on (`dynamo-migrate backup enforce --apply`) or drill from a backup")
                 }
+                try await claimScratch()
                 phaseStart = ContinuousClock.now
                 do {
-                    try await client.restoreTableToPointInTime(sourceTable: table, targetTable: scratch, to: point)
-                } catch { throw BackupError.client(error) }
-                scratchCreated = true
+                    if try await client.restoreTableToPointInTimeOrAdopt(sourceTable: table, targetTable: scratch, to: point) {
+                        record.notes.append("the answer to RestoreTableToPointInTime was lost; the scratch table it made was adopted")
+                    }
+                } catch let error as DynamoDBError {
+                    throw BackupError.client(error)
+                } catch let error as TableAdoptionError {
+                    throw BackupError.other(error.description)
+                }
                 endPhase("restore requested")
                 do { try await client.waitUntilActive(scratch, timeout: options.timeout, pollInterval: .milliseconds(500)) } catch { throw BackupError.client(error) }
                 endPhase("ACTIVE")
@@ -182,14 +208,8 @@ public struct RestoreDrill: Sendable {
                     expected = verification.contentChecksum
                     record.expectedFrom = "checksum of the export's data files (DynamoDB's export records none)"
                 }
-                // Never adopt (and later delete) a table that happens to have the scratch name.
-                do {
-                    if try await client.describeTableIfExists(scratch) != nil {
-                        throw BackupError.other("a table named \(scratch) already exists (a kept drill?); delete it or retry in a second")
-                    }
-                } catch let error as DynamoDBError { throw BackupError.client(error) }
+                try await claimScratch()
                 phaseStart = ContinuousClock.now
-                scratchCreated = true
                 _ = try await TableImporter(client: client, logger: logger).importExport(
                     reader, into: scratch, options: ImportOptions(createTable: true))
                 endPhase("created and imported")
@@ -221,14 +241,45 @@ public struct RestoreDrill: Sendable {
         record.measuredRTOSeconds = record.phases.reduce(0) { $0 + $1.seconds }
         if scratchCreated && !options.keepScratchTable {
             do {
-                if try await client.describeTableIfExists(scratch) != nil { try await client.deleteTable(scratch) }
+                try await deleteScratchTable(scratch, timeout: options.timeout)
+                store.forgetScratchTable(scratch)
             } catch {
-                record.notes.append("could not delete the scratch table \(scratch): \(error); delete it by hand")
+                record.notes.append("could not delete the scratch table \(scratch): \(error); the next drill with this --state-dir deletes it, or delete it by hand")
                 record.kept = true
             }
+        } else if scratchCreated {
+            store.forgetScratchTable(scratch)
         }
         try store.appendDrill(record)
         return record
+    }
+
+    /// Deletes a scratch table if it is there, waiting for a restore still running to finish first
+    /// (a table cannot be deleted while it is being created).
+    func deleteScratchTable(_ name: String, timeout: Duration) async throws {
+        guard let table = try await client.describeTableIfExists(name) else { return }
+        if table.status == "DELETING" { return }
+        if table.status != "ACTIVE" { try await client.waitUntilActive(name, timeout: timeout) }
+        do {
+            try await client.deleteTable(name)
+        } catch where error.isResourceNotFound {
+            // Gone meanwhile (or our own DeleteTable whose answer was lost): that is what we wanted.
+        }
+    }
+
+    /// Deletes the scratch tables that earlier drills with this state directory recorded on this
+    /// endpoint and did not delete (killed, or the delete failed).
+    func cleanUpLeftScratchTables(notes: inout [String], timeout: Duration) async {
+        for (name, endpoint) in store.scratchTables() where endpoint == client.configuration.endpoint {
+            do {
+                let existed = try await client.describeTableIfExists(name) != nil
+                try await deleteScratchTable(name, timeout: timeout)
+                store.forgetScratchTable(name)
+                if existed { notes.append("deleted the scratch table \(name) left by an earlier drill") }
+            } catch {
+                notes.append("could not delete the scratch table \(name) left by an earlier drill: \(error)")
+            }
+        }
     }
 
     static func seconds(_ d: Duration) -> Double {

@@ -73,8 +73,10 @@ public struct TableImporter: Sendable {
                     input.globalSecondaryIndexes = extras?.globalSecondaryIndexes.map(\.secondaryIndex) ?? []
                     input.localSecondaryIndexes = extras?.localSecondaryIndexes.map(\.secondaryIndex) ?? []
                 }
-                try await client.createTable(input)
-                try await client.waitUntilActive(table, pollInterval: .milliseconds(200))
+                // The table did not exist a moment ago: one that is there now came from our own
+                // CreateTable whose answer was lost, and is adopted (same key schema) rather than refused.
+                let (_, adopted) = try await client.createOrAdoptTable(input, pollInterval: .milliseconds(200))
+                if adopted { logger.info("\(table) was created by an earlier attempt (its answer was lost): adopting it") }
                 created = true
             } else {
                 guard let existing else {
@@ -87,6 +89,8 @@ public struct TableImporter: Sendable {
             }
         } catch let error as DynamoDBError {
             throw BackupError.client(error)
+        } catch let error as TableAdoptionError {
+            throw BackupError.other(error.description)
         }
 
         let statistics = PipelineStatistics()

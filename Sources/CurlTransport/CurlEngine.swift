@@ -235,6 +235,7 @@ final class CurlEngine: @unchecked Sendable {
         set(dm_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMS))
         set(dm_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, requestTimeoutMS))
         set(dm_curl_easy_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1))
+        set(dm_curl_easy_setopt_long(handle, CURLOPT_FRESH_CONNECT, request.freshConnection ? 1 : 0))
         set(dm_curl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, transfer.errorBuffer))
         let context = Unmanaged.passUnretained(transfer).toOpaque()
         set(dm_curl_easy_setopt_callback(handle, CURLOPT_WRITEFUNCTION, curlWriteCallback))

@@ -6,8 +6,12 @@ public struct HTTPRequest: Sendable {
     public var url: String
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
-    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]) {
-        self.method = method; self.url = url; self.headers = headers; self.body = body
+    /// Send on a new connection. libcurl silently resends a request whose reused connection broke
+    /// before any answer, which the server may already have applied; a request that must not be
+    /// applied twice without its sender knowing (CreateBackup) asks for a fresh connection instead.
+    public var freshConnection: Bool
+    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8], freshConnection: Bool = false) {
+        self.method = method; self.url = url; self.headers = headers; self.body = body; self.freshConnection = freshConnection
     }
 }
 

@@ -28,12 +28,19 @@ public struct DecommissionCandidate: Sendable {
     public var table: TableDescription
     /// Targets this table is a source of (empty when it is not migrated).
     public var targets: [String]
+    /// The mapping as given to this run: what each target should hold now.
+    public var mapping: ResolvedMapping
+    /// The current mapping's fingerprint per target; a verification recorded under another one proves
+    /// nothing about this mapping.
+    public var fingerprints: MappingFingerprints
     /// The mapping says its data is not worth keeping (`discard-data:`).
     public var discardsData: Bool
     /// The migration's checkpoint from the state directory, if any.
     public var migration: MigrationCheckpoint?
     /// The last `verify` record from the state directory, if any.
     public var verification: VerificationRecord?
+    /// Tables an earlier decommission deleted (per the audit log).
+    public var previouslyDeleted: Set<String>
     public var mappingPath: String
     public var stateDirectory: URL
     /// The endpoint this run talks to; proofs recorded against another endpoint do not count.
@@ -47,13 +54,13 @@ public struct DecommissionCandidate: Sendable {
 public final class LiveChecksums: Sendable {
     let client: DynamoDBClient
     private let cache = Mutex<[String: ContentChecksum]>([:])
+    private let verifications = Mutex<[String: TargetVerification]>([:])
 
     public init(client: DynamoDBClient) { self.client = client }
 
     public func checksum(of table: TableDescription) async throws -> ContentChecksum {
         if let known = cache.withLock({ $0[table.name] }) { return known }
-        let value = try await MultisetContentChecksummer().checksum(table: table.name, client: client,
-                                                                    segments: ParallelScan.defaultSegments(for: table))
+        let value = try await Self.scan(table, client: client)
         cache.withLock { $0[table.name] = value }
         return value
     }
@@ -61,6 +68,26 @@ public final class LiveChecksums: Sendable {
     public func checksum(ofTable name: String) async throws -> ContentChecksum? {
         guard let table = try await client.describeTableIfExists(name) else { return nil }
         return try await checksum(of: table)
+    }
+
+    /// A new scan, bypassing the cache: what the table holds at this moment.
+    public func rescan(_ table: TableDescription) async throws -> ContentChecksum {
+        try await Self.scan(table, client: client)
+    }
+
+    static func scan(_ table: TableDescription, client: DynamoDBClient) async throws -> ContentChecksum {
+        try await MultisetContentChecksummer().checksum(table: table.name, client: client,
+                                                        segments: ParallelScan.defaultSegments(for: table))
+    }
+
+    /// The target verified now, through the mapping given to this run, with the code `verify` uses:
+    /// what its sources should produce (transforms, filters, merge) against what it holds. Once per
+    /// target per run.
+    public func verification(of target: ResolvedTarget, in mapping: ResolvedMapping) async throws -> TargetVerification {
+        if let known = verifications.withLock({ $0[target.name] }) { return known }
+        let value = try await MappingVerifier(checksummer: Checksummer(client: client), mapping: mapping).verify(target)
+        verifications.withLock { $0[target.name] = value }
+        return value
     }
 }
 
@@ -71,10 +98,12 @@ public protocol DecommissionCheck: Sendable {
     func evaluate(_ candidate: DecommissionCandidate) async throws -> CheckResult
 }
 
-/// 1. The table's data is accounted for: every target it feeds verified equal to the transformed
-/// sources after the migration's last write, on this endpoint, with none of its items dead-lettered, and
-/// neither the table nor those targets changed since (their content checksums now equal the verified
-/// ones); or the mapping says its data is not worth keeping.
+/// 1. The table's data is accounted for: every target it feeds was verified, after the migration's last
+/// write, on this endpoint, under the mapping's current entry for that target (same fingerprint), with
+/// recorded figures that match (the recorded verdict itself is never trusted) and none of its items
+/// dead-lettered; the table and those targets are unchanged since; and, recomputed now through the
+/// current mapping, each target holds exactly what its sources should produce. Or the mapping says
+/// its data is not worth keeping.
 public struct DataAccountedForCheck: DecommissionCheck {
     public let name = "data accounted for"
     public init() {}
@@ -128,8 +157,22 @@ public struct DataAccountedForCheck: DecommissionCheck {
                   let source = record.sources.first(where: { $0.table == table }) else {
                 return refuse("target \(target) (or its source \(table)) is not in the last verification", verifyAgain)
             }
-            guard record.status == .match else {
-                return refuse("target \(target) did not verify: \(record.reason)",
+            // The verification must be of the mapping as it is now: an edit (a filter dropped, a
+            // transform changed) changes what the target should hold.
+            guard let recordedFingerprint = record.mappingFingerprint else {
+                return refuse("the verification of target \(target) records no mapping fingerprint, so it cannot show which mapping it checked: re-run verify",
+                              verifyAgain)
+            }
+            guard recordedFingerprint == c.fingerprints[target] else {
+                return refuse("the mapping's entry for target \(target) (its sources, transforms, filters, key prefixes, conflict policy or env) changed since it was verified: re-run verify",
+                              "migrate what the edited mapping adds (`dynamo-migrate migrate \(c.mappingPath)`), then \(verifyAgain)")
+            }
+            // Decided from the recorded figures, never from the recorded verdict.
+            guard record.figuresMatch else {
+                let claimed = record.status == .match
+                    ? "its record says MATCH, but the recorded figures differ (expected \(record.expected.itemCount) items, hash \(record.expected.hash.hex); actual \(record.actual.itemCount) items, hash \(record.actual.hash.hex)\(record.targetExists ? "" : ", target missing")\(record.conflictCount > 0 ? ", \(record.conflictCount) conflicting keys" : ""))"
+                    : record.reason
+                return refuse("target \(target) did not verify: \(claimed)",
                               "find the differences with `dynamo-migrate diff \(table) \(target) --mapping \(c.mappingPath)`, fix them, then verify again")
             }
             if source.exclusions.itemsFailed > 0 {
@@ -140,11 +183,39 @@ public struct DataAccountedForCheck: DecommissionCheck {
                 return refuse("\(table) changed since it was verified (\(source.exclusions.itemsRead) items then, \(sourceNow.itemCount) now)",
                               "migrate the changes (`dynamo-migrate migrate \(c.mappingPath)` with a new --state-dir), then \(verifyAgain)")
             }
-            guard let targetNow = try await c.live.checksum(ofTable: target),
-                  targetNow.itemCount == record.actual.itemCount, targetNow.digest == record.actual.hash.hex else {
-                return refuse("target \(target) changed since it was verified", verifyAgain)
+            guard let resolved = c.mapping.targets.first(where: { $0.name == target }) else {
+                return refuse("target \(target) is not in the mapping", verifyAgain)
             }
-            evidence.append("\(target) MATCH (\(record.actual.itemCount) items, hash \(record.actual.hash.hex)), unchanged since")
+            // A record is a file: a consistently forged one would pass every check above. So the proof
+            // is recomputed now from the tables themselves, through the current mapping.
+            var missing: [String] = []
+            for s in resolved.sources {
+                if try await c.live.client.describeTableIfExists(s.table) == nil { missing.append(s.table) }
+            }
+            if missing.isEmpty {
+                let fresh = try await c.live.verification(of: resolved, in: c.mapping)
+                guard fresh.figuresMatch else {
+                    return refuse("recomputed now through the current mapping, target \(target) does not hold what its sources should produce: \(fresh.reason)",
+                                  "migrate what is missing (`dynamo-migrate migrate \(c.mappingPath)`), then \(verifyAgain)")
+                }
+                guard fresh.actual == record.actual else {
+                    return refuse("target \(target) changed since it was verified", verifyAgain)
+                }
+                evidence.append("\(target) recomputed now: its sources through the current mapping produce exactly what it holds (\(fresh.actual.itemCount) items, hash \(fresh.actual.hash.hex)), unchanged since verified")
+            } else {
+                // Sources an earlier decommission deleted cannot be read: what is left is the record's
+                // figures and the target being unchanged since.
+                let unexplained = missing.filter { !c.previouslyDeleted.contains($0) }
+                guard unexplained.isEmpty else {
+                    return refuse("source \(unexplained.joined(separator: ", ")) of target \(target) no longer exists, and no decommission deleted it",
+                                  "find out what happened to it; its data may be only in a backup")
+                }
+                guard let targetNow = try await c.live.checksum(ofTable: target),
+                      targetNow.itemCount == record.actual.itemCount, targetNow.digest == record.actual.hash.hex else {
+                    return refuse("target \(target) changed since it was verified", verifyAgain)
+                }
+                evidence.append("\(target) MATCH by the recorded figures (\(record.actual.itemCount) items, hash \(record.actual.hash.hex)), unchanged since; not recomputed: \(missing.joined(separator: ", ")) deleted by an earlier decommission")
+            }
         }
         return CheckResult(name: name, passed: true,
                            evidence: evidence.joined(separator: "; ") + "; \(table) unchanged since verified \(verification.verifiedAt.ISO8601Format()), after the migration finished \(finished.ISO8601Format()), on \(c.endpoint)")

@@ -1,3 +1,4 @@
+import AWSAuth
 import Backup
 import DynamoClient
 import Foundation
@@ -19,6 +20,11 @@ public enum DecommissionDecision: String, Codable, Sendable {
     case notConfirmed = "not-confirmed"
     /// An earlier run deleted it (per the audit log).
     case alreadyDeleted = "already-deleted"
+    /// Written to the audit log just before DeleteTable is sent (the intent); the outcome follows it.
+    /// A table with an intent and no outcome was being deleted when a run stopped.
+    case deleteRequested = "delete-requested"
+    /// DeleteTable was sent and failed; the table is still there.
+    case deleteFailed = "delete-failed"
 }
 
 /// One table's decision with its evidence, as written to the audit log.
@@ -48,11 +54,35 @@ public struct DecommissionOptions: Sendable {
     }
 }
 
+/// Why a decommission run cannot start or go on, for the operator.
+public enum DecommissionError: Error, Sendable, CustomStringConvertible {
+    /// The audit log's path is a symbolic link (or another non-file): writing through it could append
+    /// to, or create, some other file.
+    case auditLogNotAFile(path: String, what: String)
+    case auditLogUnwritable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .auditLogNotAFile(let path, let what):
+            "the audit log \(path) is \(what), not a regular file; decommission does not write through it (remove it, or pass another --state-dir)"
+        case .auditLogUnwritable(let path, let reason):
+            "cannot write the audit log \(path): \(reason)"
+        }
+    }
+}
+
 /// Deletes the mapping's `decommission:` tables, each only when every check passes and the operator
 /// confirmed, and appends every decision with its evidence to `decommission-audit.jsonl`.
+///
+/// Every table is proven before any is deleted (a target's sources must all be readable to recompute
+/// what it should hold). Right before each DeleteTable the table is scanned again and must still hold
+/// what was proven; writers must nevertheless be stopped first, because an item written between that
+/// scan and DeleteTable is lost with the table (DynamoDB has no conditional DeleteTable).
 public struct Decommissioner: Sendable {
     public let client: DynamoDBClient
     public let mapping: ResolvedMapping
+    /// The fingerprints of `mapping`'s targets (``MappingFingerprints/init(document:resolved:)``).
+    public let fingerprints: MappingFingerprints
     public let options: DecommissionOptions
     public let checks: [any DecommissionCheck]
     /// Asks the operator to confirm deleting one table.
@@ -60,10 +90,11 @@ public struct Decommissioner: Sendable {
 
     public static let auditLogName = "decommission-audit.jsonl"
 
-    public init(client: DynamoDBClient, mapping: ResolvedMapping, options: DecommissionOptions,
+    public init(client: DynamoDBClient, mapping: ResolvedMapping, fingerprints: MappingFingerprints, options: DecommissionOptions,
                 checks: [any DecommissionCheck]? = nil, confirm: @escaping @Sendable (String) async -> Bool) {
         self.client = client
         self.mapping = mapping
+        self.fingerprints = fingerprints
         self.options = options
         self.checks = checks ?? [DataAccountedForCheck(), VerifiedBackupCheck(client: client, exportDirectories: options.exportDirectories,
                                                      backupRecords: BackupStateStore(directory: options.backupStateDirectory)),
@@ -72,14 +103,22 @@ public struct Decommissioner: Sendable {
     }
 
     /// Decides every table (in name order) and deletes those that pass.
+    ///
+    /// Holds the state directory's lock for the whole run, so a second decommission (or a migrate) on
+    /// the same state directory is refused while this one runs.
     public func run(onDecision: @Sendable (TableDecision) -> Void = { _ in }) async throws -> [TableDecision] {
+        let lock = try StateDirectoryLock(directory: options.stateDirectory)
+        defer { withExtendedLifetime(lock) {} }
         let migration = try FileCheckpointStore(directory: options.stateDirectory).load()
         let verification = try Self.loadVerification(options.stateDirectory)
         // The audit log must be writable before any table is considered.
         try openAuditLog().close()
         let previouslyDeleted = Set(Self.deletedTables(in: options.stateDirectory))
         let live = LiveChecksums(client: client)
-        var decisions: [TableDecision] = []
+
+        // 1. Prove every table before deleting any.
+        struct Proven { var name: String; var table: TableDescription?; var results: [CheckResult]; var baseline: ContentChecksum? }
+        var proven: [Proven] = []
         for name in mapping.decommission {
             let targets = mapping.targets.filter { $0.sources.contains { $0.table == name } }.map(\.name)
             var results: [CheckResult] = []
@@ -87,13 +126,12 @@ public struct Decommissioner: Sendable {
                 let deletedBefore = previouslyDeleted.contains(name)
                 results.append(CheckResult(name: deletedBefore ? "already deleted" : "table exists", passed: deletedBefore,
                                            evidence: deletedBefore ? "deleted by an earlier decommission (audit log)" : "\(name) no longer exists, and no decommission deleted it"))
-                let decision = try record(name, deletedBefore ? .alreadyDeleted : .refused, results)
-                decisions.append(decision)
-                onDecision(decision)
+                proven.append(Proven(name: name, table: nil, results: results, baseline: nil))
                 continue
             }
-            let candidate = DecommissionCandidate(table: table, targets: targets, discardsData: mapping.discardData.contains(name),
-                                                  migration: migration, verification: verification,
+            let candidate = DecommissionCandidate(table: table, targets: targets, mapping: mapping, fingerprints: fingerprints,
+                                                  discardsData: mapping.discardData.contains(name),
+                                                  migration: migration, verification: verification, previouslyDeleted: previouslyDeleted,
                                                   mappingPath: options.mappingPath, stateDirectory: options.stateDirectory,
                                                   endpoint: client.configuration.endpoint, live: live)
             for check in checks {
@@ -103,29 +141,103 @@ public struct Decommissioner: Sendable {
                     results.append(CheckResult(name: check.name, passed: false, evidence: "could not check: \(error)"))
                 }
             }
-            var outcome: DecommissionDecision
-            if results.contains(where: { !$0.passed }) {
-                outcome = .refused
-            } else if !options.execute {
-                outcome = .wouldDelete
-            } else if await confirm(name) {
-                results.append(CheckResult(name: "operator confirmed", passed: true, evidence: "confirmed deleting \(name)"))
-                if table.deletionProtection {
-                    try await client.updateTable(UpdateTableInput(name: name, deletionProtection: false))
+            var baseline: ContentChecksum?
+            if !results.contains(where: { !$0.passed }) {
+                // What the table held when proven (usually already scanned by the checks): it must
+                // still hold exactly this right before DeleteTable.
+                do {
+                    baseline = try await live.checksum(of: table)
+                } catch {
+                    results.append(CheckResult(name: "content checksum", passed: false, evidence: "could not scan \(name): \(error)"))
                 }
-                try await client.deleteTable(name)
-                try await client.waitUntilDeleted(name)
-                outcome = .deleted
+            }
+            proven.append(Proven(name: name, table: table, results: results, baseline: baseline))
+        }
+
+        // 2. Decide, and delete what passed and was confirmed.
+        var decisions: [TableDecision] = []
+        for item in proven {
+            var results = item.results
+            let name = item.name
+            var outcome: DecommissionDecision
+            if let table = item.table {
+                if results.contains(where: { !$0.passed }) {
+                    outcome = .refused
+                } else if !options.execute {
+                    outcome = .wouldDelete
+                } else if await confirm(name) {
+                    results.append(CheckResult(name: "operator confirmed", passed: true, evidence: "confirmed deleting \(name)"))
+                    outcome = try await delete(table, baseline: item.baseline, live: live, results: &results)
+                } else {
+                    results.append(CheckResult(name: "operator confirmed", passed: false, evidence: "not confirmed",
+                                               remedy: "type the table's name at the prompt, or pass --yes-delete \(name)"))
+                    outcome = .notConfirmed
+                }
             } else {
-                results.append(CheckResult(name: "operator confirmed", passed: false, evidence: "not confirmed",
-                                           remedy: "type the table's name at the prompt, or pass --yes-delete \(name)"))
-                outcome = .notConfirmed
+                outcome = results.allSatisfy(\.passed) ? .alreadyDeleted : .refused
             }
             let decision = try record(name, outcome, results)
             decisions.append(decision)
             onDecision(decision)
         }
         return decisions
+    }
+
+    /// Re-checks that the table is unchanged since it was proven, records the intent, sends DeleteTable
+    /// and waits until the table is gone. Appends the evidence to `results`; returns the outcome.
+    func delete(_ table: TableDescription, baseline: ContentChecksum?, live: LiveChecksums,
+                results: inout [CheckResult]) async throws -> DecommissionDecision {
+        let name = table.name
+        let recheck = "unchanged right before delete"
+        do {
+            let now = try await live.rescan(table)
+            guard let baseline, now.matches(baseline) else {
+                results.append(CheckResult(name: recheck, passed: false,
+                                           evidence: "\(name) changed after it was proven (\(baseline.map { "\($0.itemCount)" } ?? "?") items then, \(now.itemCount) now): something still writes to it",
+                                           remedy: "stop every writer of \(name), migrate the changes, verify, then decommission again"))
+                return .refused
+            }
+            results.append(CheckResult(name: recheck, passed: true, evidence: "rescanned just before DeleteTable: \(now)"))
+        } catch {
+            results.append(CheckResult(name: recheck, passed: false, evidence: "could not check: \(error)"))
+            return .refused
+        }
+        // The intent is on disk before the request leaves, so a run that dies mid-delete leaves a trace.
+        _ = try record(name, .deleteRequested, results)
+        do {
+            if table.deletionProtection {
+                try await client.updateTable(UpdateTableInput(name: name, deletionProtection: false))
+            }
+            try await client.deleteTable(name)
+        } catch {
+            // The request may have been applied though its answer was lost: then a retry, or a look,
+            // finds no table. After a DeleteTable was sent, "not found" means deleted.
+            let after: TableDescription?
+            if error.isResourceNotFound {
+                after = nil
+            } else {
+                do { after = try await client.describeTableIfExists(name) } catch let lookError {
+                    results.append(CheckResult(name: "DeleteTable", passed: false,
+                                               evidence: "DeleteTable failed (\(error)), and then so did DescribeTable (\(lookError)): the table may or may not be deleted",
+                                               remedy: "run `dynamo-migrate decommission` again (without --execute) to see where it stands"))
+                    return .deleteFailed
+                }
+            }
+            if let after, after.status != "DELETING" {
+                results.append(CheckResult(name: "DeleteTable", passed: false, evidence: "DeleteTable failed: \(error); \(name) is still \(after.status)"))
+                return .deleteFailed
+            }
+            results.append(CheckResult(name: "DeleteTable", passed: true,
+                                       evidence: "the answer to DeleteTable was lost (\(error)), but \(name) is \(after == nil ? "gone" : "being deleted")"))
+        }
+        do {
+            try await client.waitUntilDeleted(name)
+        } catch {
+            results.append(CheckResult(name: "DeleteTable", passed: false, evidence: "DeleteTable was accepted but \(name) did not disappear: \(error)",
+                                       remedy: "check the table in the console; run decommission again to record the outcome"))
+            return .deleteFailed
+        }
+        return .deleted
     }
 
     func record(_ table: String, _ decision: DecommissionDecision, _ checks: [CheckResult]) throws -> TableDecision {
@@ -144,29 +256,42 @@ public struct Decommissioner: Sendable {
         line.append(UInt8(ascii: "\n"))
         let handle = try openAuditLog()
         defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: line)
-        try handle.synchronize()
-    }
-
-    func openAuditLog() throws -> FileHandle {
-        let url = options.stateDirectory.appendingPathComponent(Self.auditLogName)
         do {
-            try FileManager.default.createDirectory(at: options.stateDirectory, withIntermediateDirectories: true)
-            if !FileManager.default.fileExists(atPath: url.path) {
-                guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-                    throw CheckpointError.unwritable(path: url.path, reason: "cannot create the audit log")
-                }
-            }
-            return try FileHandle(forWritingTo: url)
-        } catch let error as CheckpointError {
-            throw error
+            try handle.write(contentsOf: line)
+            try handle.synchronize()
         } catch {
-            throw CheckpointError.unwritable(path: url.path, reason: plainReason(error))
+            throw DecommissionError.auditLogUnwritable(path: auditLogURL.path, reason: plainReason(error))
         }
     }
 
-    /// Tables an earlier run deleted, from the audit log, so a mapping whose sources are gone still
+    var auditLogURL: URL { options.stateDirectory.appendingPathComponent(Self.auditLogName) }
+
+    /// Opens the audit log for appending: created owner-only (0600), never through a symbolic link
+    /// (O_NOFOLLOW), and only if it is a regular file.
+    func openAuditLog() throws -> FileHandle {
+        let path = auditLogURL.path
+        do {
+            try FileManager.default.createDirectory(at: options.stateDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw DecommissionError.auditLogUnwritable(path: path, reason: plainReason(error))
+        }
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ELOOP { throw DecommissionError.auditLogNotAFile(path: path, what: "a symbolic link") }
+            throw DecommissionError.auditLogUnwritable(path: path, reason: String(cString: strerror(code)))
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & 0o170000 == 0o100000 else {  // S_IFMT, S_IFREG
+            close(fd)
+            throw DecommissionError.auditLogNotAFile(path: path, what: "not a regular file")
+        }
+        // Logs created by earlier versions were world-readable; the evidence is the owner's alone.
+        if info.st_mode & 0o077 != 0, info.st_uid == geteuid() { fchmod(fd, 0o600) }
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    }
+
+    /// Tables an earlier run deleted (or sent DeleteTable for), from the audit log, so a mapping whose sources are gone still
     /// resolves (pass them to `resolve(existingTables:)` along with ListTables' answer).
     public static func deletedTables(in stateDirectory: URL) -> [String] {
         let url = stateDirectory.appendingPathComponent(auditLogName)
@@ -174,7 +299,9 @@ public struct Decommissioner: Sendable {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return text.split(separator: "\n").compactMap { line in
-            guard let entry = try? decoder.decode(TableDecision.self, from: Data(line.utf8)), entry.decision == .deleted else { return nil }
+            // An intent without an outcome counts: the run stopped after sending DeleteTable.
+            guard let entry = try? decoder.decode(TableDecision.self, from: Data(line.utf8)),
+                  entry.decision == .deleted || entry.decision == .deleteRequested else { return nil }
             return entry.table
         }
     }
@@ -184,6 +311,9 @@ public struct Decommissioner: Sendable {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(VerificationRecord.self, from: Data(contentsOf: url))
+        var record = try decoder.decode(VerificationRecord.self, from: Data(contentsOf: url))
+        // Older records kept the endpoint as typed; compare in the one form clients use.
+        record.endpoint = record.endpoint.map(AWSConfiguration.normalizedEndpoint)
+        return record
     }
 }

@@ -71,14 +71,20 @@ public final class DynamoDBClient: Sendable {
     /// - Parameters:
     ///   - operation: the `X-Amz-Target` operation name, e.g. `"Scan"`.
     ///   - table: named in errors.
-    public func perform(_ operation: String, table: String?, body: [UInt8]) async throws(DynamoDBError) -> [UInt8] {
+    ///   - idempotent: false for a call that must not be sent twice blindly (CreateBackup): a failure
+    ///     after which DynamoDB may have applied the request (see ``DynamoDBError/mayHaveBeenApplied``)
+    ///     is thrown at once, so the caller can look up what happened before sending it again.
+    public func perform(_ operation: String, table: String?, body: [UInt8],
+                        idempotent: Bool = true) async throws(DynamoDBError) -> [UInt8] {
         var attempt = 0
         var timeouts = 0
         var random = SystemRandomNumberGenerator()
         while true {
             attempt += 1
             let context = CallContext(operation: operation, table: table, attempts: attempt)
-            let request = signedRequest(operation: operation, body: body)
+            var request = signedRequest(operation: operation, body: body)
+            // Only we may decide to send a non-idempotent call again (libcurl resends on reused connections).
+            request.freshConnection = !idempotent
             counters.withLock { $0.requests += 1 }
             let retryClass: RetryClass
             let failure: DynamoDBError
@@ -106,6 +112,7 @@ public final class DynamoDBClient: Sendable {
             }
             if retryClass == .throttling { counters.withLock { $0.throttles += 1 } }
             guard retryClass != .fatal, attempt < retryPolicy.maxAttempts, !Task.isCancelled else { throw failure }
+            if !idempotent, failure.mayHaveBeenApplied { throw failure }
 
             counters.withLock { $0.retries += 1 }
             if case .transport(let error, _) = failure {

@@ -22,6 +22,21 @@ public enum DynamoDBError: Error, Sendable, CustomStringConvertible {
     public var isResourceNotFound: Bool { errorType == "ResourceNotFoundException" }
     public var isConditionalCheckFailed: Bool { errorType == "ConditionalCheckFailedException" }
 
+    /// Whether DynamoDB may have applied the request although this error came back: the answer was
+    /// lost or garbled on the way (reset, timeout, corrupted or unreadable answer) or the server failed
+    /// mid-way (5xx). Not for refusals (4xx) or a connection that was never made.
+    public var mayHaveBeenApplied: Bool {
+        switch self {
+        case .service(let e): return e.httpStatus >= 500
+        case .transport(let t, _):
+            if case .connectFailed = t { return false }
+            if case .shutDown = t { return false }
+            return true
+        case .malformedResponse: return true
+        case .waitTimedOut, .invalidRequest: return false
+        }
+    }
+
     public var description: String {
         switch self {
         case .service(let e):

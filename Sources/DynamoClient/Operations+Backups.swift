@@ -61,9 +61,15 @@ public enum RestorePoint: Sendable {
 
 extension DynamoDBClient {
     /// CreateBackup. The backup is usually CREATING at first; see ``waitUntilBackupAvailable(_:timeout:pollInterval:)``.
+    /// A lost answer is retried like any other failure, which can leave two backups: callers that
+    /// must have exactly one use ``createBackupOnce(table:name:)``.
     public func createBackup(table: String, name: String) async throws(DynamoDBError) -> BackupSummary {
+        try await createBackup(table: table, name: name, idempotent: true)
+    }
+
+    func createBackup(table: String, name: String, idempotent: Bool) async throws(DynamoDBError) -> BackupSummary {
         let body = requestBody { w in w.field("TableName", table); w.field("BackupName", name) }
-        let json = try await performJSON("CreateBackup", table: table, body: body)
+        let json = try await performJSON("CreateBackup", table: table, body: body, idempotent: idempotent)
         return try decoded("CreateBackup", table: table) { () throws -> BackupSummary in
             guard var summary = json["BackupDetails"].flatMap(BackupSummary.decode) else { throw DecodeError("no BackupDetails") }
             if summary.tableName == nil { summary.tableName = table }

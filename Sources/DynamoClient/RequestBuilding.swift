@@ -32,8 +32,8 @@ extension JSONWriter {
 
 extension DynamoDBClient {
     /// Performs a call and parses the answer as generic JSON.
-    func performJSON(_ operation: String, table: String?, body: [UInt8]) async throws(DynamoDBError) -> JSON {
-        let bytes = try await perform(operation, table: table, body: body)
+    func performJSON(_ operation: String, table: String?, body: [UInt8], idempotent: Bool = true) async throws(DynamoDBError) -> JSON {
+        let bytes = try await perform(operation, table: table, body: body, idempotent: idempotent)
         do {
             return try JSON.parse(bytes)
         } catch {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Backup
 import DynamoClient
 import Foundation
+import Mappings
 import Pipeline
 import RunState
 import TableIO
@@ -86,7 +87,7 @@ struct BackupListCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var state: StateDirectoryOption
 
-    @Option(help: "Only backups of tables matching this glob.")
+    @Option(help: "Only backups of tables matching this glob (* any run of characters, ? one character).")
     var match: String?
 
     @Flag(help: "Print JSON instead of a table.")
@@ -94,12 +95,13 @@ struct BackupListCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
+            let glob = try matchGlob(match)
             let client = try global.makeClient()
             let (records, skipped) = try state.store.backups()
             if !skipped.isEmpty { printWarning("\(state.store.backupsFile.path): skipped unreadable lines \(skipped.map(String.init).joined(separator: ", "))") }
             let byArn = Dictionary(records.map { ($0.backupArn, $0) }, uniquingKeysWith: { _, b in b })
             var listed = try await client.listBackups().map { ListedBackup($0, record: byArn[$0.arn]) }
-            if let match { listed = listed.filter { globMatches(match, $0.table ?? "") } }
+            if let glob { listed = listed.filter { glob.matches($0.table ?? "") } }
             listed.sort { ($0.table ?? "", $0.createdAt ?? .distantPast) < ($1.table ?? "", $1.createdAt ?? .distantPast) }
             if json { print(try jsonText(listed)); return }
             if listed.isEmpty { print("no backups\(match.map { " of tables matching \($0)" } ?? "")"); return }
@@ -235,7 +237,12 @@ struct BackupEnforceCommand: AsyncParsableCommand {
                     actions += 1
                     print("\(t.name): \(verb)delete \(backup.name) from \(String(isoDate(backup.creationDate).prefix(10))), no longer kept by retention")
                     if apply {
-                        do { try await client.deleteBackup(arn: backup.arn) } catch { failures += 1; printError("\(t.name): \(error)") }
+                        do {
+                            // Already gone is done: it is how the retry of a DeleteBackup whose answer was lost ends.
+                            if try await !client.deleteBackupIfPresent(arn: backup.arn) {
+                                print("  \(backup.name) was already gone (deleted by an earlier attempt whose answer was lost, or by someone else)")
+                            }
+                        } catch { failures += 1; printError("\(t.name): \(error)") }
                     }
                 }
             }

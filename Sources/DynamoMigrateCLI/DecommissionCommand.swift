@@ -3,8 +3,10 @@ import Decommission
 import DynamoClient
 import Foundation
 import Mappings
+import Pipeline
 import RunState
 import TableIO
+import Verification
 
 /// `dynamo-migrate decommission`: deletes the mapping's leftover tables, only with proof.
 struct DecommissionCommand: AsyncParsableCommand {
@@ -17,8 +19,13 @@ struct DecommissionCommand: AsyncParsableCommand {
             discard-data; (2) an AVAILABLE on-demand backup of it exists, taken after the migration's last read, \
             whose item count matches the table (`backup create`), or a local export in an --export folder \
             re-verifies and holds the table's content checksum (`export`); (3) deletion protection is off, or \
-            --disable-deletion-protection was given; (4) the operator confirmed. A dry run is the default. \
-            Every decision and its evidence is appended to decommission-audit.jsonl in the state directory.
+            --disable-deletion-protection was given; (4) the operator confirmed. The verification must be of the \
+            mapping as it is now (any edit to a target's sources, transforms, filters, key prefixes, conflict policy \
+            or env means: re-run verify), its recorded figures must match (the recorded verdict is not trusted), \
+            and each target is recomputed now from its sources through the mapping. Right before each DeleteTable \
+            the table is scanned again and must be unchanged: stop every writer first. A dry run is the default. \
+            Every decision and its evidence is appended to decommission-audit.jsonl in the state directory \
+            (before and after each DeleteTable); one run per state directory at a time.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -61,7 +68,8 @@ struct DecommissionCommand: AsyncParsableCommand {
             }
             let confirmed = Set(yesDelete)
             let interactive = isatty(STDIN_FILENO) == 1
-            let decommissioner = Decommissioner(client: client, mapping: loaded.resolved, options: options) { table in
+            let fingerprints = MappingFingerprints(document: loaded.document, resolved: loaded.resolved)
+            let decommissioner = Decommissioner(client: client, mapping: loaded.resolved, fingerprints: fingerprints, options: options) { table in
                 if confirmed.contains(table) { return true }
                 guard interactive else { return false }
                 print("Type \(table) to delete it (anything else keeps it): ", terminator: "")
@@ -72,20 +80,27 @@ struct DecommissionCommand: AsyncParsableCommand {
                 return
             }
             let quiet = json
-            let decisions = try await decommissioner.run { decision in
-                if !quiet { printDecision(decision) }
+            let decisions: [TableDecision]
+            do {
+                decisions = try await decommissioner.run { decision in
+                    if !quiet { printDecision(decision) }
+                }
+            } catch let error as DecommissionError {
+                throw CLIError.failed(error.description)
+            } catch let error as MigratorError {
+                throw CLIError.failed(error.description)
             }
             if json {
                 print(try jsonText(decisions))
             } else {
                 let counts = Dictionary(grouping: decisions, by: \.decision).mapValues(\.count)
-                print("\n\(decisions.count) tables: \(counts[.deleted] ?? 0) deleted, \(counts[.wouldDelete] ?? 0) would be deleted, \(counts[.refused] ?? 0) refused, \(counts[.notConfirmed] ?? 0) not confirmed")
+                print("\n\(decisions.count) tables: \(counts[.deleted] ?? 0) deleted, \(counts[.wouldDelete] ?? 0) would be deleted, \(counts[.refused] ?? 0) refused, \(counts[.notConfirmed] ?? 0) not confirmed\((counts[.deleteFailed] ?? 0) > 0 ? ", \(counts[.deleteFailed] ?? 0) failed to delete" : "")")
                 if !execute, (counts[.wouldDelete] ?? 0) > 0 {
                     print("Dry run: nothing was deleted. Rerun with --execute to delete the tables that passed.")
                 }
                 print("Audit log: \(directory.appendingPathComponent(Decommissioner.auditLogName).path)")
             }
-            if decisions.contains(where: { $0.decision == .refused || $0.decision == .notConfirmed }) {
+            if decisions.contains(where: { [.refused, .notConfirmed, .deleteFailed].contains($0.decision) }) {
                 throw ExitCode(1)
             }
         }
@@ -99,6 +114,8 @@ func printDecision(_ decision: TableDecision) {
     case .refused: "REFUSED"
     case .notConfirmed: "kept (not confirmed)"
     case .alreadyDeleted: "already deleted"
+    case .deleteRequested: "deleting"
+    case .deleteFailed: "DELETE FAILED"
     }
     print("\(decision.table): \(verdict)")
     for check in decision.checks {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Backup
 import DynamoClient
 import Foundation
+import Mappings
 import RunState
 import TableIO
 
@@ -114,14 +115,15 @@ struct DrillReportCommand: AsyncParsableCommand {
 
     @OptionGroup var state: StateDirectoryOption
 
-    @Option(help: "Only drills of tables matching this glob.")
+    @Option(help: "Only drills of tables matching this glob (* any run of characters, ? one character).")
     var match: String?
 
     func run() async throws {
         try await runReportingErrors {
+            let glob = try matchGlob(match)
             var (records, skipped) = try state.store.drills()
             if !skipped.isEmpty { printWarning("\(state.store.drillsFile.path): skipped unreadable lines \(skipped.map(String.init).joined(separator: ", "))") }
-            if let match { records = records.filter { globMatches(match, $0.table) } }
+            if let glob { records = records.filter { glob.matches($0.table) } }
             print(DrillReport.markdown(records), terminator: "")
         }
     }

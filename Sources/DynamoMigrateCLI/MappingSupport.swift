@@ -77,3 +77,14 @@ struct MappingArguments: ParsableArguments {
             ?? LoadedMapping.defaultStateDirectory(mappingPath: mapping, env: effectiveEnv)
     }
 }
+
+/// The glob of a `--match` flag, in the one syntax of mapping files (`*`, `?`; docs/mappings.md, "Globs").
+/// A character no table name can hold is bad input rather than a pattern that silently matches nothing.
+func matchGlob(_ pattern: String?) throws -> Glob? {
+    guard let pattern else { return nil }
+    let glob = Glob(pattern)
+    if let bad = glob.impossibleCharacter {
+        throw CLIError.usage("--match '\(pattern)': '\(bad)' cannot be part of a table name; a glob has * (any run of characters) and ? (one character), nothing else")
+    }
+    return glob
+}

@@ -100,7 +100,7 @@ enum PlanRenderer {
         }
         for s in t.sources {
             out.append("")
-            out.append("  source \(s.order) of \(t.sources.count): \(s.table)")
+            out.append("  source \(s.order) of \(t.sources.count): \(s.table)" + (s.matchedBy.map { " (from glob '\($0)')" } ?? ""))
             out.append("    key \(s.keySchema), \(billingText(s.billing)), ~\(formatCount(s.itemCount)) items, ~\(formatBytes(s.sizeBytes))"
                        + (s.keyPrefix.map { ", key-prefix \"\($0)\"" } ?? "") + (s.hasTransforms ? "" : ", no transforms"))
             for a in s.actions { out.append("    → \(a)") }
@@ -191,7 +191,7 @@ enum PlanRenderer {
             out.append("|---:|---|---|---|---:|---:|---|")
             for s in t.sources {
                 let actions = s.actions.map(md).joined(separator: "<br>")
-                out.append("| \(s.order) | `\(s.table)` | `\(s.keySchema)`\(s.keyPrefix.map { " (key-prefix `\($0)`)" } ?? "") | \(billingText(s.billing)) | \(formatCount(s.itemCount)) | \(formatBytes(s.sizeBytes)) | \(actions) |")
+                out.append("| \(s.order) | `\(s.table)`\(s.matchedBy.map { " (from glob `\($0)`)" } ?? "") | `\(s.keySchema)`\(s.keyPrefix.map { " (key-prefix `\($0)`)" } ?? "") | \(billingText(s.billing)) | \(formatCount(s.itemCount)) | \(formatBytes(s.sizeBytes)) | \(actions) |")
             }
             out.append("")
             for s in t.sources where !s.samples.isEmpty {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DynamoClient
 import Foundation
+import Mappings
 import RunState
 import TableIO
 
@@ -13,7 +14,7 @@ struct TablesCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "Only tables whose name matches this glob (* and ?).")
+    @Option(help: "Only tables whose name matches this glob (* any run of characters, ? one character).")
     var match: String?
 
     @Flag(help: "Print JSON instead of a table.")
@@ -36,9 +37,10 @@ struct TablesCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
+            let glob = try matchGlob(match)
             let client = try global.makeClient()
             var names = try await client.listTables()
-            if let match { names = names.filter { globMatches(match, $0) } }
+            if let glob { names = names.filter(glob.matches) }
             let rows = try await describeAll(names, client: client)
             if json {
                 print(try jsonText(rows))

@@ -36,7 +36,8 @@ struct VerifyCommand: AsyncParsableCommand {
             let client = try global.makeClient()
             let loaded = try await LoadedMapping.load(path: arguments.mapping, env: arguments.env, client: client)
             let directory = arguments.stateDirectory(effectiveEnv: loaded.document.env)
-            let verifier = MappingVerifier(checksummer: Checksummer(client: client, segments: segments), mapping: loaded.resolved)
+            let verifier = MappingVerifier(checksummer: Checksummer(client: client, segments: segments), mapping: loaded.resolved,
+                                           fingerprints: MappingFingerprints(document: loaded.document, resolved: loaded.resolved))
             let record: VerificationRecord
             do {
                 record = try await verifier.verify(mappingPath: arguments.mapping, env: loaded.document.env)

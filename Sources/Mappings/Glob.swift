@@ -1,4 +1,6 @@
-// Table-name globs: `*` matches any run of characters (including '-'), `?` exactly one.
+// Table-name globs: `*` matches any run of characters (including '-'), `?` exactly one. The one glob
+// engine of the tool: mapping files, backup policies and every `--match` flag use it (syntax in
+// docs/mappings.md, "Globs").
 
 /// A table-name pattern. `*` matches any run of characters, `?` exactly one character; everything
 /// else matches itself. Each `*` captures what it matched, by position, so a target pattern's n-th `*`
@@ -25,6 +27,15 @@ public struct Glob: Sendable, Hashable, CustomStringConvertible {
             case "?": .one
             default: .literal(s)
             }
+        }
+    }
+
+    /// The first character of the pattern that no table name can hold (DynamoDB table names are made of
+    /// `A-Z a-z 0-9 _ . -`), other than `*` and `?`; nil when there is none. A pattern holding one matches
+    /// nothing, which is worth saying: `[...]` and `\` escapes are not glob syntax here, as they are in a shell.
+    public var impossibleCharacter: Character? {
+        pattern.first { c in
+            !(c.isASCII && (c.isLetter || c.isNumber)) && !"_.-*?".contains(c)
         }
     }
 

@@ -2,7 +2,7 @@
 
 /// A mapping applied to the tables that exist: what to copy where, what to delete, what is left over.
 public struct ResolvedMapping: Sendable {
-    /// Target tables in the order their entries appear.
+    /// Target tables in the order their first sources appear in the file.
     public var targets: [ResolvedTarget]
     /// Existing tables to delete once verified, sorted.
     public var decommission: [String]
@@ -41,6 +41,10 @@ public struct ResolvedSource: Sendable {
     public var keyPrefix: String?
     /// Where the source was named in the mapping file.
     public var location: SourceLocation
+    /// The source glob that brought this table to a target another entry names explicitly (the source
+    /// keeps that glob's transforms and key prefix; the target's settings and conflict policy are the
+    /// naming entry's). Nil when the target's own entry lists the source.
+    public var matchedBy: TablePattern? = nil
 
     /// The complete per-item function once the target's key schema is known (from `settings.key`, or
     /// from the source table when inherited): the transforms, then the key prefix, then a check that
@@ -60,6 +64,12 @@ extension MappingDocument {
     /// Source globs skip tables that are targets of this mapping and ignored tables. Errors: a named
     /// source table that does not exist, one table claimed by two entries, a table that would be both a
     /// source and a target, two entries filling the same target, a target that would be decommissioned.
+    ///
+    /// A glob entry and an entry naming a target explicitly may fill the same target: the named entry
+    /// owns it (settings, conflict policy) and takes the glob-matched sources for it, each with its glob's
+    /// transforms. A target's sources are in file order (a glob's matches at the glob's line, sorted by
+    /// name), which is the order `migrate` writes them in. Two glob entries producing the same target,
+    /// with no entry naming it, are still an error.
     public func resolve(existingTables: [String]) throws(MappingResolutionError) -> ResolvedMapping {
         let existing = Set(existingTables)
         let sortedTables = existingTables.sorted()
@@ -113,33 +123,46 @@ extension MappingDocument {
             }
         }
 
-        // Targets, grouped by name in entry order.
+        // Targets named in full own them; a glob entry's match for such a target joins that entry.
+        var namedTargetEntry: [String: Int] = [:]
+        for (i, entry) in entries.enumerated() where entry.target.glob.isLiteral && namedTargetEntry[entry.target.text] == nil {
+            namedTargetEntry[entry.target.text] = i
+        }
+
+        // Targets, grouped by name; claims come in file order, so each target's sources do too.
         var targets: [ResolvedTarget] = []
         var targetIndex: [String: Int] = [:]
         var targetEntry: [String: Int] = [:]
         for claim in claims {
-            let entry = entries[claim.entry]
-            let name = entry.target.glob.instantiate(claim.captures)
-            if let other = targetEntry[name], other != claim.entry {
-                issues.append(MappingIssue(entry.target.location,
+            let name = entries[claim.entry].target.glob.instantiate(claim.captures)
+            var owner = claim.entry
+            var matchedBy: TablePattern?
+            if !entries[claim.entry].target.glob.isLiteral, let named = namedTargetEntry[name], named != claim.entry {
+                owner = named
+                matchedBy = claim.spec.table
+            }
+            let entry = entries[owner]
+            if let other = targetEntry[name], other != owner {
+                issues.append(MappingIssue(entries[claim.entry].target.location,
                                            "target '\(name)' is also filled by the entry at line \(entries[other].location.line)",
                                            hint: "list all its sources under one entry's 'sources:'"))
                 continue
             }
             if claimedBy[name] != nil {
-                issues.append(MappingIssue(entry.target.location,
+                issues.append(MappingIssue(entries[claim.entry].target.location,
                                            "table '\(name)' would be both a source and a target",
                                            hint: "give the target another name, or leave the table out of the sources"))
                 continue
             }
-            let source = ResolvedSource(table: claim.table,
+            var source = ResolvedSource(table: claim.table,
                                         transform: CompiledTransform(steps: claim.spec.transforms, env: env, source: claim.table),
                                         keyPrefix: claim.spec.keyPrefix, location: claim.spec.table.location)
+            source.matchedBy = matchedBy
             if let t = targetIndex[name] {
                 targets[t].sources.append(source)
             } else {
                 targetIndex[name] = targets.count
-                targetEntry[name] = claim.entry
+                targetEntry[name] = owner
                 targets.append(ResolvedTarget(name: name, exists: existing.contains(name), settings: entry.settings,
                                               conflict: entry.conflict, sources: [source], location: entry.location))
             }

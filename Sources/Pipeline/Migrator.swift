@@ -139,7 +139,10 @@ public final class Migrator: Sendable {
             if let endpoint = existing.endpoint, endpoint != client.configuration.endpoint {
                 throw MigratorError.otherEndpoint(options.stateDirectory.path, recorded: endpoint, now: client.configuration.endpoint)
             }
-            guard options.resume else { throw MigratorError.interruptedRunExists(options.stateDirectory.path) }
+            // A run stopped while creating its targets has copied nothing yet: continuing it is the
+            // same as starting over, so a plain rerun finishes the tables it left half set up.
+            let copyingStarted = !existing.sources.isEmpty
+            guard options.resume || !copyingStarted else { throw MigratorError.interruptedRunExists(options.stateDirectory.path) }
             checkpoint = existing
         } else {
             // --resume with no checkpoint is most likely a mistyped --state-dir: starting over silently
@@ -150,7 +153,7 @@ public final class Migrator: Sendable {
         }
 
         // Everything that can be checked before writing is checked first.
-        let prepared = try await prepareTargets()
+        let prepared = try await prepareTargets(checkpoint: &checkpoint, store: store)
         let ledger = ProgressLedger(checkpoint: checkpoint)
         try store.save(ledger.snapshot().0)
         let deadLetters = try DeadLetterLog(path: options.stateDirectory.appendingPathComponent("dead-letters.jsonl"))
@@ -199,10 +202,14 @@ public final class Migrator: Sendable {
         var writeUnitsPerSecond: Double?
     }
 
-    /// Describes sources, creates missing targets (waiting until ACTIVE, then PITR and TTL), and
+    /// Describes sources, creates missing targets (waiting until ACTIVE, then TTL and PITR), and
     /// refuses targets whose key schema differs from the mapping's. Every target is checked before
     /// any is created, so a refusal leaves the endpoint as it was.
-    func prepareTargets() async throws -> [PreparedTarget] {
+    ///
+    /// A table this migration asked to create is recorded in `checkpoint` (saved to `store`) before
+    /// CreateTable and after each of its steps; a recorded table is ours: it is adopted (lost
+    /// CreateTable answer, or a kill between steps) and its remaining steps are done.
+    func prepareTargets(checkpoint: inout MigrationCheckpoint, store: FileCheckpointStore) async throws -> [PreparedTarget] {
         var checked: [(PreparedTarget, existing: TableDescription?)] = []
         for target in mapping.targets {
             var sources: [(ResolvedSource, TableDescription)] = []
@@ -229,26 +236,83 @@ public final class Migrator: Sendable {
             let name = target.target.name
             expected.withLock { $0 += target.sources.reduce(0) { $0 + $1.description.itemCount } }
             var description: TableDescription
-            if let existing {
+            if let existing, checkpoint.targetCreations?[name] == nil {
+                // Not ours: use it as it is, apart from point-in-time recovery, which the mapping asks for.
                 description = existing.status == "ACTIVE" ? existing : try await client.waitUntilActive(name)
+                try await enablePointInTimeRecovery(name, blueprint: target.blueprint)
             } else {
-                logger.info("creating \(name)")
-                try await client.createTable(target.blueprint.table)
-                description = try await client.waitUntilActive(name)
-                created.withLock { $0.append(name) }
-                if let ttlAttribute = target.blueprint.ttlAttribute {
-                    try await client.updateTimeToLive(name, attributeName: ttlAttribute, enabled: true)
-                }
-            }
-            if target.blueprint.pointInTimeRecovery,
-               try await client.describeContinuousBackups(table: name).isPointInTimeRecoveryEnabled == false {
-                try await client.updateContinuousBackups(table: name, pointInTimeRecovery: true)
+                let finishedBefore = checkpoint.targetCreations?[name]?.remaining.isEmpty == true
+                description = try await createTarget(name, blueprint: target.blueprint, checkpoint: &checkpoint, store: store)
+                if !finishedBefore { created.withLock { $0.append(name) } }
             }
             target.writeUnitsPerSecond = units(absolute: options.maxWriteUnits, percent: options.writePercent,
                                                of: description, write: true)
             prepared.append(target)
         }
         return prepared
+    }
+
+    /// Creates (or adopts, when the checkpoint records it as ours) the target `name` and does each
+    /// remaining step, recording each in the checkpoint. Every step checks first whether it is already
+    /// done, since a kill can land between doing it and recording it.
+    func createTarget(_ name: String, blueprint: TargetBlueprint, checkpoint: inout MigrationCheckpoint,
+                      store: FileCheckpointStore) async throws -> TableDescription {
+        let recorded = checkpoint.targetCreations?[name]
+        var creation = recorded ?? TargetCreation(table: name)
+        func record(_ step: TargetCreationStep?) throws {
+            if let step { creation.done.append(step) }
+            checkpoint.targetCreations = (checkpoint.targetCreations ?? [:]).merging([name: creation]) { _, new in new }
+            try store.save(checkpoint)
+        }
+        if recorded == nil { try record(nil) }
+        var description: TableDescription
+        if creation.remaining.contains(.createTable) {
+            logger.info("\(recorded == nil ? "creating" : "finishing the creation of") \(name)")
+            let table: TableDescription, adopted: Bool
+            do {
+                (table, adopted) = try await client.createOrAdoptTable(blueprint.table, intentRecorded: recorded != nil)
+            } catch let error as DynamoDBError where recorded == nil && !error.mayHaveBeenApplied {
+                // Refused outright (bad setting, limit): no table was made, so the intent is withdrawn and
+                // a run that did nothing else leaves no checkpoint, letting the operator fix the mapping and rerun.
+                checkpoint.targetCreations?[name] = nil
+                if checkpoint.targetCreations?.isEmpty == true { checkpoint.targetCreations = nil }
+                if checkpoint.targetCreations == nil, checkpoint.sources.isEmpty {
+                    try? FileManager.default.removeItem(at: store.path)
+                } else {
+                    try store.save(checkpoint)
+                }
+                throw error
+            }
+            if adopted { logger.info("\(name) was created by an earlier attempt (its answer was lost): adopting it") }
+            description = table
+            try record(.createTable)
+        } else {
+            description = try await client.waitUntilActive(name)
+            if description.keySchema != blueprint.keySchema {
+                throw TableAdoptionError(table: name, reason: "its key is \(description.keySchema), the mapping's is \(blueprint.keySchema)")
+            }
+        }
+        if creation.remaining.contains(.timeToLive) {
+            if let attribute = blueprint.ttlAttribute {
+                let ttl = try await client.describeTimeToLive(name)
+                if !(ttl.isEnabled && ttl.attributeName == attribute) {
+                    try await client.updateTimeToLive(name, attributeName: attribute, enabled: true)
+                }
+            }
+            try record(.timeToLive)
+        }
+        if creation.remaining.contains(.pointInTimeRecovery) {
+            try await enablePointInTimeRecovery(name, blueprint: blueprint)
+            try record(.pointInTimeRecovery)
+        }
+        return description
+    }
+
+    func enablePointInTimeRecovery(_ name: String, blueprint: TargetBlueprint) async throws {
+        if blueprint.pointInTimeRecovery,
+           try await client.describeContinuousBackups(table: name).isPointInTimeRecoveryEnabled == false {
+            try await client.updateContinuousBackups(table: name, pointInTimeRecovery: true)
+        }
     }
 
     func units(absolute: Double?, percent: Double?, of table: TableDescription, write: Bool) -> Double? {

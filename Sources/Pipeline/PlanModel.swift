@@ -167,6 +167,9 @@ public struct PlannedSource: Encodable, Sendable, Equatable {
     public var actions: [String]
     /// The sampled items, in Scan order.
     public var samples: [PlannedSample]
+    /// The source glob that brought this table to a target another entry names (``ResolvedSource/matchedBy``);
+    /// nil when the target's own entry lists the source.
+    public var matchedBy: String? = nil
 }
 
 /// One sampled item and what its source's transform makes of it.

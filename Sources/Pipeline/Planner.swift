@@ -168,7 +168,7 @@ public struct Planner: Sendable {
                                             previous: index > 0 ? target.sources[index - 1].table : nil,
                                             decommission: decommissioned.contains(source.table),
                                             deletionProtection: description.deletionProtection),
-                samples: samples))
+                samples: samples, matchedBy: source.matchedBy?.text))
         }
 
         let collisions = Self.collisions(produced, conflict: target.conflict)
@@ -187,6 +187,11 @@ public struct Planner: Sendable {
         var actions: [String] = []
         let count = target.sources.count
         let order = count > 1 ? " (source \(position + 1) of \(count))" : ""
+        if let glob = target.sources[position].matchedBy {
+            // Said first: the table reaches this target through another entry's glob, with that glob's transforms.
+            actions.append("matched by source glob '\(glob.text)' (line \(glob.location.line)), with that entry's transforms; "
+                           + "the entry at line \(target.location.line) names \(target.name) and sets its settings and conflict policy")
+        }
         if position == 0, !exists {
             actions.append("copy into the new table \(target.name)\(order)")
         } else {

@@ -1,3 +1,4 @@
+import AWSAuth
 import DynamoCore
 import Foundation
 
@@ -14,6 +15,8 @@ public struct MigrationCheckpoint: Codable, Sendable, Equatable {
     public var finishedAt: Date?
     /// The endpoint migrated on; a resume against another endpoint is refused.
     public var endpoint: String?
+    /// Target tables this migration asked to create, keyed by name, with the steps done so far.
+    public var targetCreations: [String: TargetCreation]?
 
     public init(planFingerprint: String, startedAt: Date = Date()) {
         self.planFingerprint = planFingerprint
@@ -23,6 +26,33 @@ public struct MigrationCheckpoint: Codable, Sendable, Equatable {
     }
 
     public static func sourceKey(target: String, source: String) -> String { "\(target)/\(source)" }
+}
+
+/// A target table this migration asked to create. Recorded in the checkpoint before CreateTable and
+/// again after each step, so that a lost CreateTable answer or a kill between two steps leaves a
+/// record saying the table is ours and what it still lacks; the next run adopts it and does the rest.
+public struct TargetCreation: Codable, Sendable, Equatable {
+    public var table: String
+    /// Steps done so far, in the order they were done.
+    public var done: [TargetCreationStep]
+
+    public init(table: String, done: [TargetCreationStep] = []) {
+        self.table = table; self.done = done
+    }
+
+    /// Steps not done yet, in the order they are done.
+    public var remaining: [TargetCreationStep] { TargetCreationStep.allCases.filter { !done.contains($0) } }
+}
+
+/// One step of creating a target table.
+public enum TargetCreationStep: String, Codable, Sendable, CaseIterable {
+    /// CreateTable applied and the table ACTIVE: key, indexes, billing, stream, encryption, tags and
+    /// deletion protection all come with CreateTable.
+    case createTable
+    /// UpdateTimeToLive, when the mapping (or the inherited source) has TTL.
+    case timeToLive
+    /// UpdateContinuousBackups, when point-in-time recovery is to be on.
+    case pointInTimeRecovery
 }
 
 /// Progress of one source table into one target.
@@ -111,7 +141,10 @@ public struct FileCheckpointStore: CheckpointStore {
             let data = try Data(contentsOf: path)
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .iso8601
-            return try decoder.decode(MigrationCheckpoint.self, from: data)
+            var checkpoint = try decoder.decode(MigrationCheckpoint.self, from: data)
+            // Older checkpoints kept the endpoint as typed; compare in the one form clients use.
+            checkpoint.endpoint = checkpoint.endpoint.map(AWSConfiguration.normalizedEndpoint)
+            return checkpoint
         } catch {
             throw CheckpointError.unreadable(path: path.path, reason: plainReason(error))
         }

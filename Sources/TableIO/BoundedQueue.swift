@@ -35,6 +35,9 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
     /// Elements held before `send` suspends.
     public let capacity: Int
 
+    /// Senders suspended because the queue is full (backpressure in effect).
+    public var waitingSenders: Int { state.withLock { $0.senders.count } }
+
     public init(capacity: Int) {
         precondition(capacity > 0, "a bounded queue needs room for at least one element")
         self.capacity = capacity

@@ -19,13 +19,17 @@ public final class RateLimiter: Sendable {
     private let state: Mutex<State>
     /// The most this limiter ever allows; nil is unlimited.
     public let ceiling: Double?
-    private let clock = ContinuousClock()
+    /// The time the rates are computed against (the continuous clock, or a test's).
+    private let now: @Sendable () -> ContinuousClock.Instant
 
-    /// - Parameter unitsPerSecond: nil (or anything not a positive finite number) is unlimited.
-    public init(unitsPerSecond: Double?) {
+    /// - Parameters:
+    ///   - unitsPerSecond: nil (or anything not a positive finite number) is unlimited.
+    ///   - now: the current instant; tests pass a clock they advance by hand.
+    public init(unitsPerSecond: Double?, now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }) {
         let unitsPerSecond = unitsPerSecond.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
         ceiling = unitsPerSecond
-        let now = ContinuousClock.now
+        self.now = now
+        let now = now()
         state = Mutex(State(rate: unitsPerSecond, tokens: unitsPerSecond ?? 0, last: now, lastIncrease: now, observedSince: now))
     }
 
@@ -37,7 +41,7 @@ public final class RateLimiter: Sendable {
     public func acquire(_ units: Double) async throws {
         while true {
             let wait: Duration? = state.withLock { s in
-                let now = clock.now
+                let now = now()
                 guard let rate = s.rate else {
                     s.observedUnits += units
                     return nil
@@ -69,7 +73,7 @@ public final class RateLimiter: Sendable {
     public func noteThrottle() {
         state.withLock { s in
             s.throttles += 1
-            let now = clock.now
+            let now = now()
             if let rate = s.rate {
                 s.rate = max(1, rate * 2 / 3)
             } else {

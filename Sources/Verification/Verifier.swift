@@ -40,6 +40,16 @@ public struct TargetVerification: Sendable, Codable {
     public var conflicts: [String]
     /// Why the status is what it is, in a sentence.
     public var reason: String
+    /// The fingerprint of the mapping's entry for this target when it was verified
+    /// (``MappingFingerprints``); nil in records written before fingerprints or without a mapping document.
+    public var mappingFingerprint: String?
+
+    /// What the recorded figures themselves say, whatever `status` claims: the target existed, held
+    /// exactly the expected checksum (every bucket), and no merge conflicted. A record is a file anyone
+    /// can edit, so decisions are taken from this, never from `status`.
+    public var figuresMatch: Bool {
+        targetExists && conflictCount == 0 && expected == actual
+    }
 }
 
 /// What `verification.json` holds.
@@ -82,10 +92,14 @@ public struct MappingVerifier: Sendable {
     public let mapping: ResolvedMapping
     /// Conflicting keys listed per target (all are counted).
     public var maxListedConflicts = 20
+    /// Recorded with each target, so a later mapping edit invalidates the verification of the targets
+    /// it touches (`decommission` compares them).
+    public var fingerprints: MappingFingerprints?
 
-    public init(checksummer: Checksummer, mapping: ResolvedMapping) {
+    public init(checksummer: Checksummer, mapping: ResolvedMapping, fingerprints: MappingFingerprints? = nil) {
         self.checksummer = checksummer
         self.mapping = mapping
+        self.fingerprints = fingerprints
     }
 
     /// Verifies every target in mapping order.
@@ -176,7 +190,8 @@ public struct MappingVerifier: Sendable {
             target: target.name, status: status, keySchema: keySchema.description,
             conflictPolicy: target.conflict.rawValue, targetExists: existing != nil, sources: sources,
             expected: expected, actual: actual, differingBuckets: differing.map(TableChecksum.bucketName),
-            duplicateKeys: duplicates, conflictCount: conflictCount, conflicts: conflicts, reason: reason)
+            duplicateKeys: duplicates, conflictCount: conflictCount, conflicts: conflicts, reason: reason,
+            mappingFingerprint: fingerprints?[target.name])
     }
 
     func targetChecksum(_ existing: TableDescription?, keySchema: KeySchema) async throws -> TableChecksum {

@@ -392,3 +392,39 @@ final class AWSHome {
         #expect(dumps[0].contains("AKIAVISIBLE"))
     }
 }
+
+/// One spelling per endpoint, so records made through one spelling compare equal to another.
+@Suite struct EndpointNormalizationTests {
+    @Test("Scheme and host lowercased, default port dropped, trailing slashes removed", arguments: [
+        ("http://h:8000/", "http://h:8000"),
+        ("http://h:8000", "http://h:8000"),
+        ("HTTP://Local.Host:8000//", "http://local.host:8000"),
+        ("http://h:80/", "http://h"),
+        ("https://h:443", "https://h"),
+        ("https://h:80", "https://h:80"),
+        ("http://h:443", "http://h:443"),
+        ("https://DynamoDB.EU-West-1.amazonaws.com/", "https://dynamodb.eu-west-1.amazonaws.com"),
+        ("  http://127.0.0.1:5000/  ", "http://127.0.0.1:5000"),
+        ("http://h:8000/Prefix/", "http://h:8000/Prefix"),
+        ("http://[::1]:8000/", "http://[::1]:8000"),
+    ])
+    func normalized(input: String, expected: String) {
+        #expect(AWSConfiguration.normalizedEndpoint(input) == expected)
+        #expect(AWSConfiguration.normalizedEndpoint(expected) == expected, "idempotent")
+    }
+
+    @Test func everyConfigurationHoldsTheNormalizedForm() throws {
+        let credentials = Credentials(accessKeyId: "AKID", secretAccessKey: "secret")
+        var configuration = AWSConfiguration(credentials: credentials, region: "us-east-1", endpoint: "HTTP://H:8000/", profile: nil)
+        #expect(configuration.endpoint == "http://h:8000")
+        configuration.endpoint = "https://Other:443/"
+        #expect(configuration.endpoint == "https://other")
+        #expect(configuration == AWSConfiguration(credentials: credentials, region: "us-east-1", endpoint: "https://other", profile: nil))
+    }
+
+    @Test func theResolverReturnsTheNormalizedForm() throws {
+        let resolved = try AWSHome().resolve(region: "eu-west-1", endpointURL: "HTTP://LocalHost:8000/",
+                                             ["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret"])
+        #expect(resolved.endpoint == "http://localhost:8000")
+    }
+}

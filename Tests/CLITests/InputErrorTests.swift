@@ -34,6 +34,19 @@ import TestSupport
         #expect(run.stderr == "error: the mapping file has problems:\n\(path):4:5: unknown key 'tranforms' in table entry; did you mean 'transforms'?\n")
     }
 
+    /// `--match` has the glob syntax of mapping files; shell classes and escapes are refused, not silently
+    /// matching nothing (the endpoint is closed: the answer comes before any network call).
+    @Test func aMatchGlobWithShellSyntaxIsRefused() throws {
+        let env = ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "us-east-1"]
+        let tables = try TestEnvironment.runCLI(["tables", "--match", "orders-[ab]", "--endpoint-url", "http://127.0.0.1:9"], environment: env)
+        #expect(tables.status == 2)
+        #expect(tables.stderr == "error: --match 'orders-[ab]': '[' cannot be part of a table name; a glob has * (any run of characters) and ? (one character), nothing else\n")
+        let backups = try TestEnvironment.runCLI(["backup", "list", "--match", "orders\\*", "--endpoint-url", "http://127.0.0.1:9",
+                                                  "--state-dir", TestEnvironment.temporaryDirectory("match").path], environment: env)
+        #expect(backups.status == 2)
+        #expect(backups.stderr == "error: --match 'orders\\*': '\\' cannot be part of a table name; a glob has * (any run of characters) and ? (one character), nothing else\n")
+    }
+
     @Test func anUnreachableEndpointSaysWhichAndExitsWithOne() throws {
         let run = try TestEnvironment.runCLI(["tables", "--endpoint-url", "http://127.0.0.1:9"])
         #expect(run.status == 1)

@@ -67,6 +67,45 @@ struct PlanCommandTests {
         #expect(try await client.describeTableIfExists("\(p)-new") == nil)
     }
 
+    @Test("a source a glob brings to a target another entry names is marked, in all three formats")
+    func sourceFromAGlob() async throws {
+        let client = makeClient(endpoint: localEndpoint)
+        let p = TestEnvironment.uniqueTableName("planglob")
+        try await createTable(client, "\(p)-cdk-users", key: KeyAttribute(name: "id", type: .string))
+        try await createTable(client, "\(p)-dev-users", key: KeyAttribute(name: "id", type: .string))
+        let path = try writeMapping("""
+            version: 1
+            tables:
+              - source: "\(p)-cdk-*"
+                target: "\(p)-new-*"
+              - target: \(p)-new-users
+                conflict: keep-existing
+                sources:
+                  - table: \(p)-dev-users
+
+            """, name: p)
+
+        let text = try run(["plan", path, "--endpoint-url", localEndpoint])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("  source 1 of 2: \(p)-cdk-users (from glob '\(p)-cdk-*')\n"))
+        #expect(text.stdout.contains("    → matched by source glob '\(p)-cdk-*' (line 3), with that entry's transforms; the entry at line 5 names \(p)-new-users and sets its settings and conflict policy\n"))
+        #expect(text.stdout.contains("  source 2 of 2: \(p)-dev-users\n"))
+
+        let json = try run(["plan", path, "--endpoint-url", localEndpoint, "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let sources = try #require((object["targets"] as? [[String: Any]])?.first?["sources"] as? [[String: Any]])
+        #expect(sources.map { $0["table"] as? String } == ["\(p)-cdk-users", "\(p)-dev-users"])
+        #expect(sources.map { $0["matchedBy"] as? String } == ["\(p)-cdk-*", nil])
+
+        let markdown = try run(["plan", path, "--endpoint-url", localEndpoint, "--markdown"])
+        #expect(markdown.status == 0, "\(markdown.stderr)")
+        #expect(markdown.stdout.contains("| 1 | `\(p)-cdk-users` (from glob `\(p)-cdk-*`) |"))
+
+        try await client.deleteTable("\(p)-cdk-users")
+        try await client.deleteTable("\(p)-dev-users")
+    }
+
     @Test("exit status 1 when an existing target has another key schema")
     func blocked() async throws {
         let client = makeClient(endpoint: localEndpoint)

@@ -1,4 +1,4 @@
-// CurlTransport against real HTTP servers on 127.0.0.1 (and moto when DYNAMO_MIGRATE_TEST_ENDPOINT is set).
+// CurlTransport against real HTTP servers on 127.0.0.1 (and the local moto server, see TestSupport's LocalServer).
 import CurlTransport
 import Foundation
 import TestSupport
@@ -263,11 +263,8 @@ private func randomBytes(_ count: Int) -> [UInt8] {
         #expect(transport == nil)
     }
 
-    @Test func listTablesAgainstMoto() async throws {
-        guard let endpoint = TestEnvironment.endpoint else {
-            print("skipped: DYNAMO_MIGRATE_TEST_ENDPOINT is not set, so there is no moto server to call")
-            return
-        }
+    @Test(needsLocalServer) func listTablesAgainstMoto() async throws {
+        let endpoint = localEndpoint
         let transport = CurlTransport()
         defer { transport.shutdown() }
         let response = try await transport.send(HTTPRequest(

@@ -6,6 +6,7 @@ import Foundation
 import Mappings
 import Pipeline
 import RunState
+import Synchronization
 import TableIO
 import Testing
 import TestSupport
@@ -51,8 +52,20 @@ struct DecommissionFixture {
     }
 
     func resolved() async throws -> ResolvedMapping {
-        try MappingLoader.parse(yaml: yaml, file: mappingPath, env: nil)
-            .resolve(existingTables: try await client.listTables() + Decommissioner.deletedTables(in: state))
+        try await loaded().resolved
+    }
+
+    /// The mapping as `verify` and `decommission` load it: the document and its resolution.
+    func loaded() async throws -> (document: MappingDocument, resolved: ResolvedMapping, fingerprints: MappingFingerprints) {
+        let document = try MappingLoader.parse(yaml: yaml, file: mappingPath, env: nil)
+        let resolved = try document.resolve(existingTables: try await client.listTables() + Decommissioner.deletedTables(in: state))
+        return (document, resolved, MappingFingerprints(document: document, resolved: resolved))
+    }
+
+    /// The same estate under another mapping text.
+    func with(yaml: String) -> DecommissionFixture {
+        DecommissionFixture(client: client, a: a, b: b, scratch: scratch, bystander: bystander, target: target,
+                            state: state, yamlOverride: yaml)
     }
 
     func migrate() async throws {
@@ -62,7 +75,9 @@ struct DecommissionFixture {
     }
 
     func verify() async throws {
-        let record = try await MappingVerifier(checksummer: Checksummer(client: client), mapping: try await resolved())
+        let mapping = try await loaded()
+        let record = try await MappingVerifier(checksummer: Checksummer(client: client), mapping: mapping.resolved,
+                                               fingerprints: mapping.fingerprints)
             .verify(mappingPath: mappingPath, env: nil)
         try record.write(to: state)
     }
@@ -83,7 +98,8 @@ struct DecommissionFixture {
     var backupState: URL { state.appendingPathComponent("backups") }
 
     func decommission(execute: Bool, confirm: Set<String>? = nil, disableProtection: Bool = false,
-                      exports: [URL] = [], using other: DynamoDBClient? = nil) async throws -> [String: TableDecision] {
+                      exports: [URL] = [], using other: DynamoDBClient? = nil,
+                      beforeConfirming: @escaping @Sendable (String) async -> Void = { _ in }) async throws -> [String: TableDecision] {
         var options = DecommissionOptions(stateDirectory: state, mappingPath: mappingPath)
         options.exportDirectories = exports
         options.backupStateDirectory = backupState
@@ -91,8 +107,11 @@ struct DecommissionFixture {
         options.execute = execute
         options.disableDeletionProtection = disableProtection
         let confirmed = confirm
-        let decisions = try await Decommissioner(client: client, mapping: try await resolved(), options: options) { table in
-            confirmed?.contains(table) ?? true
+        let mapping = try await loaded()
+        let decisions = try await Decommissioner(client: client, mapping: mapping.resolved, fingerprints: mapping.fingerprints,
+                                                 options: options) { table in
+            await beforeConfirming(table)
+            return confirmed?.contains(table) ?? true
         }.run()
         return Dictionary(uniqueKeysWithValues: decisions.map { ($0.table, $0) })
     }
@@ -127,16 +146,21 @@ struct DecommissionTests {
 
         let decisions = try await f.decommission(execute: true)
         #expect(decisions.mapValues(\.decision) == [f.a: .deleted, f.b: .deleted, f.scratch: .deleted])
-        #expect(decisions[f.a]?.checks.map(\.name) == ["data accounted for", "verified backup", "deletion protection", "operator confirmed"])
+        #expect(decisions[f.a]?.checks.map(\.name) == ["data accounted for", "verified backup", "deletion protection", "operator confirmed",
+                                                        "unchanged right before delete"])
+        #expect(decisions[f.a]?.checks.first?.evidence.hasPrefix("\(f.target) recomputed now: its sources through the current mapping produce exactly what it holds (50 items") == true)
         #expect(decisions[f.scratch]?.checks.first?.evidence == "the mapping lists \(f.scratch) under discard-data: its data is not worth keeping")
         for table in [f.a, f.b, f.scratch] { #expect(try await f.exists(table) == false) }
         #expect(try await f.exists(f.target), "the target is never touched")
         #expect(try await f.exists(f.bystander), "tables outside decommission are never touched")
 
-        let audit = try String(contentsOf: f.state.appendingPathComponent(Decommissioner.auditLogName), encoding: .utf8)
-            .split(separator: "\n")
-        #expect(audit.count == 6, "three dry-run decisions, then three deletions")
+        let auditURL = f.state.appendingPathComponent(Decommissioner.auditLogName)
+        let audit = try String(contentsOf: auditURL, encoding: .utf8).split(separator: "\n")
+        #expect(audit.count == 9, "three dry-run decisions, then for each deletion its intent and its outcome")
+        #expect(audit.filter { $0.contains("\"decision\":\"delete-requested\"") }.count == 3)
         #expect(audit.last?.contains("\"decision\":\"deleted\"") == true)
+        let permissions = try FileManager.default.attributesOfItem(atPath: auditURL.path)[.posixPermissions] as? Int
+        #expect(permissions == 0o600, "the audit log is the owner's alone")
         await f.cleanUp()
     }
 
@@ -198,6 +222,8 @@ struct DecommissionTests {
 
         decisions = try await f.decommission(execute: true, confirm: [f.a], disableProtection: true)
         #expect(decisions[f.a]?.decision == .deleted)
+        #expect(decisions[f.a]?.checks.first?.evidence.contains("not recomputed: \(f.b) deleted by an earlier decommission") == true,
+                "with a merged source gone, the target cannot be recomputed; the record and the unchanged target are what is left")
         #expect(decisions[f.b]?.decision == .alreadyDeleted)
         #expect(try await f.exists(f.a) == false)
         #expect(try await f.exists(f.scratch), "still not confirmed")
@@ -280,7 +306,10 @@ struct DecommissionTests {
         // moto's DescribeTable counts are live, so the count check speaks first here; on DynamoDB (counts
         // refreshed every six hours) the recorded content checksum is what catches it.
         #expect(decisions[f.a]?.checks[1].evidence.hasSuffix("holds 30 items but the table reports 31") == true)
-        #expect(decisions[f.b]?.decision == .deleted, "the other source is unaffected")
+        // The other source's items are all in the target, but the target as a whole no longer holds what
+        // its sources produce, so nothing proves it until the change is migrated and verified.
+        #expect(decisions[f.b]?.checks.first?.evidence.hasPrefix("recomputed now through the current mapping, target \(f.target) does not hold what its sources should produce: expected 51 items") == true)
+        #expect(try await f.exists(f.b))
         #expect(try await f.exists(f.a))
         await f.cleanUp()
     }
@@ -296,6 +325,203 @@ struct DecommissionTests {
         #expect(decisions[f.a]?.checks[0].evidence == "\(f.a) changed since it was verified (30 items then, 30 now)")
         #expect(decisions[f.a]?.checks[1].evidence.hasPrefix("the table changed after backup \(f.a)-") == true)
         #expect(try await f.exists(f.a))
+        await f.cleanUp()
+    }
+    // MARK: - Proof, not a verdict (issue 16)
+
+    /// The issue's example: migrated and verified with a filter (83 of 150 items), then the filter is
+    /// removed from the mapping. The old verification says nothing about the edited mapping.
+    @Test func aMappingEditedAfterVerifyIsRefused() async throws {
+        let f = try await DecommissionFixture.make(client)
+        let source = try await makeTable(client, prefix: "dec-filtered")
+        try await writeAll(client, source, (0..<150).map { ["pk": .s("item-\($0)"), "keep": .s($0 < 83 ? "yes" : "no")] })
+        func mapping(filter: Bool) -> String {
+            """
+            version: 1
+            tables:
+              - target: \(f.target)
+                sources:
+                  - table: \(source)
+            \(filter ? "        transforms:\n          - filter: { attribute: keep, equals: \"yes\" }" : "")
+            decommission: [\(source)]
+            ignore: [\(f.a), \(f.b), \(f.scratch), \(f.bystander)]
+            """
+        }
+        let filtered = f.with(yaml: mapping(filter: true))
+        #expect(filtered.yaml.contains("- filter: { attribute: keep, equals: \"yes\" }"))
+        try await filtered.migrate()
+        try await filtered.verify()
+        #expect(try await scanAll(client, f.target).count == 83)
+        try await filtered.recordedBackUp([source])
+        let underVerifiedMapping = try await filtered.decommission(execute: false)
+        #expect(underVerifiedMapping[source]?.decision == .wouldDelete, "the filter's 67 items are meant to be left out")
+
+        let edited = f.with(yaml: mapping(filter: false))
+        let decisions = try await edited.decommission(execute: true)
+        #expect(failed(decisions[source]) == ["data accounted for"])
+        let check = try #require(decisions[source]?.checks.first)
+        #expect(check.evidence == "the mapping's entry for target \(f.target) (its sources, transforms, filters, key prefixes, conflict policy or env) changed since it was verified: re-run verify")
+        #expect(check.remedy == "migrate what the edited mapping adds (`dynamo-migrate migrate \(f.mappingPath)`), then run `dynamo-migrate verify \(f.mappingPath)` against \(localEndpoint)")
+        #expect(try await f.exists(source))
+        try? await client.deleteTable(source)
+        await f.cleanUp()
+    }
+
+    /// Only what changes a target's content changes its fingerprint: not a comment, nor a line moved.
+    @Test func fingerprintsFollowMeaningNotText() throws {
+        func fingerprint(_ yaml: String, env: String? = nil) throws -> String? {
+            let document = try MappingLoader.parse(yaml: yaml, file: "m.yaml", env: env)
+            let resolved = try document.resolve(existingTables: ["src", "other"])
+            return MappingFingerprints(document: document, resolved: resolved)["dst"]
+        }
+        let base = """
+            version: 1
+            tables:
+              - target: dst
+                sources:
+                  - table: src
+                    transforms:
+                      - filter: { attribute: keep, equals: true }
+                      - set: { label: "{env}-x" }
+            """
+        let original = try #require(try fingerprint(base, env: "prod"))
+        #expect(try fingerprint("# a comment\n\n" + base, env: "prod") == original)
+        #expect(try fingerprint(base, env: "staging") != original, "{env} changes what set writes")
+        #expect(try fingerprint(base.replacingOccurrences(of: "equals: true", with: "equals: false"), env: "prod") != original)
+        #expect(try fingerprint(base.replacingOccurrences(of: "          - filter: { attribute: keep, equals: true }\n", with: ""), env: "prod") != original)
+        #expect(try fingerprint(base.replacingOccurrences(of: "  - table: src\n", with: "  - table: src\n        key-prefix: \"p#\"\n"), env: "prod") != original)
+        #expect(try fingerprint(base.replacingOccurrences(of: "  - target: dst\n", with: "  - target: dst\n    conflict: keep-existing\n"), env: "prod") != original)
+    }
+
+    /// A MISMATCH whose verdict was edited to MATCH, then a record forged consistently (expected set to
+    /// the target's actual figures): neither deletes anything.
+    @Test func aHandEditedOrForgedVerdictIsRefused() async throws {
+        let f = try await DecommissionFixture.make(client)
+        try await f.migrate()
+        try await f.recordedBackUp([f.a, f.b])
+        try await client.deleteItem(table: f.target, key: ["pk": .s("item-4")])
+        try await f.verify()
+        let url = f.state.appendingPathComponent(VerificationRecord.fileName)
+        func edit(_ change: (inout [String: Any]) -> Void) throws {
+            var record = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+            var targets = try #require(record["targets"] as? [[String: Any]])
+            change(&targets[0])
+            record["targets"] = targets
+            record["matched"] = true
+            try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]).write(to: url)
+        }
+
+        #expect(try String(contentsOf: url, encoding: .utf8).contains("\"status\" : \"MISMATCH\""))
+        try edit { $0["status"] = "MATCH"; $0["reason"] = "49 items match" }
+        var decisions = try await f.decommission(execute: true)
+        #expect(failed(decisions[f.a]) == ["data accounted for"])
+        let evidence = try #require(decisions[f.a]?.checks.first?.evidence)
+        #expect(evidence.hasPrefix("target \(f.target) did not verify: its record says MATCH, but the recorded figures differ (expected 50 items, hash "))
+        #expect(evidence.contains("actual 49 items"))
+
+        try edit { target in
+            target["expected"] = target["actual"]
+            target["differingBuckets"] = [String]()
+        }
+        decisions = try await f.decommission(execute: true)
+        #expect(failed(decisions[f.a]) == ["data accounted for"])
+        #expect(decisions[f.a]?.checks.first?.evidence.hasPrefix("recomputed now through the current mapping, target \(f.target) does not hold what its sources should produce: expected 50 items") == true)
+        #expect(failed(decisions[f.b]) == ["data accounted for"])
+        #expect(try await f.exists(f.a))
+        #expect(try await f.exists(f.b))
+        await f.cleanUp()
+    }
+
+    /// DeleteTable is applied but its answer never arrives: the table is gone, so the outcome is
+    /// "deleted", and the audit log holds the intent and the outcome.
+    @Test func aLostDeleteTableAnswerEndsDeletedWithIntentAndOutcomeAudited() async throws {
+        let proxy = try FaultProxy(upstream: localEndpoint)
+        defer { proxy.stop() }
+        let f = try await DecommissionFixture.make(makeClient(endpoint: proxy.endpoint))
+        try await f.backUp([f.scratch])
+        proxy.inject(.resetAfterForwarding, operation: "DeleteTable", times: 1)
+        let decisions = try await f.decommission(execute: true, confirm: [f.scratch])
+        #expect(decisions[f.scratch]?.decision == .deleted)
+        let deleteCheck = try #require(decisions[f.scratch]?.checks.last)
+        #expect(deleteCheck.name == "DeleteTable")
+        #expect(deleteCheck.evidence.hasPrefix("the answer to DeleteTable was lost ("))
+        #expect(deleteCheck.evidence.hasSuffix("but \(f.scratch) is gone"))
+        #expect(try await f.exists(f.scratch) == false)
+        let audit = try String(contentsOf: f.state.appendingPathComponent(Decommissioner.auditLogName), encoding: .utf8)
+            .split(separator: "\n").filter { $0.contains("\"table\":\"\(f.scratch)\"") }
+        #expect(audit.count == 2)
+        #expect(audit.first?.contains("\"decision\":\"delete-requested\"") == true)
+        #expect(audit.last?.contains("\"decision\":\"deleted\"") == true)
+        #expect(try await f.decommission(execute: true, confirm: [])[f.scratch]?.decision == .alreadyDeleted)
+        await f.cleanUp()
+    }
+
+    /// A run that stopped after sending DeleteTable left only the intent: the table being gone then
+    /// counts as deleted by that decommission, not as a table that vanished unexplained.
+    @Test func anIntentWithoutOutcomeCountsAsDeleted() async throws {
+        let f = try await DecommissionFixture.make(client)
+        try FileManager.default.createDirectory(at: f.state, withIntermediateDirectories: true)
+        let intent = #"{"checks":[],"decidedAt":"2026-11-30T02:00:00Z","decision":"delete-requested","dryRun":false,"mapping":"decommission-test.yaml","table":"\#(f.scratch)"}"#
+        try Data((intent + "\n").utf8).write(to: f.state.appendingPathComponent(Decommissioner.auditLogName))
+        try await client.deleteTable(f.scratch)
+        try await client.waitUntilDeleted(f.scratch, pollInterval: .milliseconds(50))
+        let decisions = try await f.decommission(execute: false)
+        #expect(decisions[f.scratch]?.decision == .alreadyDeleted)
+        await f.cleanUp()
+    }
+
+    /// A second decommission on the same state directory, started while the first waits for its
+    /// confirmation, is refused before it looks at any table.
+    @Test func aSecondConcurrentDecommissionIsRefused() async throws {
+        let f = try await DecommissionFixture.make(client)
+        try await f.backUp([f.scratch])
+        let second = Mutex<String?>(nil)
+        let first = try await f.decommission(execute: true, confirm: [], beforeConfirming: { _ in
+            do {
+                _ = try await f.decommission(execute: true, confirm: [f.scratch])
+                second.withLock { $0 = "ran" }
+            } catch {
+                second.withLock { $0 = "\(error)" }
+            }
+        })
+        #expect(second.withLock { $0 } == "another dynamo-migrate process is using \(f.state.path) (its lock is held); wait for it to finish, or use another --state-dir")
+        #expect(first[f.scratch]?.decision == .notConfirmed)
+        #expect(try await f.exists(f.scratch))
+        await f.cleanUp()
+    }
+
+    /// The audit log is never written through a symbolic link.
+    @Test func aSymlinkedAuditLogIsRefused() async throws {
+        let f = try await DecommissionFixture.make(client)
+        try await f.backUp([f.scratch])
+        try FileManager.default.createDirectory(at: f.state, withIntermediateDirectories: true)
+        let victim = TestEnvironment.temporaryDirectory("dec-victim").appendingPathComponent("precious.txt")
+        try FileManager.default.createDirectory(at: victim.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("keep me\n".utf8).write(to: victim)
+        let log = f.state.appendingPathComponent(Decommissioner.auditLogName)
+        try FileManager.default.createSymbolicLink(at: log, withDestinationURL: victim)
+        await #expect {
+            _ = try await f.decommission(execute: true, confirm: [f.scratch])
+        } throws: { error in
+            "\(error)" == "the audit log \(log.path) is a symbolic link, not a regular file; decommission does not write through it (remove it, or pass another --state-dir)"
+        }
+        #expect(try String(contentsOf: victim, encoding: .utf8) == "keep me\n")
+        #expect(try await f.exists(f.scratch))
+        await f.cleanUp()
+    }
+
+    /// An item written between the proof and DeleteTable keeps the table: it is scanned again right
+    /// before the delete.
+    @Test func aWriteAfterTheProofKeepsTheTable() async throws {
+        let f = try await DecommissionFixture.make(client)
+        try await f.recordedBackUp([f.scratch])
+        let client = self.client
+        let decisions = try await f.decommission(execute: true, confirm: [f.scratch], beforeConfirming: { table in
+            try? await client.putItem(table: table, item: ["pk": .s("written-during-decommission")])
+        })
+        #expect(failed(decisions[f.scratch]) == ["unchanged right before delete"])
+        #expect(decisions[f.scratch]?.checks.last?.evidence == "\(f.scratch) changed after it was proven (5 items then, 6 now): something still writes to it")
+        #expect(try await f.exists(f.scratch))
         await f.cleanUp()
     }
 }

@@ -94,6 +94,22 @@ import Testing
         #expect(Glob("a-*-*").starCount == 2)
     }
 
+    /// Where the shell-style matcher `--match` used to have (fnmatch) disagreed with mapping globs.
+    @Test func shellSyntaxIsNotGlobSyntax() {
+        // fnmatch read these as a class and an escape; here they are plain characters no table name has.
+        #expect(!Glob("orders-[ab]").matches("orders-a"))
+        #expect(Glob("orders-[ab]").matches("orders-[ab]"))
+        #expect(Glob("orders-[ab]").impossibleCharacter == "[")
+        #expect(!Glob("orders\\*").matches("orders*"))
+        #expect(Glob("orders\\*").impossibleCharacter == "\\")
+        #expect(Glob("a b").impossibleCharacter == " ")
+        #expect(Glob("Omnix_AI.v2-*?").impossibleCharacter == nil)
+        // Both always agreed on these: '*' crosses '-' and '.', and matches nothing; '?' is one character.
+        #expect(Glob("*.backup").matches(".backup"))
+        #expect(Glob("a*").matches("a.b-c_d"))
+        #expect(Glob("??").matches("ab") && !Glob("??").matches("abc"))
+    }
+
     @Test func capturesByPositionShortestFirst() {
         #expect(Glob("omnix-ai-cdk-*").captures(in: "omnix-ai-cdk-customer-profiles") == ["customer-profiles"])
         #expect(Glob("*-*").captures(in: "a-b-c") == ["a", "b-c"])

@@ -144,6 +144,68 @@ import Testing
         """)
     }
 
+    @Test func aNamedTargetTakesTheGlobMatchesForItInFileOrder() throws {
+        let doc = try load("""
+        version: 1
+        tables:
+          - source: "cdk-*"
+            target: "new-*"
+            transforms:
+              - set: { via: glob }
+          - target: new-users
+            conflict: keep-existing
+            settings:
+              key: { partition: { name: id, type: S } }
+            sources:
+              - table: dev-users
+              - table: old-users
+          - source: "zz-user*"
+            target: "new-user*"
+        """)
+        let r = try doc.resolve(existingTables: ["old-users", "zz-users", "cdk-users", "dev-users", "cdk-orders"])
+        #expect(r.targets.map(\.name) == ["new-orders", "new-users"])
+        let users = r.targets[1]
+        // File order: the glob above the entry first, the entry's own sources, the glob below it last.
+        #expect(users.sources.map(\.table) == ["cdk-users", "dev-users", "old-users", "zz-users"])
+        #expect(users.sources.map { $0.matchedBy?.text } == ["cdk-*", nil, nil, "zz-user*"])
+        #expect(users.sources.map(\.location.line) == [3, 12, 13, 14])
+        // The naming entry owns the target: its conflict policy, settings and place in the file.
+        #expect(users.conflict == .keepExisting)
+        #expect(users.settings.key?.partition.name == "id")
+        #expect(users.location.line == 7)
+        #expect(users.inheritsFrom == "cdk-users")
+        // The glob source keeps the glob's transforms.
+        #expect(try users.sources[0].transform.apply(["id": .s("1")]) == ["id": .s("1"), "via": .s("glob")])
+        #expect(try users.sources[1].transform.apply(["id": .s("1")]) == ["id": .s("1")])
+        // A glob target no entry names stays the glob entry's.
+        #expect(r.targets[0].sources.map(\.table) == ["cdk-orders"])
+        #expect(r.targets[0].sources[0].matchedBy == nil)
+        #expect(r.targets[0].conflict == .overwrite)
+        #expect(r.unaccounted == [])
+    }
+
+    @Test func twoGlobsForOneUnnamedTargetAreStillRefused() throws {
+        let doc = try load("""
+        version: 1
+        tables:
+          - source: "a-*"
+            target: "new-*"
+          - source: "b*"
+            target: "new*"
+          - source: c-users
+            target: new-users
+        """)
+        // Both globs join the entry naming new-users ...
+        let r = try doc.resolve(existingTables: ["a-users", "b-users", "c-users"])
+        #expect(r.targets.map(\.name) == ["new-users"])
+        #expect(r.targets[0].sources.map(\.table) == ["a-users", "b-users", "c-users"])
+        // ... but a target only globs produce belongs to one of them.
+        let error = #expect(throws: MappingResolutionError.self) { try doc.resolve(existingTables: ["a-x", "b-x", "c-users"]) }
+        #expect(error?.description == """
+        m.yaml:6:13: target 'new-x' is also filled by the entry at line 3; list all its sources under one entry's 'sources:'
+        """)
+    }
+
     @Test func ignoreWinsOverDecommission() throws {
         let r = try load("""
         version: 1

@@ -140,21 +140,91 @@ extension ResumeAfterKillTests {
     }
 }
 
-/// The omnix-ai estate, seeded by the project's seeder, migrated with the shipped mapping.
-@Suite(needsLocalServer)
+/// The omnix-ai estate, seeded by the project's seeder, migrated with the shipped mapping and with the
+/// full example of docs/mappings.md. Serialized: each test reseeds (`--reset`) the same 27 tables.
+@Suite(needsLocalServer, .serialized)
 struct OmnixEstateMigrationTests {
     let client = makeClient(endpoint: localEndpoint)
 
-    @Test func theShippedConsolidationMappingMigratesTheEstateExactly() async throws {
-        let root = TestEnvironment.packageRoot
+    /// Seeds the estate at scale 0.3 (seed 42) and returns the seeder's summary file.
+    func seedEstate() throws -> URL {
         let seeder = Process()
         seeder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let summary = TestEnvironment.temporaryDirectory("estate-seed").appendingPathComponent("summary.json")
-        seeder.arguments = ["bash", root.appendingPathComponent("scripts/seed-omnix-estate.sh").path,
+        seeder.arguments = ["bash", TestEnvironment.packageRoot.appendingPathComponent("scripts/seed-omnix-estate.sh").path,
                             "--endpoint-url", localEndpoint, "--reset", "--quiet", "--scale", "0.3", "--summary-json", summary.path]
         try seeder.run()
         seeder.waitUntilExit()
         try #require(seeder.terminationStatus == 0, "the estate seeder failed")
+        return summary
+    }
+
+    /// Deletes the targets an earlier run left (deletion protection on), so this run creates them.
+    func deleteTargets(_ mapping: ResolvedMapping) async throws {
+        for target in mapping.targets where try await client.describeTableIfExists(target.name) != nil {
+            try await client.updateTable(UpdateTableInput(name: target.name, deletionProtection: false))
+            try await client.deleteTable(target.name)
+            try await client.waitUntilDeleted(target.name, pollInterval: .milliseconds(50))
+        }
+    }
+
+    /// The docs' full example: a glob entry plus entries naming two of the targets the glob produces.
+    /// Env `docs` (the documented `--env` override) keeps its targets apart from the shipped mapping's.
+    @Test func theFullExampleOfTheMappingDocsPlansAndMigratesTheEstate() async throws {
+        _ = try seedEstate()
+        let docs = try String(contentsOf: TestEnvironment.packageRoot.appendingPathComponent("docs/mappings.md"), encoding: .utf8)
+        let rest = docs[try #require(docs.range(of: "## A full example")).upperBound...]
+        let open = try #require(rest.range(of: "```yaml\n"))
+        let close = try #require(rest[open.upperBound...].range(of: "```"))
+        let file = TestEnvironment.temporaryDirectory("docs-example").appendingPathComponent("full-example.yaml")
+        try String(rest[open.upperBound..<close.lowerBound]).write(to: file, atomically: true, encoding: .utf8)
+        let document = try MappingLoader.load(path: file.path, env: "docs")
+        try await deleteTargets(try document.resolve(existingTables: try await client.listTables()))
+        let resolved = try document.resolve(existingTables: try await client.listTables())
+        let cdk = ["analytics", "carts", "customer-profiles", "feature-flags", "import-checkpoints", "inventory",
+                   "orders", "products", "recommendations", "sessions", "users"]
+        #expect(resolved.targets.map(\.name) == cdk.map { "omnix-ai-docs-\($0)" })
+
+        // plan: the glob's users and orders tables join the entries naming those targets, and say so.
+        let plan = try await Planner(client: client, mapping: resolved,
+                                     options: PlanOptions(mappingFile: file.path, env: "docs")).makePlan()
+        #expect(plan.problems == [])
+        let users = try #require(plan.targets.first { $0.name == "omnix-ai-docs-users" })
+        #expect(users.sources.map(\.table) == ["omnix-ai-cdk-users", "omnix-ai-dev-users", "omnix-users"])
+        #expect(users.sources.map(\.matchedBy) == ["omnix-ai-cdk-*", nil, nil])
+        #expect(users.conflict == "keep-existing")
+        #expect(users.sources[0].actions.first
+                == "matched by source glob 'omnix-ai-cdk-*' (line 7), with that entry's transforms; the entry at line 13 names omnix-ai-docs-users and sets its settings and conflict policy")
+        let orders = try #require(plan.targets.first { $0.name == "omnix-ai-docs-orders" })
+        #expect(orders.sources.map(\.table) == ["omnix-ai-cdk-orders", "omnix-orders-v1"])
+        #expect(orders.sources.map(\.matchedBy) == ["omnix-ai-cdk-*", nil])
+        #expect(orders.inheritsFrom == "omnix-ai-cdk-orders")
+
+        // migrate: every item accounted for, each target exactly what its sources make of it.
+        var options = MigrationOptions(stateDirectory: TestEnvironment.temporaryDirectory("docs-example-state"), planFingerprint: "docs")
+        options.writersPerTarget = 2
+        let report = try await Migrator(client: client, mapping: resolved, options: options).run()
+        #expect(report.itemsDeadLettered == 0)
+        #expect(report.createdTables.count == cdk.count)
+        var counts: [String: Int] = [:]
+        for target in resolved.targets { counts[target.name] = try await actualItems(target.name, client: client).count }
+        // Scale 0.3: users are 36 cdk (written first) + 45 dev, of which the 15 the cdk copy already
+        // holds are kept as they are (keep-existing), + 24 legacy under "LEGACY#"; orders 45 cdk + 30 v1.
+        #expect(counts == ["omnix-ai-docs-analytics": 36, "omnix-ai-docs-carts": 12, "omnix-ai-docs-customer-profiles": 36,
+                           "omnix-ai-docs-feature-flags": 5, "omnix-ai-docs-import-checkpoints": 3, "omnix-ai-docs-inventory": 30,
+                           "omnix-ai-docs-orders": 75, "omnix-ai-docs-products": 36, "omnix-ai-docs-recommendations": 45,
+                           "omnix-ai-docs-sessions": 24, "omnix-ai-docs-users": 90])
+        #expect(report.itemsRead == 407)
+        #expect(report.itemsKeptExisting == 15)
+        #expect(report.itemsFiltered == 0)
+        try await expectTargetsMatchSources(resolved, client: client)
+        #expect(try await client.describeTable("omnix-ai-docs-users").deletionProtection)
+        try await deleteTargets(resolved)
+    }
+
+    @Test func theShippedConsolidationMappingMigratesTheEstateExactly() async throws {
+        let root = TestEnvironment.packageRoot
+        let summary = try seedEstate()
 
         let document = try MappingLoader.load(path: root.appendingPathComponent("mappings/omnix-ai-consolidation.yaml").path, env: nil)
         let before = try document.resolve(existingTables: try await client.listTables())
@@ -165,11 +235,7 @@ struct OmnixEstateMigrationTests {
         #expect(estate.count == 27)
         #expect(before.unaccounted.filter(estate.contains).isEmpty, "every estate table is accounted for")
         // Targets left by an earlier run (deletion protection on) go first, so this run creates them.
-        for target in before.targets where try await client.describeTableIfExists(target.name) != nil {
-            try await client.updateTable(UpdateTableInput(name: target.name, deletionProtection: false))
-            try await client.deleteTable(target.name)
-            try await client.waitUntilDeleted(target.name, pollInterval: .milliseconds(50))
-        }
+        try await deleteTargets(before)
         let resolved = try document.resolve(existingTables: try await client.listTables())
 
         var options = MigrationOptions(stateDirectory: TestEnvironment.temporaryDirectory("estate"), planFingerprint: "estate")

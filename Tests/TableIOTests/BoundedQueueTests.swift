@@ -21,9 +21,10 @@ final class Locked<Value: Sendable>: Sendable {
             third.withLock { $0 = true }
             return accepted
         }
-        // Give the sender every chance to (wrongly) complete.
-        for _ in 0..<100 { await Task.yield() }
+        // The sender either suspends (right) or completes (wrong); wait for whichever happens.
+        while queue.waitingSenders == 0, !third.withLock({ $0 }) { await Task.yield() }
         #expect(third.withLock { $0 } == false, "a send into a full queue must wait")
+        #expect(queue.waitingSenders == 1)
         #expect(queue.bufferedCount == 2)
         #expect(await queue.receive() == 1)
         #expect(await sender.value == true)
@@ -69,9 +70,17 @@ final class Locked<Value: Sendable>: Sendable {
     @Test func finishWakesAWaitingSenderWithFalse() async throws {
         let queue = BoundedQueue<Int>(capacity: 1)
         await queue.send(1)
-        let blocked = Task { await queue.send(2) }
-        for _ in 0..<50 { await Task.yield() }
+        let returned = Locked(false)
+        let blocked = Task {
+            let accepted = await queue.send(2)
+            returned.withLock { $0 = true }
+            return accepted
+        }
+        // finish() must find the sender waiting; a send after finish() would return false without waiting.
+        while queue.waitingSenders == 0, !returned.withLock({ $0 }) { await Task.yield() }
+        #expect(returned.withLock { $0 } == false, "a send into a full queue must wait")
         queue.finish()
+        #expect(queue.waitingSenders == 0)
         #expect(await blocked.value == false, "the element was not taken, and the sender knows it")
     }
 }

@@ -1,5 +1,6 @@
 import RunState
 import TableIO
+import Synchronization
 import Testing
 
 @Suite struct RateLimiterTests {
@@ -15,13 +16,49 @@ import Testing
         #expect(limiter.throttleCount == 42)
     }
 
-    @Test func anUnlimitedLimiterGetsARateAtTheFirstThrottle() async throws {
-        let limiter = RateLimiter(unitsPerSecond: nil)
+    @Test func anUnlimitedLimiterStartsAtTwoThirdsOfWhatItAchieved() async throws {
+        let time = ManualTime()
+        let limiter = RateLimiter(unitsPerSecond: nil, now: time.now)
         #expect(limiter.currentRate == nil)
         try await limiter.acquire(900)
+        time.advance(by: .seconds(3))
         limiter.noteThrottle()
-        // Two thirds of what was used, spread over at least half a second.
-        let rate = try #require(limiter.currentRate)
-        #expect(rate > 0 && rate <= 1200)
+        // 900 units in 3 s is 300/s; two thirds of that.
+        #expect(limiter.currentRate == 200)
     }
+
+    @Test func anUnlimitedLimiterSpreadsABurstOverAtLeastHalfASecond() async throws {
+        let time = ManualTime()
+        let limiter = RateLimiter(unitsPerSecond: nil, now: time.now)
+        try await limiter.acquire(900)
+        time.advance(by: .milliseconds(200))
+        limiter.noteThrottle()
+        // 900 units counted over 0.5 s (not 0.2 s) is 1800/s; two thirds of that.
+        #expect(limiter.currentRate == 1200)
+    }
+
+    @Test func aSecondWithoutThrottlingRaisesTheRateByFivePercentUpToTheCeiling() async throws {
+        let time = ManualTime()
+        let limiter = RateLimiter(unitsPerSecond: 300, now: time.now)
+        limiter.noteThrottle()
+        #expect(limiter.currentRate == 200)
+        time.advance(by: .milliseconds(900))
+        try await limiter.acquire(1)
+        #expect(limiter.currentRate == 200, "less than a second: no increase")
+        time.advance(by: .milliseconds(200))
+        try await limiter.acquire(1)
+        #expect(limiter.currentRate == 210)
+        for _ in 0..<20 {
+            time.advance(by: .milliseconds(1001))
+            try await limiter.acquire(1)
+        }
+        #expect(limiter.currentRate == 300, "never above the configured ceiling")
+    }
+}
+
+/// A clock the test moves by hand.
+final class ManualTime: Sendable {
+    private let instant = Mutex(ContinuousClock.now)
+    var now: @Sendable () -> ContinuousClock.Instant { { self.instant.withLock { $0 } } }
+    func advance(by duration: Duration) { instant.withLock { $0 += duration } }
 }

@@ -30,8 +30,12 @@ public final class RecordingSleeper: Sleeper {
 /// The local server's endpoint; tests using it are disabled when it is not set.
 public let localEndpoint = TestEnvironment.endpoint ?? "http://127.0.0.1:9"
 public let localServerAvailable = TestEnvironment.endpoint != nil
-public let needsLocalServer = Testing.ConditionTrait.enabled(if: localServerAvailable,
-    "needs the local DynamoDB: run scripts/test.sh (sets DYNAMO_MIGRATE_TEST_ENDPOINT)")
+/// For suites that need the local server: skipped, with the reason, when there is none; each skip is
+/// counted in the banner the test process ends with.
+public let needsLocalServer = Testing.ConditionTrait.enabled(
+    Comment(rawValue: "needs a local DynamoDB: \(LocalServer.unavailableReason ?? "none available")")) {
+    LocalServer.availableOrCountSkip()
+}
 
 /// Creates a hash(+range) table on the local server and waits until it is ACTIVE.
 public func makeTable(_ client: DynamoDBClient, prefix: String, sortKey: KeyAttribute? = nil,

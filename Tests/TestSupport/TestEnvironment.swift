@@ -1,13 +1,12 @@
 // TestSupport: the local server fixture, the fault-injecting proxy, and data generators for tests.
 import Foundation
 
-/// Where the local DynamoDB-compatible server (moto) is, as set by scripts/test.sh.
+/// Where the local DynamoDB-compatible server (moto) is, and other facts about the test run.
 public enum TestEnvironment {
-    /// `DYNAMO_MIGRATE_TEST_ENDPOINT`, e.g. `http://127.0.0.1:51234`; nil when tests run without it.
-    public static var endpoint: String? {
-        let value = ProcessInfo.processInfo.environment["DYNAMO_MIGRATE_TEST_ENDPOINT"]
-        return value?.isEmpty == false ? value : nil
-    }
+    /// The local server's endpoint, e.g. `http://127.0.0.1:51234`: `DYNAMO_MIGRATE_TEST_ENDPOINT` (set by
+    /// scripts/test.sh), else a moto_server started for this process (see ``LocalServer``); nil when
+    /// there is neither (``LocalServer/unavailableReason`` says why).
+    public static var endpoint: String? { LocalServer.endpoint }
     /// The folder `../shared` next to the package, when present.
     public static var sharedDirectory: URL? {
         let here = URL(fileURLWithPath: #filePath)  // Tests/TestSupport/TestEnvironment.swift

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import TestSupport
 
-@Suite(.enabled(if: motoAvailable, motoSkipMessage))
+@Suite(needsLocalServer)
 struct FaultProxyMotoTests {
     let moto: String
     let proxy: FaultProxy

@@ -6,7 +6,7 @@ import FoundationNetworking
 import Testing
 import TestSupport
 
-@Suite(.enabled(if: motoAvailable, motoSkipMessage))
+@Suite(needsLocalServer)
 struct FaultProxyURLSessionTests {
     private func request(_ endpoint: String, operation: String, body: String, expectContinue: Bool) throws -> URLRequest {
         var request = URLRequest(url: try #require(URL(string: endpoint)))

@@ -19,14 +19,11 @@ func canonical(json text: String) throws -> String {
     try canonical(JSONSerialization.jsonObject(with: Data(text.utf8)))
 }
 
-/// The moto endpoint; only called from suites enabled by `motoAvailable`.
+/// The moto endpoint; only called from suites enabled by `needsLocalServer`.
 func motoEndpoint() throws -> String {
     try #require(TestEnvironment.endpoint)
 }
 
-let motoAvailable = TestEnvironment.endpoint != nil
-let motoSkipMessage: Comment =
-    "DYNAMO_MIGRATE_TEST_ENDPOINT is not set: start `moto_server -H 127.0.0.1 -p PORT` and export DYNAMO_MIGRATE_TEST_ENDPOINT=http://127.0.0.1:PORT"
 
 /// Creates a table with a string partition key `pk`, directly in moto, and returns its name.
 func createTable(_ prefix: String, endpoint: String) throws -> String {

@@ -1,0 +1,41 @@
+// A checkpoint names its endpoint in the one normalized form, however an older run wrote it.
+import DynamoClient
+import Foundation
+import Mappings
+import Pipeline
+import RunState
+import TableIO
+import Testing
+import TestSupport
+
+@Suite struct CheckpointEndpointTests {
+    /// A checkpoint as written before endpoints were normalized: unfinished, endpoint as typed.
+    func unfinishedCheckpoint(endpoint: String) throws -> URL {
+        let directory = TestEnvironment.temporaryDirectory("checkpoint-endpoint")
+        var checkpoint = MigrationCheckpoint(planFingerprint: "fp")
+        checkpoint.endpoint = endpoint
+        try FileCheckpointStore(directory: directory).save(checkpoint)
+        return directory
+    }
+
+    @Test func anOlderCheckpointsEndpointIsNormalizedWhenRead() throws {
+        let directory = try unfinishedCheckpoint(endpoint: "HTTP://Example.Local:8000/")
+        #expect(try FileCheckpointStore(directory: directory).load()?.endpoint == "http://example.local:8000")
+    }
+
+    /// Refused because the run is unfinished and --resume is missing, not because of the endpoint's spelling
+    /// (both checks come before anything talks to the endpoint, which is never reached here).
+    @Test func aRunOnTheSameEndpointSpelledDifferentlyIsTheSameEndpoint() async throws {
+        let directory = try unfinishedCheckpoint(endpoint: "HTTP://127.0.0.1:9/")
+        let mapping = try MappingLoader.parse(yaml: "version: 1\ntables: []\n", file: "m.yaml", env: nil).resolve(existingTables: [])
+        let options = MigrationOptions(stateDirectory: directory, planFingerprint: "fp")
+        let error = await #expect(throws: MigratorError.self) {
+            try await Migrator(client: makeClient(endpoint: "http://127.0.0.1:9"), mapping: mapping, options: options).run()
+        }
+        #expect(error?.description == MigratorError.interruptedRunExists(directory.path).description)
+        let other = await #expect(throws: MigratorError.self) {
+            try await Migrator(client: makeClient(endpoint: "http://127.0.0.1:10"), mapping: mapping, options: options).run()
+        }
+        #expect(other?.description == MigratorError.otherEndpoint(directory.path, recorded: "http://127.0.0.1:9", now: "http://127.0.0.1:10").description)
+    }
+}
