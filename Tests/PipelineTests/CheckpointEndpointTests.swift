@@ -9,11 +9,14 @@ import Testing
 import TestSupport
 
 @Suite struct CheckpointEndpointTests {
-    /// A checkpoint as written before endpoints were normalized: unfinished, endpoint as typed.
+    /// A checkpoint as written before endpoints were normalized: unfinished (copying had started, so a
+    /// plain rerun is refused), endpoint as typed.
     func unfinishedCheckpoint(endpoint: String) throws -> URL {
         let directory = TestEnvironment.temporaryDirectory("checkpoint-endpoint")
         var checkpoint = MigrationCheckpoint(planFingerprint: "fp")
         checkpoint.endpoint = endpoint
+        checkpoint.sources[MigrationCheckpoint.sourceKey(target: "t", source: "s")] =
+            SourceProgress(source: "s", target: "t", totalSegments: 1)
         try FileCheckpointStore(directory: directory).save(checkpoint)
         return directory
     }
