@@ -202,7 +202,7 @@ struct StateDirectoryTests {
         do {
             _ = try await migrate(yaml, client: client, stateDirectory: state)
             Issue.record("a second run used a locked state directory")
-        } catch let error as MigratorError {
+        } catch let error as CheckpointError {
             #expect(error.description == "another dynamo-migrate process is using \(state.path) (its lock is held); wait for it to finish, or use another --state-dir")
         }
         withExtendedLifetime(held) {}
