@@ -255,8 +255,10 @@ public struct DynamoItem: Encodable, Sendable, Equatable {
     }
 }
 
-/// An item or `M` value as a JSON object, one member per attribute name (names stay byte-exact:
-/// a `[String: ...]` would merge "é" and "e\u{301}").
+/// An item or `M` value as a JSON object, one member per attribute name, in byte order of the names.
+/// Known limit: Foundation's `JSONEncoder` keys objects by `String`, so of two canonically equivalent
+/// names ("é" and "e\u{301}") only the last reaches the plan's JSON; the data path (migrate, verify,
+/// export, dead letters) writes with ``JSONWriter`` and keeps both.
 struct TypedMap: Encodable {
     let map: Item
     init(_ map: Item) { self.map = map }
