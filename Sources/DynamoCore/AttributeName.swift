@@ -80,10 +80,11 @@ public func utf8Precedes(_ a: String, _ b: String) -> Bool {
     return a.utf8.lexicographicallyPrecedes(b.utf8)
 }
 
-/// Feeds a string's UTF-8 bytes (and their count) to `hasher`: a hash consistent with ``utf8Equal``.
+/// Feeds a string's UTF-8 bytes and a terminator to `hasher` (as `String` does, minus its
+/// normalisation): a hash consistent with ``utf8Equal``.
 @inlinable
 public func hashUTF8(_ s: String, into hasher: inout Hasher) {
     let done: Void? = s.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     if done == nil { for byte in s.utf8 { hasher.combine(byte) } }
-    hasher.combine(s.utf8.count)
+    hasher.combine(0xFF as UInt8)  // never a UTF-8 byte: "ab" + "c" and "a" + "bc" hash apart
 }

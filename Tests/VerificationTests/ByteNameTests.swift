@@ -52,6 +52,12 @@ private func bothSpellings() -> [Item] {
         #expect(TableDiffer.differingAttributes(items[1], nfdOnly) == [nfd, nfc].sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
         #expect(TableDiffer.differingAttributes(items[1], value) == [nfc])
         #expect(describeKey(["pk": .s(nfd)]) == "pk={\"S\":\"\(nfd)\"}")
+        // Key schemas too: a target keyed on the other spelling is a different key.
+        #expect(KeyAttribute(name: nfc, type: .string) != KeyAttribute(name: nfd, type: .string))
+        let nfdKey = KeySchema(partitionKey: KeyAttribute(name: nfd, type: .string))
+        #expect(nfdKey != KeySchema(partitionKey: KeyAttribute(name: nfc, type: .string)))
+        #expect(nfdKey.key(of: items[0]) == [AttributeName(nfd): .s(nfd)])
+        #expect(nfdKey.key(of: items[1]) == nil)
     }
 }
 
