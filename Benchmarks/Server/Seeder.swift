@@ -44,7 +44,7 @@ enum Seeder {
             var w = JSONWriter(capacity: itemBytes + 256)
             w.beginObject()
             for attribute in ["pk", "seq", "active", "category", "createdAt", "price", "tags", "payload"] {
-                w.key(attribute); w.attributeValue(item[attribute]!)
+                w.key(attribute); w.attributeValue(item[AttributeName(attribute)]!)
             }
             w.key("attributes")
             w.beginObject(); w.key("M"); w.beginObject()

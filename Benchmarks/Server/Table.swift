@@ -77,7 +77,7 @@ final class Table: @unchecked Sendable {
         var writer = JSONWriter(capacity: 64)
         writer.beginObject()
         for attribute in keyAttributes {
-            guard let value = item[attribute.name] else {
+            guard let value = item[AttributeName(attribute.name)] else {
                 if exact { throw KeyError(message: "The provided key element does not match the schema") }
                 throw KeyError(message: "One or more parameter values were invalid: Missing the key \(attribute.name) in the item")
             }

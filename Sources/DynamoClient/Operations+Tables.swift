@@ -61,7 +61,7 @@ extension DynamoDBClient {
         var definitions: [KeyAttribute] = []
         func define(_ key: KeySchema) {
             for attribute in [key.partitionKey] + (key.sortKey.map { [$0] } ?? [])
-            where !definitions.contains(where: { $0.name == attribute.name }) {
+            where !definitions.contains(where: { utf8Equal($0.name, attribute.name) }) {
                 definitions.append(attribute)
             }
         }

@@ -25,7 +25,7 @@ extension JSONWriter {
     mutating func stringMap(_ name: String, _ map: [String: String]) {
         object(name) { w in for (k, v) in map.sorted(by: { $0.key < $1.key }) { w.field(k, v) } }
     }
-    mutating func valueMap(_ name: String, _ map: [String: AttributeValue]) {
+    mutating func valueMap(_ name: String, _ map: [AttributeName: AttributeValue]) {
         key(name); item(map)
     }
 }

@@ -6,11 +6,19 @@ public enum ScalarAttributeType: String, Sendable, Hashable, Codable {
     case string = "S", number = "N", binary = "B"
 }
 
-/// One key attribute: name and type.
+/// One key attribute: name and type. Names compare by UTF-8 bytes, as DynamoDB compares them.
 public struct KeyAttribute: Sendable, Hashable, Codable {
     public var name: String
     public var type: ScalarAttributeType
     public init(name: String, type: ScalarAttributeType) { self.name = name; self.type = type }
+
+    /// The name as an item's key.
+    public var attributeName: AttributeName { AttributeName(name) }
+
+    public static func == (a: KeyAttribute, b: KeyAttribute) -> Bool {
+        a.type == b.type && utf8Equal(a.name, b.name)
+    }
+    public func hash(into hasher: inout Hasher) { hashUTF8(name, into: &hasher); hasher.combine(type) }
 }
 
 /// A primary key (or index key): partition key and optional sort key.
@@ -30,11 +38,11 @@ public struct KeySchema: Sendable, Hashable, Codable, CustomStringConvertible {
     public var attributeNames: [String] { [partitionKey.name] + (sortKey.map { [$0.name] } ?? []) }
     /// The key of an item: just its key attributes (nil when one is missing).
     public func key(of item: Item) -> Item? {
-        guard let p = item[partitionKey.name] else { return nil }
-        var key: Item = [partitionKey.name: p]
+        guard let p = item[partitionKey.attributeName] else { return nil }
+        var key: Item = [partitionKey.attributeName: p]
         if let sortKey {
-            guard let s = item[sortKey.name] else { return nil }
-            key[sortKey.name] = s
+            guard let s = item[sortKey.attributeName] else { return nil }
+            key[sortKey.attributeName] = s
         }
         return key
     }

@@ -10,7 +10,7 @@ public enum AttributeValue: Sendable, Hashable {
     case b([UInt8])
     case bool(Bool)
     case null
-    case m([String: AttributeValue])
+    case m([AttributeName: AttributeValue])
     case l([AttributeValue])
     case ss([String])
     case ns([DynamoNumber])
@@ -33,17 +33,19 @@ public enum AttributeValue: Sendable, Hashable {
     }
 }
 
-/// A DynamoDB item: attribute names to values.
-public typealias Item = [String: AttributeValue]
+/// A DynamoDB item: attribute names to values. Names compare by UTF-8 bytes (``AttributeName``).
+public typealias Item = [AttributeName: AttributeValue]
 
 // MARK: - Equality
 
 extension AttributeValue {
-    /// DynamoDB's equality: numbers compare by value (``DynamoNumber``), maps ignore key order, and
-    /// sets (`SS`, `NS`, `BS`) ignore member order, since DynamoDB does not keep it. Lists keep order.
+    /// DynamoDB's equality: strings (and map keys) compare by UTF-8 bytes, as DynamoDB does, not by
+    /// Swift's canonical equivalence; numbers compare by value (``DynamoNumber``), maps ignore key
+    /// order, and sets (`SS`, `NS`, `BS`) ignore member order, since DynamoDB does not keep it. Lists
+    /// keep order.
     public static func == (lhs: AttributeValue, rhs: AttributeValue) -> Bool {
         switch (lhs, rhs) {
-        case (.s(let a), .s(let b)): return a == b
+        case (.s(let a), .s(let b)): return utf8Equal(a, b)
         case (.n(let a), .n(let b)): return a == b
         case (.b(let a), .b(let b)): return a == b
         case (.bool(let a), .bool(let b)): return a == b
@@ -51,7 +53,9 @@ extension AttributeValue {
         case (.m(let a), .m(let b)): return a == b
         case (.l(let a), .l(let b)): return a == b
         case (.ss(let a), .ss(let b)):
-            return a == b || (a.count == b.count && a.sorted() == b.sorted())
+            guard a.count == b.count else { return false }
+            if zip(a, b).allSatisfy({ utf8Equal($0, $1) }) { return true }
+            return zip(a.sorted(by: utf8Precedes), b.sorted(by: utf8Precedes)).allSatisfy { utf8Equal($0, $1) }
         case (.ns(let a), .ns(let b)):
             return a == b || (a.count == b.count && a.map(\.canonical).sorted() == b.map(\.canonical).sorted())
         case (.bs(let a), .bs(let b)):
@@ -64,7 +68,7 @@ extension AttributeValue {
     public func hash(into hasher: inout Hasher) {
         hasher.combine(typeDescriptor)
         switch self {
-        case .s(let v): hasher.combine(v)
+        case .s(let v): hashUTF8(v, into: &hasher)
         case .n(let v): hasher.combine(v)
         case .b(let v): hasher.combine(v)
         case .bool(let v): hasher.combine(v)
@@ -72,7 +76,11 @@ extension AttributeValue {
         case .m(let v): hasher.combine(v)
         case .l(let v): hasher.combine(v)
         // Order-independent: the sum of the members' hashes.
-        case .ss(let v): hasher.combine(v.count); hasher.combine(v.reduce(0) { $0 &+ $1.hashValue })
+        case .ss(let v):
+            hasher.combine(v.count)
+            hasher.combine(v.reduce(0) { sum, member in
+                var h = Hasher(); hashUTF8(member, into: &h); return sum &+ h.finalize()
+            })
         case .ns(let v): hasher.combine(v.count); hasher.combine(v.reduce(0) { $0 &+ $1.hashValue })
         case .bs(let v): hasher.combine(v.count); hasher.combine(v.reduce(0) { $0 &+ $1.hashValue })
         }
@@ -93,7 +101,7 @@ extension AttributeValue {
     /// True for `NULL`.
     public var isNull: Bool { if case .null = self { return true }; return false }
     /// The members of an `M` value.
-    public var mapValue: [String: AttributeValue]? { if case .m(let v) = self { return v }; return nil }
+    public var mapValue: [AttributeName: AttributeValue]? { if case .m(let v) = self { return v }; return nil }
     /// The elements of an `L` value.
     public var listValue: [AttributeValue]? { if case .l(let v) = self { return v }; return nil }
     /// The members of an `SS` value.
@@ -125,7 +133,7 @@ extension AttributeValue {
 /// (see ``AttributeValue/dynamoDBSize``). Compare with the 400 KB item limit (409,600 bytes).
 public func dynamoDBItemSize(_ item: Item) -> Int {
     var total = 0
-    for (name, value) in item { total += name.utf8.count + value.dynamoDBSize }
+    for (name, value) in item { total += name.utf8Count + value.dynamoDBSize }
     return total
 }
 
@@ -145,7 +153,7 @@ extension AttributeValue {
         case .bool, .null: return 1
         case .m(let v):
             var total = 3
-            for (name, value) in v { total += name.utf8.count + value.dynamoDBSize + 1 }
+            for (name, value) in v { total += name.utf8Count + value.dynamoDBSize + 1 }
             return total
         case .l(let v):
             var total = 3

@@ -30,7 +30,7 @@ public let dynamoDBMaximumNestingDepth = 32
 /// writes faithfully); call this before writing user-supplied items. Paths read like
 /// `address.lines[2]`.
 public func validateDynamoDBItem(_ item: Item) throws(ItemValidationError) {
-    for (name, value) in item { try validate(value, path: name, depth: 0) }
+    for (name, value) in item { try validate(value, path: name.string, depth: 0) }
     let size = dynamoDBItemSize(item)
     if size > dynamoDBMaximumItemSize { throw .itemTooLarge(size: size) }
 }
@@ -41,7 +41,7 @@ private func validate(_ value: AttributeValue, path: String, depth: Int) throws(
     case .n(let number): try check(number, path: path)
     case .m(let members):
         if depth + 1 > dynamoDBMaximumNestingDepth { throw .nestedTooDeep(path: path) }
-        for (name, member) in members { try validate(member, path: path + "." + name, depth: depth + 1) }
+        for (name, member) in members { try validate(member, path: path + "." + name.string, depth: depth + 1) }
     case .l(let elements):
         if depth + 1 > dynamoDBMaximumNestingDepth { throw .nestedTooDeep(path: path) }
         for (i, element) in elements.enumerated() { try validate(element, path: path + "[\(i)]", depth: depth + 1) }

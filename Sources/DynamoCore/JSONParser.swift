@@ -11,7 +11,7 @@ struct ByteParser {
     var depth: Int
     let maxDepth: Int
     /// Members of the maps being read, innermost last; lets each map be built at its final size.
-    var pendingMembers: [(name: String, value: AttributeValue, offset: Int)] = []
+    var pendingMembers: [(name: AttributeName, value: AttributeValue, offset: Int)] = []
 
     init(_ buf: UnsafeBufferPointer<UInt8>, pos: Int, depth: Int, maxDepth: Int) {
         self.buf = buf; self.pos = pos; self.depth = depth; self.maxDepth = maxDepth
@@ -435,18 +435,18 @@ struct ByteParser {
         repeat {
             skipWhitespace()
             let nameOffset = pos
-            let name = try memberName()
+            let name = AttributeName(try memberName())
             let value = try readAttributeValue()
             pendingMembers.append((name, value, nameOffset))
         } while try objectContinues()
         let count = pendingMembers.count - base
         var item = Item(minimumCapacity: count)
         // Move the members out, leaving trivial placeholders, to save a retain/release per member.
-        let duplicate: (String, Int)? = pendingMembers.withUnsafeMutableBufferPointer { members in
+        let duplicate: (AttributeName, Int)? = pendingMembers.withUnsafeMutableBufferPointer { members in
             let start = members.baseAddress! + base
             for k in 0..<count {
                 let member = (start + k).move()
-                (start + k).initialize(to: ("", .null, 0))
+                (start + k).initialize(to: (AttributeName(""), .null, 0))
                 if item.updateValue(member.value, forKey: member.name) != nil { return (member.name, member.offset) }
             }
             return nil

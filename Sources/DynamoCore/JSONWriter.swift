@@ -40,6 +40,9 @@ public struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: ":"))
         needsComma = false
     }
+    /// Writes an attribute name as an object key; the next value written is its value.
+    @inline(__always)
+    public mutating func key(_ name: AttributeName) { key(name.string) }
     public mutating func string(_ value: String) {
         separate(); escaped(value); needsComma = true
     }

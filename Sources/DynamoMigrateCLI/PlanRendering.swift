@@ -382,7 +382,7 @@ enum PlanRenderer {
 /// first and every map's names are sorted, so the same item always reads the same.
 enum ItemText {
     static func render(_ item: Item, key: KeySchema?) -> String {
-        let keyNames = key?.attributeNames.filter { item[$0] != nil } ?? []
+        let keyNames = key?.attributeNames.map { AttributeName($0) }.filter { item[$0] != nil } ?? []
         let rest = item.keys.filter { !keyNames.contains($0) }.sorted()
         return "{" + (keyNames + rest).map { "\(name($0)): \(render(item[$0]!))" }.joined(separator: ", ") + "}"
     }
@@ -404,14 +404,14 @@ enum ItemText {
 
     /// `userId="u1", sk=3`: a key with the table's key attributes in order.
     static func key(_ key: Item, _ schema: KeySchema) -> String {
-        schema.attributeNames.compactMap { name in key[name].map { "\(self.name(name))=\(render($0))" } }.joined(separator: ", ")
+        schema.attributeNames.compactMap { name in key[AttributeName(name)].map { "\(self.name(name))=\(render($0))" } }.joined(separator: ", ")
     }
 
     /// What a transform changed: `old→new` renamed, `-old` removed, `+new: value` added, `~name: old → new` changed.
     static func changes(from before: Item, to after: Item) -> [String] {
         var parts: [String] = []
         // A removed attribute whose value reappears under a new name reads as a rename.
-        var renamedTo: Set<String> = []
+        var renamedTo: Set<AttributeName> = []
         for n in before.keys.sorted() where after[n] == nil {
             if let to = after.keys.sorted().first(where: { before[$0] == nil && !renamedTo.contains($0) && after[$0] == before[n] }) {
                 renamedTo.insert(to)
@@ -435,6 +435,8 @@ enum ItemText {
         let text = render(value)
         return text.count > 40 ? String(text.prefix(39)) + "…" : text
     }
+
+    static func name(_ n: AttributeName) -> String { name(n.string) }
 
     /// Attribute names bare when they are plain identifiers, quoted otherwise.
     static func name(_ n: String) -> String {

@@ -31,7 +31,7 @@ public struct CompiledTransform: Sendable {
 
     /// This chain followed by prefixing the string partition key `partitionKey` with `prefix`.
     public func appendingKeyPrefix(_ prefix: String, partitionKey: String, location: SourceLocation) -> CompiledTransform {
-        CompiledTransform(compiled: steps + [.keyPrefix(attribute: partitionKey, prefix: prefix, location)])
+        CompiledTransform(compiled: steps + [.keyPrefix(attribute: AttributeName(partitionKey), prefix: prefix, location)])
     }
 
     /// This chain followed by a check that the item has the key attributes with their declared types,
@@ -41,22 +41,23 @@ public struct CompiledTransform: Sendable {
     }
 }
 
+/// Attribute names are ``AttributeName``s here, so every lookup compares UTF-8 bytes, as DynamoDB does.
 enum CompiledStep: Sendable {
-    case rename([Rename], SourceLocation)
-    case drop([String])
-    case keep(Set<String>)
+    case rename([CompiledRename], SourceLocation)
+    case drop([AttributeName])
+    case keep(Set<AttributeName>)
     case set([CompiledAssignment])
     case setDefault([CompiledAssignment])
     case convert([ConversionSpec])
     case filter(CompiledFilter)
-    case keyPrefix(attribute: String, prefix: String, SourceLocation)
+    case keyPrefix(attribute: AttributeName, prefix: String, SourceLocation)
     case keyCheck(KeySchemaSpec, SourceLocation)
 
     static func compile(_ step: TransformStep, env: String, source: String) -> CompiledStep {
         switch step.kind {
-        case .rename(let r): .rename(r, step.location)
-        case .drop(let a): .drop(a.map(\.name))
-        case .keep(let a): .keep(Set(a.map(\.name)))
+        case .rename(let r): .rename(r.map(CompiledRename.init), step.location)
+        case .drop(let a): .drop(a.map { AttributeName($0.name) })
+        case .keep(let a): .keep(Set(a.map { AttributeName($0.name) }))
         case .set(let a): .set(a.map { CompiledAssignment($0, env: env, source: source) })
         case .default(let a): .setDefault(a.map { CompiledAssignment($0, env: env, source: source, transformName: "default") })
         case .convert(let c): .convert(c)
@@ -74,20 +75,20 @@ enum CompiledStep: Sendable {
                 let r = renames[0]
                 guard let v = item.removeValue(forKey: r.from) else { return true }
                 if item[r.to] != nil {
-                    throw TransformError(location: r.location, transform: "rename", attribute: r.to,
+                    throw TransformError(location: r.location, transform: "rename", attribute: r.to.string,
                                          reason: "already exists; renaming '\(r.from)' onto it would lose one of the two values")
                 }
                 item[r.to] = v
                 return true
             }
-            var moved: [(Rename, AttributeValue)] = []
+            var moved: [(CompiledRename, AttributeValue)] = []
             moved.reserveCapacity(renames.count)
             for r in renames {
                 if let v = item.removeValue(forKey: r.from) { moved.append((r, v)) }
             }
             for (r, v) in moved {
                 if item[r.to] != nil {
-                    throw TransformError(location: r.location, transform: "rename", attribute: r.to,
+                    throw TransformError(location: r.location, transform: "rename", attribute: r.to.string,
                                          reason: "already exists; renaming '\(r.from)' onto it would lose one of the two values")
                 }
                 item[r.to] = v
@@ -114,16 +115,17 @@ enum CompiledStep: Sendable {
                 if item[a.attribute] == nil { item[a.attribute] = try a.value(for: item) }
                 return true
             }
-            var values: [(String, AttributeValue)] = []
+            var values: [(AttributeName, AttributeValue)] = []
             for a in assignments where item[a.attribute] == nil {
                 values.append((a.attribute, try a.value(for: item)))
             }
             for (k, v) in values { item[k] = v }
         case .convert(let conversions):
             for c in conversions {
-                guard let v = item[c.attribute] else { continue }
+                let name = AttributeName(c.attribute)
+                guard let v = item[name] else { continue }
                 if case .null = v { continue }
-                item[c.attribute] = try Converter.convert(v, c)
+                item[name] = try Converter.convert(v, c)
             }
         case .filter(let f):
             return f.matches(item)
@@ -132,10 +134,10 @@ enum CompiledStep: Sendable {
             case .s(let s)?:
                 item[attribute] = .s(prefix + s)
             case nil:
-                throw TransformError(location: location, transform: "key-prefix", attribute: attribute,
+                throw TransformError(location: location, transform: "key-prefix", attribute: attribute.string,
                                      reason: "is missing, so it cannot be prefixed")
             case let v?:
-                throw TransformError(location: location, transform: "key-prefix", attribute: attribute,
+                throw TransformError(location: location, transform: "key-prefix", attribute: attribute.string,
                                      reason: "has type \(v.typeDescriptor); key-prefix needs an S partition key")
             }
         case .keyCheck(let key, let location):
@@ -147,7 +149,7 @@ enum CompiledStep: Sendable {
 
     private static func check(_ k: KeyAttributeSpec, role: String, in item: Item,
                               _ location: SourceLocation) throws(TransformError) {
-        guard let v = item[k.name] else {
+        guard let v = item[AttributeName(k.name)] else {
             throw TransformError(location: location, transform: "key", attribute: k.name,
                                  reason: "is missing after the transforms; it is the target's \(role)")
         }
@@ -158,9 +160,20 @@ enum CompiledStep: Sendable {
     }
 }
 
+/// A rename with byte-compared names.
+struct CompiledRename: Sendable {
+    let from: AttributeName
+    let to: AttributeName
+    let location: SourceLocation
+
+    init(_ r: Rename) {
+        from = AttributeName(r.from); to = AttributeName(r.to); location = r.location
+    }
+}
+
 /// An assignment with its template resolved into pieces.
 struct CompiledAssignment: Sendable {
-    let attribute: String
+    let attribute: AttributeName
     let location: SourceLocation
     let template: String
     let kind: Kind
@@ -168,17 +181,17 @@ struct CompiledAssignment: Sendable {
 
     enum Kind: Sendable {
         case constant(AttributeValue)
-        case copy(String)
+        case copy(AttributeName)
         case render([Piece])
     }
 
     enum Piece: Sendable {
         case literal(String)
-        case attribute(String)
+        case attribute(AttributeName)
     }
 
     init(_ a: Assignment, env: String, source: String, transformName: String = "set") {
-        attribute = a.attribute
+        attribute = AttributeName(a.attribute)
         location = a.location
         self.transformName = transformName
         switch a.value {
@@ -188,7 +201,7 @@ struct CompiledAssignment: Sendable {
         case .template(let t):
             template = t.text
             if t.segments.count == 1, case .attribute(let name) = t.segments[0] {
-                kind = .copy(name)
+                kind = .copy(AttributeName(name))
                 return
             }
             var pieces: [Piece] = []
@@ -197,7 +210,7 @@ struct CompiledAssignment: Sendable {
                 case .literal(let l): .literal(l)
                 case .env: .literal(env)
                 case .source: .literal(source)
-                case .attribute(let n): .attribute(n)
+                case .attribute(let n): .attribute(AttributeName(n))
                 }
                 // Merge neighbouring literals so rendering appends as few strings as possible.
                 if case .literal(let l) = piece, case .literal(let prev)? = pieces.last {
@@ -234,7 +247,7 @@ struct CompiledAssignment: Sendable {
                     case .bool(let b)?: out += b ? "true" : "false"
                     case nil: throw missing(name)
                     case let v?:
-                        throw TransformError(location: location, transform: transformName, attribute: attribute,
+                        throw TransformError(location: location, transform: transformName, attribute: attribute.string,
                                              reason: "cannot use attribute '\(name)' of type \(v.typeDescriptor) in template \"\(template)\"; templates take S, N and BOOL")
                     }
                 }
@@ -243,8 +256,8 @@ struct CompiledAssignment: Sendable {
         }
     }
 
-    private func missing(_ name: String) -> TransformError {
-        TransformError(location: location, transform: transformName, attribute: attribute,
+    private func missing(_ name: AttributeName) -> TransformError {
+        TransformError(location: location, transform: transformName, attribute: attribute.string,
                        reason: "needs attribute '\(name)' for template \"\(template)\", and the item has none")
     }
 }
@@ -323,12 +336,12 @@ enum Converter {
             case .ss: return v
             case .s(let s):
                 if s.isEmpty { throw fail("is \"\", which gives an empty set; DynamoDB sets cannot be empty") }
-                var seen = Set<String>()
+                var seen = Set<AttributeName>()  // members are distinct by bytes, as in DynamoDB
                 var elements: [String] = []
                 for part in s.split(separator: ",", omittingEmptySubsequences: false) {
                     let e = String(part).trimmingSpaces
                     if e.isEmpty { throw fail("is \(quoted(s)), which has an empty element") }
-                    if !seen.insert(e).inserted {
+                    if !seen.insert(AttributeName(e)).inserted {
                         throw fail("is \(quoted(s)), which lists \(quoted(e)) twice; DynamoDB sets hold distinct values")
                     }
                     elements.append(e)
@@ -381,11 +394,11 @@ extension String {
 
 /// A filter with its operands pre-parsed.
 indirect enum CompiledFilter: Sendable {
-    case exists(String, Bool)
-    case equals(String, AttributeValue)
-    case notEquals(String, AttributeValue)
-    case order(String, FilterOperator, OrderOperand)
-    case beginsWith(String, OrderOperand)
+    case exists(AttributeName, Bool)
+    case equals(AttributeName, AttributeValue)
+    case notEquals(AttributeName, AttributeValue)
+    case order(AttributeName, FilterOperator, OrderOperand)
+    case beginsWith(AttributeName, OrderOperand)
     case all([CompiledFilter])
     case any([CompiledFilter])
     case not(CompiledFilter)
@@ -411,13 +424,13 @@ indirect enum CompiledFilter: Sendable {
 
     init(_ spec: FilterSpec) {
         switch spec {
-        case .exists(let a, let e): self = .exists(a, e)
-        case .compare(let a, .equals, let v): self = .equals(a, v)
-        case .compare(let a, .notEquals, let v): self = .notEquals(a, v)
+        case .exists(let a, let e): self = .exists(AttributeName(a), e)
+        case .compare(let a, .equals, let v): self = .equals(AttributeName(a), v)
+        case .compare(let a, .notEquals, let v): self = .notEquals(AttributeName(a), v)
         case .compare(let a, .beginsWith, let v):
-            if let o = OrderOperand(v), !(o.isNumber) { self = .beginsWith(a, o) } else { self = .never }
+            if let o = OrderOperand(v), !(o.isNumber) { self = .beginsWith(AttributeName(a), o) } else { self = .never }
         case .compare(let a, let op, let v):
-            if let o = OrderOperand(v) { self = .order(a, op, o) } else { self = .never }
+            if let o = OrderOperand(v) { self = .order(AttributeName(a), op, o) } else { self = .never }
         case .all(let fs): self = .all(fs.map(CompiledFilter.init))
         case .any(let fs): self = .any(fs.map(CompiledFilter.init))
         case .not(let f): self = .not(CompiledFilter(f))

@@ -1,4 +1,5 @@
 // Checks across a whole parsed document: captures, duplicate claims, key attributes, decommission safety.
+import DynamoCore
 
 enum MappingChecks {
     static func check(_ doc: MappingDocument) -> [MappingIssue] {
@@ -106,29 +107,30 @@ enum MappingChecks {
 
     /// What each attribute can be after the transforms, given that the source's own attributes are unknown.
     private static func simulate(_ steps: [TransformStep]) -> (String) -> Availability {
-        var explicit: [String: Availability] = [:]
+        // Keyed by UTF-8 bytes, as DynamoDB keys attributes.
+        var explicit: [AttributeName: Availability] = [:]
         var rest = Availability.passThrough
-        func state(_ name: String) -> Availability { explicit[name] ?? rest }
+        func state(_ name: String) -> Availability { explicit[AttributeName(name)] ?? rest }
         for step in steps {
             switch step.kind {
             case .rename(let renames):
                 let moved = renames.map { ($0, state($0.from)) }
-                for r in renames { explicit[r.from] = .removed(by: "'rename' (\(r.from) -> \(r.to))", r.location) }
+                for r in renames { explicit[AttributeName(r.from)] = .removed(by: "'rename' (\(r.from) -> \(r.to))", r.location) }
                 for (r, a) in moved {
-                    let before = explicit[r.to] ?? rest
-                    explicit[r.to] = a.rank >= before.rank ? a : before
+                    let before = explicit[AttributeName(r.to)] ?? rest
+                    explicit[AttributeName(r.to)] = a.rank >= before.rank ? a : before
                 }
             case .drop(let names):
-                for n in names { explicit[n.name] = .removed(by: "'drop'", step.location) }
+                for n in names { explicit[AttributeName(n.name)] = .removed(by: "'drop'", step.location) }
             case .keep(let names):
-                let kept = Set(names.map(\.name))
+                let kept = Set(names.map { AttributeName($0.name) })
                 for name in explicit.keys where !kept.contains(name) {
                     explicit[name] = .removed(by: "'keep'", step.location)
                 }
                 for name in kept where explicit[name] == nil { explicit[name] = rest }
                 rest = .removed(by: "'keep'", step.location)
             case .set(let a), .default(let a):
-                for x in a { explicit[x.attribute] = .produced }
+                for x in a { explicit[AttributeName(x.attribute)] = .produced }
             case .convert, .filter:
                 break
             }

@@ -343,20 +343,21 @@ final class MappingParser {
     private func rename(_ node: Node) -> TransformKind? {
         guard let pairs = pairs(node, "'rename'", what: "'rename'") else { return nil }
         var renames: [Rename] = []
-        var targets: [String: String] = [:]
+        // Attribute names compare by UTF-8 bytes, as in DynamoDB ("é" and "e\u{301}" are two names).
+        var targets: [AttributeName: String] = [:]
         for (k, v) in pairs {
             guard let from = attributeName(k, "an attribute name in 'rename'"),
                   let to = attributeName(v, "the new name of '\(k.scalar?.string ?? "")'") else { continue }
-            if from == to {
+            if AttributeName(from) == AttributeName(to) {
                 issue(k, "'rename' renames '\(from)' to itself", hint: "remove this line")
                 continue
             }
-            if let other = targets[to] {
+            if let other = targets[AttributeName(to)] {
                 issue(v, "'\(other)' and '\(from)' are both renamed to '\(to)'",
                       hint: "an attribute can receive only one value")
                 continue
             }
-            targets[to] = from
+            targets[AttributeName(to)] = from
             renames.append(Rename(from: from, to: to, location: location(k)))
         }
         return .rename(renames)
@@ -534,7 +535,7 @@ final class MappingParser {
             case "SS":
                 let strings = items.compactMap { n in string(n, "an SS element").map { substituteEnv($0, n) } }
                 guard strings.count == items.count else { return nil }
-                guard Set(strings).count == strings.count else {
+                guard Set(strings.map { AttributeName($0) }).count == strings.count else {  // distinct by bytes
                     issue(v, "an SS value lists an element twice", hint: "DynamoDB sets hold distinct values")
                     return nil
                 }
@@ -562,11 +563,11 @@ final class MappingParser {
             return values.count == items.count ? .l(values) : nil
         case "M":
             guard let pairs = pairs(v, "an M value", what: "an M value") else { return nil }
-            var m: [String: AttributeValue] = [:]
+            var m: [AttributeName: AttributeValue] = [:]
             var ok = true
             for (k, n) in pairs {
                 guard let name = attributeName(k, "a key in an M value"), let value = constant(n) else { ok = false; continue }
-                m[name] = value
+                m[AttributeName(name)] = value
             }
             return ok ? .m(m) : nil
         default:
@@ -812,21 +813,22 @@ final class MappingParser {
         return f
     }
 
-    /// A mapping's pairs in file order, reporting duplicate keys.
+    /// A mapping's pairs in file order, reporting duplicate keys. Keys compare by UTF-8 bytes: these are
+    /// attribute names, and DynamoDB holds "é" and "e\u{301}" as two attributes.
     private func pairs(_ node: Node, _ name: String, what: String) -> [(Node, Node)]? {
         guard case .mapping(let m) = node else {
             issue(node, "\(what) must be a mapping, found \(describe(node))")
             return nil
         }
-        var seen: [String: Int] = [:]
+        var seen: [AttributeName: Int] = [:]
         var out: [(Node, Node)] = []
         for (k, v) in m {
             if let key = k.scalar?.string {
-                if let line = seen[key] {
+                if let line = seen[AttributeName(key)] {
                     issue(k, "duplicate key '\(key)' in \(name)", hint: "the first is at line \(line)")
                     continue
                 }
-                seen[key] = k.mark?.line ?? 0
+                seen[AttributeName(key)] = k.mark?.line ?? 0
             }
             out.append((k, v))
         }

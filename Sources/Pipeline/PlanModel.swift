@@ -256,7 +256,30 @@ public struct DynamoItem: Encodable, Sendable, Equatable {
 
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(item.mapValues(TypedValue.init))
+        try container.encode(TypedMap(item))
+    }
+}
+
+/// An item or `M` value as a JSON object, one member per attribute name, in byte order of the names.
+/// Known limit: Foundation's `JSONEncoder` keys objects by `String`, so of two canonically equivalent
+/// names ("é" and "e\u{301}") only the last reaches the plan's JSON; the data path (migrate, verify,
+/// export, dead letters) writes with ``JSONWriter`` and keeps both.
+struct TypedMap: Encodable {
+    let map: Item
+    init(_ map: Item) { self.map = map }
+
+    struct Name: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: Name.self)
+        for (name, value) in map.sorted(by: { $0.key < $1.key }) {
+            try container.encode(TypedValue(value), forKey: Name(stringValue: name.string))
+        }
     }
 }
 
@@ -273,7 +296,7 @@ struct TypedValue: Encodable {
         case .b(let b): try container.encode(["B": Base64.encode(b)])
         case .bool(let b): try container.encode(["BOOL": b])
         case .null: try container.encode(["NULL": true])
-        case .m(let m): try container.encode(["M": m.mapValues(TypedValue.init)])
+        case .m(let m): try container.encode(["M": TypedMap(m)])
         case .l(let l): try container.encode(["L": l.map(TypedValue.init)])
         case .ss(let ss): try container.encode(["SS": ss])
         case .ns(let ns): try container.encode(["NS": ns.map(\.text)])

@@ -278,7 +278,7 @@ public struct Planner: Sendable {
     /// `pk="a", sk=3`: key attributes in the schema's order, strings quoted, numbers bare, binaries in base64.
     public static func describe(_ key: Item, schema: KeySchema) -> String {
         schema.attributeNames.compactMap { name -> String? in
-            switch key[name] {
+            switch key[AttributeName(name)] {
             case .s(let s)?: "\(name)=\"\(s)\""
             case .n(let n)?: "\(name)=\(n.text)"
             case .b(let b)?: "\(name)=b64\"\(Base64.encode(b))\""

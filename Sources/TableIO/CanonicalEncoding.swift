@@ -40,12 +40,12 @@ public enum CanonicalEncoding {
     public static func append(_ item: Item, to out: inout [UInt8]) {
         appendLength(item.count, to: &out)
         if item.count == 1, let (name, value) = item.first {
-            appendString(name, to: &out)
+            appendString(name.string, to: &out)
             append(value, to: &out)
             return
         }
-        for (name, value) in item.sorted(by: { utf8Precedes($0.key, $1.key) }) {
-            appendString(name, to: &out)
+        for (name, value) in item.sorted(by: { utf8Precedes($0.key.string, $1.key.string) }) {
+            appendString(name.string, to: &out)
             append(value, to: &out)
         }
     }
@@ -197,7 +197,7 @@ extension CanonicalEncoding {
             item.reserveCapacity(n)
             for _ in 0..<n {
                 let name = try string()
-                item[name] = try value()
+                item[AttributeName(name)] = try value()
             }
             return item
         }
@@ -241,6 +241,6 @@ extension CanonicalEncoding {
 
 /// `pk={"S":"a"}, sk={"N":"3"}`: a primary key for messages and reports, partition key first.
 public func describeKey(_ key: Item, schema: KeySchema? = nil) -> String {
-    let names = schema?.attributeNames.filter { key[$0] != nil } ?? key.keys.sorted(by: CanonicalEncoding.utf8Precedes)
+    let names = schema?.attributeNames.map { AttributeName($0) }.filter { key[$0] != nil } ?? key.keys.sorted()
     return names.map { name in "\(name)=\(String(decoding: key[name]!.dynamoJSON, as: UTF8.self))" }.joined(separator: ", ")
 }

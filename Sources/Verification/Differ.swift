@@ -119,7 +119,7 @@ public struct TableDiffer: Sendable {
         Set(a.keys).union(b.keys).filter { name in
             guard let x = a[name], let y = b[name] else { return true }
             return CanonicalEncoding.bytes(of: x) != CanonicalEncoding.bytes(of: y)
-        }.sorted(by: CanonicalEncoding.utf8Precedes)
+        }.sorted().map(\.string)
     }
 
     struct Collected: Sendable {

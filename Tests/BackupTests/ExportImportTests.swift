@@ -29,6 +29,10 @@ func adversarialItems() -> [Item] {
          "ss": .ss(["a", "\u{1F600}", "é", "e\u{301}"]),
          "name with spaces and \"quotes\"": .bool(false), "t": .bool(true), "nothing": .null],
         ["pk": .s("nested"), "sk": .n(DynamoNumber(3)), "deep": deep, "emptyMap": .m([:]), "emptyList": .l([])],
+        // Canonically equivalent but byte-different names, values and keys: two of each to DynamoDB.
+        ["pk": .s("\u{E9}"), "sk": .n(DynamoNumber(5)), "\u{E9}": .s("nfc"), "e\u{301}": .s("nfd"),
+         "m": .m(["\u{E9}": .n(DynamoNumber(1)), "e\u{301}": .n(DynamoNumber(2))]), "ss": .ss(["\u{E9}", "e\u{301}"])],
+        ["pk": .s("e\u{301}"), "sk": .n(DynamoNumber(5)), "\u{E9}": .s("e\u{301}")],
         // About 390 KB of UTF-8 (two bytes per é): under 400 KB with its names.
         ["pk": .s("large"), "sk": .n(DynamoNumber(4)), "blob": .s(String(repeating: "é", count: 195_000))],
     ]

@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func sizeLimit() {
-        let name = "p"
+        let name: AttributeName = "p"
         let fits: Item = [name: .s(String(repeating: "x", count: dynamoDBMaximumItemSize - 1))]
         #expect(throws: Never.self) { try validateDynamoDBItem(fits) }
         let tooBig: Item = [name: .s(String(repeating: "x", count: dynamoDBMaximumItemSize))]

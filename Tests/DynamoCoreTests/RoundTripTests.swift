@@ -85,7 +85,7 @@ import Testing
 
     @Test func everyControlCharacterRoundTrips() throws {
         let all = String(String.UnicodeScalarView((0..<0x20).map { UnicodeScalar($0)! }))
-        let item: Item = [all: .s(all), "ss": .ss([all, "\"\\"]), "l": .l([.s(all)])]
+        let item: Item = [AttributeName(all): .s(all), "ss": .ss([all, "\"\\"]), "l": .l([.s(all)])]
         let bytes = JSONWriter.encode(item: item)
         #expect(identical(try JSONReader.parseItem(bytes), item))
         #expect(identical(try #require(FoundationReference.item(try FoundationReference.parse(bytes))), item))

@@ -32,8 +32,8 @@ func identical(_ a: Item, _ b: Item) -> Bool {
     guard a.count == b.count else { return false }
     for (name, value) in a {
         guard let other = b[name], identical(value, other) else { return false }
-        // The key itself must also be byte-identical (Swift compares strings canonically).
-        guard let bName = b.keys.first(where: { $0 == name }), Array(bName.utf8) == Array(name.utf8) else { return false }
+        // The key itself must also be byte-identical (AttributeName compares bytes; check it anyway).
+        guard let bName = b.keys.first(where: { $0 == name }), Array(bName.string.utf8) == Array(name.string.utf8) else { return false }
     }
     return true
 }
@@ -113,7 +113,7 @@ enum RandomValues {
     static func item<G: RandomNumberGenerator>(_ rng: inout G, depth: Int = 0) -> Item {
         var item: Item = [:]
         for _ in 0..<Int.random(in: 0...5, using: &rng) {
-            item[string(&rng, maxLength: 6)] = value(&rng, depth: depth)
+            item[AttributeName(string(&rng, maxLength: 6))] = value(&rng, depth: depth)
         }
         return item
     }
@@ -122,14 +122,25 @@ enum RandomValues {
     /// Items Foundation can reproduce: its JSON parser (swift-corelibs-foundation) drops a U+FEFF at
     /// the start of a string or right after an escape, so strings with U+FEFF are left out when
     /// Foundation is the reference (our own round trips keep them).
-    static let foundationItemGenerator = itemGenerator.filter { !containsBOM(.m($0)) }
+    /// Foundation's dictionaries key by `String`, which merges canonically equivalent names ("é" and
+    /// "e\u{301}"), so items holding such a pair are left out too.
+    static let foundationItemGenerator = itemGenerator.filter { !containsBOM(.m($0)) && !hasEquivalentNames(.m($0)) }
+
+    /// Whether a map (at any depth) holds two names that differ in bytes but are equal as `String`s.
+    static func hasEquivalentNames(_ value: AttributeValue) -> Bool {
+        switch value {
+        case .m(let v): return Set(v.keys.map(\.string)).count != v.count || v.values.contains(where: hasEquivalentNames)
+        case .l(let v): return v.contains(where: hasEquivalentNames)
+        default: return false
+        }
+    }
 
     static func containsBOM(_ value: AttributeValue) -> Bool {
         func bom(_ s: String) -> Bool { s.unicodeScalars.contains("\u{FEFF}") }
         switch value {
         case .s(let v): return bom(v)
         case .ss(let v): return v.contains(where: bom)
-        case .m(let v): return v.contains { bom($0.key) || containsBOM($0.value) }
+        case .m(let v): return v.contains { bom($0.key.string) || containsBOM($0.value) }
         case .l(let v): return v.contains(where: containsBOM)
         default: return false
         }
@@ -158,7 +169,7 @@ enum FoundationReference {
 
     static func object(_ item: Item) -> [String: Any] {
         var out: [String: Any] = [:]
-        for (name, value) in item { out[name] = object(value) }
+        for (name, value) in item { out[name.string] = object(value) }
         return out
     }
 
@@ -191,7 +202,7 @@ enum FoundationReference {
         var out: Item = [:]
         for (name, v) in dict {
             guard let value = value(v) else { return nil }
-            out[name] = value
+            out[AttributeName(name)] = value
         }
         return out
     }

@@ -81,12 +81,13 @@ public func scanAll(_ client: DynamoDBClient, _ table: String, limit: Int? = nil
     return items
 }
 
-public func byKey(_ items: [Item]) -> [String: Item] {
-    Dictionary(items.map { item -> (String, Item) in
+/// Items by `pk` (and `sk`); keys compare by bytes, as DynamoDB's do ("é" and "e\u{301}" are two keys).
+public func byKey(_ items: [Item]) -> [AttributeName: Item] {
+    Dictionary(items.map { item -> (AttributeName, Item) in
         var key = ""
         if case .s(let pk)? = item["pk"] { key = pk }
         if case .n(let sk)? = item["sk"] { key += "#" + sk.canonical }
-        return (key, item)
+        return (AttributeName(key), item)
     }, uniquingKeysWith: { a, _ in a })
 }
 

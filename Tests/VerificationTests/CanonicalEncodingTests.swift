@@ -74,8 +74,8 @@ enum Vectors {
         var a: Item = [:]
         var b: Item = [:]
         let names = (0..<40).map { "attr\($0)" }
-        for name in names { a[name] = .s(name) }
-        for name in names.reversed() { b[name] = .s(name) }
+        for name in names { a[AttributeName(name)] = .s(name) }
+        for name in names.reversed() { b[AttributeName(name)] = .s(name) }
         #expect(CanonicalEncoding.bytes(of: a) == CanonicalEncoding.bytes(of: b))
         #expect(CanonicalEncoding.bytes(of: ["m": .m(a)]) == CanonicalEncoding.bytes(of: ["m": .m(b)]))
     }
@@ -184,7 +184,7 @@ enum Vectors {
 enum RandomItems {
     static func item(_ r: inout SeededRandom, depth: Int = 0) -> Item {
         var item: Item = [:]
-        for _ in 0..<Int.random(in: 1...6, using: &r) { item[name(&r)] = value(&r, depth: depth) }
+        for _ in 0..<Int.random(in: 1...6, using: &r) { item[AttributeName(name(&r))] = value(&r, depth: depth) }
         return item
     }
 
