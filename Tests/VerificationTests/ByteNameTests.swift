@@ -4,6 +4,8 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import Pipeline
+import RunState
+import TableIO
 import Testing
 import TestSupport
 @testable import Verification
