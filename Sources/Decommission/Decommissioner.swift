@@ -178,10 +178,6 @@ public struct Decommissioner: Sendable {
     }
 
     static func loadVerification(_ directory: URL) throws -> VerificationRecord? {
-        let url = directory.appendingPathComponent(VerificationRecord.fileName)
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(VerificationRecord.self, from: Data(contentsOf: url))
+        try VerificationRecord.read(from: directory)
     }
 }

@@ -84,9 +84,14 @@ public protocol CheckpointStore: Sendable {
 public enum CheckpointError: Error, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     case unwritable(path: String, reason: String)
+    /// The file is there but is not a checkpoint (truncated, edited, another file): `problem` says where.
+    case invalid(path: String, problem: String)
 
     public var description: String {
         switch self {
+        case .invalid(let path, let problem):
+            "\(path): not a valid checkpoint (\(problem)); where the migration stood cannot be known from it. "
+                + "Put back a good copy and rerun with --resume, or move it aside and rerun without --resume to start over."
         case .unreadable(let path, let reason): "cannot read the checkpoint \(path): \(reason)"
         case .unwritable(let path, let reason): "cannot write the checkpoint \(path): \(reason)"
         }
@@ -103,13 +108,18 @@ public struct FileCheckpointStore: CheckpointStore {
 
     public func load() throws -> MigrationCheckpoint? {
         guard FileManager.default.fileExists(atPath: path.path) else { return nil }
+        let data: Data
         do {
-            let data = try Data(contentsOf: path)
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
-            return try decoder.decode(MigrationCheckpoint.self, from: data)
+            data = try Data(contentsOf: path)
         } catch {
             throw CheckpointError.unreadable(path: path.path, reason: plainReason(error))
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(MigrationCheckpoint.self, from: data)
+        } catch {
+            throw CheckpointError.invalid(path: path.path, problem: decodingProblem(error, in: data))
         }
     }
 
@@ -197,11 +207,16 @@ public func plainReason(_ error: any Error) -> String {
         case NSFileReadNoSuchFileError, NSFileNoSuchFileError: return "no such file or directory"
         case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return "permission denied"
         case NSFileWriteFileExistsError: return "a file with that name is in the way"
+        case NSFileWriteOutOfSpaceError: return "no space left on the device"
+        case NSFileWriteVolumeReadOnlyError: return "the file system is read-only"
         case NSFileReadUnknownError where (try? FileManager.default.attributesOfItem(atPath: (ns.userInfo[NSFilePathErrorKey] as? String) ?? ""))?[.type] as? FileAttributeType == .typeDirectory:
             return "it is a directory, not a file"
         default: break
         }
     }
-    if let error = error as? DecodingError { return "not a valid checkpoint (\(error))" }
+    if error is DecodingError { return decodingProblem(error, in: nil) }
+    if ns.domain == NSCocoaErrorDomain, let path = ns.userInfo[NSFilePathErrorKey] as? String {
+        return "cannot write \(path) (error \(ns.code))"
+    }
     return ns.localizedDescription
 }
