@@ -126,10 +126,7 @@ public struct TableExporter: Sendable {
             // DynamoDB writes an empty _started marker first; so do we.
             _ = FileManager.default.createFile(atPath: location.directory.appendingPathComponent("_started").path, contents: Data())
         } catch {
-            // Name the folder that could not be made, which may be a parent (a file in the way, no permission).
-            let failing = ((error as NSError).userInfo[NSFilePathErrorKey] as? String).map { " at \($0)" } ?? ""
-            throw BackupError.io(path: location.directory.path,
-                                 reason: "cannot create the export folder: \(plainReason(error).lowercased())\(failing)")
+            throw BackupError.io(path: location.directory.path, reason: "cannot create the export folder: \(plainReason(error))")
         }
 
         let sinks = try (0..<options.segments).map { segment in

@@ -216,7 +216,15 @@ public func plainReason(_ error: any Error) -> String {
     }
     if error is DecodingError { return decodingProblem(error, in: nil) }
     if ns.domain == NSCocoaErrorDomain, let path = ns.userInfo[NSFilePathErrorKey] as? String {
-        return "cannot write \(path) (error \(ns.code))"
+        // Foundation often gives only "error 512": find out what stands in the way.
+        var ancestor = URL(fileURLWithPath: path)
+        var isDirectory: ObjCBool = false
+        while !FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory), ancestor.path != "/" {
+            ancestor.deleteLastPathComponent()
+        }
+        if !isDirectory.boolValue { return "\(ancestor.path) is a file, not a folder" }
+        if !FileManager.default.isWritableFile(atPath: ancestor.path) { return "permission denied in \(ancestor.path)" }
+        return "cannot create or write \(path)"
     }
     return ns.localizedDescription
 }
