@@ -49,6 +49,11 @@ struct MalformedAnswerTests {
         #expect(await failure { _ = try await client.describeTable(table) }
             == "DescribeTable on table \(table): the endpoint's answer is not valid DynamoDB JSON (no TableName); attempts: 1")
 
+        // A listing whose next page starts where an earlier one did would never end.
+        proxy.inject(.rewriteMember("LastEvaluatedTableName", json: #""\#(table)""#), operation: "ListTables", times: 2)
+        #expect(await failure { _ = try await client.listTables() }
+            == "ListTables: the endpoint's answer is not valid DynamoDB JSON (LastEvaluatedTableName \(table) came back a second time; the listing would never end); attempts: 1")
+
         // GetItem without Item is DynamoDB's own answer for "no such key", not a broken one.
         proxy.inject(.rewriteMember("Item", json: nil), operation: "GetItem", times: 1)
         #expect(try await client.getItem(table: table, key: ["pk": .s("item-1")]) == nil)
@@ -56,7 +61,7 @@ struct MalformedAnswerTests {
         // The same calls through the proxy without faults: whole answers.
         #expect(try await client.scan(ScanInput(table: table)).items.count == 3)
         #expect(try await client.batchGetItem([table: [["pk": .s("item-1")]]]).responses[table]?.count == 1)
-        #expect(proxy.counters.applied(.rewriteMember) == 6)
+        #expect(proxy.counters.applied(.rewriteMember) == 8)
         try await direct.deleteTable(table)
     }
 }
