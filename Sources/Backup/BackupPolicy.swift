@@ -61,12 +61,16 @@ extension BackupPolicy {
     public static func load(path: String) throws(BackupPolicyError) -> BackupPolicy {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw BackupPolicyError(file: path, line: nil, message: "cannot read the policy file: \(error.localizedDescription)")
+            throw BackupPolicyError(file: path, line: nil, message: "cannot read the policy file: \(plainReason(error))")
         }
         return try parse(yaml: text, file: path)
     }
 
     public static func parse(yaml: String, file: String) throws(BackupPolicyError) -> BackupPolicy {
+        // Checked first: Yams would overflow the stack building a tree thousands of levels deep.
+        if let (line, _) = firstNestingBeyond(maxMappingNesting, in: yaml) {
+            throw BackupPolicyError(file: file, line: line, message: "nested more than \(maxMappingNesting) levels deep; is this the right file?")
+        }
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch {
             throw BackupPolicyError(file: file, line: nil, message: "not valid YAML: \(error)")

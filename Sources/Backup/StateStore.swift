@@ -154,7 +154,7 @@ public struct BackupStateStore: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw BackupError.io(path: directory.path, reason: error.localizedDescription)
+            throw BackupError.io(path: directory.path, reason: plainReason(error))
         }
         let fd = open(url.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         guard fd >= 0 else { throw BackupError.io(path: url.path, reason: String(cString: strerror(errno))) }
@@ -166,7 +166,7 @@ public struct BackupStateStore: Sendable {
     func read<T: Decodable>(_ url: URL) throws -> (records: [T], skipped: [Int]) {
         guard FileManager.default.fileExists(atPath: url.path) else { return ([], []) }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw BackupError.io(path: url.path, reason: error.localizedDescription) }
+        do { data = try Data(contentsOf: url) } catch { throw BackupError.io(path: url.path, reason: plainReason(error)) }
         var records: [T] = []
         var skipped: [Int] = []
         let decoder = Self.decoder

@@ -77,9 +77,11 @@ public struct TableExporter: Sendable {
         guard options.segments >= 1 else { throw BackupError.invalidOption("--segments must be at least 1") }
         let description: TableDescription
         do {
-            guard let found = try await client.describeTableIfExists(table) else { throw BackupError.tableNotFound(table) }
-            description = found
-        } catch let error as DynamoDBError { throw BackupError.client(error) }
+            // A missing table is the client's ResourceNotFoundException, which names the region and endpoint.
+            description = try await client.describeTable(table)
+        } catch {
+            throw BackupError.client(error)
+        }
 
         let started = Date()
         let clock = ContinuousClock.now
@@ -90,7 +92,7 @@ public struct TableExporter: Sendable {
             // DynamoDB writes an empty _started marker first; so do we.
             _ = FileManager.default.createFile(atPath: location.directory.appendingPathComponent("_started").path, contents: Data())
         } catch {
-            throw BackupError.io(path: location.directory.path, reason: error.localizedDescription)
+            throw BackupError.io(path: location.directory.path, reason: "cannot create the export folder: \(plainReason(error))")
         }
 
         let sinks = try (0..<options.segments).map { segment in
@@ -254,7 +256,7 @@ final class SegmentSink: @unchecked Sendable {
     private func emit(_ bytes: [UInt8]) throws {
         guard !bytes.isEmpty else { return }
         md5.update(data: bytes)
-        do { try handle!.write(contentsOf: bytes) } catch { throw BackupError.io(path: path!.path, reason: error.localizedDescription) }
+        do { try handle!.write(contentsOf: bytes) } catch { throw BackupError.io(path: path!.path, reason: plainReason(error)) }
         fileBytes += bytes.count
         compressedBytes += bytes.count
     }
@@ -267,7 +269,7 @@ final class SegmentSink: @unchecked Sendable {
             try handle!.synchronize()
             try handle!.close()
         } catch {
-            throw BackupError.io(path: path!.path, reason: error.localizedDescription)
+            throw BackupError.io(path: path!.path, reason: plainReason(error))
         }
         let digest = Array(md5.finalize())
         entries.append(ManifestFileEntry(

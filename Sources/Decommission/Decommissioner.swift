@@ -307,11 +307,7 @@ public struct Decommissioner: Sendable {
     }
 
     static func loadVerification(_ directory: URL) throws -> VerificationRecord? {
-        let url = directory.appendingPathComponent(VerificationRecord.fileName)
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        var record = try decoder.decode(VerificationRecord.self, from: Data(contentsOf: url))
+        guard var record = try VerificationRecord.read(from: directory) else { return nil }
         // Older records kept the endpoint as typed; compare in the one form clients use.
         record.endpoint = record.endpoint.map(AWSConfiguration.normalizedEndpoint)
         return record

@@ -81,7 +81,8 @@ public final class DynamoDBClient: Sendable {
         var random = SystemRandomNumberGenerator()
         while true {
             attempt += 1
-            let context = CallContext(operation: operation, table: table, attempts: attempt)
+            let context = CallContext(operation: operation, table: table, attempts: attempt,
+                                      region: configuration.region, endpoint: configuration.endpoint)
             var request = signedRequest(operation: operation, body: body)
             // Only we may decide to send a non-idempotent call again (libcurl resends on reused connections).
             request.freshConnection = !idempotent
@@ -116,8 +117,11 @@ public final class DynamoDBClient: Sendable {
 
             counters.withLock { $0.retries += 1 }
             if case .transport(let error, _) = failure {
-                // The network is failing, not DynamoDB throttling: say so while retrying.
-                logger.warning("\(operation)\(table.map { " on \($0)" } ?? ""): \(error.operatorMessage); retrying (attempt \(attempt + 1) of \(retryPolicy.maxAttempts))")
+                // The network is failing, not DynamoDB throttling: say so while retrying. One or two failed
+                // attempts are routine on any network and would only alarm: they show with --verbose (info);
+                // from the third attempt on they are a warning.
+                logger.log(level: attempt + 1 >= RetryPolicy.warnFromAttempt ? .warning : .info,
+                           "\(operation)\(table.map { " on \($0)" } ?? ""): \(error.operatorMessage); retrying (attempt \(attempt + 1) of \(retryPolicy.maxAttempts))")
             }
             var delay = retryPolicy.delay(beforeRetry: attempt, using: &random)
             let missing = budget.withdraw(cost)

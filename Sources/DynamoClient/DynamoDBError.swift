@@ -64,8 +64,12 @@ public struct CallContext: Sendable, Equatable {
     public var operation: String
     public var table: String?
     public var attempts: Int
-    public init(operation: String, table: String?, attempts: Int) {
+    /// The region and endpoint called, for errors that only make sense with them ("no such table here").
+    public var region: String?
+    public var endpoint: String?
+    public init(operation: String, table: String?, attempts: Int, region: String? = nil, endpoint: String? = nil) {
         self.operation = operation; self.table = table; self.attempts = attempts
+        self.region = region; self.endpoint = endpoint
     }
     var tableSuffix: String { table.map { " on table \($0)" } ?? "" }
 }
@@ -80,12 +84,23 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
     public var context: CallContext
 
     public var description: String {
-        var text = "\(context.operation)\(context.tableSuffix) failed: \(type): \(message)"
-        text += " (HTTP \(httpStatus)"
-        if let requestId { text += ", request id \(requestId)" }
-        text += ", \(context.attempts) attempt\(context.attempts == 1 ? "" : "s"))"
+        var details = "\(type): \(message) (HTTP \(httpStatus)"
+        if let requestId { details += ", request id \(requestId)" }
+        details += ", \(context.attempts) attempt\(context.attempts == 1 ? "" : "s"))"
+        if let missing = missingTable {
+            return "table \(missing) does not exist in \(context.region ?? "this region") at \(context.endpoint ?? "this endpoint")"
+                + " (\(context.operation) failed: \(details)). Check the table name, --region and --endpoint-url."
+        }
+        var text = "\(context.operation)\(context.tableSuffix) failed: \(details)"
         if let hint = Self.hints[type] { text += ". \(hint)" }
         return text
+    }
+
+    /// The table a ResourceNotFoundException is about, when the call named the table it works on.
+    /// (RestoreTableFromBackup names the table it creates: there the missing resource is the backup.)
+    var missingTable: String? {
+        guard type == "ResourceNotFoundException", context.operation != "RestoreTableFromBackup" else { return nil }
+        return context.table
     }
 
     static let hints: [String: String] = [

@@ -119,9 +119,12 @@ extension DynamoDBClient {
     static func decodePage(_ bytes: [UInt8]) throws -> ItemPage {
         var page = ItemPage(items: [], count: 0, scannedCount: 0, lastEvaluatedKey: nil, consumedCapacity: nil, responseBytes: bytes.count)
         var reader = JSONReader(bytes)
+        var sawItems = false
         try reader.readObject { r, key in
             switch key {
-            case "Items": try r.readArray { r in page.items.append(try r.readItem()) }
+            case "Items":
+                sawItems = true
+                try r.readArray { r in page.items.append(try r.readItem()) }
             case "Count": page.count = Int(try r.readNumberText()) ?? 0
             case "ScannedCount": page.scannedCount = Int(try r.readNumberText()) ?? 0
             case "LastEvaluatedKey": page.lastEvaluatedKey = try r.readItem()
@@ -130,6 +133,9 @@ extension DynamoDBClient {
             }
         }
         try reader.finish()
+        // DynamoDB always sends Items (empty on an empty page): an answer without it is not an empty
+        // page but a broken endpoint, and taking it for one would end a scan early without a word.
+        guard sawItems else { throw DecodeError("the answer has no Items") }
         return page
     }
 
@@ -279,10 +285,12 @@ extension DynamoDBClient {
         let bytes = try await perform("BatchGetItem", table: table, body: body)
         return try decoded("BatchGetItem", table: table) { () throws -> BatchGetOutput in
             var output = BatchGetOutput(responses: [:], unprocessedKeys: [:])
+            var sawResponses = false
             var reader = JSONReader(bytes)
             try reader.readObject { r, key in
                 switch key {
                 case "Responses":
+                    sawResponses = true
                     try r.readObject { r, table in
                         var items: [Item] = []
                         try r.readArray { r in items.append(try r.readItem()) }
@@ -301,6 +309,9 @@ extension DynamoDBClient {
                 }
             }
             try reader.finish()
+            // DynamoDB always sends Responses (with an empty list per table when nothing was found):
+            // without it, "no items" and "a broken answer" would look the same.
+            guard sawResponses else { throw DecodeError("the answer has no Responses") }
             return output
         }
     }

@@ -7,6 +7,7 @@ extension DynamoDBClient {
         var names: [String] = []
         var seen = Set<String>()
         var start: String?
+        var starts = Set<String>()
         var restarts = 0
         while true {
             let body = requestBody { w in
@@ -26,9 +27,15 @@ extension DynamoDBClient {
             if page.isEmpty, start != nil, next == nil, restarts < 3 {
                 restarts += 1
                 start = nil
+                starts.removeAll()  // the same pages come again, on purpose
                 continue
             }
             guard let next else { return names }
+            // A start name sent before would page round in a circle for ever.
+            guard starts.insert(next).inserted else {
+                throw .malformedResponse(reason: "LastEvaluatedTableName \(next) came back a second time; the listing would never end",
+                                         context: CallContext(operation: "ListTables", table: nil, attempts: 1))
+            }
             start = next
         }
     }

@@ -33,6 +33,9 @@ public struct RetryPolicy: Sendable {
 
     public static let `default` = RetryPolicy()
 
+    /// The first attempt whose retry is announced as a warning; earlier retries are logged at info level.
+    public static let warnFromAttempt = 3
+
     /// Timeouts tolerated per call before giving up, whatever `maxAttempts` says.
     public static let maxTimeoutsPerCall = 3
 

@@ -50,6 +50,7 @@ struct BackupCreateCommand: AsyncParsableCommand {
 
     func validate() throws {
         if tables.isEmpty { throw ValidationError("name at least one table") }
+        try validateTableNames(tables)
         if tables.count > 1 && !name.contains("{table}") { throw ValidationError("--name needs {table} when backing up several tables") }
     }
 

@@ -33,6 +33,7 @@ struct ChecksumCommand: AsyncParsableCommand {
 
     func validate() throws {
         if tables.isEmpty { throw ValidationError("name at least one table") }
+        try validateTableNames(tables)
         if let segments, !(1...1_000_000).contains(segments) { throw ValidationError("--segments must be between 1 and 1000000") }
     }
 

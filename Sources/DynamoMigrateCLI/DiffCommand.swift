@@ -39,6 +39,7 @@ struct DiffCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
+        try validateTableNames([source, target])
         if env != nil, mapping == nil { throw ValidationError("--env needs --mapping") }
         if let segments, !(1...1_000_000).contains(segments) { throw ValidationError("--segments must be between 1 and 1000000") }
     }

@@ -55,6 +55,7 @@ struct DrillRunCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
+        try validateTableNames([table])
         let chosen = [latestBackup, backup != nil, pitr != nil, fromExport != nil].filter { $0 }.count
         if chosen != 1 { throw ValidationError("choose exactly one of --latest-backup, --backup ARN, --pitr TIME|latest, --from-export DIR") }
         if let rto, parseDurationSeconds(rto) == nil { throw ValidationError("--rto must be a duration such as 4h, 30m or 1h30m") }
@@ -113,6 +114,7 @@ struct DrillReportCommand: AsyncParsableCommand {
         commandName: "report",
         abstract: "Print the drill history (drills.jsonl) as a Markdown table with the RTO trend per table.")
 
+    @OptionGroup var output: VerboseOption
     @OptionGroup var state: StateDirectoryOption
 
     @Option(help: "Only drills of tables matching this glob (* any run of characters, ? one character).")

@@ -44,6 +44,7 @@ struct ExportTableCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
+        try validateTableNames([table])
         if !(0...9).contains(gzipLevel) { throw ValidationError("--gzip-level must be 0 to 9") }
         if !(1...1_000_000).contains(segments) { throw ValidationError("--segments must be between 1 and 1000000") }
         if maxFileMB < 1 { throw ValidationError("--max-file-mb must be at least 1") }
@@ -93,6 +94,8 @@ struct ExportVerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Reread an export: manifests against their .md5 files, every data file's MD5, item counts and the content checksum.",
         discussion: "Exit status 1 when anything does not match; every problem names its file.")
+
+    @OptionGroup var output: VerboseOption
 
     @Argument(help: "The export folder (AWSDynamoDB/<id>/, or a folder holding AWSDynamoDB/).")
     var directory: String

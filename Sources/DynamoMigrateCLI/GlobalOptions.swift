@@ -17,8 +17,35 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Profile from ~/.aws/credentials and ~/.aws/config (default: AWS_PROFILE, or 'default').")
     var profile: String?
 
-    @Flag(name: .shortAndLong, help: "Log every retry and request detail to standard error.")
-    var verbose = false
+    @OptionGroup var output: VerboseOption
+    var verbose: Bool { output.verbose }
+
+    /// Bad values here are bad input (exit 2), refused before any file is read or any call is made.
+    func validate() throws {
+        if let region, region.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--region is empty; give a region such as us-east-1, or leave the flag out")
+        }
+        if let endpointURL {
+            if endpointURL.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("--endpoint-url is empty; give a URL such as http://127.0.0.1:8000, or leave the flag out")
+            }
+            if let port = Self.explicitPort(endpointURL), !(1...65535).contains(port) {
+                throw ValidationError("--endpoint-url \(endpointURL): port \(port) is out of range; ports are 1 to 65535")
+            }
+        }
+    }
+
+    /// The port written in a URL (`http://host:PORT/...`), or nil when there is none or it is not a number.
+    static func explicitPort(_ url: String) -> Int? {
+        guard let schemeEnd = url.range(of: "://") else { return nil }
+        var authority = url[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        if let bracket = authority.lastIndex(of: "]") { authority = authority[authority.index(after: bracket)...] }
+        guard let colon = authority.lastIndex(of: ":") else { return nil }
+        let digits = authority[authority.index(after: colon)...]
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return nil }
+        return Int(digits.prefix(12)) ?? Int.max
+    }
 
     /// Resolves credentials and endpoint, and builds a client.
     func makeClient() throws -> DynamoDBClient {
@@ -31,6 +58,20 @@ struct GlobalOptions: ParsableArguments {
         var logger = Logger(label: "dynamo-migrate")
         logger.logLevel = verbose ? .debug : .warning
         return DynamoDBClient(configuration: configuration, logger: logger)
+    }
+}
+
+/// `--verbose`, which every command takes (also those that make no DynamoDB calls), as the README says.
+struct VerboseOption: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Log every retry and request detail to standard error.")
+    var verbose = false
+}
+
+/// Refuses an empty table name on the command line: bad input (exit 2), not a ValidationException
+/// from DynamoDB after connecting.
+func validateTableNames(_ names: [String]) throws {
+    if names.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+        throw ValidationError("a table name is empty; DynamoDB table names are 3 to 255 characters")
     }
 }
 

@@ -48,6 +48,7 @@ struct ImportCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
+        try validateTableNames([table] + (source.map { [$0] } ?? []))
         if (mapping == nil) != (source == nil) { throw ValidationError("--mapping and --source go together") }
         if writers < 1 { throw ValidationError("--writers must be at least 1") }
         if let key, (try? parseKeySchema(key)) == nil { throw ValidationError("--key must look like pk:S or pk:S,sk:N (types S, N, B)") }

@@ -53,8 +53,22 @@ public struct MappingValidationError: Error, Sendable, Equatable, CustomStringCo
 
     public init(issues: [MappingIssue]) { self.issues = issues }
 
-    /// One line per issue.
-    public var description: String { issues.map(\.description).joined(separator: "\n") }
+    /// One line per issue, the first ``maxListedIssues`` of them.
+    public var description: String { listIssues(issues) }
+}
+
+/// Issues listed in one message: a file that is not a mapping at all (or one generated wrong) can have
+/// thousands, and the first ones are what the operator needs.
+public let maxListedIssues = 50
+
+/// One line per issue, at most ``maxListedIssues``, then how many more there are.
+func listIssues(_ issues: [MappingIssue]) -> String {
+    var lines = issues.prefix(maxListedIssues).map(\.description)
+    if issues.count > maxListedIssues {
+        let more = issues.count - maxListedIssues
+        lines.append("… and \(more) more problem\(more == 1 ? "" : "s")")
+    }
+    return lines.joined(separator: "\n")
 }
 
 /// A mapping that does not fit the tables the endpoint actually has.
@@ -63,8 +77,8 @@ public struct MappingResolutionError: Error, Sendable, Equatable, CustomStringCo
 
     public init(issues: [MappingIssue]) { self.issues = issues }
 
-    /// One line per issue.
-    public var description: String { issues.map(\.description).joined(separator: "\n") }
+    /// One line per issue, the first ``maxListedIssues`` of them.
+    public var description: String { listIssues(issues) }
 }
 
 /// Why a compiled transform could not turn one item into its target form.

@@ -75,6 +75,12 @@ final class MappingParser {
     // MARK: Document
 
     func parseDocument(_ yaml: String) -> MappingDocument? {
+        if let (line, column) = firstNestingBeyond(maxMappingNesting, in: yaml) {
+            issues.append(MappingIssue(SourceLocation(file: file, line: line, column: column),
+                                       "nested more than \(maxMappingNesting) levels deep",
+                                       hint: "a mapping file needs only a few levels; is this the right file?"))
+            return nil
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)

@@ -114,11 +114,16 @@ public protocol CheckpointStore: Sendable {
 public enum CheckpointError: Error, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     case unwritable(path: String, reason: String)
+    /// The file is there but is not a checkpoint (truncated, edited, another file): `problem` says where.
+    case invalid(path: String, problem: String)
     /// Another process holds the state directory's lock.
     case stateDirectoryLocked(String)
 
     public var description: String {
         switch self {
+        case .invalid(let path, let problem):
+            "\(path): not a valid checkpoint (\(problem)); where the migration stood cannot be known from it. "
+                + "Put back a good copy and rerun with --resume, or move it aside and rerun without --resume to start over."
         case .unreadable(let path, let reason): "cannot read the checkpoint \(path): \(reason)"
         case .unwritable(let path, let reason): "cannot write the checkpoint \(path): \(reason)"
         case .stateDirectoryLocked(let dir):
@@ -137,17 +142,23 @@ public struct FileCheckpointStore: CheckpointStore {
 
     public func load() throws -> MigrationCheckpoint? {
         guard FileManager.default.fileExists(atPath: path.path) else { return nil }
+        let data: Data
         do {
-            let data = try Data(contentsOf: path)
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
-            var checkpoint = try decoder.decode(MigrationCheckpoint.self, from: data)
-            // Older checkpoints kept the endpoint as typed; compare in the one form clients use.
-            checkpoint.endpoint = checkpoint.endpoint.map(AWSConfiguration.normalizedEndpoint)
-            return checkpoint
+            data = try Data(contentsOf: path)
         } catch {
             throw CheckpointError.unreadable(path: path.path, reason: plainReason(error))
         }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        var checkpoint: MigrationCheckpoint
+        do {
+            checkpoint = try decoder.decode(MigrationCheckpoint.self, from: data)
+        } catch {
+            throw CheckpointError.invalid(path: path.path, problem: decodingProblem(error, in: data))
+        }
+        // Older checkpoints kept the endpoint as typed; compare in the one form clients use.
+        checkpoint.endpoint = checkpoint.endpoint.map(AWSConfiguration.normalizedEndpoint)
+        return checkpoint
     }
 
     public func save(_ checkpoint: MigrationCheckpoint) throws {
@@ -234,11 +245,24 @@ public func plainReason(_ error: any Error) -> String {
         case NSFileReadNoSuchFileError, NSFileNoSuchFileError: return "no such file or directory"
         case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return "permission denied"
         case NSFileWriteFileExistsError: return "a file with that name is in the way"
+        case NSFileWriteOutOfSpaceError: return "no space left on the device"
+        case NSFileWriteVolumeReadOnlyError: return "the file system is read-only"
         case NSFileReadUnknownError where (try? FileManager.default.attributesOfItem(atPath: (ns.userInfo[NSFilePathErrorKey] as? String) ?? ""))?[.type] as? FileAttributeType == .typeDirectory:
             return "it is a directory, not a file"
         default: break
         }
     }
-    if let error = error as? DecodingError { return "not a valid checkpoint (\(error))" }
+    if error is DecodingError { return decodingProblem(error, in: nil) }
+    if ns.domain == NSCocoaErrorDomain, let path = ns.userInfo[NSFilePathErrorKey] as? String {
+        // Foundation often gives only "error 512": find out what stands in the way.
+        var ancestor = URL(fileURLWithPath: path)
+        var isDirectory: ObjCBool = false
+        while !FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory), ancestor.path != "/" {
+            ancestor.deleteLastPathComponent()
+        }
+        if !isDirectory.boolValue { return "\(ancestor.path) is a file, not a folder" }
+        if !FileManager.default.isWritableFile(atPath: ancestor.path) { return "permission denied in \(ancestor.path)" }
+        return "cannot create or write \(path)"
+    }
     return ns.localizedDescription
 }

@@ -13,6 +13,8 @@ public enum VerificationError: Error, Sendable, CustomStringConvertible {
     case notASource(source: String, target: String)
     case notATarget(String)
     case unwritable(path: String, reason: String)
+    /// `verification.json` is there but cannot be read as one (`problem` says where and why).
+    case invalidRecord(path: String, problem: String)
 
     public var description: String {
         switch self {
@@ -28,6 +30,8 @@ public enum VerificationError: Error, Sendable, CustomStringConvertible {
             return "\(target) is not a target of the mapping"
         case .unwritable(let path, let reason):
             return "cannot write \(path): \(reason)"
+        case .invalidRecord(let path, let problem):
+            return "\(path): not a valid verification record (\(problem)); run `dynamo-migrate verify` again to record a new one"
         }
     }
 }
@@ -121,12 +125,10 @@ public struct Checksummer: Sendable {
         self.client = client; self.segments = segments; self.pageLimit = pageLimit
     }
 
-    /// DescribeTable, with a missing table as ``VerificationError/missingTable(_:)``.
+    /// DescribeTable. A missing table is the client's ResourceNotFoundException (as ``VerificationError/client(_:)``),
+    /// whose message names the table, the region and the endpoint.
     public func describe(_ table: String) async throws -> TableDescription {
-        let description: TableDescription?
-        do { description = try await client.describeTableIfExists(table) } catch { throw VerificationError.client(error) }
-        guard let description else { throw VerificationError.missingTable(table) }
-        return description
+        do { return try await client.describeTable(table) } catch { throw VerificationError.client(error) }
     }
 
     package func scan(_ description: TableDescription) -> ParallelScan {

@@ -37,7 +37,7 @@ public struct ExportReader: Sendable {
 
     static func read(_ url: URL) throws(ExportFormatError) -> [UInt8] {
         guard FileManager.default.fileExists(atPath: url.path) else { throw .missingFile(url.lastPathComponent) }
-        do { return [UInt8](try Data(contentsOf: url)) } catch { throw .unreadable(file: url.lastPathComponent, reason: error.localizedDescription) }
+        do { return [UInt8](try Data(contentsOf: url)) } catch { throw .unreadable(file: url.lastPathComponent, reason: plainReason(error)) }
     }
 
     /// Reads one data file, streaming: calls `body` with batches of at most `batchSize` items.
@@ -86,7 +86,7 @@ enum DataFileReader {
         while true {
             let chunk: Data?
             do { chunk = try handle.read(upToCount: chunkSize) } catch {
-                throw ExportFormatError.unreadable(file: name, reason: error.localizedDescription)
+                throw ExportFormatError.unreadable(file: name, reason: plainReason(error))
             }
             guard let chunk, !chunk.isEmpty else { break }
             md5.update(data: chunk)

@@ -47,6 +47,7 @@ public struct ParallelScan: Sendable {
                 started += 1
                 group.addTask {
                     var start = startKeys[segment]
+                    var keys = SegmentKeys(table: table, segment: segment, totalSegments: totalSegments, start: start)
                     repeat {
                         try Task.checkCancellation()
                         let throttlesBefore = client.statistics.throttles
@@ -61,7 +62,7 @@ public struct ParallelScan: Sendable {
                             try await limiter.acquire(page.consumedCapacity ?? Double(max(1, (page.responseBytes + 8191) / 8192)))
                         }
                         try await body(segment, page)
-                        start = page.lastEvaluatedKey
+                        start = try keys.next(after: page)
                     } while start != nil
                 }
             }
@@ -93,10 +94,11 @@ public struct ParallelScan: Sendable {
 
     /// One segment, page by page; the next page is fetched while the current one is folded.
     func scanSegment(_ segment: Int, _ body: ([Item]) throws -> Void) async throws {
+        var keys = SegmentKeys(table: table, segment: segment, totalSegments: totalSegments, start: nil)
         var page = try await fetch(segment: segment, after: nil)
         while true {
             try Task.checkCancellation()
-            guard let next = page.lastEvaluatedKey else {
+            guard let next = try keys.next(after: page) else {
                 try body(page.items)
                 return
             }
@@ -115,5 +117,45 @@ public struct ParallelScan: Sendable {
             try? await limiter.acquire(page.consumedCapacity ?? Double(max(1, (page.responseBytes + 8191) / 8192)))
         }
         return page
+    }
+}
+
+/// The `LastEvaluatedKey`s one segment has paged through. A Scan only moves forward, so a key seen
+/// before (the `ExclusiveStartKey` just sent, or any earlier one) means the endpoint is sending the scan
+/// round in a circle: without this check the page loop would never end. Both page loops above use it.
+struct SegmentKeys {
+    let table: String
+    let segment: Int
+    let totalSegments: Int
+    private var seen: Set<Item> = []
+
+    init(table: String, segment: Int, totalSegments: Int, start: Item?) {
+        self.table = table; self.segment = segment; self.totalSegments = totalSegments
+        if let start { seen.insert(start) }
+    }
+
+    /// Where the page after `page` starts, or nil after the last page.
+    /// - Throws: ``ScanError/repeatedLastEvaluatedKey(table:segment:totalSegments:key:)`` for a key seen before.
+    mutating func next(after page: ItemPage) throws(ScanError) -> Item? {
+        guard let key = page.lastEvaluatedKey else { return nil }
+        guard seen.insert(key).inserted else {
+            throw .repeatedLastEvaluatedKey(table: table, segment: segment, totalSegments: totalSegments,
+                                            key: SegmentProgress.encodeKey(key))
+        }
+        return key
+    }
+}
+
+/// A Scan the endpoint answers in a way that cannot be followed.
+public enum ScanError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The endpoint sent a `LastEvaluatedKey` it had already sent in this segment (`key` is its DynamoDB JSON).
+    case repeatedLastEvaluatedKey(table: String, segment: Int, totalSegments: Int, key: String)
+
+    public var description: String {
+        switch self {
+        case .repeatedLastEvaluatedKey(let table, let segment, let totalSegments, let key):
+            "Scan of table \(table), segment \(segment) of \(totalSegments): the endpoint sent LastEvaluatedKey \(key) "
+                + "a second time, so the scan would never end; stopped. The endpoint is not behaving like DynamoDB."
+        }
     }
 }

@@ -65,6 +65,25 @@ public struct VerificationRecord: Sendable, Codable {
 
     public static let fileName = "verification.json"
 
+    /// Reads `verification.json` from `directory`; nil when there is none.
+    /// - Throws: ``VerificationError/invalidRecord(path:problem:)`` or ``VerificationError/unwritable(path:reason:)``
+    ///   naming the file.
+    public static func read(from directory: URL) throws(VerificationError) -> VerificationRecord? {
+        let url = directory.appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw .invalidRecord(path: url.path, problem: "cannot read it: \(plainReason(error))")
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(VerificationRecord.self, from: data)
+        } catch {
+            throw .invalidRecord(path: url.path, problem: decodingProblem(error, in: data))
+        }
+    }
+
     /// Writes `verification.json` into `directory` atomically.
     public func write(to directory: URL) throws {
         let encoder = JSONEncoder()

@@ -86,7 +86,7 @@ struct TableOperationsTests {
             Issue.record("DescribeTable of a missing table succeeded")
         } catch {
             #expect(error.isResourceNotFound)
-            #expect(error.description.contains("DescribeTable on table \(name) failed: ResourceNotFoundException"))
+            #expect(error.description.hasPrefix("table \(name) does not exist in us-east-1 at \(localEndpoint) (DescribeTable failed: ResourceNotFoundException"))
             #expect(error.description.contains("1 attempt"), "not retried: \(error)")
         }
     }

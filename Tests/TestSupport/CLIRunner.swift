@@ -10,10 +10,13 @@ public struct CLIRun: Sendable {
 extension TestEnvironment {
     /// Runs the built binary with `arguments`, a fresh HOME (no AWS config files) and the given
     /// environment (test credentials for the local server by default), and waits for it.
+    /// - Parameter killAfter: a run that could loop forever (the bug a test is about) is killed
+    ///   (SIGKILL, status 9) after this many seconds, so the test fails instead of hanging.
     public static func runCLI(_ arguments: [String],
                               environment: [String: String] = ["AWS_ACCESS_KEY_ID": "AKIDTESTTESTTEST",
                                                                "AWS_SECRET_ACCESS_KEY": "test-secret-key",
-                                                               "AWS_REGION": "us-east-1"]) throws -> CLIRun {
+                                                               "AWS_REGION": "us-east-1"],
+                              killAfter seconds: Double? = nil) throws -> CLIRun {
         guard let binary = cliBinary else { throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "dynamo-migrate"]) }
         let directory = temporaryDirectory("cli-run")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -27,7 +30,15 @@ extension TestEnvironment {
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         try process.run()
+        let finished = Locked(false)
+        if let seconds {
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+                finished.withLock { done in if !done { kill(pid, SIGKILL) } }
+            }
+        }
         process.waitUntilExit()
+        finished.withLock { $0 = true }
         return CLIRun(status: process.terminationStatus,
                       stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
                       stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))

@@ -27,6 +27,10 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
     case unprocessedItems(fraction: Double)
     /// Waits this long, then forwards normally.
     case delay(Duration)
+    /// Forwards, then answers with the upstream's JSON object where the top-level member `member` is
+    /// set to `json` (JSON text), or removed when `json` is nil; the `x-amz-crc32` is recomputed, so
+    /// the client sees a well-formed answer from a misbehaving endpoint. Error answers pass unchanged.
+    case rewriteMember(String, json: String?)
 
     public var kind: FaultKind {
         switch self {
@@ -37,6 +41,7 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
         case .corruptBody: return .corruptBody
         case .unprocessedItems: return .unprocessedItems
         case .delay: return .delay
+        case .rewriteMember: return .rewriteMember
         }
     }
 
@@ -49,6 +54,8 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
         case .corruptBody: return "corrupt body"
         case .unprocessedItems(let fraction): return "unprocessed items (fraction \(fraction))"
         case .delay(let duration): return "delay \(duration)"
+        case .rewriteMember(let member, let json?): return "set \(member) to \(json)"
+        case .rewriteMember(let member, nil): return "drop \(member)"
         }
     }
 }
@@ -56,6 +63,7 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
 /// The kinds of ``Fault``, for counting.
 public enum FaultKind: String, Sendable, Hashable, CaseIterable {
     case httpStatus, dynamoError, resetBeforeForwarding, resetAfterForwarding, corruptBody, unprocessedItems, delay
+    case rewriteMember
 }
 
 /// What the proxy did with one request.
@@ -349,6 +357,21 @@ public final class FaultProxy: Sendable {
             let (seconds, attoseconds) = duration.components
             Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) * 1e-18)
             return .respond(forwardOrBadGateway(request, entry: &entry))
+        case .rewriteMember(let member, let json)?:
+            var plain = request
+            plain.headers.remove("Accept-Encoding")  // the answer must be readable JSON
+            var response = forwardOrBadGateway(plain, entry: &entry)
+            guard response.status == 200,
+                  var object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] else {
+                return .respond(response)
+            }
+            object[member] = json.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed) }
+            guard let body = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+                return .respond(response)
+            }
+            response.body = Array(body)
+            response.headers.set("x-amz-crc32", String(TestCRC32.checksum(response.body)))
+            return .respond(response)
         }
     }
 
