@@ -36,7 +36,7 @@ public enum LocalServer {
             return (configured, nil)
         }
         guard let moto = executableOnPath("moto_server") else {
-            return (nil, "DYNAMO_MIGRATE_TEST_ENDPOINT is unset and moto_server is not on PATH "
+            return (nil, "DYNAMO_MIGRATE_TEST_ENDPOINT is unset and moto_server is neither on PATH nor in the project's Python environment "
                          + "(scripts/setup.sh installs it; scripts/test.sh starts it and runs the tests)")
         }
         do {
@@ -110,9 +110,15 @@ public enum LocalServer {
             """.utf8))
     }
 
+    /// `name` on PATH, else in the project's Python environment (scripts/python-env.sh: `DYNAMO_MIGRATE_VENV`,
+    /// by default ~/.cache/dynamo-migrate/venv), where scripts/setup.sh installs moto.
     private static func executableOnPath(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        let environment = ProcessInfo.processInfo.environment
+        let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        let cache = environment["XDG_CACHE_HOME"] ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.cache")
+        let venv = environment["DYNAMO_MIGRATE_VENV"] ?? cache + "/dynamo-migrate/venv"
+        let directories = path.split(separator: ":").map(String.init) + [venv + "/bin"]
+        return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     /// A port nothing listens on right now (bound to port 0, then released for moto to take).
