@@ -75,7 +75,7 @@ public struct Decommissioner: Sendable {
     /// Holds the state directory's lock for the whole run, so a second decommission (or a migrate) on
     /// the same state directory is refused while this one runs.
     public func run(onDecision: @Sendable (TableDecision) -> Void = { _ in }) async throws -> [TableDecision] {
-        let lock = try StateDirectoryLock(directory: options.stateDirectory)
+        let lock = try store.lock()
         defer { withExtendedLifetime(lock) {} }
         let migration = try store.loadCheckpoint()
         let verification = try store.loadVerification()

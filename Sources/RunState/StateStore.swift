@@ -193,16 +193,17 @@ public enum StatePermissions {
 @inline(__always) private func Glibc_read(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int { read(fd, buffer, count) }
 
 /// Replaces `url` with `data` so that a crash leaves either the old or the new content: a temporary file
-/// (created with `permissions`), fsync, rename over `url`, fsync of the directory.
-public func writeAtomically(_ data: Data, to url: URL, permissions: mode_t = 0o644) throws {
+/// (created with exactly `permissions`; without them 0644 less the umask, for files that are not
+/// state, such as exports), fsync, rename over `url`, fsync of the directory.
+public func writeAtomically(_ data: Data, to url: URL, permissions: mode_t? = nil) throws {
     let directory = url.deletingLastPathComponent()
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
     unlink(temporary.path)  // a leftover of a killed run (or a planted link): never written through
-    let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, permissions)
+    let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, permissions ?? 0o644)
     guard fd >= 0 else { throw CheckpointError.unwritable(path: temporary.path, reason: String(cString: strerror(errno))) }
-    // O_CREAT applies the umask; the policy's mode is exact.
-    fchmod(fd, permissions)
+    // O_CREAT applies the umask; the state policy's mode is exact.
+    if let permissions { fchmod(fd, permissions) }
     var ok = StatePermissions.writeAll(fd, data)
     ok = ok && fsync(fd) == 0
     close(fd)
