@@ -43,7 +43,8 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         // The shared lower layer under every engine, part 1: every record a run keeps (checkpoints,
-        // dead letters, state-directory lock, atomic replace).
+        // verification, dead letters, decommission audit, backups, drills) behind one StateStore, typed
+        // and versioned, with one atomic replace, one JSONL appender and one permission policy.
         .target(name: "RunState", dependencies: ["DynamoCore", "AWSAuth"]),
         // The shared lower layer, part 2: table I/O. Parallel Scan, bounded queue, rate limiter, batched
         // writer, item projection, target blueprints, content checksums, the export file layout.
@@ -73,7 +74,7 @@ let package = Package(
         ]),
         // Deletion guarded by proof: verified data, verified backups, confirmation, audit log.
         .target(name: "Decommission", dependencies: [
-            "AWSAuth", "DynamoClient", "Mappings", "TableIO", "RunState", "Verification", "Backup",
+            "AWSAuth", "DynamoClient", "Mappings", "TableIO", "RunState",
         ]),
         // Commands and their output.
         .target(name: "DynamoMigrateCLI", dependencies: [
@@ -102,6 +103,7 @@ let package = Package(
         .testTarget(name: "CurlTransportTests", dependencies: ["CurlTransport", "ZlibSupport", "TestSupport"]),
         .testTarget(name: "DynamoClientTests", dependencies: ["DynamoClient", "TestSupport"]),
         .testTarget(name: "MappingsTests", dependencies: ["Mappings", "TestSupport"]),
+        .testTarget(name: "RunStateTests", dependencies: ["RunState", "TestSupport"]),
         .testTarget(name: "TableIOTests", dependencies: [
             "TableIO", "RunState", "DynamoCore", "DynamoClient", "TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),

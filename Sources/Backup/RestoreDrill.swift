@@ -26,39 +26,15 @@ public enum DrillSource: Sendable, Equatable {
     }
 }
 
-/// One timed step of a drill.
-public struct DrillPhase: Sendable, Equatable, Codable {
-    public var name: String
-    public var seconds: Double
-    public init(name: String, seconds: Double) { self.name = name; self.seconds = seconds }
-}
-
-/// A drill's outcome, as appended to `drills.jsonl`.
-public struct DrillRecord: Sendable, Equatable, Codable {
-    public var table: String
-    public var scratchTable: String
-    /// `backup`, `pitr` or `export`.
-    public var sourceKind: String
-    /// The backup ARN, `latest` / the restore time, or the export folder.
-    public var sourceReference: String
-    public var startedAt: Date
-    public var phases: [DrillPhase]
-    /// Request to validated, in seconds.
-    public var measuredRTOSeconds: Double
-    public var rtoTargetSeconds: Double?
-    public var expectedChecksum: ContentChecksum?
-    /// Where the expected checksum came from.
-    public var expectedFrom: String
-    public var actualChecksum: ContentChecksum?
-    /// `passed`, `failed` or `not-compared`.
-    public var validation: String
-    public var kept: Bool
-    public var notes: [String]
-    public var error: String?
-
-    public var rtoMet: Bool? { rtoTargetSeconds.map { measuredRTOSeconds <= $0 } }
-    /// Validated, within the RTO (when one was given), and no error.
-    public var passed: Bool { error == nil && validation == "passed" && rtoMet != false }
+extension DrillSource {
+    /// What the drill record calls this kind of source.
+    var kind: DrillSourceKind {
+        switch self {
+        case .latestBackup, .backup: .backup
+        case .pointInTime: .pitr
+        case .export: .export
+        }
+    }
 }
 
 /// Options of a drill.
@@ -101,9 +77,9 @@ public struct RestoreDrill: Sendable {
     /// Runs the drill and appends its record to `drills.jsonl` (also when it fails).
     public func run(table: String, from source: DrillSource, options: DrillOptions = DrillOptions(), now: Date = Date()) async throws -> DrillRecord {
         let scratch = Self.scratchName(for: table, at: now)
-        var record = DrillRecord(table: table, scratchTable: scratch, sourceKind: "", sourceReference: "", startedAt: now,
+        var record = DrillRecord(table: table, scratchTable: scratch, sourceKind: source.kind, sourceReference: "", startedAt: now,
                                  phases: [], measuredRTOSeconds: 0, rtoTargetSeconds: options.rtoSeconds, expectedChecksum: nil,
-                                 expectedFrom: "", actualChecksum: nil, validation: "not-compared",
+                                 expectedFrom: "", actualChecksum: nil, validation: .notCompared,
                                  kept: options.keepScratchTable, notes: [], error: nil)
         let started = ContinuousClock.now
         var phaseStart = started
@@ -138,7 +114,7 @@ public struct RestoreDrill: Sendable {
                     }
                     arn = latest.arn
                 }
-                record.sourceKind = "backup"
+                record.sourceKind = .backup
                 record.sourceReference = arn
                 if let recorded = try store.backup(arn: arn) {
                     expected = recorded.contentChecksum
@@ -164,7 +140,7 @@ public struct RestoreDrill: Sendable {
                 do { try await client.waitUntilActive(scratch, timeout: options.timeout, pollInterval: .milliseconds(500)) } catch { throw BackupError.client(error) }
                 endPhase("ACTIVE")
             case .pointInTime(let point):
-                record.sourceKind = "pitr"
+                record.sourceKind = .pitr
                 if case .at(let date) = point { record.sourceReference = ExportJSON.iso8601(date) } else { record.sourceReference = "latest" }
                 // A point-in-time restore needs PITR; some servers restore without it, which proves nothing.
                 let pitr: ContinuousBackups
@@ -187,7 +163,7 @@ public struct RestoreDrill: Sendable {
                 do { try await client.waitUntilActive(scratch, timeout: options.timeout, pollInterval: .milliseconds(500)) } catch { throw BackupError.client(error) }
                 endPhase("ACTIVE")
             case .export(let directory):
-                record.sourceKind = "export"
+                record.sourceKind = .export
                 record.sourceReference = directory.path
                 let reader: ExportReader
                 do { reader = try ExportReader.open(directory) } catch { throw BackupError.format(error) }
@@ -232,7 +208,7 @@ public struct RestoreDrill: Sendable {
                 if expected.algorithm != actual.algorithm {
                     record.notes.append("the expected checksum uses \(expected.algorithm), this version \(actual.algorithm): not comparable")
                 } else {
-                    record.validation = expected.matches(actual) ? "passed" : "failed"
+                    record.validation = expected.matches(actual) ? .passed : .failed
                 }
             }
         } catch {
@@ -330,7 +306,7 @@ public enum DrillReport {
             let items = r.actualChecksum.map { String($0.itemCount) } ?? "-"
             let target = r.rtoTargetSeconds.map(formatSeconds) ?? "-"
             let result = r.passed ? "PASS" : "FAIL" + (r.error != nil ? " (error)" : r.rtoMet == false ? " (RTO missed)" : "")
-            let source = r.sourceKind == "backup" ? "backup \((r.sourceReference as NSString).lastPathComponent)" : "\(r.sourceKind) \(r.sourceReference)"
+            let source = r.sourceKind == .backup ? "backup \((r.sourceReference as NSString).lastPathComponent)" : "\(r.sourceKind) \(r.sourceReference)"
             out += "| \(ExportJSON.iso8601(r.startedAt).prefix(19)) | \(r.table) | \(source.replacingOccurrences(of: "|", with: "\\|")) | \(items) | \(phases) | \(formatSeconds(r.measuredRTOSeconds)) | \(target) | \(r.validation) | \(result) |\n"
         }
         out += "\n## Trend\n\n"

@@ -1,27 +1,10 @@
 // Decommission: deletes tables only with proof: verified data, a verified backup, no deletion protection, and a confirmation.
-import Backup
 import DynamoClient
 import Foundation
 import Mappings
-import Pipeline
 import RunState
 import Synchronization
 import TableIO
-import Verification
-
-/// The outcome of one named check for one table, with the evidence an auditor can follow.
-public struct CheckResult: Codable, Sendable, Equatable {
-    public var name: String
-    public var passed: Bool
-    /// What was found (e.g. "backup arn:... AVAILABLE, taken 2026-11-27T08:40:00Z, 150 items").
-    public var evidence: String
-    /// What to do when the check failed, naming the command that produces the missing proof.
-    public var remedy: String?
-
-    public init(name: String, passed: Bool, evidence: String, remedy: String? = nil) {
-        self.name = name; self.passed = passed; self.evidence = evidence; self.remedy = remedy
-    }
-}
 
 /// Everything the checks know about one table up for decommissioning.
 public struct DecommissionCandidate: Sendable {
@@ -85,7 +68,7 @@ public final class LiveChecksums: Sendable {
     /// target per run.
     public func verification(of target: ResolvedTarget, in mapping: ResolvedMapping) async throws -> TargetVerification {
         if let known = verifications.withLock({ $0[target.name] }) { return known }
-        let value = try await MappingVerifier(checksummer: Checksummer(client: client), mapping: mapping).verify(target)
+        let value = try await TargetExpectation(checksummer: Checksummer(client: client)).verify(target)
         verifications.withLock { $0[target.name] = value }
         return value
     }

@@ -1,41 +1,9 @@
 import AWSAuth
-import Backup
 import DynamoClient
 import Foundation
 import Mappings
-import Pipeline
 import RunState
 import TableIO
-import Verification
-
-/// What happened to one table.
-public enum DecommissionDecision: String, Codable, Sendable {
-    /// Every check passed and the table was deleted.
-    case deleted
-    /// A check failed: the table was left alone.
-    case refused
-    /// Every check passed; a dry run deletes nothing.
-    case wouldDelete = "would-delete"
-    /// Every check passed but the operator did not confirm.
-    case notConfirmed = "not-confirmed"
-    /// An earlier run deleted it (per the audit log).
-    case alreadyDeleted = "already-deleted"
-    /// Written to the audit log just before DeleteTable is sent (the intent); the outcome follows it.
-    /// A table with an intent and no outcome was being deleted when a run stopped.
-    case deleteRequested = "delete-requested"
-    /// DeleteTable was sent and failed; the table is still there.
-    case deleteFailed = "delete-failed"
-}
-
-/// One table's decision with its evidence, as written to the audit log.
-public struct TableDecision: Codable, Sendable, Equatable {
-    public var table: String
-    public var decision: DecommissionDecision
-    public var checks: [CheckResult]
-    public var decidedAt: Date
-    public var mapping: String
-    public var dryRun: Bool
-}
 
 /// Settings of a decommission run.
 public struct DecommissionOptions: Sendable {
@@ -88,7 +56,7 @@ public struct Decommissioner: Sendable {
     /// Asks the operator to confirm deleting one table.
     public let confirm: @Sendable (String) async -> Bool
 
-    public static let auditLogName = "decommission-audit.jsonl"
+    public static let auditLogName = TableDecision.auditLogName
 
     public init(client: DynamoDBClient, mapping: ResolvedMapping, fingerprints: MappingFingerprints, options: DecommissionOptions,
                 checks: [any DecommissionCheck]? = nil, confirm: @escaping @Sendable (String) async -> Bool) {
@@ -107,12 +75,12 @@ public struct Decommissioner: Sendable {
     /// Holds the state directory's lock for the whole run, so a second decommission (or a migrate) on
     /// the same state directory is refused while this one runs.
     public func run(onDecision: @Sendable (TableDecision) -> Void = { _ in }) async throws -> [TableDecision] {
-        let lock = try StateDirectoryLock(directory: options.stateDirectory)
+        let lock = try store.lock()
         defer { withExtendedLifetime(lock) {} }
-        let migration = try FileCheckpointStore(directory: options.stateDirectory).load()
-        let verification = try Self.loadVerification(options.stateDirectory)
+        let migration = try store.loadCheckpoint()
+        let verification = try store.loadVerification()
         // The audit log must be writable before any table is considered.
-        try openAuditLog().close()
+        try checkAuditLog()
         let previouslyDeleted = Set(Self.deletedTables(in: options.stateDirectory))
         let live = LiveChecksums(client: client)
 
@@ -249,67 +217,43 @@ public struct Decommissioner: Sendable {
 
     /// Appends one decision; a decision that cannot be recorded stops the run (no unaudited deletions).
     func appendToAuditLog(_ entry: TableDecision) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        var line = try encoder.encode(entry)
-        line.append(UInt8(ascii: "\n"))
-        let handle = try openAuditLog()
-        defer { try? handle.close() }
         do {
-            try handle.write(contentsOf: line)
-            try handle.synchronize()
-        } catch {
-            throw DecommissionError.auditLogUnwritable(path: auditLogURL.path, reason: plainReason(error))
+            try store.appendAuditEntry(entry)
+        } catch let error as StateFileError {
+            throw DecommissionError(auditLogError: error, path: auditLogURL.path)
         }
     }
 
-    var auditLogURL: URL { options.stateDirectory.appendingPathComponent(Self.auditLogName) }
+    var store: LocalDirectoryStateStore { LocalDirectoryStateStore(directory: options.stateDirectory) }
 
-    /// Opens the audit log for appending: created owner-only (0600), never through a symbolic link
-    /// (O_NOFOLLOW), and only if it is a regular file.
-    func openAuditLog() throws -> FileHandle {
-        let path = auditLogURL.path
+    var auditLogURL: URL { store.url(of: Self.auditLogName) }
+
+    /// Checks that the audit log can be appended to: created owner-only (0600), never through a
+    /// symbolic link, and only if it is a regular file (the store's permission policy).
+    func checkAuditLog() throws {
         do {
-            try FileManager.default.createDirectory(at: options.stateDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw DecommissionError.auditLogUnwritable(path: path, reason: plainReason(error))
+            try store.openLog(Self.auditLogName).close()
+        } catch let error as StateFileError {
+            throw DecommissionError(auditLogError: error, path: auditLogURL.path)
         }
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ELOOP { throw DecommissionError.auditLogNotAFile(path: path, what: "a symbolic link") }
-            throw DecommissionError.auditLogUnwritable(path: path, reason: String(cString: strerror(code)))
-        }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & 0o170000 == 0o100000 else {  // S_IFMT, S_IFREG
-            close(fd)
-            throw DecommissionError.auditLogNotAFile(path: path, what: "not a regular file")
-        }
-        // Logs created by earlier versions were world-readable; the evidence is the owner's alone.
-        if info.st_mode & 0o077 != 0, info.st_uid == geteuid() { fchmod(fd, 0o600) }
-        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 
     /// Tables an earlier run deleted (or sent DeleteTable for), from the audit log, so a mapping whose sources are gone still
     /// resolves (pass them to `resolve(existingTables:)` along with ListTables' answer).
     public static func deletedTables(in stateDirectory: URL) -> [String] {
-        let url = stateDirectory.appendingPathComponent(auditLogName)
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return text.split(separator: "\n").compactMap { line in
-            // An intent without an outcome counts: the run stopped after sending DeleteTable.
-            guard let entry = try? decoder.decode(TableDecision.self, from: Data(line.utf8)),
-                  entry.decision == .deleted || entry.decision == .deleteRequested else { return nil }
-            return entry.table
-        }
+        let entries = (try? LocalDirectoryStateStore(directory: stateDirectory).auditEntries()) ?? []
+        // An intent without an outcome counts: the run stopped after sending DeleteTable.
+        return entries.filter { $0.decision == .deleted || $0.decision == .deleteRequested }.map(\.table)
     }
+}
 
-    static func loadVerification(_ directory: URL) throws -> VerificationRecord? {
-        guard var record = try VerificationRecord.read(from: directory) else { return nil }
-        // Older records kept the endpoint as typed; compare in the one form clients use.
-        record.endpoint = record.endpoint.map(AWSConfiguration.normalizedEndpoint)
-        return record
+extension DecommissionError {
+    /// The audit log's own messages for the store's errors.
+    init(auditLogError error: StateFileError, path: String) {
+        switch error {
+        case .notAFile(_, let what): self = .auditLogNotAFile(path: path, what: what)
+        case .unwritable(_, let reason), .unreadable(_, let reason): self = .auditLogUnwritable(path: path, reason: reason)
+        default: self = .auditLogUnwritable(path: path, reason: error.description)
+        }
     }
 }

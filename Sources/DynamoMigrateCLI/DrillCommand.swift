@@ -91,10 +91,10 @@ struct DrillRunCommand: AsyncParsableCommand {
                 print(record.passed ? "PASSED" : "FAILED")
             }
             if let error = record.error { throw CLIError.failed("the drill failed: \(error)") }
-            if record.validation == "failed" {
+            if record.validation == .failed {
                 throw CLIError.failed("the restored table's content differs from what was recorded (\(record.expectedFrom))")
             }
-            if record.validation != "passed" { throw CLIError.failed("the restore could not be validated") }
+            if record.validation != .passed { throw CLIError.failed("the restore could not be validated") }
             if record.rtoMet == false {
                 throw CLIError.failed("measured RTO \(formatSeconds(record.measuredRTOSeconds)) exceeds the target \(rto ?? "")")
             }

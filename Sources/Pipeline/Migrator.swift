@@ -429,8 +429,10 @@ public final class Migrator: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
-        try writeAtomically(try encoder.encode(report), to: options.stateDirectory.appendingPathComponent("report.json"))
-        try writeAtomically(Data(report.markdown.utf8), to: options.stateDirectory.appendingPathComponent("report.md"))
+        // Reports are state like the rest: replaced atomically, owner-only (the store's policy).
+        let state = LocalDirectoryStateStore(directory: options.stateDirectory)
+        try state.replace("report.json", with: try encoder.encode(report))
+        try state.replace("report.md", with: Data(report.markdown.utf8))
     }
 }
 

@@ -17,6 +17,8 @@ public struct MigrationCheckpoint: Codable, Sendable, Equatable {
     public var endpoint: String?
     /// Target tables this migration asked to create, keyed by name, with the steps done so far.
     public var targetCreations: [String: TargetCreation]?
+    /// The checkpoint's format (``StateRecord``); nil in checkpoints written before versions (format 1).
+    public var formatVersion: Int? = MigrationCheckpoint.currentFormatVersion
 
     public init(planFingerprint: String, startedAt: Date = Date()) {
         self.planFingerprint = planFingerprint
@@ -141,94 +143,11 @@ public struct FileCheckpointStore: CheckpointStore {
     public init(directory: URL) { self.directory = directory }
 
     public func load() throws -> MigrationCheckpoint? {
-        guard FileManager.default.fileExists(atPath: path.path) else { return nil }
-        let data: Data
-        do {
-            data = try Data(contentsOf: path)
-        } catch {
-            throw CheckpointError.unreadable(path: path.path, reason: plainReason(error))
-        }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        var checkpoint: MigrationCheckpoint
-        do {
-            checkpoint = try decoder.decode(MigrationCheckpoint.self, from: data)
-        } catch {
-            throw CheckpointError.invalid(path: path.path, problem: decodingProblem(error, in: data))
-        }
-        // Older checkpoints kept the endpoint as typed; compare in the one form clients use.
-        checkpoint.endpoint = checkpoint.endpoint.map(AWSConfiguration.normalizedEndpoint)
-        return checkpoint
+        try LocalDirectoryStateStore(directory: directory).loadCheckpoint()
     }
 
     public func save(_ checkpoint: MigrationCheckpoint) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        do {
-            try writeAtomically(try encoder.encode(checkpoint), to: path)
-        } catch let error as CheckpointError {
-            throw error
-        } catch {
-            throw CheckpointError.unwritable(path: path.path, reason: plainReason(error))
-        }
-    }
-}
-
-/// Replaces `url` with `data` so that a crash leaves either the old or the new content.
-public func writeAtomically(_ data: Data, to url: URL) throws {
-    let directory = url.deletingLastPathComponent()
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-    let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    guard fd >= 0 else { throw CheckpointError.unwritable(path: temporary.path, reason: String(cString: strerror(errno))) }
-    var ok = data.withUnsafeBytes { buffer -> Bool in
-        var offset = 0
-        while offset < buffer.count {
-            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if n <= 0 { return false }
-            offset += n
-        }
-        return true
-    }
-    ok = ok && fsync(fd) == 0
-    close(fd)
-    guard ok, rename(temporary.path, url.path) == 0 else {
-        unlink(temporary.path)
-        throw CheckpointError.unwritable(path: url.path, reason: String(cString: strerror(errno)))
-    }
-    let dirfd = open(directory.path, O_RDONLY)
-    if dirfd >= 0 { fsync(dirfd); close(dirfd) }
-}
-
-/// An exclusive lock on a state directory (`flock` on its `lock` file), so two runs cannot write one
-/// checkpoint at once. Released when the process ends, however it ends.
-public final class StateDirectoryLock: Sendable {
-    let descriptor: Int32
-
-    /// Creates the directory if needed and takes the lock, or throws when another process holds it
-    /// or the directory cannot be written.
-    public init(directory: URL) throws {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw CheckpointError.unwritable(path: directory.path, reason: "cannot create the state directory (\(plainReason(error)))")
-        }
-        let path = directory.appendingPathComponent("lock").path
-        let fd = open(path, O_RDWR | O_CREAT, 0o644)
-        guard fd >= 0 else {
-            throw CheckpointError.unwritable(path: path, reason: String(cString: strerror(errno)))
-        }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw CheckpointError.stateDirectoryLocked(directory.path)
-        }
-        descriptor = fd
-    }
-
-    deinit {
-        flock(descriptor, LOCK_UN)
-        close(descriptor)
+        try LocalDirectoryStateStore(directory: directory).saveCheckpoint(checkpoint)
     }
 }
 

@@ -2,40 +2,51 @@ import DynamoCore
 import Foundation
 import Synchronization
 
-/// Items the pipeline could not write, as JSON lines (`{"table":..,"source":..,"key":{..},"reason":..,"item":{..}}`),
-/// so nothing is ever dropped silently. The file is appended to and flushed line by line.
+/// Items the pipeline could not write, as JSON lines
+/// (`{"formatVersion":1,"source":..,"target":..,"key":{..},"reason":..,"item":{..}}`, keys and items in
+/// DynamoDB JSON), so nothing is ever dropped silently. Appended through a ``StateStore`` log, one
+/// line per write, each made durable; owner-only, as dead letters hold whole items.
 public final class DeadLetterLog: Sendable {
+    /// The line format this build writes (absent in lines of older versions, which are the same format 1).
+    public static let formatVersion = 1
+    public static let fileName = "dead-letters.jsonl"
+
     public let path: URL
-    private let handle: Mutex<FileHandle?>
+    private let log: Mutex<(any StateLogAppender)?>
     private let counter = Mutex(0)
 
-    public init(path: URL) throws {
-        self.path = path
-        try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: path.path) {
-            // Dead letters hold whole items, personal data included: readable by the owner only.
-            _ = FileManager.default.createFile(atPath: path.path, contents: nil, attributes: [.posixPermissions: 0o600])
-        }
-        let handle = try FileHandle(forWritingTo: path)
-        try handle.seekToEnd()
-        self.handle = Mutex(handle)
+    /// Opens (creating it owner-only) the log at `path`, a file in a local state directory.
+    public convenience init(path: URL) throws {
+        try self.init(store: LocalDirectoryStateStore(directory: path.deletingLastPathComponent()), name: path.lastPathComponent)
     }
 
-    /// Appends one dead letter.
-    public func record(source: String, target: String, key: Item?, item: Item?, reason: String) {
+    /// Opens log `name` of `store`.
+    public init(store: LocalDirectoryStateStore, name: String = DeadLetterLog.fileName) throws {
+        self.path = store.url(of: name)
+        self.log = Mutex(try store.openLog(name))
+    }
+
+    /// One dead letter as its line (without the newline).
+    public static func line(source: String, target: String, key: Item?, item: Item?, reason: String) -> [UInt8] {
         var writer = JSONWriter()
         writer.beginObject()
+        writer.key("formatVersion"); writer.int(formatVersion)
         writer.key("source"); writer.string(source)
         writer.key("target"); writer.string(target)
         writer.key("key"); if let key { writer.item(key) } else { writer.null() }
         writer.key("reason"); writer.string(reason)
         writer.key("item"); if let item { writer.item(item) } else { writer.null() }
         writer.endObject()
-        var line = writer.bytes
-        line.append(UInt8(ascii: "\n"))
-        handle.withLock { h in
-            h?.write(Data(line))
-            try? h?.synchronize()
+        return writer.bytes
+    }
+
+    /// Appends one dead letter.
+    public func record(source: String, target: String, key: Item?, item: Item?, reason: String) {
+        let line = Data(Self.line(source: source, target: target, key: key, item: item, reason: reason))
+        log.withLock { log in
+            // As before: a dead letter that cannot be written does not stop the run; the count (and
+            // the report) still says it was dead-lettered.
+            try? log?.append(line: line)
         }
         counter.withLock { $0 += 1 }
     }
@@ -43,6 +54,6 @@ public final class DeadLetterLog: Sendable {
     public var count: Int { counter.withLock { $0 } }
 
     public func close() {
-        handle.withLock { h in try? h?.close(); h = nil }
+        log.withLock { log in log?.close(); log = nil }
     }
 }

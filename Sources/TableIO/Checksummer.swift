@@ -36,38 +36,6 @@ public enum VerificationError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Items of a source left out of what the target should hold, and why.
-public struct ExclusionCounts: Sendable, Hashable, Codable {
-    /// Items scanned from the source.
-    public var itemsRead = 0
-    /// Dropped by a `filter` transform.
-    public var itemsFiltered = 0
-    /// Failed a transform, came out over 400 KB, or lack the target key: the migrator dead-letters these.
-    public var itemsFailed = 0
-    /// The first few failures, `key: reason`, for the report.
-    public var failureSamples: [String] = []
-    /// The source items as read (before transforms): the sum of their digests, the same multiset hash
-    /// as a table checksum's, so a later scan can tell whether the source changed since.
-    public var sourceHash: Hash128 = .zero
-
-    public static let maxSamples = 5
-
-    public init() {}
-
-    public mutating func combine(_ other: ExclusionCounts) {
-        itemsRead += other.itemsRead
-        itemsFiltered += other.itemsFiltered
-        itemsFailed += other.itemsFailed
-        sourceHash = sourceHash &+ other.sourceHash
-        for sample in other.failureSamples where failureSamples.count < Self.maxSamples { failureSamples.append(sample) }
-    }
-
-    mutating func fail(_ key: String, _ reason: String) {
-        itemsFailed += 1
-        if failureSamples.count < Self.maxSamples { failureSamples.append("\(key): \(reason)") }
-    }
-}
-
 /// What one source item becomes in the target: the item, its key and its key's canonical bytes.
 public struct ExpectedItem: Sendable {
     public var item: Item

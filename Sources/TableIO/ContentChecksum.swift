@@ -4,27 +4,6 @@ import DynamoCore
 import RunState
 import Synchronization
 
-/// An order-independent digest of a table's items, with the item count and the algorithm that made it.
-///
-/// Two checksums are only comparable when their `algorithm`s are equal; ``matches(_:)`` says so.
-public struct ContentChecksum: Sendable, Hashable, Codable, CustomStringConvertible {
-    public var algorithm: String
-    public var itemCount: Int
-    public var digest: String
-
-    public init(algorithm: String, itemCount: Int, digest: String) {
-        self.algorithm = algorithm; self.itemCount = itemCount; self.digest = digest
-    }
-
-    /// `dmc1-sha256-sum128:12345:<32 hex digits>`.
-    public var description: String { "\(algorithm):\(itemCount):\(digest)" }
-
-    /// True when both describe the same items (same algorithm, count and digest).
-    public func matches(_ other: ContentChecksum) -> Bool {
-        algorithm == other.algorithm && itemCount == other.itemCount && digest == other.digest
-    }
-}
-
 /// The seam for content checksums of tables and item sets.
 ///
 /// Implementations must be order-independent (a table scanned in any segment order gives the same

@@ -128,21 +128,10 @@ public enum ExportFormatError: Error, Sendable, Equatable, CustomStringConvertib
 // MARK: - Encoding and decoding
 
 package enum ExportJSON {
-    package static func iso8601(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
-    }
+    /// ISO 8601 with milliseconds in UTC: the one date form of exports and state records.
+    package static func iso8601(_ date: Date) -> String { RecordJSON.iso8601(date) }
 
-    package static func parseDate(_ text: String?) -> Date? {
-        guard let text else { return nil }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
-    }
+    package static func parseDate(_ text: String?) -> Date? { RecordJSON.parseDate(text) }
 }
 
 extension ExportSummary {

@@ -66,7 +66,7 @@ struct RacingWriteChecksummer: ContentChecksummer {
         #expect(drill.phases.map(\.name) == ["restore requested", "ACTIVE", "validated"])
         #expect(drill.expectedChecksum == latest.contentChecksum)
         #expect(drill.actualChecksum == latest.contentChecksum)
-        #expect(drill.validation == "passed")
+        #expect(drill.validation == .passed)
         #expect(drill.rtoMet == true)
         #expect(drill.passed)
         #expect(try await client.describeTableIfExists(drill.scratchTable) == nil)
@@ -82,7 +82,7 @@ struct RacingWriteChecksummer: ContentChecksummer {
         #expect(try await scanAll(client, table).count == 21)
         let drill = try await RestoreDrill(client: client, store: store).run(table: table, from: .backup(arn: record.backupArn))
         #expect(drill.error == nil)
-        #expect(drill.validation == "failed")
+        #expect(drill.validation == .failed)
         #expect(drill.actualChecksum?.itemCount == 21)
         #expect(drill.expectedChecksum?.itemCount == 20)
         #expect(!drill.passed)
@@ -94,7 +94,7 @@ struct RacingWriteChecksummer: ContentChecksummer {
         let backup = try await client.createBackup(table: table, name: "by-hand")
         try await client.waitUntilBackupAvailable(backup.arn, pollInterval: .milliseconds(50))
         let drill = try await RestoreDrill(client: client, store: store()).run(table: table, from: .backup(arn: backup.arn), options: DrillOptions(keepScratchTable: true))
-        #expect(drill.validation == "not-compared")
+        #expect(drill.validation == .notCompared)
         #expect(drill.expectedFrom == "none")
         #expect(drill.actualChecksum?.itemCount == 5)
         #expect(!drill.passed)
@@ -109,7 +109,7 @@ struct RacingWriteChecksummer: ContentChecksummer {
         _ = try await BackupManager(client: client, store: store).create(table: table)
         let drill = try await RestoreDrill(client: client, store: store).run(table: table, from: .latestBackup,
                                                                                options: DrillOptions(rtoSeconds: 1e-9))
-        #expect(drill.validation == "passed")
+        #expect(drill.validation == .passed)
         #expect(drill.rtoMet == false)
         #expect(!drill.passed)
     }
@@ -124,7 +124,7 @@ struct RacingWriteChecksummer: ContentChecksummer {
 
         try await client.updateContinuousBackups(table: table, pointInTimeRecovery: true)
         let drill = try await RestoreDrill(client: client, store: store()).run(table: table, from: .pointInTime(.latest))
-        #expect(drill.sourceKind == "pitr")
+        #expect(drill.sourceKind == .pitr)
         #expect(drill.expectedFrom == "current source table (no checksum is recorded for a point in time)")
         #expect(drill.actualChecksum == checksummer.checksum(items: items))
         #expect(drill.passed)
@@ -144,7 +144,7 @@ struct RacingWriteChecksummer: ContentChecksummer {
         let forged = try await RestoreDrill(client: client, store: store).run(table: table, from: .export(result.location.directory),
                                                                                 now: Date().addingTimeInterval(5))
         #expect(forged.error == nil)
-        #expect(forged.validation == "failed")
+        #expect(forged.validation == .failed)
         #expect(forged.actualChecksum?.itemCount == 30)
         #expect(forged.actualChecksum != forged.expectedChecksum)
         #expect(try store.drills().records.map(\.passed) == [true, false])

@@ -180,14 +180,14 @@ import Testing
 
 @Suite struct DrillReportTests {
     @Test func reportShowsEveryDrillAndTheTrend() {
-        func record(_ at: Double, rto: Double, validation: String = "passed", target: Double? = 3600) -> DrillRecord {
-            DrillRecord(table: "orders", scratchTable: "orders-drill-x", sourceKind: "backup", sourceReference: "arn:x/backup/b1",
+        func record(_ at: Double, rto: Double, validation: DrillValidation = .passed, target: Double? = 3600) -> DrillRecord {
+            DrillRecord(table: "orders", scratchTable: "orders-drill-x", sourceKind: .backup, sourceReference: "arn:x/backup/b1",
                         startedAt: Date(timeIntervalSince1970: at), phases: [DrillPhase(name: "ACTIVE", seconds: rto)],
                         measuredRTOSeconds: rto, rtoTargetSeconds: target, expectedChecksum: nil, expectedFrom: "", actualChecksum:
                             ContentChecksum(algorithm: "fnv1a64-sum", itemCount: 5, digest: "00"),
                         validation: validation, kept: false, notes: [], error: nil)
         }
-        let text = DrillReport.markdown([record(1_795_000_000, rto: 100), record(1_795_100_000, rto: 150, validation: "failed")])
+        let text = DrillReport.markdown([record(1_795_000_000, rto: 100), record(1_795_100_000, rto: 150, validation: .failed)])
         #expect(text.contains("| 2026-11-18T11:06:40 | orders | backup b1 | 5 | ACTIVE 1m 40s | 1m 40s | 1h 0m 0s | passed | PASS |"))
         #expect(text.contains("| failed | FAIL |"))
         #expect(text.contains("- orders: 1 of 2 drills passed; measured RTO 1m 40s → 2m 30s (+50%, slower), best 1m 40s, worst 2m 30s; latest uses 4% of the 1h 0m 0s target"))

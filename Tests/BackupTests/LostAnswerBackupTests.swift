@@ -49,7 +49,7 @@ import TestSupport
         }
         let record = try #require(drill)
         #expect(record.error == nil)
-        #expect(record.validation == "passed")
+        #expect(record.validation == .passed)
         #expect(record.passed)
         #expect(record.notes.contains("the answer to RestoreTableFromBackup was lost; the scratch table it made was adopted"))
         #expect(try await client.describeTableIfExists(record.scratchTable) == nil, "the scratch table is deleted")

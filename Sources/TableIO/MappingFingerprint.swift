@@ -1,8 +1,6 @@
 import Crypto
 import DynamoCore
 import Mappings
-import RunState
-import TableIO
 
 /// Per target, a fingerprint of everything in the mapping that decides what the target should hold:
 /// its source tables in order, each source's key prefix and transforms (filters included), the
