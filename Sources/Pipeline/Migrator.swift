@@ -353,12 +353,8 @@ public final class Migrator: Sendable {
         let readLimiter = RateLimiter(unitsPerSecond: units(absolute: options.maxReadUnits, percent: options.readPercent,
                                                             of: description, write: false))
         let queue = BoundedQueue<[WriteUnit]>(capacity: options.queueCapacity)
-        let mode: WriteMode = switch prepared.target.conflict {
-        case .overwrite: .overwrite
-        case .keepExisting: .keepExisting
-        case .fail: .failOnConflict
-        }
-        var configured = TargetWriter(client: client, table: target, keySchema: prepared.blueprint.keySchema, mode: mode,
+        var configured = TargetWriter(client: client, table: target, keySchema: prepared.blueprint.keySchema,
+                                      policy: prepared.target.conflict,
                                   limiter: writeLimiter, statistics: statistics, logger: logger,
                                   acknowledge: { page, count, kept in ledger.acknowledge(page, count: count, keptExisting: kept) })
         configured.shouldStop = { [self] in isStopping }

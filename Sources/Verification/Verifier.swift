@@ -23,7 +23,8 @@ public struct TargetVerification: Sendable, Codable {
     public var status: VerificationStatus
     /// Key schema the items were bucketed by, e.g. `pk(S) + sk(N)`.
     public var keySchema: String
-    public var conflictPolicy: String
+    /// Recorded with the policy's mapping-file spelling (`overwrite`, `keep-existing`, `fail`).
+    public var conflictPolicy: ConflictPolicy
     public var targetExists: Bool
     public var sources: [SourceVerification]
     /// What the sources should produce after transforms and merging.
@@ -150,18 +151,17 @@ public struct MappingVerifier: Sendable {
                 duplicates += part.duplicates
                 if merged.isEmpty { merged = part.digests; continue }
                 for (key, digest) in part.digests {
-                    guard let earlier = merged[key] else { merged[key] = digest; continue }
-                    duplicates += 1
-                    switch target.conflict {
-                    case .overwrite:
+                    let earlier = merged[key]
+                    if earlier != nil { duplicates += 1 }
+                    // The writer's rule, on content hashes: the same decisions the migration took.
+                    switch target.conflict.merge(existing: earlier?.hash, incoming: digest.hash) {
+                    case .takeIncoming:
                         merged[key] = digest
                     case .keepExisting:
                         break
-                    case .fail:
-                        if earlier.hash != digest.hash {
-                            conflictCount += 1
-                            if conflicts.count < maxListedConflicts { conflicts.append(keyText(key, keySchema)) }
-                        }
+                    case .conflict:
+                        conflictCount += 1
+                        if conflicts.count < maxListedConflicts { conflicts.append(keyText(key, keySchema)) }
                     }
                 }
             }
@@ -188,7 +188,7 @@ public struct MappingVerifier: Sendable {
         }
         return TargetVerification(
             target: target.name, status: status, keySchema: keySchema.description,
-            conflictPolicy: target.conflict.rawValue, targetExists: existing != nil, sources: sources,
+            conflictPolicy: target.conflict, targetExists: existing != nil, sources: sources,
             expected: expected, actual: actual, differingBuckets: differing.map(TableChecksum.bucketName),
             duplicateKeys: duplicates, conflictCount: conflictCount, conflicts: conflicts, reason: reason,
             mappingFingerprint: fingerprints?[target.name])
