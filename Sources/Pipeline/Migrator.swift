@@ -35,6 +35,9 @@ public struct MigrationOptions: Sendable {
     public var planFingerprint: String
     /// Pages buffered between the readers and the writers of one source.
     public var queueCapacity = 8
+    /// What the run's rate limiters, write backoff and checkpoint flusher wait on, and the dates its
+    /// checkpoint and report carry; tests pass a clock they control.
+    public var clock: any RunClock = SystemClock()
 
     /// Capacity assumed for on-demand tables when a percentage is asked for: DynamoDB's default
     /// per-table quota of 40,000 read and 40,000 write units per second.
@@ -201,7 +204,7 @@ public final class Migrator: Sendable {
 
     /// Runs the migration to the end (or until stopped) and writes the reports.
     public func run() async throws -> MigrationReport {
-        let started = Date()
+        let started = options.clock.date
         // Before anything is created: the state directory must be ours alone, and writable.
         let lock = try StateDirectoryLock(directory: options.stateDirectory)
         defer { withExtendedLifetime(lock) {} }
@@ -232,14 +235,14 @@ public final class Migrator: Sendable {
 
         // Everything that can be checked before writing is checked first.
         let prepared = try await prepareTargets(checkpoint: &checkpoint, store: store)
-        let ledger = ProgressLedger(checkpoint: checkpoint)
+        let ledger = ProgressLedger(checkpoint: checkpoint, clock: options.clock)
         try store.save(ledger.snapshot().0)
         let deadLetters = try DeadLetterLog(path: options.stateDirectory.appendingPathComponent("dead-letters.jsonl"))
         defer { deadLetters.close() }
 
         let flusher = Task {
             while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(500))
+                try? await options.clock.sleep(for: .milliseconds(500))
                 let (snapshot, changed) = ledger.snapshot()
                 if changed { try? store.save(snapshot) }
             }
@@ -405,7 +408,7 @@ public final class Migrator: Sendable {
     }
 
     func migrateTarget(_ prepared: PreparedTarget, ledger: ProgressLedger, deadLetters: DeadLetterLog) async throws {
-        let writeLimiter = RateLimiter(unitsPerSecond: prepared.writeUnitsPerSecond)
+        let writeLimiter = RateLimiter(unitsPerSecond: prepared.writeUnitsPerSecond, clock: options.clock)
         for (source, description) in prepared.sources {
             if isStopping { return }
             try await migrateSource(source, description: description, into: prepared, writeLimiter: writeLimiter,
@@ -429,11 +432,12 @@ public final class Migrator: Sendable {
 
         let transform = source.itemTransform(targetKey: prepared.blueprint.keySchema.spec)
         let readLimiter = RateLimiter(unitsPerSecond: units(absolute: options.maxReadUnits, percent: options.readPercent,
-                                                            of: description, write: false))
+                                                            of: description, write: false),
+                                      clock: options.clock)
         let queue = BoundedQueue<[WriteUnit]>(capacity: options.queueCapacity)
         var configured = TargetWriter(client: client, table: target, keySchema: prepared.blueprint.keySchema,
-                                      policy: prepared.target.conflict,
-                                  limiter: writeLimiter, statistics: statistics, logger: logger,
+                                      policy: prepared.target.conflict, limiter: writeLimiter, statistics: statistics,
+                                      logger: logger, clock: options.clock,
                                   acknowledge: { page, count, kept in ledger.acknowledge(page, count: count, keptExisting: kept) })
         configured.shouldStop = { [self] in isStopping }
         let writer = configured
@@ -473,7 +477,7 @@ public final class Migrator: Sendable {
             SourceReport(source: p.source, target: p.target, segments: p.totalSegments,
                          counts: p.segments.sum(\.counts), complete: p.done)
         }
-        let finished = Date()
+        let finished = options.clock.date
         let duration = finished.timeIntervalSince(started)
         let liveTotals = live.withLock { $0.values.map(\.snapshot) }
         let bytesWritten = liveTotals.reduce(0) { $0 + $1.bytesWritten }

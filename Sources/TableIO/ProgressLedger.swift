@@ -1,3 +1,4 @@
+import DynamoClient
 import DynamoCore
 import Foundation
 import RunState
@@ -35,9 +36,12 @@ public final class ProgressLedger: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Where `updatedAt` and `finishedAt` come from.
+    private let clock: any RunClock
 
-    public init(checkpoint: MigrationCheckpoint) {
+    public init(checkpoint: MigrationCheckpoint, clock: any RunClock = SystemClock()) {
         state = Mutex(State(checkpoint: checkpoint))
+        self.clock = clock
     }
 
     /// Records a page read from DynamoDB. `writes` is how many items will be acknowledged by the writer.
@@ -98,14 +102,14 @@ public final class ProgressLedger: Sendable {
         state.withLock { s in
             let changed = s.dirty
             s.dirty = false
-            s.checkpoint.updatedAt = Date()
+            s.checkpoint.updatedAt = clock.date
             return (s.checkpoint, changed)
         }
     }
 
     public func markFinished() {
         state.withLock { s in
-            s.checkpoint.finishedAt = Date()
+            s.checkpoint.finishedAt = clock.date
             s.dirty = true
         }
     }

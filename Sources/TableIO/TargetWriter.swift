@@ -63,6 +63,8 @@ public struct TargetWriter: Sendable {
     let limiter: RateLimiter
     let statistics: PipelineStatistics
     let logger: Logger
+    /// What the backoff between resends waits on.
+    let clock: any RunClock
     let acknowledge: @Sendable (_ page: PageRef, _ count: Int, _ keptExisting: Int) -> Void
     /// Checked before each new batch: once true, the writer finishes the batch in flight and takes no more
     /// (what is left unwritten is not acknowledged, so a resume reads it again).
@@ -72,10 +74,11 @@ public struct TargetWriter: Sendable {
 
     public init(client: DynamoDBClient, table: String, keySchema: KeySchema, policy: ConflictPolicy = .overwrite,
                 limiter: RateLimiter = RateLimiter(unitsPerSecond: nil), statistics: PipelineStatistics = PipelineStatistics(),
-                logger: Logger = Logger(label: "dynamo-migrate.writer"),
+                logger: Logger = Logger(label: "dynamo-migrate.writer"), clock: (any RunClock)? = nil,
                 acknowledge: @escaping @Sendable (_ page: PageRef, _ count: Int, _ keptExisting: Int) -> Void = { _, _, _ in }) {
         self.client = client; self.table = table; self.keySchema = keySchema; self.policy = policy
-        self.limiter = limiter; self.statistics = statistics; self.logger = logger; self.acknowledge = acknowledge
+        self.limiter = limiter; self.statistics = statistics; self.logger = logger
+        self.clock = clock ?? client.clock; self.acknowledge = acknowledge
     }
 
     /// Writes everything sent to `queue` until it is finished and drained.
@@ -163,7 +166,7 @@ public struct TargetWriter: Sendable {
             }
             let delay = client.retryPolicy.delay(beforeRetry: max(1, stalled + 1), using: &random)
             logger.debug("resending UnprocessedItems", metadata: ["table": .string(table), "items": .stringConvertible(pending.count)])
-            try await Task.sleep(for: delay)
+            try await clock.sleep(for: delay)
         }
     }
 
