@@ -36,7 +36,8 @@ public struct MigrationOptions: Sendable {
     /// Pages buffered between the readers and the writers of one source.
     public var queueCapacity = 8
     /// What the run's rate limiters, write backoff and checkpoint flusher wait on, and the dates its
-    /// checkpoint and report carry; tests pass a clock they control.
+    /// checkpoint and report carry; tests pass a clock they control. (The flusher sleeps 500 ms between
+    /// saves: a clock whose sleep returns at once makes it save as often as the ledger changes.)
     public var clock: any RunClock = SystemClock()
 
     /// Capacity assumed for on-demand tables when a percentage is asked for: DynamoDB's default
