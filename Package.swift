@@ -45,7 +45,7 @@ let package = Package(
         // The shared lower layer under every engine, part 1: every record a run keeps (checkpoints,
         // verification, dead letters, decommission audit, backups, drills) behind one StateStore, typed
         // and versioned, with one atomic replace, one JSONL appender and one permission policy.
-        .target(name: "RunState", dependencies: ["DynamoCore", "AWSAuth"]),
+        .target(name: "RunState", dependencies: ["DynamoCore", "AWSAuth", "Mappings"]),
         // The shared lower layer, part 2: table I/O. Parallel Scan, bounded queue, rate limiter, batched
         // writer, item projection, target blueprints, content checksums, the export file layout.
         .target(name: "TableIO", dependencies: [

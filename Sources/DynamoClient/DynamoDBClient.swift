@@ -16,7 +16,8 @@ public final class DynamoDBClient: Sendable {
     let transport: any HTTPTransport
     let ownsTransport: Bool
     let signer: SigV4Signer
-    let sleeper: any Sleeper
+    /// What retries and waiters wait on and measure deadlines against.
+    public let clock: any RunClock
     public let logger: Logger
     let budget: RetryBudget
     let url: String
@@ -26,9 +27,9 @@ public final class DynamoDBClient: Sendable {
     /// Creates a client.
     /// - Parameters:
     ///   - transport: defaults to a new ``CurlTransport`` owned (and shut down) by this client.
-    ///   - sleeper: how retries wait; tests pass one that records instead of sleeping.
+    ///   - clock: what retries and waiters wait on and measure deadlines against; tests pass a clock they control.
     public init(configuration: AWSConfiguration, transport: (any HTTPTransport)? = nil,
-                retryPolicy: RetryPolicy = .default, sleeper: any Sleeper = ContinuousSleeper(),
+                retryPolicy: RetryPolicy = .default, clock: any RunClock = SystemClock(),
                 logger: Logger = Logger(label: "dynamo-migrate.client")) {
         self.configuration = configuration
         self.retryPolicy = retryPolicy
@@ -40,7 +41,7 @@ public final class DynamoDBClient: Sendable {
             self.ownsTransport = true
         }
         self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "dynamodb")
-        self.sleeper = sleeper
+        self.clock = clock
         self.logger = logger
         self.budget = RetryBudget(capacity: retryPolicy.budgetCapacity)
         var endpoint = configuration.endpoint
@@ -133,7 +134,7 @@ public final class DynamoDBClient: Sendable {
                 "table": .string(table ?? "-"), "attempt": .stringConvertible(attempt),
                 "delay": .string("\(delay)"), "reason": .string(failure.description),
             ])
-            do { try await sleeper.sleep(for: delay) } catch { throw failure }
+            do { try await clock.sleep(for: delay) } catch { throw failure }
         }
     }
 

@@ -139,13 +139,9 @@ extension DynamoDBClient {
     @discardableResult
     public func waitUntilBackupAvailable(_ arn: String, timeout: Duration = .seconds(3600),
                                          pollInterval: Duration = .seconds(1)) async throws(DynamoDBError) -> BackupDescription {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while true {
+        try await waiter(timeout: timeout, pollInterval: pollInterval).wait(for: "AVAILABLE", of: arn) { () async throws(DynamoDBError) -> BackupDescription? in
             let description = try await describeBackup(arn: arn)
-            if description.backup.status == "AVAILABLE" { return description }
-            guard clock.now < deadline else { throw .waitTimedOut(table: arn, waitingFor: "AVAILABLE", after: timeout) }
-            do { try await sleeper.sleep(for: pollInterval) } catch { throw .waitTimedOut(table: arn, waitingFor: "AVAILABLE", after: timeout) }
+            return description.backup.status == "AVAILABLE" ? description : nil
         }
     }
 

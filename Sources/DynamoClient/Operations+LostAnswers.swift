@@ -116,7 +116,7 @@ extension DynamoDBClient {
                     return found
                 }
                 logger.warning("CreateBackup of \(table): \(failure); no backup \(name) was made, sending it again")
-                do { try await sleeper.sleep(for: retryPolicy.delay(beforeRetry: attempt, using: &random)) } catch { throw failure }
+                do { try await clock.sleep(for: retryPolicy.delay(beforeRetry: attempt, using: &random)) } catch { throw failure }
             }
         }
     }

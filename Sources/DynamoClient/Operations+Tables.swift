@@ -177,32 +177,29 @@ extension DynamoDBClient {
         _ = try await perform("DeleteTable", table: name, body: requestBody { $0.field("TableName", name) })
     }
 
+    /// The ``Waiter`` on this client's clock.
+    public func waiter(timeout: Duration, pollInterval: Duration = .milliseconds(500)) -> Waiter {
+        Waiter(clock: clock, timeout: timeout, pollInterval: pollInterval)
+    }
+
     /// Polls DescribeTable until the table (and its indexes) are ACTIVE.
     @discardableResult
     public func waitUntilActive(_ name: String, timeout: Duration = .seconds(1800),
                                 pollInterval: Duration = .milliseconds(500)) async throws(DynamoDBError) -> TableDescription {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while true {
-            if let table = try await describeTableIfExists(name), table.status == "ACTIVE" {
-                let indexesActive = (table.raw["GlobalSecondaryIndexes"]?.arrayValue ?? []).allSatisfy {
-                    ($0["IndexStatus"]?.stringValue ?? "ACTIVE") == "ACTIVE"
-                }
-                if indexesActive { return table }
+        try await waiter(timeout: timeout, pollInterval: pollInterval).wait(for: "ACTIVE", of: name) { () async throws(DynamoDBError) -> TableDescription? in
+            guard let table = try await describeTableIfExists(name), table.status == "ACTIVE" else { return nil }
+            let indexesActive = (table.raw["GlobalSecondaryIndexes"]?.arrayValue ?? []).allSatisfy {
+                ($0["IndexStatus"]?.stringValue ?? "ACTIVE") == "ACTIVE"
             }
-            guard clock.now < deadline else { throw .waitTimedOut(table: name, waitingFor: "ACTIVE", after: timeout) }
-            do { try await sleeper.sleep(for: pollInterval) } catch { throw .waitTimedOut(table: name, waitingFor: "ACTIVE", after: timeout) }
+            return indexesActive ? table : nil
         }
     }
 
     /// Polls DescribeTable until the table is gone.
     public func waitUntilDeleted(_ name: String, timeout: Duration = .seconds(1800),
                                  pollInterval: Duration = .milliseconds(500)) async throws(DynamoDBError) {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while try await describeTableIfExists(name) != nil {
-            guard clock.now < deadline else { throw .waitTimedOut(table: name, waitingFor: "deleted", after: timeout) }
-            do { try await sleeper.sleep(for: pollInterval) } catch { throw .waitTimedOut(table: name, waitingFor: "deleted", after: timeout) }
+        try await waiter(timeout: timeout, pollInterval: pollInterval).wait(for: "deleted", of: name) { () async throws(DynamoDBError) -> Bool? in
+            try await describeTableIfExists(name) == nil ? true : nil
         }
     }
 

@@ -104,16 +104,3 @@ final class RetryBudget: Sendable {
 
     var available: Int { state.withLock { $0 } }
 }
-
-/// Waits; a seam so tests can run retries without real time passing.
-public protocol Sleeper: Sendable {
-    func sleep(for duration: Duration) async throws
-}
-
-/// Sleeps on the continuous clock.
-public struct ContinuousSleeper: Sleeper {
-    public init() {}
-    public func sleep(for duration: Duration) async throws {
-        try await Task.sleep(for: duration)
-    }
-}

@@ -42,11 +42,9 @@ struct BackupCreateCommand: AsyncParsableCommand {
     @Option(help: "Backup name template.")
     var name: String = BackupManager.defaultNameTemplate
 
-    @Option(help: "Segments of the checksum scan.")
-    var segments: Int = 4
+    @OptionGroup var scan: ScanOptions
 
-    @Flag(help: "Print the records as JSON.")
-    var json = false
+    @OptionGroup var outputFormat: OutputFormatOptions
 
     func validate() throws {
         if tables.isEmpty { throw ValidationError("name at least one table") }
@@ -57,14 +55,14 @@ struct BackupCreateCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let client = try global.makeClient()
-            let manager = BackupManager(client: client, store: state.store, segments: segments)
+            let manager = BackupManager(client: client, store: state.store, segments: scan.segments(default: 4))
             var records: [BackupRecord] = []
             var failures: [String] = []
             for table in tables {
                 do {
                     let record = try await manager.create(table: table, nameTemplate: name)
                     records.append(record)
-                    if !json {
+                    if !outputFormat.json {
                         print("\(table): backup \(record.backupName) AVAILABLE, \(formatCount(record.itemCount)) items, checksum \(record.contentChecksum)")
                         print("  \(record.backupArn)")
                     }
@@ -73,9 +71,9 @@ struct BackupCreateCommand: AsyncParsableCommand {
                     printError("\(table): \(error)")
                 }
             }
-            if json { print(try jsonText(records)) }
+            if outputFormat.json { print(try jsonText(records)) }
             if !failures.isEmpty { throw CLIError.failed("\(failures.count) of \(tables.count) backups failed") }
-            if !json { print("recorded in \(state.store.backupsFile.path)") }
+            if !outputFormat.json { print("recorded in \(state.store.backupsFile.path)") }
         }
     }
 }
@@ -91,8 +89,7 @@ struct BackupListCommand: AsyncParsableCommand {
     @Option(help: "Only backups of tables matching this glob (* any run of characters, ? one character).")
     var match: String?
 
-    @Flag(help: "Print JSON instead of a table.")
-    var json = false
+    @OptionGroup var outputFormat: OutputFormatOptions
 
     func run() async throws {
         try await runReportingErrors {
@@ -104,7 +101,7 @@ struct BackupListCommand: AsyncParsableCommand {
             var listed = try await client.listBackups().map { ListedBackup($0, record: byArn[$0.arn]) }
             if let glob { listed = listed.filter { glob.matches($0.table ?? "") } }
             listed.sort { ($0.table ?? "", $0.createdAt ?? .distantPast) < ($1.table ?? "", $1.createdAt ?? .distantPast) }
-            if json { print(try jsonText(listed)); return }
+            if outputFormat.json { print(try jsonText(listed)); return }
             if listed.isEmpty { print("no backups\(match.map { " of tables matching \($0)" } ?? "")"); return }
             var table = TextTable(["TABLE", "BACKUP", "STATUS", "TYPE", "CREATED (UTC)", "SIZE", "ITEMS", "CHECKSUM"], rightAligned: [5, 6])
             for b in listed {
@@ -143,8 +140,7 @@ struct BackupVerifyCommand: AsyncParsableCommand {
     @Option(help: "Write Prometheus textfile-collector metrics to this file.")
     var metrics: String?
 
-    @Flag(help: "Print the verdicts as JSON.")
-    var json = false
+    @OptionGroup var outputFormat: OutputFormatOptions
 
     func run() async throws {
         try await runReportingErrors {
@@ -156,7 +152,7 @@ struct BackupVerifyCommand: AsyncParsableCommand {
                     throw CLIError.failed("cannot write metrics to \(metrics): \(error)")
                 }
             }
-            if json {
+            if outputFormat.json {
                 print(try jsonText(verdicts))
             } else if verdicts.isEmpty {
                 print("no table at \(client.configuration.endpoint) matches a rule of \(policy)")

@@ -20,11 +20,9 @@ struct ChecksumCommand: AsyncParsableCommand {
     @Argument(help: "Tables to checksum.")
     var tables: [String]
 
-    @Option(help: "Scan segments per table (default: from the table's size).")
-    var segments: Int?
+    @OptionGroup var scan: ScanOptions
 
-    @Flag(help: "Print JSON, with per-bucket checksums.")
-    var json = false
+    @OptionGroup var outputFormat: OutputFormatOptions
 
     struct Row: Encodable {
         var table: String
@@ -34,13 +32,12 @@ struct ChecksumCommand: AsyncParsableCommand {
     func validate() throws {
         if tables.isEmpty { throw ValidationError("name at least one table") }
         try validateTableNames(tables)
-        if let segments, !(1...1_000_000).contains(segments) { throw ValidationError("--segments must be between 1 and 1000000") }
     }
 
     func run() async throws {
         try await runReportingErrors {
             let client = try global.makeClient()
-            let checksummer = Checksummer(client: client, segments: segments)
+            let checksummer = Checksummer(client: client, segments: scan.segments)
             var rows: [Row] = []
             for table in tables {
                 do {
@@ -49,7 +46,7 @@ struct ChecksumCommand: AsyncParsableCommand {
                     throw CLIError.failed(error.description)
                 }
             }
-            if json {
+            if outputFormat.json {
                 print(try jsonText(rows))
                 return
             }

@@ -47,8 +47,7 @@ struct DecommissionCommand: AsyncParsableCommand {
     @Flag(name: .customLong("disable-deletion-protection"), help: "Turn deletion protection off on tables that pass every other check.")
     var disableDeletionProtection = false
 
-    @Flag(help: "Print the decisions as JSON.")
-    var json = false
+    @OptionGroup var outputFormat: OutputFormatOptions
 
     func run() async throws {
         try await runReportingErrors {
@@ -79,7 +78,7 @@ struct DecommissionCommand: AsyncParsableCommand {
                 print("The mapping lists no existing table under decommission:.")
                 return
             }
-            let quiet = json
+            let quiet = outputFormat.json
             let decisions: [TableDecision]
             do {
                 decisions = try await decommissioner.run { decision in
@@ -90,7 +89,7 @@ struct DecommissionCommand: AsyncParsableCommand {
             } catch let error as MigratorError {
                 throw CLIError.failed(error.description)
             }
-            if json {
+            if outputFormat.json {
                 print(try jsonText(decisions))
             } else {
                 let counts = Dictionary(grouping: decisions, by: \.decision).mapValues(\.count)

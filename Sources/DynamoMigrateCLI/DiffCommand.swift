@@ -32,16 +32,13 @@ struct DiffCommand: AsyncParsableCommand {
     @Option(help: "Value of {env} in the mapping (default: the file's env:).")
     var env: String?
 
-    @Option(help: "Scan segments per table (default: from the table's size).")
-    var segments: Int?
+    @OptionGroup var scan: ScanOptions
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var outputFormat: OutputFormatOptions
 
     func validate() throws {
         try validateTableNames([source, target])
         if env != nil, mapping == nil { throw ValidationError("--env needs --mapping") }
-        if let segments, !(1...1_000_000).contains(segments) { throw ValidationError("--segments must be between 1 and 1000000") }
     }
 
     func run() async throws {
@@ -66,12 +63,12 @@ struct DiffCommand: AsyncParsableCommand {
             }
             let diff: TableDiff
             do {
-                diff = try await TableDiffer(checksummer: Checksummer(client: client, segments: segments))
+                diff = try await TableDiffer(checksummer: Checksummer(client: client, segments: scan.segments))
                     .diff(source: source, target: target, transform: transform)
             } catch let error as VerificationError {
                 throw CLIError.failed(error.description)
             }
-            if json {
+            if outputFormat.json {
                 print(try jsonText(diff))
             } else {
                 printDiff(diff)

@@ -51,8 +51,7 @@ struct DrillRunCommand: AsyncParsableCommand {
     @Flag(help: "Keep the scratch table for inspection (delete it yourself afterwards).")
     var keep = false
 
-    @Flag(help: "Print the drill record as JSON.")
-    var json = false
+    @OptionGroup var outputFormat: OutputFormatOptions
 
     func validate() throws {
         try validateTableNames([table])
@@ -75,7 +74,7 @@ struct DrillRunCommand: AsyncParsableCommand {
             let drill = RestoreDrill(client: client, store: state.store, logger: client.logger)
             let record = try await drill.run(table: table, from: source,
                                              options: DrillOptions(rtoSeconds: rto.flatMap(parseDurationSeconds), keepScratchTable: keep))
-            if json {
+            if outputFormat.json {
                 struct Output: Encodable { var drill: DrillRecord; var passed: Bool; var rtoMet: Bool? }
                 print(try jsonText(Output(drill: record, passed: record.passed, rtoMet: record.rtoMet)))
             } else {

@@ -31,8 +31,7 @@ struct ExportTableCommand: AsyncParsableCommand {
     @Option(help: "The folder to write the export into (created if missing).")
     var to: String
 
-    @Option(help: "Parallel scan segments; one data file per segment, rolled at --max-file-mb.")
-    var segments: Int = 4
+    @OptionGroup var scan: ScanOptions
 
     @Option(name: .customLong("gzip-level"), help: "gzip level: 0 (store) to 9 (smallest).")
     var gzipLevel: Int = 6
@@ -40,13 +39,11 @@ struct ExportTableCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-file-mb"), help: "Start a new data file after this many megabytes of JSON (before compression).")
     var maxFileMB: Int = 1024
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var outputFormat: OutputFormatOptions
 
     func validate() throws {
         try validateTableNames([table])
         if !(0...9).contains(gzipLevel) { throw ValidationError("--gzip-level must be 0 to 9") }
-        if !(1...1_000_000).contains(segments) { throw ValidationError("--segments must be between 1 and 1000000") }
         if maxFileMB < 1 { throw ValidationError("--max-file-mb must be at least 1") }
     }
 
@@ -68,7 +65,7 @@ struct ExportTableCommand: AsyncParsableCommand {
             let progress = LiveCounter(label: "exported")
             let result = try await TableExporter(client: client, logger: client.logger).export(
                 table: table, to: URL(fileURLWithPath: to),
-                options: ExportOptions(segments: segments, gzipLevel: gzipLevel, maxFileBytes: maxFileMB << 20),
+                options: ExportOptions(segments: scan.segments(default: 4), gzipLevel: gzipLevel, maxFileBytes: maxFileMB << 20),
                 progress: { progress.update($0) })
             progress.finish()
             let extras = result.summary.dynamoMigrate
@@ -78,7 +75,7 @@ struct ExportTableCommand: AsyncParsableCommand {
                 uncompressedBytes: extras?.uncompressedBytes ?? 0, contentChecksum: extras?.contentChecksum.description ?? "",
                 durationSeconds: result.durationSeconds,
                 itemsPerSecond: result.durationSeconds > 0 ? Double(result.summary.itemCount) / result.durationSeconds : 0)
-            if json { print(try jsonText(output)); return }
+            if outputFormat.json { print(try jsonText(output)); return }
             print("exported \(formatCount(output.itemCount)) items of \(table) into \(output.exportDirectory)")
             print(String(format: "%d data file%@, %@ compressed (%@ of JSON), %.1f s, %.0f items/s",
                          output.dataFiles, output.dataFiles == 1 ? "" : "s", formatBytes(output.compressedBytes),
@@ -100,8 +97,7 @@ struct ExportVerifyCommand: AsyncParsableCommand {
     @Argument(help: "The export folder (AWSDynamoDB/<id>/, or a folder holding AWSDynamoDB/).")
     var directory: String
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var outputFormat: OutputFormatOptions
 
     func run() async throws {
         try await runReportingErrors {
@@ -109,7 +105,7 @@ struct ExportVerifyCommand: AsyncParsableCommand {
             do { locations = try ExportLocation.find(in: URL(fileURLWithPath: directory)) } catch { throw CLIError.usage("\(error)") }
             var results: [ExportVerification] = []
             for location in locations { results.append(await ExportVerifier().verify(location)) }
-            if json {
+            if outputFormat.json {
                 print(try jsonText(results))
             } else {
                 for result in results {

@@ -119,3 +119,29 @@ func runReportingErrors(_ body: () async throws -> Void) async throws {
 func printError(_ message: String) {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
 }
+
+/// `--segments`, declared and validated once for every command that scans a table.
+struct ScanOptions: ParsableArguments {
+    @Option(help: "Parallel Scan segments per table, 1 to 1000000 (default: from the table's size; 4 for export and backup create).")
+    var segments: Int?
+
+    func validate() throws {
+        if let segments, !(1...1_000_000).contains(segments) { throw ValidationError("--segments must be between 1 and 1000000") }
+    }
+
+    /// The segments asked for, or `fallback` (commands that do not size segments from the table).
+    func segments(default fallback: Int) -> Int { segments ?? fallback }
+}
+
+/// How a command prints its result: text for people, JSON for programs, Markdown (plan) for a change ticket.
+enum OutputFormat: Equatable {
+    case text, json, markdown
+}
+
+/// `--json`, declared once for every command that can print its result as JSON.
+struct OutputFormatOptions: ParsableArguments {
+    @Flag(help: "Print the result as JSON instead of text.")
+    var json = false
+
+    var format: OutputFormat { json ? .json : .text }
+}

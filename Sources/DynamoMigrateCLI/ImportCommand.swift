@@ -44,8 +44,7 @@ struct ImportCommand: AsyncParsableCommand {
     @Option(help: "BatchWriteItem tasks.")
     var writers: Int = 4
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var outputFormat: OutputFormatOptions
 
     func validate() throws {
         try validateTableNames([table] + (source.map { [$0] } ?? []))
@@ -93,7 +92,7 @@ struct ImportCommand: AsyncParsableCommand {
                 throw CLIError.failed(error.description)
             }
             progress.finish()
-            if json { print(try jsonText(result)); return }
+            if outputFormat.json { print(try jsonText(result)); return }
             print("\(result.createdTable ? "created \(table) and " : "")wrote \(formatCount(result.itemsWritten)) of \(formatCount(result.itemsRead)) items"
                   + (result.itemsFiltered > 0 ? " (\(formatCount(result.itemsFiltered)) filtered out by the mapping)" : "")
                   + String(format: " in %.1f s", result.durationSeconds))

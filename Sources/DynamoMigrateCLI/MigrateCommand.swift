@@ -25,8 +25,7 @@ struct MigrateCommand: AsyncParsableCommand {
     @Flag(help: "Continue an interrupted migration from its checkpoint.")
     var resume = false
 
-    @Option(help: "Scan segments per source table (default: from the table's size).")
-    var segments: Int?
+    @OptionGroup var scan: ScanOptions
 
     @Option(name: .customLong("page-size"), help: "Scan Limit per page (default: DynamoDB's 1 MB pages).")
     var pageSize: Int?
@@ -49,11 +48,9 @@ struct MigrateCommand: AsyncParsableCommand {
     @Option(name: .customLong("write-percent"), help: "Percent of a target's write capacity to use (on-demand: of 40,000 units).")
     var writePercent: Double?
 
-    @Flag(help: "Print a machine-readable summary at the end.")
-    var json = false
+    @OptionGroup var outputFormat: OutputFormatOptions
 
     func validate() throws {
-        if let segments, !(1...1_000_000).contains(segments) { throw ValidationError("--segments must be between 1 and 1000000") }
         if writers < 1 { throw ValidationError("--writers must be at least 1") }
         for (name, value) in [("--read-percent", readPercent), ("--write-percent", writePercent)] {
             if let value, !(value > 0 && value <= 100) { throw ValidationError("\(name) must be more than 0 and at most 100") }
@@ -72,7 +69,7 @@ struct MigrateCommand: AsyncParsableCommand {
             let directory = arguments.stateDirectory(effectiveEnv: loaded.document.env)
             var options = MigrationOptions(stateDirectory: directory, planFingerprint: loaded.fingerprint)
             options.resume = resume
-            options.segments = segments
+            options.segments = scan.segments
             options.scanPageLimit = pageSize
             options.writersPerTarget = writers
             options.maxFailures = maxFailures
@@ -111,7 +108,7 @@ struct MigrateCommand: AsyncParsableCommand {
             printer.cancel()
             progress.finish()
 
-            if json {
+            if outputFormat.json {
                 print(try jsonText(report))
             } else {
                 printSummary(report)

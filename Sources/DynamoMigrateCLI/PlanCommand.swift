@@ -33,14 +33,16 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(name: .customLong("write-rate"), help: "Items written per second assumed for the duration estimate.")
     var writeRate: Double = 1000
 
-    @Flag(help: "Print the plan as JSON (format in docs/plan.md).")
-    var json = false
+    @OptionGroup var outputFormat: OutputFormatOptions
 
     @Flag(help: "Print the plan as a Markdown review document for a change ticket.")
     var markdown = false
 
+    /// `--markdown` is plan's own third format, next to the shared `--json`.
+    var format: OutputFormat { markdown ? .markdown : outputFormat.format }
+
     func validate() throws {
-        if json && markdown { throw ValidationError("--json and --markdown cannot be used together") }
+        if outputFormat.json && markdown { throw ValidationError("--json and --markdown cannot be used together") }
         if !(0...100).contains(sample) { throw ValidationError("--sample must be between 0 and 100") }
         if !(writeRate > 0 && writeRate.isFinite) { throw ValidationError("--write-rate must be a positive number of items per second") }
     }
@@ -53,12 +55,10 @@ struct PlanCommand: AsyncParsableCommand {
                                   options: PlanOptions(mappingFile: mapping, env: loaded.document.env,
                                                        sampleSize: sample, writeRate: writeRate))
             let plan = try await planner.makePlan()
-            if json {
-                print(try plan.jsonText())
-            } else if markdown {
-                print(PlanRenderer.markdown(plan), terminator: "")
-            } else {
-                print(PlanRenderer.text(plan), terminator: "")
+            switch format {
+            case .json: print(try plan.jsonText())
+            case .markdown: print(PlanRenderer.markdown(plan), terminator: "")
+            case .text: print(PlanRenderer.text(plan), terminator: "")
             }
             if plan.blocked {
                 let count = plan.problems.count

@@ -17,8 +17,7 @@ struct TablesCommand: AsyncParsableCommand {
     @Option(help: "Only tables whose name matches this glob (* any run of characters, ? one character).")
     var match: String?
 
-    @Flag(help: "Print JSON instead of a table.")
-    var json = false
+    @OptionGroup var outputFormat: OutputFormatOptions
 
     struct Row: Encodable {
         var name: String
@@ -42,7 +41,7 @@ struct TablesCommand: AsyncParsableCommand {
             var names = try await client.listTables()
             if let glob { names = names.filter(glob.matches) }
             let rows = try await describeAll(names, client: client)
-            if json {
+            if outputFormat.json {
                 print(try jsonText(rows))
                 return
             }

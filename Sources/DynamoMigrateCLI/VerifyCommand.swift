@@ -21,14 +21,11 @@ struct VerifyCommand: AsyncParsableCommand {
 
     @OptionGroup var arguments: MappingArguments
 
-    @Option(help: "Scan segments per table (default: from the table's size).")
-    var segments: Int?
+    @OptionGroup var scan: ScanOptions
 
-    @Flag(help: "Print the verification record as JSON.")
-    var json = false
+    @OptionGroup var outputFormat: OutputFormatOptions
 
     func validate() throws {
-        if let segments, !(1...1_000_000).contains(segments) { throw ValidationError("--segments must be between 1 and 1000000") }
     }
 
     func run() async throws {
@@ -36,7 +33,7 @@ struct VerifyCommand: AsyncParsableCommand {
             let client = try global.makeClient()
             let loaded = try await LoadedMapping.load(path: arguments.mapping, env: arguments.env, client: client)
             let directory = arguments.stateDirectory(effectiveEnv: loaded.document.env)
-            let verifier = MappingVerifier(checksummer: Checksummer(client: client, segments: segments), mapping: loaded.resolved,
+            let verifier = MappingVerifier(checksummer: Checksummer(client: client, segments: scan.segments), mapping: loaded.resolved,
                                            fingerprints: MappingFingerprints(document: loaded.document, resolved: loaded.resolved))
             let record: VerificationRecord
             do {
@@ -45,7 +42,7 @@ struct VerifyCommand: AsyncParsableCommand {
             } catch let error as VerificationError {
                 throw CLIError.failed(error.description)
             }
-            if json {
+            if outputFormat.json {
                 print(try jsonText(record))
             } else {
                 printSummary(record, directory: directory)

@@ -49,13 +49,52 @@ public struct TablePattern: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// What happens when an item's key already exists in the target table.
-public enum ConflictPolicy: String, Sendable, Hashable, CaseIterable {
+///
+/// Codable as its mapping-file spelling, the form recorded in `verification.json`.
+public enum ConflictPolicy: String, Sendable, Hashable, CaseIterable, Codable, CustomStringConvertible {
     /// Write the item, replacing what is there (a plain put). The default.
     case overwrite
     /// Leave the existing item; the new one is skipped (conditional put on the key not existing).
     case keepExisting = "keep-existing"
     /// Stop with an error naming the key (conditional put; a failed condition is fatal).
     case fail
+
+    /// The mapping-file spelling.
+    public var description: String { rawValue }
+}
+
+/// What ``ConflictPolicy/merge(existing:incoming:)`` decides for one key.
+public enum MergeOutcome: Sendable, Equatable {
+    /// The incoming item is the key's content (nothing was there, or the policy replaces it).
+    case takeIncoming
+    /// The item already there stays; the incoming one is skipped (or is identical to it).
+    case keepExisting
+    /// Both have different content and the policy is `fail`: the run must stop at this key.
+    case conflict
+}
+
+extension ConflictPolicy {
+    /// The one merge rule, shared by the writer (items in the target against items arriving) and by
+    /// `verify` (the expected items of several sources folded in mapping order).
+    ///
+    /// `existing` is nil when the key is not there yet; `Value` is whatever stands for an item's content
+    /// (the item itself, or its content hash). Identical content is never a conflict.
+    public func merge<Value: Equatable>(existing: Value?, incoming: Value) -> MergeOutcome {
+        guard let existing else { return .takeIncoming }
+        switch self {
+        case .overwrite: return .takeIncoming
+        case .keepExisting: return .keepExisting
+        case .fail: return existing == incoming ? .keepExisting : .conflict
+        }
+    }
+
+    /// Whether ``merge(existing:incoming:)`` can decide against the incoming item, so a writer must not
+    /// put blindly (it puts on the condition that the key is absent, and merges when it is not).
+    public var mayKeepExisting: Bool { self != .overwrite }
+
+    /// Whether ``merge(existing:incoming:)`` looks at the existing item's content (only `fail` does), so a
+    /// writer reads the existing item only when the outcome depends on it.
+    public var comparesContent: Bool { self == .fail }
 }
 
 /// One `tables:` entry: a target table and the source(s) that fill it.

@@ -35,6 +35,10 @@ public struct MigrationOptions: Sendable {
     public var planFingerprint: String
     /// Pages buffered between the readers and the writers of one source.
     public var queueCapacity = 8
+    /// What the run's rate limiters, write backoff and checkpoint flusher wait on, and the dates its
+    /// checkpoint and report carry; tests pass a clock they control. (The flusher sleeps 500 ms between
+    /// saves: a clock whose sleep returns at once makes it save as often as the ledger changes.)
+    public var clock: any RunClock = SystemClock()
 
     /// Capacity assumed for on-demand tables when a percentage is asked for: DynamoDB's default
     /// per-table quota of 40,000 read and 40,000 write units per second.
@@ -46,21 +50,44 @@ public struct MigrationOptions: Sendable {
     }
 }
 
-/// Counts of one source table into one target, for the report.
+/// Counts of one source table into one target, for the report (the counters encoded flat, as ever).
+@dynamicMemberLookup
 public struct SourceReport: Codable, Sendable, Equatable {
     public var source: String
     public var target: String
     public var segments: Int
-    public var itemsRead: Int
-    public var itemsWritten: Int
-    public var itemsFiltered: Int
-    public var itemsDeadLettered: Int
-    public var itemsKeptExisting: Int
-    public var bytesRead: Int
+    public var counts: RunCounters
     public var complete: Bool
+
+    public init(source: String, target: String, segments: Int, counts: RunCounters, complete: Bool) {
+        self.source = source; self.target = target; self.segments = segments; self.counts = counts; self.complete = complete
+    }
+
+    public subscript<T>(dynamicMember keyPath: KeyPath<RunCounters, T>) -> T { counts[keyPath: keyPath] }
+
+    enum CodingKeys: String, CodingKey { case source, target, segments, complete }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        source = try c.decode(String.self, forKey: .source)
+        target = try c.decode(String.self, forKey: .target)
+        segments = try c.decode(Int.self, forKey: .segments)
+        complete = try c.decode(Bool.self, forKey: .complete)
+        counts = try RunCounters(from: decoder)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(source, forKey: .source)
+        try c.encode(target, forKey: .target)
+        try c.encode(segments, forKey: .segments)
+        try c.encode(complete, forKey: .complete)
+        try counts.encode(to: encoder)
+    }
 }
 
-/// What a run did.
+/// What a run did (the counters encoded flat, as ever).
+@dynamicMemberLookup
 public struct MigrationReport: Codable, Sendable {
     public var startedAt: Date
     public var finishedAt: Date
@@ -71,12 +98,8 @@ public struct MigrationReport: Codable, Sendable {
     public var interrupted: Bool
     public var createdTables: [String]
     public var sources: [SourceReport]
-    public var itemsRead: Int
-    public var itemsWritten: Int
-    public var itemsFiltered: Int
-    public var itemsDeadLettered: Int
-    public var itemsKeptExisting: Int
-    public var bytesRead: Int
+    /// The sum of the sources' counters.
+    public var counts: RunCounters
     public var bytesWritten: Int
     public var itemsPerSecond: Double
     public var megabytesPerSecond: Double
@@ -85,6 +108,65 @@ public struct MigrationReport: Codable, Sendable {
     public var unprocessedResent: Int
     public var deadLetterFile: String?
     public var stateDirectory: String
+
+    public subscript<T>(dynamicMember keyPath: KeyPath<RunCounters, T>) -> T { counts[keyPath: keyPath] }
+
+    enum CodingKeys: String, CodingKey {
+        case startedAt, finishedAt, durationSeconds, alreadyComplete, interrupted, createdTables, sources
+        case bytesWritten, itemsPerSecond, megabytesPerSecond, retries, throttles, unprocessedResent, deadLetterFile, stateDirectory
+    }
+
+    public init(startedAt: Date, finishedAt: Date, durationSeconds: Double, alreadyComplete: Bool, interrupted: Bool,
+                createdTables: [String], sources: [SourceReport], counts: RunCounters, bytesWritten: Int,
+                itemsPerSecond: Double, megabytesPerSecond: Double, retries: Int, throttles: Int, unprocessedResent: Int,
+                deadLetterFile: String?, stateDirectory: String) {
+        self.startedAt = startedAt; self.finishedAt = finishedAt; self.durationSeconds = durationSeconds
+        self.alreadyComplete = alreadyComplete; self.interrupted = interrupted; self.createdTables = createdTables
+        self.sources = sources; self.counts = counts; self.bytesWritten = bytesWritten
+        self.itemsPerSecond = itemsPerSecond; self.megabytesPerSecond = megabytesPerSecond
+        self.retries = retries; self.throttles = throttles; self.unprocessedResent = unprocessedResent
+        self.deadLetterFile = deadLetterFile; self.stateDirectory = stateDirectory
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        startedAt = try c.decode(Date.self, forKey: .startedAt)
+        finishedAt = try c.decode(Date.self, forKey: .finishedAt)
+        durationSeconds = try c.decode(Double.self, forKey: .durationSeconds)
+        alreadyComplete = try c.decode(Bool.self, forKey: .alreadyComplete)
+        interrupted = try c.decode(Bool.self, forKey: .interrupted)
+        createdTables = try c.decode([String].self, forKey: .createdTables)
+        sources = try c.decode([SourceReport].self, forKey: .sources)
+        bytesWritten = try c.decode(Int.self, forKey: .bytesWritten)
+        itemsPerSecond = try c.decode(Double.self, forKey: .itemsPerSecond)
+        megabytesPerSecond = try c.decode(Double.self, forKey: .megabytesPerSecond)
+        retries = try c.decode(Int.self, forKey: .retries)
+        throttles = try c.decode(Int.self, forKey: .throttles)
+        unprocessedResent = try c.decode(Int.self, forKey: .unprocessedResent)
+        deadLetterFile = try c.decodeIfPresent(String.self, forKey: .deadLetterFile)
+        stateDirectory = try c.decode(String.self, forKey: .stateDirectory)
+        counts = try RunCounters(from: decoder)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encode(finishedAt, forKey: .finishedAt)
+        try c.encode(durationSeconds, forKey: .durationSeconds)
+        try c.encode(alreadyComplete, forKey: .alreadyComplete)
+        try c.encode(interrupted, forKey: .interrupted)
+        try c.encode(createdTables, forKey: .createdTables)
+        try c.encode(sources, forKey: .sources)
+        try c.encode(bytesWritten, forKey: .bytesWritten)
+        try c.encode(itemsPerSecond, forKey: .itemsPerSecond)
+        try c.encode(megabytesPerSecond, forKey: .megabytesPerSecond)
+        try c.encode(retries, forKey: .retries)
+        try c.encode(throttles, forKey: .throttles)
+        try c.encode(unprocessedResent, forKey: .unprocessedResent)
+        try c.encodeIfPresent(deadLetterFile, forKey: .deadLetterFile)
+        try c.encode(stateDirectory, forKey: .stateDirectory)
+        try counts.encode(to: encoder)
+    }
 }
 
 /// Runs a resolved mapping: creates targets, then streams every source into its target.
@@ -123,7 +205,7 @@ public final class Migrator: Sendable {
 
     /// Runs the migration to the end (or until stopped) and writes the reports.
     public func run() async throws -> MigrationReport {
-        let started = Date()
+        let started = options.clock.date
         // Before anything is created: the state directory must be ours alone, and writable.
         let lock = try StateDirectoryLock(directory: options.stateDirectory)
         defer { withExtendedLifetime(lock) {} }
@@ -154,14 +236,14 @@ public final class Migrator: Sendable {
 
         // Everything that can be checked before writing is checked first.
         let prepared = try await prepareTargets(checkpoint: &checkpoint, store: store)
-        let ledger = ProgressLedger(checkpoint: checkpoint)
+        let ledger = ProgressLedger(checkpoint: checkpoint, clock: options.clock)
         try store.save(ledger.snapshot().0)
         let deadLetters = try DeadLetterLog(path: options.stateDirectory.appendingPathComponent("dead-letters.jsonl"))
         defer { deadLetters.close() }
 
         let flusher = Task {
             while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(500))
+                try? await options.clock.sleep(for: .milliseconds(500))
                 let (snapshot, changed) = ledger.snapshot()
                 if changed { try? store.save(snapshot) }
             }
@@ -327,7 +409,7 @@ public final class Migrator: Sendable {
     }
 
     func migrateTarget(_ prepared: PreparedTarget, ledger: ProgressLedger, deadLetters: DeadLetterLog) async throws {
-        let writeLimiter = RateLimiter(unitsPerSecond: prepared.writeUnitsPerSecond)
+        let writeLimiter = RateLimiter(unitsPerSecond: prepared.writeUnitsPerSecond, clock: options.clock)
         for (source, description) in prepared.sources {
             if isStopping { return }
             try await migrateSource(source, description: description, into: prepared, writeLimiter: writeLimiter,
@@ -351,15 +433,12 @@ public final class Migrator: Sendable {
 
         let transform = source.itemTransform(targetKey: prepared.blueprint.keySchema.spec)
         let readLimiter = RateLimiter(unitsPerSecond: units(absolute: options.maxReadUnits, percent: options.readPercent,
-                                                            of: description, write: false))
+                                                            of: description, write: false),
+                                      clock: options.clock)
         let queue = BoundedQueue<[WriteUnit]>(capacity: options.queueCapacity)
-        let mode: WriteMode = switch prepared.target.conflict {
-        case .overwrite: .overwrite
-        case .keepExisting: .keepExisting
-        case .fail: .failOnConflict
-        }
-        var configured = TargetWriter(client: client, table: target, keySchema: prepared.blueprint.keySchema, mode: mode,
-                                  limiter: writeLimiter, statistics: statistics, logger: logger,
+        var configured = TargetWriter(client: client, table: target, keySchema: prepared.blueprint.keySchema,
+                                      policy: prepared.target.conflict, limiter: writeLimiter, statistics: statistics,
+                                      logger: logger, clock: options.clock,
                                   acknowledge: { page, count, kept in ledger.acknowledge(page, count: count, keptExisting: kept) })
         configured.shouldStop = { [self] in isStopping }
         let writer = configured
@@ -397,27 +476,17 @@ public final class Migrator: Sendable {
         func position(_ p: SourceProgress) -> Int { order[MigrationCheckpoint.sourceKey(target: p.target, source: p.source)] ?? Int.max }
         let sources = checkpoint.sources.values.sorted { (position($0), $0.target, $0.source) < (position($1), $1.target, $1.source) }.map { p in
             SourceReport(source: p.source, target: p.target, segments: p.totalSegments,
-                         itemsRead: p.segments.reduce(0) { $0 + $1.itemsRead },
-                         itemsWritten: p.segments.reduce(0) { $0 + $1.itemsWritten },
-                         itemsFiltered: p.segments.reduce(0) { $0 + $1.itemsFiltered },
-                         itemsDeadLettered: p.segments.reduce(0) { $0 + $1.itemsDeadLettered },
-                         itemsKeptExisting: p.segments.reduce(0) { $0 + $1.itemsKeptExisting },
-                         bytesRead: p.segments.reduce(0) { $0 + $1.bytesRead }, complete: p.done)
+                         counts: p.segments.sum(\.counts), complete: p.done)
         }
-        let finished = Date()
+        let finished = options.clock.date
         let duration = finished.timeIntervalSince(started)
         let liveTotals = live.withLock { $0.values.map(\.snapshot) }
-        let written = sources.reduce(0) { $0 + $1.itemsWritten }
         let bytesWritten = liveTotals.reduce(0) { $0 + $1.bytesWritten }
         let stats = client.statistics
         return MigrationReport(
             startedAt: started, finishedAt: finished, durationSeconds: duration, alreadyComplete: alreadyComplete,
             interrupted: interrupted, createdTables: created.withLock { $0 }, sources: sources,
-            itemsRead: sources.reduce(0) { $0 + $1.itemsRead }, itemsWritten: written,
-            itemsFiltered: sources.reduce(0) { $0 + $1.itemsFiltered },
-            itemsDeadLettered: sources.reduce(0) { $0 + $1.itemsDeadLettered },
-            itemsKeptExisting: sources.reduce(0) { $0 + $1.itemsKeptExisting },
-            bytesRead: sources.reduce(0) { $0 + $1.bytesRead }, bytesWritten: bytesWritten,
+            counts: sources.sum(\.counts), bytesWritten: bytesWritten,
             itemsPerSecond: duration > 0 ? Double(liveTotals.reduce(0) { $0 + $1.itemsWritten }) / duration : 0,
             megabytesPerSecond: duration > 0 ? Double(bytesWritten) / 1_000_000 / duration : 0,
             retries: stats.retries, throttles: stats.throttles,

@@ -10,7 +10,7 @@ extension MigrationReport {
         if alreadyComplete { lines.append("- already complete: nothing to do") }
         if interrupted { lines.append("- **interrupted**: resume with `dynamo-migrate migrate MAPPING --resume --state-dir \(stateDirectory)`") }
         if !createdTables.isEmpty { lines.append("- created: \(createdTables.joined(separator: ", "))") }
-        lines.append("- items: \(itemsRead) read, \(itemsWritten) written, \(itemsFiltered) filtered, \(itemsDeadLettered) dead-lettered, \(itemsKeptExisting) kept existing")
+        lines.append("- items: \(counts.itemsRead) read, \(counts.itemsWritten) written, \(counts.itemsFiltered) filtered, \(counts.itemsDeadLettered) dead-lettered, \(counts.itemsKeptExisting) kept existing")
         lines.append(String(format: "- throughput: %.0f items/s, %.2f MB/s; retries %d, throttles %d, unprocessed items resent %d",
                             itemsPerSecond, megabytesPerSecond, retries, throttles, unprocessedResent))
         if let deadLetterFile { lines.append("- dead letters: `\(deadLetterFile)`") }

@@ -53,7 +53,7 @@ struct SegmentReader: Sendable {
     /// Transforms one page, records it in the ledger, and hands its items to the writers.
     func process(_ page: ItemPage, segment: Int, sequence: Int) async throws {
         let ref = PageRef(source: checkpointKey, segment: segment, sequence: sequence)
-        var counts = PageCounts(read: page.items.count, bytesRead: page.responseBytes)
+        var counts = RunCounters(itemsRead: page.items.count, bytesRead: page.responseBytes)
         var units: [WriteUnit] = []
         units.reserveCapacity(page.items.count)
         for item in page.items {
@@ -61,15 +61,15 @@ struct SegmentReader: Sendable {
             case .written(let out, let key, let size):
                 units.append(WriteUnit(item: out, key: key, size: size, page: ref))
             case .filtered:
-                counts.filtered += 1
+                counts.itemsFiltered += 1
             case .failed(let reason):
                 deadLetter(item, reason: reason)
-                counts.deadLettered += 1
+                counts.itemsDeadLettered += 1
             }
         }
         statistics.addRead(page.items.count, bytes: page.responseBytes)
-        statistics.addFiltered(counts.filtered)
-        statistics.addDeadLettered(counts.deadLettered)
+        statistics.addFiltered(counts.itemsFiltered)
+        statistics.addDeadLettered(counts.itemsDeadLettered)
         ledger.register(ref, lastEvaluatedKey: page.lastEvaluatedKey, writes: units.count, counts: counts)
         if deadLetters.count > maxFailures {
             throw PipelineError.tooManyFailures(limit: maxFailures, deadLetters: deadLetters.path)

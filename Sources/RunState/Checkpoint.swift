@@ -74,6 +74,9 @@ public struct SourceProgress: Codable, Sendable, Equatable {
 }
 
 /// Progress of one `Segment` of a parallel scan.
+///
+/// Its counters are encoded flat next to `segment` (`itemsRead`, ...), as checkpoints always held them.
+@dynamicMemberLookup
 public struct SegmentProgress: Codable, Sendable, Equatable {
     public var segment: Int
     /// DynamoDB JSON of the `LastEvaluatedKey` after which reading resumes; nil means from the start
@@ -81,14 +84,32 @@ public struct SegmentProgress: Codable, Sendable, Equatable {
     public var resumeAfterKey: String?
     public var done = false
     /// Counts of everything acknowledged so far.
-    public var itemsRead = 0
-    public var itemsWritten = 0
-    public var itemsFiltered = 0
-    public var itemsDeadLettered = 0
-    public var itemsKeptExisting = 0
-    public var bytesRead = 0
+    public var counts = RunCounters()
 
     public init(segment: Int) { self.segment = segment }
+
+    public subscript<T>(dynamicMember keyPath: WritableKeyPath<RunCounters, T>) -> T {
+        get { counts[keyPath: keyPath] }
+        set { counts[keyPath: keyPath] = newValue }
+    }
+
+    enum CodingKeys: String, CodingKey { case segment, resumeAfterKey, done }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        segment = try container.decode(Int.self, forKey: .segment)
+        resumeAfterKey = try container.decodeIfPresent(String.self, forKey: .resumeAfterKey)
+        done = try container.decode(Bool.self, forKey: .done)
+        counts = try RunCounters(from: decoder)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(segment, forKey: .segment)
+        try container.encodeIfPresent(resumeAfterKey, forKey: .resumeAfterKey)
+        try container.encode(done, forKey: .done)
+        try counts.encode(to: encoder)
+    }
 
     /// The resume key as an item.
     public func resumeKey() throws -> Item? {

@@ -1,5 +1,6 @@
 import AWSAuth
 import Foundation
+import Mappings
 
 /// The outcome for one target.
 public enum VerificationStatus: String, Sendable, Codable {
@@ -21,7 +22,8 @@ public struct TargetVerification: Sendable, Codable {
     public var status: VerificationStatus
     /// Key schema the items were bucketed by, e.g. `pk(S) + sk(N)`.
     public var keySchema: String
-    public var conflictPolicy: String
+    /// Recorded with the policy's mapping-file spelling (`overwrite`, `keep-existing`, `fail`).
+    public var conflictPolicy: ConflictPolicy
     public var targetExists: Bool
     public var sources: [SourceVerification]
     /// What the sources should produce after transforms and merging.
@@ -42,7 +44,7 @@ public struct TargetVerification: Sendable, Codable {
     /// (``MappingFingerprints``); nil in records written before fingerprints or without a mapping document.
     public var mappingFingerprint: String?
 
-    public init(target: String, status: VerificationStatus, keySchema: String, conflictPolicy: String, targetExists: Bool,
+    public init(target: String, status: VerificationStatus, keySchema: String, conflictPolicy: ConflictPolicy, targetExists: Bool,
                 sources: [SourceVerification], expected: TableChecksum, actual: TableChecksum, differingBuckets: [String],
                 duplicateKeys: Int, conflictCount: Int, conflicts: [String], reason: String, mappingFingerprint: String?) {
         self.target = target; self.status = status; self.keySchema = keySchema; self.conflictPolicy = conflictPolicy

@@ -1,3 +1,4 @@
+import DynamoClient
 import DynamoCore
 import Foundation
 import RunState
@@ -13,19 +14,6 @@ public struct PageRef: Sendable, Hashable {
     }
 }
 
-/// Counts carried by a page until it is acknowledged.
-public struct PageCounts: Sendable, Equatable {
-    public var read = 0
-    public var filtered = 0
-    public var deadLettered = 0
-    public var bytesRead = 0
-    public var written = 0
-    public var keptExisting = 0
-    public init(read: Int = 0, filtered: Int = 0, deadLettered: Int = 0, bytesRead: Int = 0) {
-        self.read = read; self.filtered = filtered; self.deadLettered = deadLettered; self.bytesRead = bytesRead
-    }
-}
-
 /// The writer's acknowledgements turned into durable progress.
 ///
 /// A segment's resume point only moves past a page when every item of that page and of every
@@ -35,7 +23,7 @@ public final class ProgressLedger: Sendable {
     struct Pending {
         var lastEvaluatedKey: Item?
         var remaining: Int
-        var counts: PageCounts
+        var counts: RunCounters
     }
     struct Segment {
         var nextToCommit = 0
@@ -48,13 +36,16 @@ public final class ProgressLedger: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Where `updatedAt` and `finishedAt` come from.
+    private let clock: any RunClock
 
-    public init(checkpoint: MigrationCheckpoint) {
+    public init(checkpoint: MigrationCheckpoint, clock: any RunClock = SystemClock()) {
         state = Mutex(State(checkpoint: checkpoint))
+        self.clock = clock
     }
 
     /// Records a page read from DynamoDB. `writes` is how many items will be acknowledged by the writer.
-    public func register(_ page: PageRef, lastEvaluatedKey: Item?, writes: Int, counts: PageCounts) {
+    public func register(_ page: PageRef, lastEvaluatedKey: Item?, writes: Int, counts: RunCounters) {
         state.withLock { s in
             s.segments[page.source, default: [:]][page.segment, default: Segment()]
                 .pending[page.sequence] = Pending(lastEvaluatedKey: lastEvaluatedKey, remaining: writes, counts: counts)
@@ -67,8 +58,8 @@ public final class ProgressLedger: Sendable {
         state.withLock { s in
             guard var pending = s.segments[page.source]?[page.segment]?.pending[page.sequence] else { return }
             pending.remaining -= count
-            pending.counts.written += count - keptExisting
-            pending.counts.keptExisting += keptExisting
+            pending.counts.itemsWritten += count - keptExisting
+            pending.counts.itemsKeptExisting += keptExisting
             s.segments[page.source]![page.segment]!.pending[page.sequence] = pending
             Self.commitReady(&s, source: page.source, segment: page.segment)
         }
@@ -81,12 +72,7 @@ public final class ProgressLedger: Sendable {
             seg.nextToCommit += 1
             guard var progress = s.checkpoint.sources[source] else { continue }
             var p = progress.segments[segment]
-            p.itemsRead += page.counts.read
-            p.itemsFiltered += page.counts.filtered
-            p.itemsDeadLettered += page.counts.deadLettered
-            p.itemsWritten += page.counts.written
-            p.itemsKeptExisting += page.counts.keptExisting
-            p.bytesRead += page.counts.bytesRead
+            p.counts += page.counts
             if let key = page.lastEvaluatedKey {
                 p.resumeAfterKey = SegmentProgress.encodeKey(key)
             } else {
@@ -116,14 +102,14 @@ public final class ProgressLedger: Sendable {
         state.withLock { s in
             let changed = s.dirty
             s.dirty = false
-            s.checkpoint.updatedAt = Date()
+            s.checkpoint.updatedAt = clock.date
             return (s.checkpoint, changed)
         }
     }
 
     public func markFinished() {
         state.withLock { s in
-            s.checkpoint.finishedAt = Date()
+            s.checkpoint.finishedAt = clock.date
             s.dirty = true
         }
     }

@@ -1,3 +1,4 @@
+import DynamoClient
 import Foundation
 import RunState
 import Synchronization
@@ -19,17 +20,17 @@ public final class RateLimiter: Sendable {
     private let state: Mutex<State>
     /// The most this limiter ever allows; nil is unlimited.
     public let ceiling: Double?
-    /// The time the rates are computed against (the continuous clock, or a test's).
-    private let now: @Sendable () -> ContinuousClock.Instant
+    /// The time the rates are computed against and waits are taken on (the system's, or a test's).
+    private let clock: any RunClock
 
     /// - Parameters:
     ///   - unitsPerSecond: nil (or anything not a positive finite number) is unlimited.
-    ///   - now: the current instant; tests pass a clock they advance by hand.
-    public init(unitsPerSecond: Double?, now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }) {
+    ///   - clock: tests pass a clock they control.
+    public init(unitsPerSecond: Double?, clock: any RunClock = SystemClock()) {
         let unitsPerSecond = unitsPerSecond.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
         ceiling = unitsPerSecond
-        self.now = now
-        let now = now()
+        self.clock = clock
+        let now = clock.now
         state = Mutex(State(rate: unitsPerSecond, tokens: unitsPerSecond ?? 0, last: now, lastIncrease: now, observedSince: now))
     }
 
@@ -41,7 +42,7 @@ public final class RateLimiter: Sendable {
     public func acquire(_ units: Double) async throws {
         while true {
             let wait: Duration? = state.withLock { s in
-                let now = now()
+                let now = clock.now
                 guard let rate = s.rate else {
                     s.observedUnits += units
                     return nil
@@ -65,7 +66,7 @@ public final class RateLimiter: Sendable {
                 return .milliseconds(Int64(max(1, (units - s.tokens) / rate * 1000)))
             }
             guard let wait else { return }
-            try await Task.sleep(for: wait)
+            try await clock.sleep(for: wait)
         }
     }
 
@@ -73,7 +74,7 @@ public final class RateLimiter: Sendable {
     public func noteThrottle() {
         state.withLock { s in
             s.throttles += 1
-            let now = now()
+            let now = clock.now
             if let rate = s.rate {
                 s.rate = max(1, rate * 2 / 3)
             } else {

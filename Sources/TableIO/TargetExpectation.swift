@@ -61,18 +61,17 @@ public struct TargetExpectation: Sendable {
                 duplicates += part.duplicates
                 if merged.isEmpty { merged = part.digests; continue }
                 for (key, digest) in part.digests {
-                    guard let earlier = merged[key] else { merged[key] = digest; continue }
-                    duplicates += 1
-                    switch target.conflict {
-                    case .overwrite:
+                    let earlier = merged[key]
+                    if earlier != nil { duplicates += 1 }
+                    // The writer's rule, on content hashes: the same decisions the migration took.
+                    switch target.conflict.merge(existing: earlier?.hash, incoming: digest.hash) {
+                    case .takeIncoming:
                         merged[key] = digest
                     case .keepExisting:
                         break
-                    case .fail:
-                        if earlier.hash != digest.hash {
-                            conflictCount += 1
-                            if conflicts.count < maxListedConflicts { conflicts.append(keyText(key, keySchema)) }
-                        }
+                    case .conflict:
+                        conflictCount += 1
+                        if conflicts.count < maxListedConflicts { conflicts.append(keyText(key, keySchema)) }
                     }
                 }
             }
@@ -99,7 +98,7 @@ public struct TargetExpectation: Sendable {
         }
         return TargetVerification(
             target: target.name, status: status, keySchema: keySchema.description,
-            conflictPolicy: target.conflict.rawValue, targetExists: existing != nil, sources: sources,
+            conflictPolicy: target.conflict, targetExists: existing != nil, sources: sources,
             expected: expected, actual: actual, differingBuckets: differing.map(TableChecksum.bucketName),
             duplicateKeys: duplicates, conflictCount: conflictCount, conflicts: conflicts, reason: reason,
             mappingFingerprint: fingerprint)

@@ -2,6 +2,7 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import Logging
+import Mappings
 import RunState
 
 /// One item on its way to a target table, with the page it came from (for acknowledgement).
@@ -15,16 +16,6 @@ public struct WriteUnit: Sendable {
     public init(item: Item, key: Item, size: Int, page: PageRef) {
         self.item = item; self.key = key; self.size = size; self.page = page
     }
-}
-
-/// What to do when an item's key already exists in the target.
-public enum WriteMode: String, Sendable {
-    /// BatchWriteItem puts: the last write wins.
-    case overwrite
-    /// Conditional puts: an item already there is kept.
-    case keepExisting = "keep-existing"
-    /// Conditional puts: an item already there with different content stops the run.
-    case failOnConflict = "fail"
 }
 
 /// Errors that stop a migration; each says what happened and what to do.
@@ -58,7 +49,8 @@ public enum PipelineError: Error, CustomStringConvertible {
 }
 
 /// Writes units into one target table: batches of at most 25 items and 16 MB (BatchWriteItem), or
-/// conditional puts for the keep-existing and fail policies. `UnprocessedItems` are resent with capped
+/// conditional puts for the policies that may keep an existing item (``ConflictPolicy/mayKeepExisting``),
+/// merging by ``ConflictPolicy/merge(existing:incoming:)`` where the key is already there. `UnprocessedItems` are resent with capped
 /// exponential backoff and full jitter until written; never dropped.
 ///
 /// Several writers may consume one queue. Each written unit is reported through `acknowledge`
@@ -67,10 +59,12 @@ public struct TargetWriter: Sendable {
     let client: DynamoDBClient
     let table: String
     let keySchema: KeySchema
-    let mode: WriteMode
+    let policy: ConflictPolicy
     let limiter: RateLimiter
     let statistics: PipelineStatistics
     let logger: Logger
+    /// What the backoff between resends waits on.
+    let clock: any RunClock
     let acknowledge: @Sendable (_ page: PageRef, _ count: Int, _ keptExisting: Int) -> Void
     /// Checked before each new batch: once true, the writer finishes the batch in flight and takes no more
     /// (what is left unwritten is not acknowledged, so a resume reads it again).
@@ -78,12 +72,13 @@ public struct TargetWriter: Sendable {
     /// Consecutive rounds without any progress before giving up loudly.
     var maxStalledRounds = 60
 
-    public init(client: DynamoDBClient, table: String, keySchema: KeySchema, mode: WriteMode = .overwrite,
+    public init(client: DynamoDBClient, table: String, keySchema: KeySchema, policy: ConflictPolicy = .overwrite,
                 limiter: RateLimiter = RateLimiter(unitsPerSecond: nil), statistics: PipelineStatistics = PipelineStatistics(),
-                logger: Logger = Logger(label: "dynamo-migrate.writer"),
+                logger: Logger = Logger(label: "dynamo-migrate.writer"), clock: (any RunClock)? = nil,
                 acknowledge: @escaping @Sendable (_ page: PageRef, _ count: Int, _ keptExisting: Int) -> Void = { _, _, _ in }) {
-        self.client = client; self.table = table; self.keySchema = keySchema; self.mode = mode
-        self.limiter = limiter; self.statistics = statistics; self.logger = logger; self.acknowledge = acknowledge
+        self.client = client; self.table = table; self.keySchema = keySchema; self.policy = policy
+        self.limiter = limiter; self.statistics = statistics; self.logger = logger
+        self.clock = clock ?? client.clock; self.acknowledge = acknowledge
     }
 
     /// Writes everything sent to `queue` until it is finished and drained.
@@ -98,7 +93,7 @@ public struct TargetWriter: Sendable {
                 return
             }
             for unit in units {
-                if mode != .overwrite {
+                if policy.mayKeepExisting {
                     try await conditionalPut(unit)
                     continue
                 }
@@ -171,33 +166,51 @@ public struct TargetWriter: Sendable {
             }
             let delay = client.retryPolicy.delay(beforeRetry: max(1, stalled + 1), using: &random)
             logger.debug("resending UnprocessedItems", metadata: ["table": .string(table), "items": .stringConvertible(pending.count)])
-            try await Task.sleep(for: delay)
+            try await clock.sleep(for: delay)
         }
     }
 
-    /// keep-existing and fail: PutItem with `attribute_not_exists` on the partition key.
+    /// keep-existing and fail: PutItem with `attribute_not_exists` on the partition key; where the key is
+    /// already there, the policy's merge decides (reading the existing item only when the policy compares).
     func conditionalPut(_ unit: WriteUnit) async throws {
-        try await limiter.acquire(Double(writeUnits(unit.size)))
         let partition = keySchema.partitionKey.name
-        do {
-            try await client.putItem(table: table, item: unit.item, conditionExpression: "attribute_not_exists(#k)",
-                                     expressionAttributeNames: ["#k": partition])
-            statistics.addRequest()
-            statistics.addWritten(1, bytes: unit.size)
-            acknowledge(unit.page, 1, 0)
-        } catch where error.isConditionalCheckFailed {
-            statistics.addRequest()
-            if mode == .failOnConflict {
-                // The same content (e.g. written by an earlier, interrupted run) is not a conflict.
-                let existing = try? await client.getItem(table: table, key: unit.key, consistentRead: true)
-                if existing != unit.item {
-                    throw PipelineError.conflict(table: table, key: describeKey(unit.key), source: unit.page.source)
-                }
+        while true {
+            try await limiter.acquire(Double(writeUnits(unit.size)))
+            do {
+                try await client.putItem(table: table, item: unit.item, conditionExpression: "attribute_not_exists(#k)",
+                                         expressionAttributeNames: ["#k": partition])
+                statistics.addRequest()
+                statistics.addWritten(1, bytes: unit.size)
+                acknowledge(unit.page, 1, 0)
+                return
+            } catch where error.isConditionalCheckFailed {
+                statistics.addRequest()
+            } catch {
+                throw PipelineError.client(error)
             }
-            statistics.addKeptExisting(1)
-            acknowledge(unit.page, 1, 1)
-        } catch {
-            throw PipelineError.client(error)
+            // The key is there. keep-existing decides without its content: the incoming item stands in.
+            let existing: Item?
+            if policy.comparesContent {
+                do {
+                    existing = try await client.getItem(table: table, key: unit.key, consistentRead: true)
+                } catch {
+                    throw PipelineError.client(error)
+                }
+            } else {
+                existing = unit.item
+            }
+            switch policy.merge(existing: existing, incoming: unit.item) {
+            case .keepExisting:
+                // Includes the same content written by an earlier, interrupted run: not a conflict.
+                statistics.addKeptExisting(1)
+                acknowledge(unit.page, 1, 1)
+                return
+            case .conflict:
+                throw PipelineError.conflict(table: table, key: describeKey(unit.key), source: unit.page.source)
+            case .takeIncoming:
+                // Deleted since the condition failed: put again, on the same condition.
+                continue
+            }
         }
     }
 

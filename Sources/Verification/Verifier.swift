@@ -21,6 +21,8 @@ public struct MappingVerifier: Sendable {
     /// Recorded with each target, so a later mapping edit invalidates the verification of the targets
     /// it touches (`decommission` compares them).
     public var fingerprints: MappingFingerprints?
+    /// Where the record's `verifiedAt` comes from; tests pass a clock they control.
+    public var clock: any RunClock = SystemClock()
 
     public init(checksummer: Checksummer, mapping: ResolvedMapping, fingerprints: MappingFingerprints? = nil) {
         self.checksummer = checksummer
@@ -32,7 +34,7 @@ public struct MappingVerifier: Sendable {
     public func verify(mappingPath: String, env: String?) async throws -> VerificationRecord {
         var targets: [TargetVerification] = []
         for target in mapping.targets { targets.append(try await verify(target)) }
-        return VerificationRecord(verifiedAt: Date(), endpoint: checksummer.client.configuration.endpoint,
+        return VerificationRecord(verifiedAt: clock.date, endpoint: checksummer.client.configuration.endpoint,
                                   mapping: mappingPath, env: env, format: CanonicalEncoding.format,
                                   matched: targets.allSatisfy { $0.status == .match }, targets: targets)
     }

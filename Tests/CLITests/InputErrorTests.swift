@@ -19,6 +19,28 @@ import TestSupport
         #expect(unknown.stderr.contains("Unknown option '--no-such-flag'"))
     }
 
+    /// `--segments` is one option: every command that scans refuses the same bad values with the same line
+    /// (backup create used to take any number).
+    @Test(arguments: [["migrate", "m.yaml"], ["verify", "m.yaml"], ["checksum", "t"], ["diff", "a", "b"],
+                      ["export", "table", "t", "--to", "/tmp/x"], ["backup", "create", "t"]])
+    func badSegmentsExitWithTwoEverywhere(_ command: [String]) throws {
+        for bad in ["0", "1000001"] {
+            let run = try TestEnvironment.runCLI(command + ["--segments", bad])
+            #expect(run.status == 2, "\(command) --segments \(bad)")
+            #expect(run.stderr.hasPrefix("Error: --segments must be between 1 and 1000000"), "\(command): \(run.stderr)")
+        }
+    }
+
+    /// `--json` is one flag everywhere; only plan also takes --markdown, and not both at once.
+    @Test func jsonAndMarkdownAreRefusedTogether() throws {
+        let run = try TestEnvironment.runCLI(["plan", "m.yaml", "--json", "--markdown"])
+        #expect(run.status == 2)
+        #expect(run.stderr.hasPrefix("Error: --json and --markdown cannot be used together"))
+        let elsewhere = try TestEnvironment.runCLI(["verify", "m.yaml", "--markdown"])
+        #expect(elsewhere.status == 2)
+        #expect(elsewhere.stderr.contains("Unknown option '--markdown'"))
+    }
+
     @Test func aMalformedMappingIsRefusedBeforeAnyNetworkCall() throws {
         let path = try mapping("""
             version: 1

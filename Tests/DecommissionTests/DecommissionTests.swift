@@ -68,17 +68,19 @@ struct DecommissionFixture {
                             state: state, yamlOverride: yaml)
     }
 
-    func migrate() async throws {
+    func migrate(clock: any RunClock = SystemClock()) async throws {
         var options = MigrationOptions(stateDirectory: state, planFingerprint: "decommission")
+        options.clock = clock
         options.resume = FileManager.default.fileExists(atPath: state.appendingPathComponent("checkpoint.json").path)
         _ = try await Migrator(client: client, mapping: try await resolved(), options: options).run()
     }
 
-    func verify() async throws {
+    func verify(clock: any RunClock = SystemClock()) async throws {
         let mapping = try await loaded()
-        let record = try await MappingVerifier(checksummer: Checksummer(client: client), mapping: mapping.resolved,
-                                               fingerprints: mapping.fingerprints)
-            .verify(mappingPath: mappingPath, env: nil)
+        var verifier = MappingVerifier(checksummer: Checksummer(client: client), mapping: mapping.resolved,
+                                       fingerprints: mapping.fingerprints)
+        verifier.clock = clock
+        let record = try await verifier.verify(mappingPath: mappingPath, env: nil)
         try record.write(to: state)
     }
 
@@ -197,9 +199,11 @@ struct DecommissionTests {
     @Test func aBackupOlderThanTheMigrationIsRefused() async throws {
         let f = try await DecommissionFixture.make(client)
         try await f.backUp([f.a])
-        try await Task.sleep(for: .milliseconds(1100))
-        try await f.migrate()
-        try await f.verify()
+        // By their clock, the migration and its verification happen two seconds after the backup
+        // (records keep whole seconds), without waiting for it.
+        let later = ShiftedDateClock(by: 2)
+        try await f.migrate(clock: later)
+        try await f.verify(clock: later)
         let decisions = try await f.decommission(execute: true)
         #expect(failed(decisions[f.a]) == ["verified backup"])
         #expect(decisions[f.a]?.checks[1].evidence.contains("is older than the migration's last read") == true)

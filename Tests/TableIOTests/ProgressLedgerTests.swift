@@ -16,7 +16,7 @@ import Testing
         let ledger = ledger()
         let pages = (0..<3).map { PageRef(source: "t/s", segment: 0, sequence: $0) }
         for (i, page) in pages.enumerated() {
-            ledger.register(page, lastEvaluatedKey: i == 2 ? nil : key(i), writes: 2, counts: PageCounts(read: 2))
+            ledger.register(page, lastEvaluatedKey: i == 2 ? nil : key(i), writes: 2, counts: RunCounters(itemsRead: 2))
         }
         // Pages 1 and 2 finish before page 0: nothing may be committed yet.
         ledger.acknowledge(pages[1], count: 2)
@@ -41,7 +41,7 @@ import Testing
     @Test func pagesWithoutWritesCommitAtOnceAndKeepTheirCounts() throws {
         let ledger = ledger()
         let page = PageRef(source: "t/s", segment: 1, sequence: 0)
-        ledger.register(page, lastEvaluatedKey: key(9), writes: 0, counts: PageCounts(read: 5, filtered: 3, deadLettered: 2))
+        ledger.register(page, lastEvaluatedKey: key(9), writes: 0, counts: RunCounters(itemsRead: 5, itemsFiltered: 3, itemsDeadLettered: 2))
         let segment = ledger.snapshot().0.sources["t/s"]!.segments[1]
         #expect(try segment.resumeKey() == key(9))
         #expect(segment.itemsFiltered == 3)

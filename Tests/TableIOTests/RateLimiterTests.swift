@@ -2,6 +2,7 @@ import RunState
 import TableIO
 import Synchronization
 import Testing
+import TestSupport
 
 @Suite struct RateLimiterTests {
     @Test func throttlingCutsTheRateByAThirdDownToOneUnit() {
@@ -17,8 +18,8 @@ import Testing
     }
 
     @Test func anUnlimitedLimiterStartsAtTwoThirdsOfWhatItAchieved() async throws {
-        let time = ManualTime()
-        let limiter = RateLimiter(unitsPerSecond: nil, now: time.now)
+        let time = TestClock()
+        let limiter = RateLimiter(unitsPerSecond: nil, clock: time)
         #expect(limiter.currentRate == nil)
         try await limiter.acquire(900)
         time.advance(by: .seconds(3))
@@ -28,8 +29,8 @@ import Testing
     }
 
     @Test func anUnlimitedLimiterSpreadsABurstOverAtLeastHalfASecond() async throws {
-        let time = ManualTime()
-        let limiter = RateLimiter(unitsPerSecond: nil, now: time.now)
+        let time = TestClock()
+        let limiter = RateLimiter(unitsPerSecond: nil, clock: time)
         try await limiter.acquire(900)
         time.advance(by: .milliseconds(200))
         limiter.noteThrottle()
@@ -38,8 +39,8 @@ import Testing
     }
 
     @Test func aSecondWithoutThrottlingRaisesTheRateByFivePercentUpToTheCeiling() async throws {
-        let time = ManualTime()
-        let limiter = RateLimiter(unitsPerSecond: 300, now: time.now)
+        let time = TestClock()
+        let limiter = RateLimiter(unitsPerSecond: 300, clock: time)
         limiter.noteThrottle()
         #expect(limiter.currentRate == 200)
         time.advance(by: .milliseconds(900))
@@ -54,11 +55,4 @@ import Testing
         }
         #expect(limiter.currentRate == 300, "never above the configured ceiling")
     }
-}
-
-/// A clock the test moves by hand.
-final class ManualTime: Sendable {
-    private let instant = Mutex(ContinuousClock.now)
-    var now: @Sendable () -> ContinuousClock.Instant { { self.instant.withLock { $0 } } }
-    func advance(by duration: Duration) { instant.withLock { $0 += duration } }
 }

@@ -11,21 +11,53 @@ import Testing
 public let testCredentials = Credentials(accessKeyId: "AKIDTESTTESTTEST", secretAccessKey: "test-secret-key")
 
 /// A client for the local server (or any endpoint, e.g. a fault proxy in front of it).
-public func makeClient(endpoint: String, retryPolicy: RetryPolicy = .default, sleeper: any Sleeper = RecordingSleeper()) -> DynamoDBClient {
+public func makeClient(endpoint: String, retryPolicy: RetryPolicy = .default, sleeper: any RunClock = TestClock()) -> DynamoDBClient {
     DynamoDBClient(configuration: AWSConfiguration(credentials: testCredentials, region: "us-east-1", endpoint: endpoint, profile: nil),
-                   retryPolicy: retryPolicy, sleeper: sleeper)
+                   retryPolicy: retryPolicy, clock: sleeper)
 }
 
-/// Records the waits instead of sleeping, so retry tests run instantly and can assert on backoff.
-public final class RecordingSleeper: Sleeper {
-    public init() {}
-    let delays = Mutex<[Duration]>([])
+/// A clock tests control: sleeping records the wait and moves the clock forward by it at once (after
+/// a yield, so other tasks run), and `advance(by:)` moves it by hand. Retries, waiters and deadlines
+/// run instantly and their waits can be asserted exactly.
+public final class TestClock: RunClock {
+    struct State { var offset: Duration = .zero; var delays: [Duration] = [] }
+    let state = Mutex(State())
+    let startInstant = ContinuousClock.now
+    let startDate: Date
+
+    /// - Parameter date: the wall-clock date the clock starts at.
+    public init(date: Date = Date()) { startDate = date }
+
+    public var now: ContinuousClock.Instant { startInstant + state.withLock { $0.offset } }
+    public var date: Date {
+        let offset = state.withLock { $0.offset }
+        return startDate.addingTimeInterval(Double(offset.components.seconds) + Double(offset.components.attoseconds) * 1e-18)
+    }
+
     public func sleep(for duration: Duration) async throws {
-        delays.withLock { $0.append(duration) }
+        state.withLock { $0.delays.append(duration); $0.offset += max(.zero, duration) }
         await Task.yield()
     }
-    public var recorded: [Duration] { delays.withLock { $0 } }
+
+    /// Moves the clock forward without a sleep.
+    public func advance(by duration: Duration) { state.withLock { $0.offset += duration } }
+
+    /// Every wait so far, in order.
+    public var recorded: [Duration] { state.withLock { $0.delays } }
 }
+
+/// The system's clock with its dates moved by `offset` seconds: for tests about which record is older,
+/// without waiting for time to pass.
+public struct ShiftedDateClock: RunClock {
+    public var offset: TimeInterval
+    public init(by offset: TimeInterval) { self.offset = offset }
+    public var now: ContinuousClock.Instant { ContinuousClock.now }
+    public var date: Date { Date().addingTimeInterval(offset) }
+    public func sleep(for duration: Duration) async throws { try await Task.sleep(for: duration) }
+}
+
+/// The clock retry tests have always used.
+public typealias RecordingSleeper = TestClock
 
 /// The local server's endpoint; tests using it are disabled when it is not set.
 public let localEndpoint = TestEnvironment.endpoint ?? "http://127.0.0.1:9"

@@ -274,4 +274,75 @@ func respelled(_ item: Item) -> Item {
 
         for table in [a, b] { try await client.deleteTable(table) }
     }
+
+    /// The writer and `verify` merge through the same rule: a many-to-one target migrated under each
+    /// policy verifies MATCH, and under `fail` both stop at the same keys.
+    @Test func writerAndVerifyAgreeUnderEachPolicy() async throws {
+        let client = makeClient(endpoint: localEndpoint)
+        // a: k-0..<30. b: k-20..<50, where k-20..<25 are identical to a's and k-25..<30 differ.
+        // c: k-20..<40, where every shared key (k-20..<30) is identical to a's.
+        let a = try await makeTable(client, prefix: "agree-a")
+        let b = try await makeTable(client, prefix: "agree-b")
+        let c = try await makeTable(client, prefix: "agree-c")
+        try await writeAll(client, a, (0..<30).map { ["pk": .s("k-\($0)"), "v": .s("a-\($0)")] })
+        try await writeAll(client, b, (20..<50).map { ["pk": .s("k-\($0)"), "v": .s($0 < 25 ? "a-\($0)" : "b-\($0)")] })
+        try await writeAll(client, c, (20..<40).map { ["pk": .s("k-\($0)"), "v": .s($0 < 30 ? "a-\($0)" : "c-\($0)")] })
+        func yaml(_ target: String, _ policy: ConflictPolicy, _ second: String) -> String {
+            """
+            version: 1
+            tables:
+              - target: \(target)
+                conflict: \(policy)
+                sources:
+                  - table: \(a)
+                  - table: \(second)
+            """
+        }
+        func migrateAndVerify(_ policy: ConflictPolicy, _ second: String) async throws -> (Error?, TargetVerification, String) {
+            let target = TestEnvironment.uniqueTableName("agree-\(policy)")
+            let mapping = try await resolve(yaml(target, policy, second), client)
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            var thrown: Error?
+            do {
+                _ = try await Migrator(client: client, mapping: mapping,
+                                       options: MigrationOptions(stateDirectory: directory, planFingerprint: "agree")).run()
+            } catch { thrown = error }
+            let record = try await MappingVerifier(checksummer: Checksummer(client: client), mapping: mapping)
+                .verify(mappingPath: "m.yaml", env: nil)
+            return (thrown, record.targets[0], target)
+        }
+
+        for (policy, winner) in [(ConflictPolicy.overwrite, "b-27"), (.keepExisting, "a-27")] {
+            let (error, result, target) = try await migrateAndVerify(policy, b)
+            #expect(error == nil, "\(policy)")
+            #expect(result.status == .match, "\(policy): \(result.reason)")
+            #expect(result.conflictPolicy == policy)
+            #expect(result.duplicateKeys == 10)
+            #expect(result.actual.itemCount == 50)
+            #expect(try await client.getItem(table: target, key: ["pk": .s("k-27")])?["v"] == .s(winner))
+            try await client.deleteTable(target)
+        }
+
+        // fail with identical shared keys: no conflict for either.
+        let (identicalError, identical, identicalTarget) = try await migrateAndVerify(.fail, c)
+        #expect(identicalError == nil)
+        #expect(identical.status == .match, "\(identical.reason)")
+        #expect(identical.conflictCount == 0)
+        #expect(identical.actual.itemCount == 40)
+        try await client.deleteTable(identicalTarget)
+
+        // fail with five differing shared keys: the writer stops at one of them, verify counts exactly them.
+        let (conflictError, conflicting, conflictTarget) = try await migrateAndVerify(.fail, b)
+        let stopped = try #require(conflictError as? PipelineError)
+        guard case .conflict(_, let key, let source) = stopped else { Issue.record("\(stopped)"); return }
+        #expect(source == "\(conflictTarget)/\(b)")
+        #expect(conflicting.conflictCount == 5)
+        #expect(conflicting.conflicts == (25..<30).map { #"pk={"S":"k-\#($0)"}"# })
+        #expect(conflicting.conflicts.contains(key), "writer stopped at \(key)")
+        #expect(conflicting.status == .mismatch)
+        try await client.deleteTable(conflictTarget)
+
+        for table in [a, b, c] { try await client.deleteTable(table) }
+    }
 }
