@@ -198,7 +198,7 @@ extension DynamoDBClient {
     /// Polls DescribeTable until the table is gone.
     public func waitUntilDeleted(_ name: String, timeout: Duration = .seconds(1800),
                                  pollInterval: Duration = .milliseconds(500)) async throws(DynamoDBError) {
-        try await waiter(timeout: timeout, pollInterval: pollInterval).wait(for: "deleted", of: name) { () async throws(DynamoDBError) -> Bool? in
+        _ = try await waiter(timeout: timeout, pollInterval: pollInterval).wait(for: "deleted", of: name) { () async throws(DynamoDBError) -> Bool? in
             try await describeTableIfExists(name) == nil ? true : nil
         }
     }

@@ -12,12 +12,14 @@ public struct Hash128: Sendable, Hashable, Codable, CustomStringConvertible {
     public var high: UInt64
     public var low: UInt64
 
-    public init(high: UInt64, low: UInt64) { self.high = high; self.low = low }
+    // The per-item arithmetic is @inlinable: it runs once per item in TableIO's hashing loops, and a
+    // cross-module call into unspecialized generic code costs more than the hashing itself.
+    @inlinable public init(high: UInt64, low: UInt64) { self.high = high; self.low = low }
 
     public static let zero = Hash128(high: 0, low: 0)
 
     /// The first 16 bytes of `bytes`, read as a big-endian number.
-    public init<C: Collection>(prefixOf bytes: C) where C.Element == UInt8 {
+    @inlinable public init<C: Collection>(prefixOf bytes: C) where C.Element == UInt8 {
         var high: UInt64 = 0, low: UInt64 = 0
         for (i, byte) in bytes.prefix(16).enumerated() {
             if i < 8 { high = high << 8 | UInt64(byte) } else { low = low << 8 | UInt64(byte) }
@@ -55,13 +57,13 @@ public struct Hash128: Sendable, Hashable, Codable, CustomStringConvertible {
     public var description: String { hex }
 
     /// Sum modulo 2^128.
-    public static func &+ (a: Hash128, b: Hash128) -> Hash128 {
+    @inlinable public static func &+ (a: Hash128, b: Hash128) -> Hash128 {
         let (low, carry) = a.low.addingReportingOverflow(b.low)
         return Hash128(high: a.high &+ b.high &+ (carry ? 1 : 0), low: low)
     }
 
     /// Difference modulo 2^128 (`a &- b &+ b == a`).
-    public static func &- (a: Hash128, b: Hash128) -> Hash128 {
+    @inlinable public static func &- (a: Hash128, b: Hash128) -> Hash128 {
         let (low, borrow) = a.low.subtractingReportingOverflow(b.low)
         return Hash128(high: a.high &- b.high &- (borrow ? 1 : 0), low: low)
     }
@@ -94,13 +96,13 @@ public struct ChecksumTotals: Sendable, Hashable, Codable {
 
     public static let empty = ChecksumTotals()
 
-    public mutating func add(_ digest: ItemDigest) {
+    @inlinable public mutating func add(_ digest: ItemDigest) {
         itemCount += 1
         canonicalBytes += digest.canonicalBytes
         hash = hash &+ digest.hash
     }
 
-    public mutating func combine(_ other: ChecksumTotals) {
+    @inlinable public mutating func combine(_ other: ChecksumTotals) {
         itemCount += other.itemCount
         canonicalBytes += other.canonicalBytes
         hash = hash &+ other.hash
@@ -135,7 +137,7 @@ public struct TableChecksum: Sendable, Hashable, Codable {
     public var hash: Hash128 { totals.hash }
 
     /// Adds one item's digest.
-    public mutating func add(_ digest: ItemDigest) {
+    @inlinable public mutating func add(_ digest: ItemDigest) {
         totals.add(digest)
         buckets[Int(digest.bucket)].add(digest)
     }
@@ -208,7 +210,7 @@ public struct ItemDigest: Sendable, Hashable {
     /// First byte of the SHA-256 of the canonical bytes of the item's primary key.
     public var bucket: UInt8
 
-    public init(hash: Hash128, canonicalBytes: Int, bucket: UInt8) {
+    @inlinable public init(hash: Hash128, canonicalBytes: Int, bucket: UInt8) {
         self.hash = hash; self.canonicalBytes = canonicalBytes; self.bucket = bucket
     }
 }

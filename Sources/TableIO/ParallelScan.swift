@@ -46,24 +46,9 @@ public struct ParallelScan: Sendable {
                 if started >= max(1, maxConcurrentSegments) { try await group.next() }
                 started += 1
                 group.addTask {
-                    var start = startKeys[segment]
-                    var keys = SegmentKeys(table: table, segment: segment, totalSegments: totalSegments, start: start)
-                    repeat {
-                        try Task.checkCancellation()
-                        let throttlesBefore = client.statistics.throttles
-                        let page = try await client.scan(ScanInput(
-                            table: table, segment: totalSegments > 1 ? segment : nil,
-                            totalSegments: totalSegments > 1 ? totalSegments : nil, limit: pageLimit,
-                            exclusiveStartKey: start, consistentRead: consistentRead, returnConsumedCapacity: limiter != nil))
-                        if let limiter {
-                            // Throttling the client retried by itself still means: read more slowly.
-                            if client.statistics.throttles > throttlesBefore { limiter.noteThrottle() }
-                            // Eventually consistent reads: half a unit per 4 KB.
-                            try await limiter.acquire(page.consumedCapacity ?? Double(max(1, (page.responseBytes + 8191) / 8192)))
-                        }
+                    try await scanSegment(segment, from: startKeys[segment], prefetch: false) { page in
                         try await body(segment, page)
-                        start = try keys.next(after: page)
-                    } while start != nil
+                    }
                 }
             }
             try await group.waitForAll()
@@ -83,7 +68,7 @@ public struct ParallelScan: Sendable {
                 if segment >= max(1, maxConcurrentSegments), let result = try await group.next() { results.append(result) }
                 group.addTask {
                     var partial = makePartial()
-                    try await scanSegment(segment) { items in try fold(&partial, items) }
+                    try await scanSegment(segment, from: nil, prefetch: true) { page in try fold(&partial, page.items) }
                     return (segment, partial)
                 }
             }
@@ -92,29 +77,43 @@ public struct ParallelScan: Sendable {
         }
     }
 
-    /// One segment, page by page; the next page is fetched while the current one is folded.
-    func scanSegment(_ segment: Int, _ body: ([Item]) throws -> Void) async throws {
-        var keys = SegmentKeys(table: table, segment: segment, totalSegments: totalSegments, start: nil)
-        var page = try await fetch(segment: segment, after: nil)
+    /// The one page loop: segment `segment` page by page from `start` (nil: the beginning), each page
+    /// handed to `body` in order. With `prefetch` the next page is fetched while `body` works on the
+    /// current one (checksums: two pages in memory per segment); without it the next page is asked for
+    /// only once `body` returns (the migrator: its bounded queue is the backpressure).
+    func scanSegment(_ segment: Int, from start: Item?, prefetch: Bool,
+                     _ body: (ItemPage) async throws -> Void) async throws {
+        var keys = SegmentKeys(table: table, segment: segment, totalSegments: totalSegments, start: start)
+        var page = try await fetchPage(segment: segment, after: start)
         while true {
             try Task.checkCancellation()
             guard let next = try keys.next(after: page) else {
-                try body(page.items)
+                try await body(page)
                 return
             }
-            async let following = fetch(segment: segment, after: next)
-            try body(page.items)
-            page = try await following
+            if prefetch {
+                async let following = fetchPage(segment: segment, after: next)
+                try await body(page)
+                page = try await following
+            } else {
+                try await body(page)
+                page = try await fetchPage(segment: segment, after: next)
+            }
         }
     }
 
-    func fetch(segment: Int, after start: Item?) async throws(DynamoDBError) -> ItemPage {
+    /// One Scan call of the page loop, paying the rate limiter: DynamoDB's reported consumed capacity,
+    /// else half a unit per 4 KB (eventually consistent reads). Throttling the client retried by itself
+    /// still means: read more slowly.
+    func fetchPage(segment: Int, after start: Item?) async throws -> ItemPage {
+        let throttlesBefore = client.statistics.throttles
         let page = try await client.scan(ScanInput(
             table: table, segment: totalSegments > 1 ? segment : nil,
             totalSegments: totalSegments > 1 ? totalSegments : nil, limit: pageLimit,
             exclusiveStartKey: start, consistentRead: consistentRead, returnConsumedCapacity: limiter != nil))
         if let limiter {
-            try? await limiter.acquire(page.consumedCapacity ?? Double(max(1, (page.responseBytes + 8191) / 8192)))
+            if client.statistics.throttles > throttlesBefore { limiter.noteThrottle() }
+            try await limiter.acquire(page.consumedCapacity ?? Double(max(1, (page.responseBytes + 8191) / 8192)))
         }
         return page
     }
@@ -122,7 +121,7 @@ public struct ParallelScan: Sendable {
 
 /// The `LastEvaluatedKey`s one segment has paged through. A Scan only moves forward, so a key seen
 /// before (the `ExclusiveStartKey` just sent, or any earlier one) means the endpoint is sending the scan
-/// round in a circle: without this check the page loop would never end. Both page loops above use it.
+/// round in a circle: without this check the page loop would never end.
 struct SegmentKeys {
     let table: String
     let segment: Int
