@@ -24,8 +24,9 @@ let package = Package(
 
         // Values, DynamoDB JSON, canonical numbers.
         .target(name: "DynamoCore"),
-        // SigV4 signing, credentials, region and endpoint resolution.
+        // SigV4 signing, credentials (providers fetch over CurlTransport), region and endpoint resolution.
         .target(name: "AWSAuth", dependencies: [
+            "CurlTransport",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // CRC32 and gzip through zlib.
@@ -49,7 +50,7 @@ let package = Package(
         // The shared lower layer, part 2: table I/O. Parallel Scan, bounded queue, rate limiter, batched
         // writer, item projection, target blueprints, content checksums, the export file layout.
         .target(name: "TableIO", dependencies: [
-            "DynamoCore", "DynamoClient", "Mappings", "RunState", "ZlibSupport",
+            "DynamoCore", "AWSAuth", "DynamoClient", "Mappings", "RunState", "ZlibSupport",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -113,7 +113,8 @@ public final class DynamoDBClient: Sendable {
                 if case .connectionReset = error { cost = retryPolicy.timeoutCost }
             }
             if retryClass == .throttling { counters.withLock { $0.throttles += 1 } }
-            guard retryClass != .fatal, attempt < retryPolicy.maxAttempts, !Task.isCancelled else { throw failure }
+            // Fatal, transitional and expired-credential answers go to the caller at once (see RetryClass).
+            guard retryClass.isRetriedByClient, attempt < retryPolicy.maxAttempts, !Task.isCancelled else { throw failure }
             if !idempotent, failure.mayHaveBeenApplied { throw failure }
 
             counters.withLock { $0.retries += 1 }
@@ -150,16 +151,26 @@ public final class DynamoDBClient: Sendable {
         return HTTPRequest(method: "POST", url: url, headers: signed, body: body)
     }
 
+    /// Reads an error answer. The type comes from the body's `__type` (or `code`), else from the
+    /// `x-amzn-ErrorType` header, which some front ends send with an empty or non-JSON body; an answer with
+    /// neither is named by its status (`HTTP503`) and classified by it (see ``ErrorCatalog``).
     static func serviceError(from response: HTTPResponse, context: CallContext) -> ServiceError {
-        var type = "HTTP\(response.status)"
-        var message = String(decoding: response.body.prefix(200), as: UTF8.self)
-        if let json = try? JSON.parse(response.body) {
-            if let raw = json["__type"]?.stringValue {
-                type = raw.split(separator: "#").last.map(String.init) ?? raw
-            }
-            if let text = json["message"]?.stringValue ?? json["Message"]?.stringValue { message = text }
-        } else if message.contains("<") {
+        let json = try? JSON.parse(response.body)
+        let wireType = json?["__type"]?.stringValue ?? json?["code"]?.stringValue ?? response.header("x-amzn-errortype")
+        var type = wireType.map { ErrorCatalog.shortType($0) } ?? ""
+        if type.isEmpty { type = "HTTP\(response.status)" }
+        let nonJSONPage = json == nil && response.body.contains(UInt8(ascii: "<"))
+        let message: String
+        if let text = json?["message"]?.stringValue ?? json?["Message"]?.stringValue {
+            message = text
+        } else if let text = ErrorCatalog.statusMessage(response.status, nonJSONPage: nonJSONPage) {
+            message = text
+        } else if nonJSONPage {
             message = "the endpoint answered HTTP \(response.status) with a non-JSON page: is it a DynamoDB endpoint?"
+        } else if response.body.isEmpty {
+            message = "(no message)"
+        } else {
+            message = String(decoding: response.body.prefix(200), as: UTF8.self)
         }
         let requestId = response.header("x-amzn-requestid") ?? response.header("x-amz-request-id")
         return ServiceError(type: type, message: message, httpStatus: response.status,

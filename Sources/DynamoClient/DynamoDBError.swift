@@ -19,6 +19,18 @@ public enum DynamoDBError: Error, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// How ``ErrorCatalog`` classifies the answer, for DynamoDB's error answers.
+    public var serviceErrorClass: RetryClass? {
+        if case .service(let e) = self { return e.retryClass }
+        return nil
+    }
+
+    /// The table, backup or account was busy with something that passes: the caller may wait and send again.
+    public var isTransitional: Bool { serviceErrorClass == .waits }
+
+    /// Temporary credentials have expired: refreshing them and sending once more may succeed.
+    public var needsFreshCredentials: Bool { serviceErrorClass == .credentials }
+
     public var isResourceNotFound: Bool { errorType == "ResourceNotFoundException" }
     public var isConditionalCheckFailed: Bool { errorType == "ConditionalCheckFailedException" }
 
@@ -92,9 +104,12 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
                 + " (\(context.operation) failed: \(details)). Check the table name, --region and --endpoint-url."
         }
         var text = "\(context.operation)\(context.tableSuffix) failed: \(details)"
-        if let hint = Self.hints[type] { text += ". \(hint)" }
+        if let hint = ErrorCatalog.hint(type: type, httpStatus: httpStatus) { text += ". \(hint)" }
         return text
     }
+
+    /// How the client treats this answer (see ``ErrorCatalog``).
+    public var retryClass: RetryClass { ErrorCatalog.classify(type: type, httpStatus: httpStatus) }
 
     /// The table a ResourceNotFoundException is about, when the call named the table it works on.
     /// (RestoreTableFromBackup names the table it creates: there the missing resource is the backup.)
@@ -102,14 +117,6 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
         guard type == "ResourceNotFoundException", context.operation != "RestoreTableFromBackup" else { return nil }
         return context.table
     }
-
-    static let hints: [String: String] = [
-        "ResourceNotFoundException": "Check the table name and the region (--region) or endpoint (--endpoint-url).",
-        "UnrecognizedClientException": "The access key is not known to this endpoint: check the credentials or --profile.",
-        "InvalidSignatureException": "The secret key does not match the access key: check the credentials or --profile.",
-        "AccessDeniedException": "The credentials lack permission for this operation on this table.",
-        "ExpiredTokenException": "The session token has expired: refresh the credentials.",
-    ]
 }
 
 extension TransportError {

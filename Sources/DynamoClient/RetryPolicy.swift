@@ -1,14 +1,24 @@
 import CurlTransport
 import Synchronization
 
-/// How a failed attempt is treated.
-public enum RetryClass: Sendable, Equatable {
-    /// DynamoDB asked us to slow down.
+/// How a failed attempt is treated. ``ErrorCatalog`` assigns one to every error type; docs/errors.md lists them.
+public enum RetryClass: String, Sendable, Equatable, CaseIterable {
+    /// DynamoDB asked us to slow down: retried with backoff, counted as a throttle.
     case throttling
-    /// A failure that a new attempt may not see (5xx, broken connection, corrupted answer).
+    /// A failure that a new attempt may not see (5xx, broken connection, corrupted answer, a write refused
+    /// because of a conflicting transaction): retried with backoff.
     case transient
-    /// Retrying cannot help (bad request, missing table, permissions).
+    /// Retrying cannot help (bad request, missing table, permissions): thrown at once.
     case fatal
+    /// The table, backup or account is busy with something that passes (ResourceInUseException,
+    /// LimitExceededException, ...): thrown at once, because only the caller knows whether to wait and send again.
+    case waits
+    /// Temporary credentials have expired: thrown at once; refreshing them from their source and sending
+    /// once more is the credential provider's job.
+    case credentials
+
+    /// Whether the client itself sends the request again.
+    public var isRetriedByClient: Bool { self == .throttling || self == .transient }
 }
 
 /// Retry policy modelled on the AWS SDKs: capped exponential backoff with full jitter, and a
@@ -39,23 +49,9 @@ public struct RetryPolicy: Sendable {
     /// Timeouts tolerated per call before giving up, whatever `maxAttempts` says.
     public static let maxTimeoutsPerCall = 3
 
-    /// Error types that mean "slow down".
-    public static let throttlingErrorTypes: Set<String> = [
-        "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-        "LimitExceededException", "TransactionInProgressException", "Throttling",
-        "RequestThrottledException", "TooManyRequestsException",
-    ]
-    /// Error types DynamoDB documents as safe to retry.
-    public static let transientErrorTypes: Set<String> = [
-        "InternalServerError", "InternalFailure", "ServiceUnavailable", "InternalServerErrorException",
-    ]
-
-    /// Classifies an error answer.
+    /// Classifies an error answer: see ``ErrorCatalog/classify(type:httpStatus:)``.
     public static func classify(type: String, httpStatus: Int) -> RetryClass {
-        if throttlingErrorTypes.contains(type) { return .throttling }
-        if transientErrorTypes.contains(type) { return .transient }
-        if [500, 502, 503, 504].contains(httpStatus) { return .transient }
-        return .fatal
+        ErrorCatalog.classify(type: type, httpStatus: httpStatus)
     }
 
     /// Classifies a failure below HTTP.

@@ -1,4 +1,5 @@
 // Pipeline: the streaming migrator: parallel-scan readers, transforms, batched writers with backpressure, checkpoints.
+import AWSAuth
 import DynamoClient
 import DynamoCore
 import Foundation

@@ -1,3 +1,4 @@
+import AWSAuth
 import DynamoClient
 import Foundation
 import RunState

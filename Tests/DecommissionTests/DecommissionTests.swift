@@ -1,3 +1,4 @@
+import AWSAuth
 import Backup
 import Decommission
 import DynamoClient

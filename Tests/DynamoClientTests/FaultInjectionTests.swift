@@ -1,3 +1,4 @@
+import AWSAuth
 import DynamoClient
 import DynamoCore
 import Foundation
@@ -138,6 +139,15 @@ struct FaultInjectionTests {
         #expect(RetryPolicy.classify(type: "AccessDeniedException", httpStatus: 400) == .fatal)
         #expect(RetryPolicy.classify(type: "ConditionalCheckFailedException", httpStatus: 400) == .fatal)
         #expect(RetryPolicy.classify(type: "InvalidSignatureException", httpStatus: 400) == .fatal)
+        #expect(RetryPolicy.classify(type: "TransactionConflictException", httpStatus: 400) == .transient)
+        #expect(RetryPolicy.classify(type: "ReplicatedWriteConflictException", httpStatus: 400) == .transient)
+        #expect(RetryPolicy.classify(type: "LimitExceededException", httpStatus: 400) == .waits)
+        #expect(RetryPolicy.classify(type: "ResourceInUseException", httpStatus: 400) == .waits)
+        #expect(RetryPolicy.classify(type: "ExpiredTokenException", httpStatus: 400) == .credentials)
+        #expect(RetryPolicy.classify(type: "HTTP429", httpStatus: 429) == .throttling)
+        #expect(RetryPolicy.classify(type: "HTTP413", httpStatus: 413) == .fatal)
+        // A type the catalog knows wins over its status.
+        #expect(RetryPolicy.classify(type: "ValidationException", httpStatus: 500) == .fatal)
     }
 
     @Test func fullJitterStaysUnderTheCappedExponential() {

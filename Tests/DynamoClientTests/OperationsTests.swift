@@ -1,3 +1,4 @@
+import AWSAuth
 import DynamoClient
 import DynamoCore
 import Foundation
