@@ -71,9 +71,9 @@ extension DynamoDBClient {
         var last: String?
         let waiter = Waiter(clock: clock, timeout: wait.timeout, pollInterval: wait.pollInterval,
                             maxPollInterval: wait.maxPollInterval, backoff: 2)
-        do {
+        do throws(DynamoDBError) {
             return try await waiter.wait(for: "\(operation) to be accepted", of: table) { () async throws(DynamoDBError) -> T? in
-                do {
+                do throws(DynamoDBError) {
                     return try await call()
                 } catch where waitable.contains(error.errorType ?? "") {
                     if last == nil {
@@ -116,8 +116,8 @@ extension DynamoDBClient {
     /// UPDATING is waited out. A table already DELETING (or gone) after a `ResourceInUseException` was
     /// being deleted by our own earlier request whose answer was lost: that counts as accepted.
     public func deleteTableWhenReady(_ name: String, wait: ControlPlaneWait = .default) async throws(DynamoDBError) {
-        try await whenAccepted("DeleteTable", table: name, busy: [], wait: wait) { () async throws(DynamoDBError) -> Bool? in
-            do {
+        _ = try await whenAccepted("DeleteTable", table: name, busy: [], wait: wait) { () async throws(DynamoDBError) -> Bool? in
+            do throws(DynamoDBError) {
                 try await deleteTable(name)
                 return true
             } catch where error.errorType == "ResourceInUseException" {

@@ -41,15 +41,29 @@ struct DrillTimingTests {
         try await client.createTable(CreateTableInput(name: table, keySchema: KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string))))
         try await client.waitUntilActive(table, pollInterval: .milliseconds(50))
         try await writeAll(client, table, sampleItems(12))
-        let store = store()
-        let backup = try await BackupManager(client: client, store: store).create(table: table, now: at)
-        let drill = try await RestoreDrill(client: client, store: store).run(table: table, from: .latestBackup, now: at)
+        // A backup with a short name: `backup create`'s own name (<table>-<timestamp>) is as long as the table's.
+        let backup = try await client.createBackup(table: table, name: "long-name-drill")
+        try await client.waitUntilBackupAvailable(backup.arn, pollInterval: .milliseconds(50))
+        let drill = try await RestoreDrill(client: client, store: store()).run(table: table, from: .backup(arn: backup.arn), now: at)
         #expect(drill.error == nil)
         #expect(drill.scratchTable.count == 255)
-        #expect(drill.validation == .passed)
+        #expect(drill.scratchTable.hasSuffix("-drill-20261127120000"))
+        #expect(drill.phases.map(\.name) == ["restore requested", "ACTIVE", "validated"], "restored and scanned")
         #expect(try await client.describeTableIfExists(drill.scratchTable) == nil, "cleaned up")
-        try await client.deleteBackup(arn: backup.backupArn)
+        try await client.deleteBackup(arn: backup.arn)
         try await client.deleteTable(table)
+    }
+
+    @Test func aScratchTableWithA255CharacterNameIsRecordedFoundAgainAndForgotten() throws {
+        let store = store()
+        let name = RestoreDrill.scratchName(for: String(repeating: "n", count: 250), at: at)
+        #expect(name.count == 255)
+        try store.recordScratchTable(name, endpoint: "http://127.0.0.1:1")
+        try store.recordScratchTable("short-drill-1", endpoint: "http://127.0.0.1:2")
+        #expect(store.scratchTables().map(\.name).sorted() == ["short-drill-1", name].sorted())
+        #expect(store.scratchTables().first { $0.name == name }?.endpoint == "http://127.0.0.1:1")
+        store.forgetScratchTable(name)
+        #expect(store.scratchTables().map(\.name) == ["short-drill-1"])
     }
 
     @Test func aPointInTimeOutsideTheRecoveryWindowIsRefusedNamingTheWindow() async throws {

@@ -13,7 +13,7 @@ struct DecommissionTimingTests {
     @Test func disablingDeletionProtectionThenDeletingWaitsForEachStepToBeAccepted() async throws {
         let proxy = try FaultProxy(upstream: localEndpoint)
         defer { proxy.stop() }
-        let client = makeClient(endpoint: proxy.endpoint)
+        let client = makeClient(endpoint: proxy.endpoint, retryPolicy: RetryPolicy(maxAttempts: 3))
         let f = try await DecommissionFixture.make(client, protectA: true)
         try await f.migrate()
         try await f.backUp([f.a, f.b, f.scratch])
@@ -24,13 +24,13 @@ struct DecommissionTimingTests {
         // client's own retries last.
         proxy.inject(.dynamoError(type: "ResourceInUseException"), operation: "UpdateTable", times: 2)
         proxy.inject(.dynamoError(type: "ResourceInUseException"), operation: "DeleteTable", times: 1)
-        proxy.inject(.dynamoError(type: "LimitExceededException"), operation: "DeleteTable", times: 12)
+        proxy.inject(.dynamoError(type: "LimitExceededException"), operation: "DeleteTable", times: 4)
         let decisions = try await f.decommission(execute: true, confirm: [f.a], disableProtection: true)
         #expect(decisions[f.a]?.decision == .deleted, "\(decisions[f.a]?.checks ?? [])")
         #expect(try await f.exists(f.a) == false)
         let operations = proxy.log.compactMap(\.operation)
         #expect(operations.filter { $0 == "UpdateTable" }.count == 3)
-        #expect(operations.filter { $0 == "DeleteTable" }.count == 14)
+        #expect(operations.filter { $0 == "DeleteTable" }.count == 6)
         // UpdateTable accepted, then DescribeTable until ACTIVE, and only then DeleteTable.
         let lastUpdate = try #require(operations.lastIndex(of: "UpdateTable"))
         let firstDelete = try #require(operations.firstIndex(of: "DeleteTable"))
