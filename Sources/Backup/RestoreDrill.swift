@@ -60,9 +60,35 @@ public struct RestoreDrill: Sendable {
         self.client = client; self.store = store; self.checksummer = checksummer; self.logger = logger
     }
 
-    /// `<table>-drill-<yyyyMMddHHmmss>` (UTC).
+    /// DynamoDB's longest table name.
+    public static let maxTableNameLength = 255
+
+    /// `<table>-drill-<yyyyMMddHHmmss>` (UTC), cut to DynamoDB's 255 characters: when that is too long,
+    /// the table part is cut and followed by 8 hex digits of a hash of the whole table name, so two
+    /// long names that share their beginning still get different scratch tables, and the name still
+    /// says which table and when.
     public static func scratchName(for table: String, at date: Date) -> String {
-        "\(table)-drill-\(BackupManager.utcStamp(date, format: "yyyyMMddHHmmss"))"
+        let suffix = "-drill-\(BackupManager.utcStamp(date, format: "yyyyMMddHHmmss"))"
+        let room = maxTableNameLength - suffix.utf8.count
+        if table.utf8.count <= room { return table + suffix }
+        // FNV-1a: stable across runs and machines (Swift's Hasher is seeded per process).
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in table.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let tag = String(String(hash, radix: 16).leftPadded(to: 16).suffix(8))
+        // Table names are ASCII ([a-zA-Z0-9_.-]), so a cut by bytes is a cut by characters.
+        let kept = String(decoding: table.utf8.prefix(room - 1 - tag.count), as: UTF8.self)
+        return kept + "-" + tag + suffix
+    }
+
+    /// nil when `date` lies in the table's point-in-time recovery window as DescribeContinuousBackups
+    /// reports it (or the window is not reported); otherwise the operator's message naming the window.
+    public static func outsideRestorableWindow(_ date: Date, of table: String, pitr: ContinuousBackups) -> String? {
+        let earliest = pitr.earliestRestorableDate, latest = pitr.latestRestorableDate
+        let tooEarly = earliest.map { date < $0 } ?? false
+        let tooLate = latest.map { date > $0 } ?? false
+        guard tooEarly || tooLate else { return nil }
+        let window = "\(earliest.map(ExportJSON.iso8601) ?? "?") to \(latest.map(ExportJSON.iso8601) ?? "?")"
+        return "--pitr \(ExportJSON.iso8601(date)) is \(tooEarly ? "before" : "after") the point-in-time recovery window of \(table), which is \(window) (EarliestRestorableDateTime to LatestRestorableDateTime): choose a time inside it, or --pitr latest"
     }
 
     /// The newest AVAILABLE backup of `table`, or nil.
@@ -147,6 +173,10 @@ public struct RestoreDrill: Sendable {
                 do { pitr = try await client.describeContinuousBackups(table: table) } catch { throw BackupError.client(error) }
                 guard pitr.isPointInTimeRecoveryEnabled else {
                     throw BackupError.other("point-in-time recovery is off for \(table), so it cannot be restored to a point in time; turn it on (`dynamo-migrate backup enforce --apply`) or drill from a backup")
+                }
+                // Checked before anything is created: DynamoDB's own refusal does not say what the window is.
+                if case .at(let date) = point, let problem = Self.outsideRestorableWindow(date, of: table, pitr: pitr) {
+                    throw BackupError.invalidOption(problem)
                 }
                 try await claimScratch()
                 phaseStart = ContinuousClock.now
@@ -237,7 +267,7 @@ public struct RestoreDrill: Sendable {
         if table.status == "DELETING" { return }
         if table.status != "ACTIVE" { try await client.waitUntilActive(name, timeout: timeout) }
         do {
-            try await client.deleteTable(name)
+            try await client.deleteTableWhenReady(name, wait: ControlPlaneWait(timeout: timeout))
         } catch where error.isResourceNotFound {
             // Gone meanwhile (or our own DeleteTable whose answer was lost): that is what we wanted.
         }
@@ -330,5 +360,12 @@ public enum DrillReport {
             out += line + "\n"
         }
         return out
+    }
+}
+
+extension String {
+    /// The string with `character`s in front up to `width` characters.
+    fileprivate func leftPadded(to width: Int, with character: Character = "0") -> String {
+        count >= width ? self : String(repeating: character, count: width - count) + self
     }
 }

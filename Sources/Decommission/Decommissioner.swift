@@ -174,9 +174,10 @@ public struct Decommissioner: Sendable {
         _ = try record(name, .deleteRequested, results)
         do {
             if table.deletionProtection {
-                try await client.updateTable(UpdateTableInput(name: name, deletionProtection: false))
+                // Waits until the table is ACTIVE again: DeleteTable on an UPDATING table is refused.
+                try await client.updateTableWhenReady(UpdateTableInput(name: name, deletionProtection: false))
             }
-            try await client.deleteTable(name)
+            try await client.deleteTableWhenReady(name)
         } catch {
             // The request may have been applied though its answer was lost: then a retry, or a look,
             // finds no table. After a DeleteTable was sent, "not found" means deleted.

@@ -23,6 +23,8 @@ public final class DynamoDBClient: Sendable {
     let url: String
     let hostHeader: String
     let counters = Mutex(ClientStatistics())
+    /// Paces ListBackups to its AWS rate; shared by every caller of this client.
+    let listBackupsPacer = CallPacer(callsPerSecond: DynamoDBClient.listBackupsCallsPerSecond)
 
     /// Creates a client.
     /// - Parameters:

@@ -109,7 +109,8 @@ extension DynamoDBClient {
     }
 
     /// ListBackups, all pages, optionally for one table. The table filter is also applied here,
-    /// because some servers ignore it.
+    /// because some servers ignore it. Each page waits for its turn on the client's ListBackups pacer
+    /// (AWS answers about 5 calls a second), so callers never lean on throttling retries.
     public func listBackups(table: String? = nil) async throws(DynamoDBError) -> [BackupSummary] {
         var result: [BackupSummary] = []
         var start: String?
@@ -119,6 +120,7 @@ extension DynamoDBClient {
                 if let table { w.field("TableName", table) }
                 if let start { w.field("ExclusiveStartBackupArn", start) }
             }
+            await listBackupsPacer.pace(on: clock)
             let json = try await performJSON("ListBackups", table: table, body: body)
             for summary in (json["BackupSummaries"]?.arrayValue ?? []).compactMap(BackupSummary.decode)
             where seen.insert(summary.arn).inserted {

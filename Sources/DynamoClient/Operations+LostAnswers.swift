@@ -39,7 +39,12 @@ extension DynamoDBClient {
             adopted = true
         } else {
             var refusal: DynamoDBError?
-            do { try await createTable(input) } catch { refusal = error }
+            do {
+                // Over the account's limit of concurrent control-plane calls, CreateTable queues.
+                _ = try await whenAccepted("CreateTable", table: input.name, busy: []) { () async throws(DynamoDBError) -> TableDescription? in
+                    try await createTable(input)
+                }
+            } catch { refusal = error }
             if let refusal {
                 guard refusal.errorType == "ResourceInUseException" || refusal.errorType == "TableAlreadyExistsException",
                       let existing = try await describeTableIfExists(input.name), existing.status != "DELETING" else { throw refusal }

@@ -95,6 +95,25 @@ public struct SSESpecification: Sendable, Hashable {
     public var enabled: Bool
     public var kmsKeyId: String?
     public init(enabled: Bool, kmsKeyId: String? = nil) { self.enabled = enabled; self.kmsKeyId = kmsKeyId }
+
+    /// The KMS key to name when asking for this encryption elsewhere: only a customer-managed key.
+    /// DynamoDB's AWS-managed key (`alias/aws/dynamodb`) is what KMS encryption without a key means,
+    /// and it belongs to the source's account and region, so naming it would fail in another one.
+    public var customerManagedKeyId: String? {
+        guard enabled, let key = kmsKeyId, !key.isEmpty, !Self.isAWSManagedKey(key) else { return nil }
+        return key
+    }
+
+    /// Whether `key` names DynamoDB's AWS-managed key: `alias/aws/dynamodb` as an alias name or alias ARN.
+    /// A bare key ARN cannot be told apart without KMS's DescribeKey; it is taken as customer-managed.
+    public static func isAWSManagedKey(_ key: String) -> Bool {
+        key == "alias/aws/dynamodb" || key.hasSuffix(":alias/aws/dynamodb")
+    }
+
+    /// This encryption as a new table should ask for it: the AWS-managed key named by no key at all.
+    public var forNewTable: SSESpecification {
+        enabled ? SSESpecification(enabled: true, kmsKeyId: customerManagedKeyId) : self
+    }
 }
 
 /// What DescribeTable says about a table.

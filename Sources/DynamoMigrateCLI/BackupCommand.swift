@@ -211,8 +211,8 @@ struct BackupEnforceCommand: AsyncParsableCommand {
                         print("\(t.name): \(verb)turn on point-in-time recovery\(t.rule.pitrRecoveryPeriodDays.map { " (\($0) days)" } ?? "")")
                         if apply {
                             do {
-                                try await client.updateContinuousBackups(table: t.name, pointInTimeRecovery: true,
-                                                                         recoveryPeriodInDays: t.rule.pitrRecoveryPeriodDays)
+                                try await client.enablePointInTimeRecovery(table: t.name,
+                                                                           recoveryPeriodInDays: t.rule.pitrRecoveryPeriodDays)
                             } catch { failures += 1; printError("\(t.name): \(error)") }
                         }
                     case .noBackups, .rpoExceeded:

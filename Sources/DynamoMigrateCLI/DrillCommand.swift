@@ -20,10 +20,12 @@ struct DrillRunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "dynamo-migrate drill TABLE (--latest-backup | --backup ARN | --pitr TIME|latest | --from-export DIR).",
         discussion: """
-            Restores into <table>-drill-<yyyyMMddHHmmss>, waits until ACTIVE, compares item count and content checksum \
+            Restores into <table>-drill-<yyyyMMddHHmmss> (a long table name is cut, and followed by a hash of the whole \
+            name, to keep within DynamoDB's 255 characters), waits until ACTIVE, compares item count and content checksum \
             with the ones recorded for the backup (backup create) or the export, times each phase, deletes the scratch \
             table unless --keep, and appends the result to drills.jsonl. For --pitr there is no recorded checksum: the \
-            restore is compared with the source table as it is now, which differs when the source changed since. \
+            restore is compared with the source table as it is now, which differs when the source changed since; a TIME \
+            outside the table's recovery window (DescribeContinuousBackups) is refused before anything is restored. \
             Exit status 1 when validation fails or the measured RTO exceeds --rto.
             """)
 

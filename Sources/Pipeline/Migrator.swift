@@ -394,7 +394,8 @@ public final class Migrator: Sendable {
     func enablePointInTimeRecovery(_ name: String, blueprint: TargetBlueprint) async throws {
         if blueprint.pointInTimeRecovery,
            try await client.describeContinuousBackups(table: name).isPointInTimeRecoveryEnabled == false {
-            try await client.updateContinuousBackups(table: name, pointInTimeRecovery: true)
+            // A table that has just turned ACTIVE refuses PITR on AWS for a while: the client waits that out.
+            try await client.enablePointInTimeRecovery(table: name)
         }
     }
 

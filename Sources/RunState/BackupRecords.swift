@@ -180,21 +180,38 @@ public struct BackupStateStore: Sendable {
 
     /// Records that a drill is about to ask for scratch table `name` on `endpoint`.
     public func recordScratchTable(_ name: String, endpoint: String) throws {
-        try store.replace("\(Self.scratchCollection)/\(name)", with: Data((endpoint + "\n").utf8))
+        let document = Self.scratchDocumentName(name)
+        // The name is in the document too: a long one (up to DynamoDB's 255) is not its file name.
+        let text = document == name ? endpoint + "\n" : endpoint + "\n" + name + "\n"
+        try store.replace("\(Self.scratchCollection)/\(document)", with: Data(text.utf8))
     }
 
     /// Forgets scratch table `name` (deleted, or kept on purpose).
     public func forgetScratchTable(_ name: String) {
-        try? store.remove("\(Self.scratchCollection)/\(name)")
+        try? store.remove("\(Self.scratchCollection)/\(Self.scratchDocumentName(name))")
     }
 
     /// Scratch tables recorded and not yet forgotten, with the endpoint each was asked for on.
     public func scratchTables() -> [(name: String, endpoint: String)] {
         let names = (try? store.names(in: Self.scratchCollection)) ?? []
-        return names.compactMap { name in
-            guard let document = try? store.read("\(Self.scratchCollection)/\(name)") else { return nil }
-            return (name, String(decoding: document.data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        return names.compactMap { document in
+            guard let stored = try? store.read("\(Self.scratchCollection)/\(document)") else { return nil }
+            let lines = String(decoding: stored.data, as: UTF8.self).split(separator: "\n").map {
+                $0.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            guard let endpoint = lines.first else { return (document, "") }
+            return (lines.count > 1 ? lines[1] : document, endpoint)
         }
+    }
+
+    /// The document (file) name of scratch table `name`: the name itself, or, for a name too long
+    /// for a file name once the store's `.<name>.generation` and temporary names are added to it,
+    /// its first 160 characters and a hash of the whole.
+    static func scratchDocumentName(_ name: String) -> String {
+        guard name.utf8.count > 200 else { return name }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return String(decoding: name.utf8.prefix(160), as: UTF8.self) + "-" + String(hash, radix: 16)
     }
 
     /// The newest record of `arn`.

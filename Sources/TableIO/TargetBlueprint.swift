@@ -50,7 +50,8 @@ public struct TargetBlueprint: Sendable {
         case .awsOwned?: sse = nil
         case .awsManagedKMS?: sse = SSESpecification(enabled: true)
         case .customerKMS(let key)?: sse = SSESpecification(enabled: true, kmsKeyId: key)
-        case nil: sse = inherited?.sse
+        // An inherited AWS-managed key is asked for by naming no key: see SSESpecification.forNewTable.
+        case nil: sse = inherited?.sse?.forNewTable
         }
         var tags = settings.inherit ? sourceTags : [:]
         for tag in settings.tags ?? [] { tags[tag.key] = tag.value }
@@ -87,8 +88,9 @@ public struct TargetBlueprint: Sendable {
             if let stream = source.stream, input.stream == nil, position > 0 || !settings.inherit || settings.stream == .off {
                 lost.append("stream (\(stream.rawValue)) of \(source.name)")
             }
-            if let sourceSSE = source.sse, sourceSSE.enabled, input.sse?.enabled != true || (sourceSSE.kmsKeyId != nil && input.sse?.kmsKeyId != sourceSSE.kmsKeyId) {
-                lost.append("encryption with \(sourceSSE.kmsKeyId.map { "KMS key \($0)" } ?? "a KMS key") of \(source.name)")
+            if let sourceSSE = source.sse, sourceSSE.enabled,
+               input.sse?.enabled != true || (sourceSSE.customerManagedKeyId != nil && input.sse?.customerManagedKeyId != sourceSSE.customerManagedKeyId) {
+                lost.append("encryption with \(sourceSSE.customerManagedKeyId.map { "KMS key \($0)" } ?? "a KMS key") of \(source.name)")
             }
         }
         if ttl == nil, sourceTTL?.isEnabled == true, let name = sourceTTL?.attributeName {

@@ -27,8 +27,10 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
     case unprocessedItems(fraction: Double)
     /// Waits this long, then forwards normally.
     case delay(Duration)
-    /// Forwards, then answers with the upstream's JSON object where the top-level member `member` is
-    /// set to `json` (JSON text), or removed when `json` is nil; the `x-amz-crc32` is recomputed, so
+    /// Forwards, then answers with the upstream's JSON object where the member `member` is set to
+    /// `json` (JSON text), or removed when `json` is nil. `member` is a top-level name or a dotted path
+    /// into nested objects (`"Table.SSEDescription"`; objects on the way are made when missing).
+    /// The `x-amz-crc32` is recomputed, so
     /// the client sees a well-formed answer from a misbehaving endpoint. Error answers pass unchanged.
     case rewriteMember(String, json: String?)
 
@@ -365,7 +367,8 @@ public final class FaultProxy: Sendable {
                   var object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] else {
                 return .respond(response)
             }
-            object[member] = json.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed) }
+            let value = json.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed) }
+            Self.set(value, at: member.split(separator: ".").map(String.init)[...], in: &object)
             guard let body = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
                 return .respond(response)
             }
@@ -373,6 +376,15 @@ public final class FaultProxy: Sendable {
             response.headers.set("x-amz-crc32", String(TestCRC32.checksum(response.body)))
             return .respond(response)
         }
+    }
+
+    /// Sets (or removes, for nil) the member at `path` of `object`, making objects on the way.
+    private static func set(_ value: Any?, at path: ArraySlice<String>, in object: inout [String: Any]) {
+        guard let first = path.first else { return }
+        if path.count == 1 { object[first] = value; return }
+        var inner = object[first] as? [String: Any] ?? [:]
+        set(value, at: path.dropFirst(), in: &inner)
+        object[first] = inner
     }
 
     private func forwardWithUnprocessedItems(_ request: RawHTTPRequest, fraction: Double,
