@@ -6,6 +6,9 @@ public struct CallerIdentity: Sendable, Equatable {
     public var account: String
     public var arn: String
     public var userId: String
+    public init(account: String, arn: String, userId: String) {
+        self.account = account; self.arn = arn; self.userId = userId
+    }
 }
 
 /// Temporary credentials from an STS `AssumeRole*` call, with the role session they belong to.
@@ -24,6 +27,11 @@ public struct STSError: Error, Sendable, Equatable, CustomStringConvertible {
     public var httpStatus: Int?
     public var requestId: String?
     public var endpoint: String
+
+    public init(action: String, code: String, message: String, httpStatus: Int? = nil, requestId: String? = nil, endpoint: String) {
+        self.action = action; self.code = code; self.message = message
+        self.httpStatus = httpStatus; self.requestId = requestId; self.endpoint = endpoint
+    }
 
     public var description: String {
         var text = "STS \(action) at \(endpoint) failed: \(code)"

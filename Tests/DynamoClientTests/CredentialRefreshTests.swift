@@ -182,4 +182,24 @@ struct CredentialRefreshLocalTests {
         #expect(client.statistics.retries == 0)
         try await client.deleteTable(table)
     }
+
+    @Test("The assumed role's ASIA keys sign the DynamoDB calls: the table lands in the role's account, not the caller's")
+    func assumedRoleKeysAreUsed() async throws {
+        let sts = STSClient(endpoint: localEndpoint, region: "us-east-1", http: CurlTransport())
+        let role = AssumeRoleCredentialProvider(
+            roleArn: "arn:aws:iam::210987654321:role/migrator", sessionName: "dynamo-test",
+            sourceCredentials: StaticCredentialProvider(testCredentials, source: "test keys"), sts: sts)
+        let assumed = DynamoDBClient(
+            configuration: AWSConfiguration(credentialProvider: role, region: "us-east-1", endpoint: localEndpoint, profile: nil),
+            clock: TestClock())
+        let home = makeClient(endpoint: localEndpoint)
+        let table = try await makeTable(assumed, prefix: "assumed")
+        let used = try await assumed.credentials.credentials().credentials
+        #expect(used.accessKeyId.hasPrefix("ASIA"))
+        #expect(try await sts.getCallerIdentity(credentials: used).account == "210987654321")
+        #expect(try await assumed.listTables().contains(table))
+        #expect(try await !home.listTables().contains(table))
+        #expect(assumed.credentials.fetchCount == 1)
+        try await assumed.deleteTable(table)
+    }
 }
