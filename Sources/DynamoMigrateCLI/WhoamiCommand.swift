@@ -67,7 +67,7 @@ struct WhoamiCommand: AsyncParsableCommand {
                 print(try jsonText(report))
                 return
             }
-            var table = TextTable(["", "VALUE", "FROM"])
+            var table = TextTable(["SETTING", "VALUE", "FROM"])
             table.add(["account", report.account, "STS GetCallerIdentity"])
             table.add(["arn", report.arn, "STS GetCallerIdentity"])
             table.add(["user id", report.userId, "STS GetCallerIdentity"])
