@@ -94,7 +94,10 @@ public enum AWSConfigurationResolver {
             makeSTS: { STSClient(endpoint: sts.url, region: stsRegion, http: transport) })
         let credentials = try chain.resolve()
 
-        guard let (regionValue, regionSource) = regionCandidate else { throw .noRegion }
+        // The instance metadata service's region, only when nothing else gives one (as the SDKs do on EC2).
+        guard let (regionValue, regionSource) = regionCandidate
+            ?? CredentialChainSlots.instanceMetadataRegion(chain.context).map({ ($0, "EC2 instance metadata") })
+        else { throw .noRegion }
         guard !regionValue.isEmpty, regionValue.utf8.allSatisfy({ b in
             (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2D || (b >= 0x41 && b <= 0x5A)
         }) else { throw .invalidRegion(regionValue, source: regionSource) }

@@ -25,4 +25,11 @@ enum CredentialChainSlots {
     static func instanceMetadata(_ context: CredentialChainContext) throws(AWSConfigurationError) -> (any CredentialProvider)? {
         nil  // the instance metadata provider plugs in here
     }
+
+    /// The instance's region from IMDS, asked only when no flag, variable or profile gives a region.
+    /// Synchronous because resolution is: a provider plugging in here must keep its timeouts short
+    /// (and honour `AWS_EC2_METADATA_DISABLED`) so a laptop is not held up.
+    static func instanceMetadataRegion(_ context: CredentialChainContext) -> String? {
+        nil  // the instance metadata region lookup plugs in here
+    }
 }
