@@ -1,3 +1,4 @@
+import CurlTransport
 import Foundation
 
 /// Resolves credentials, region and endpoint from flags, environment and the aws-cli files, in aws-cli's order.
@@ -11,8 +12,14 @@ public enum AWSConfigurationResolver {
     ///     `dynamodb` `endpoint_url` of the profile's `services` section, the profile's `endpoint_url`,
     ///     else `https://dynamodb.<region>.amazonaws.com`.
     ///   - environment: the process environment; `HOME` locates `~/.aws`.
+    ///   - http: what providers that fetch credentials (STS, SSO, containers, IMDS) send their requests
+    ///     over; by default one libcurl transport, created when first used.
+    ///
+    /// Credentials are only located here, not fetched: a provider that needs the network (an assumed
+    /// role, a web identity, ...) is asked at the first request, through ``RefreshingCredentials``.
     public static func resolve(profile: String?, region: String?, endpointURL: String?,
-                               environment: [String: String] = ProcessInfo.processInfo.environment) throws(AWSConfigurationError) -> AWSConfiguration {
+                               environment: [String: String] = ProcessInfo.processInfo.environment,
+                               http: (any HTTPTransport)? = nil) throws(AWSConfigurationError) -> AWSConfiguration {
         func env(_ name: String) -> String? {
             guard let value = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
             return value
@@ -59,33 +66,57 @@ public enum AWSConfigurationResolver {
             return nil
         }
 
-        let credentials = try resolveCredentials(
-            profileName: profileName, useEnvironment: profileFlag == nil, env: env,
-            credentialsSection: credentialsSection, credentialsPath: credentialsPath, credentialsFileExists: credentialsFile != nil,
-            configSection: configSection, configPath: configPath, configFileExists: configFile != nil)
-
-        // Region.
+        // Region (checked after the credentials, whose errors come first as they always have).
         let regionCandidate: (value: String, source: String)? =
             region.flatMap { $0.isEmpty ? nil : ($0, "--region") }
             ?? env("AWS_REGION").map { ($0, "AWS_REGION") }
             ?? env("AWS_DEFAULT_REGION").map { ($0, "AWS_DEFAULT_REGION") }
             ?? setting("region")
-        guard let (regionValue, regionSource) = regionCandidate else { throw .noRegion }
+
+        let ignoreConfigured = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")?.lowercased() == "true"
+            || setting("ignore_configured_endpoint_urls")?.value.lowercased() == "true"
+        let stsRegion = regionCandidate?.value ?? "us-east-1"
+        let configuredSTS: (value: String, source: String)? = ignoreConfigured ? nil
+            : servicesEndpoint(configFile: configFile, servicesName: configSection?.values["services"]?.string, service: "sts")
+                .map { ($0, "the sts endpoint_url of the profile's services section in \(configPath)") }
+            ?? setting("endpoint_url")
+        var stsEnvironment = environment
+        if ignoreConfigured { stsEnvironment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] = "true" }
+        let sts = STSClient.endpoint(region: stsRegion, environment: stsEnvironment, configured: configuredSTS,
+                                     regionalSetting: setting("sts_regional_endpoints"))
+        let transport = http ?? LazyCurlTransport()
+
+        let chain = CredentialChain(
+            profileName: profileName, useEnvironment: profileFlag == nil, environment: environment, home: home,
+            credentialsFile: credentialsFile, credentialsPath: credentialsPath,
+            configFile: configFile, configPath: configPath,
+            region: regionCandidate?.value, http: transport,
+            makeSTS: { STSClient(endpoint: sts.url, region: stsRegion, http: transport) })
+        let credentials = try chain.resolve()
+
+        // The instance metadata service's region, only when nothing else gives one (as the SDKs do on EC2).
+        guard let (regionValue, regionSource) = regionCandidate
+            ?? CredentialChainSlots.instanceMetadataRegion(chain.context).map({ ($0, "EC2 instance metadata") })
+        else { throw .noRegion }
         guard !regionValue.isEmpty, regionValue.utf8.allSatisfy({ b in
             (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2D || (b >= 0x41 && b <= 0x5A)
         }) else { throw .invalidRegion(regionValue, source: regionSource) }
 
         // Endpoint.
-        let ignoreConfigured = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")?.lowercased() == "true"
-            || setting("ignore_configured_endpoint_urls")?.value.lowercased() == "true"
         var endpoint: String
+        var endpointSource: String
         if let flag = endpointURL?.trimmingCharacters(in: .whitespacesAndNewlines), !flag.isEmpty {
             endpoint = flag
-        } else if !ignoreConfigured, let value = env("AWS_ENDPOINT_URL_DYNAMODB") ?? env("AWS_ENDPOINT_URL")
-            ?? servicesEndpoint(configFile: configFile, servicesName: configSection?.values["services"]?.string)
-            ?? setting("endpoint_url")?.value {
+            endpointSource = "--endpoint-url"
+        } else if !ignoreConfigured, let (value, source) = env("AWS_ENDPOINT_URL_DYNAMODB").map({ ($0, "AWS_ENDPOINT_URL_DYNAMODB") })
+            ?? env("AWS_ENDPOINT_URL").map({ ($0, "AWS_ENDPOINT_URL") })
+            ?? servicesEndpoint(configFile: configFile, servicesName: configSection?.values["services"]?.string, service: "dynamodb")
+                .map({ ($0, "the dynamodb endpoint_url of the profile's services section in \(configPath)") })
+            ?? setting("endpoint_url") {
             endpoint = value
+            endpointSource = source
         } else {
+            endpointSource = "regional endpoint for \(regionValue)"
             endpoint = regionValue.hasPrefix("cn-")
                 ? "https://dynamodb.\(regionValue).amazonaws.com.cn"
                 : "https://dynamodb.\(regionValue).amazonaws.com"
@@ -102,81 +133,21 @@ public enum AWSConfigurationResolver {
             throw .endpointWithCredentials(redacted.string ?? "(the endpoint)")
         }
 
-        return AWSConfiguration(credentials: credentials, region: regionValue, endpoint: endpoint,
-                                profile: credentialsSection != nil || configSection != nil ? profileName : nil)
+        return AWSConfiguration(credentialProvider: credentials, region: regionValue, endpoint: endpoint,
+                                profile: credentialsSection != nil || configSection != nil ? profileName : nil,
+                                regionSource: regionSource, endpointSource: endpointSource,
+                                stsEndpoint: sts.url, stsEndpointSource: sts.source)
     }
 
     /// `[services NAME]` with `dynamodb =` / `  endpoint_url = URL` (aws-cli's service-specific endpoints).
-    private static func servicesEndpoint(configFile: ConfigFile?, servicesName: String?) -> String? {
+    private static func servicesEndpoint(configFile: ConfigFile?, servicesName: String?, service: String) -> String? {
         guard let configFile, let servicesName, !servicesName.isEmpty else { return nil }
         let section = configFile.sections.last {
             guard $0.name.hasPrefix("services") else { return false }
             return $0.name.dropFirst("services".count).trimmingCharacters(in: .whitespaces) == servicesName
         }
-        guard case .nested(let settings)? = section?.values["dynamodb"],
+        guard case .nested(let settings)? = section?.values[service],
               let url = settings["endpoint_url"], !url.isEmpty else { return nil }
         return url
-    }
-
-    /// Settings that make aws-cli fetch temporary credentials before it would read static keys.
-    private static let unsupportedBeforeStaticKeys = ["role_arn", "web_identity_token_file", "sso_session", "sso_start_url"]
-
-    private static func resolveCredentials(
-        profileName: String, useEnvironment: Bool, env: (String) -> String?,
-        credentialsSection: ConfigFile.Section?, credentialsPath: String, credentialsFileExists: Bool,
-        configSection: ConfigFile.Section?, configPath: String, configFileExists: Bool
-    ) throws(AWSConfigurationError) -> Credentials {
-        var searched: [String] = []
-
-        if useEnvironment {
-            let id = env("AWS_ACCESS_KEY_ID"), secret = env("AWS_SECRET_ACCESS_KEY")
-            switch (id, secret) {
-            case let (id?, secret?):
-                return Credentials(accessKeyId: id, secretAccessKey: secret,
-                                   sessionToken: env("AWS_SESSION_TOKEN") ?? env("AWS_SECURITY_TOKEN"))
-            case (_?, nil): throw .incompleteEnvironment(missing: "AWS_SECRET_ACCESS_KEY")
-            case (nil, _?): throw .incompleteEnvironment(missing: "AWS_ACCESS_KEY_ID")
-            case (nil, nil): searched.append("environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (not set)")
-            }
-        } else {
-            searched.append("environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (skipped because --profile was given)")
-        }
-
-        if let configSection {
-            for key in unsupportedBeforeStaticKeys where configSection.values[key] != nil {
-                throw .unsupportedCredentialSource(profile: profileName, file: configPath, setting: key)
-            }
-        }
-
-        func staticKeys(_ section: ConfigFile.Section?, file: String) throws(AWSConfigurationError) -> Credentials? {
-            guard let section else { return nil }
-            func value(_ key: String) -> String? {
-                guard let v = section.values[key]?.string, !v.isEmpty else { return nil }
-                return v
-            }
-            switch (value("aws_access_key_id"), value("aws_secret_access_key")) {
-            case let (id?, secret?):
-                return Credentials(accessKeyId: id, secretAccessKey: secret,
-                                   sessionToken: value("aws_session_token") ?? value("aws_security_token"))
-            case (_?, nil): throw .incompleteProfile(profile: profileName, file: file, missing: "aws_secret_access_key")
-            case (nil, _?): throw .incompleteProfile(profile: profileName, file: file, missing: "aws_access_key_id")
-            case (nil, nil): return nil
-            }
-        }
-
-        if let found = try staticKeys(credentialsSection, file: credentialsPath) { return found }
-        searched.append("profile \"\(profileName)\" in \(credentialsPath)"
-                        + (credentialsFileExists ? (credentialsSection == nil ? " (no such profile)" : " (no keys)") : " (file not found)"))
-
-        for (section, file) in [(credentialsSection, credentialsPath), (configSection, configPath)] {
-            if let section, section.values["credential_process"] != nil {
-                throw .unsupportedCredentialSource(profile: profileName, file: file, setting: "credential_process")
-            }
-        }
-
-        if let found = try staticKeys(configSection, file: configPath) { return found }
-        searched.append("profile \"\(profileName)\" in \(configPath)"
-                        + (configFileExists ? (configSection == nil ? " (no such profile)" : " (no keys)") : " (file not found)"))
-        throw .noCredentials(searched: searched)
     }
 }

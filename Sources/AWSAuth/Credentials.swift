@@ -21,8 +21,13 @@ public struct Credentials: Sendable, Equatable, CustomStringConvertible, CustomD
 }
 
 /// Where the tool talks to and as whom: the result of resolving flags, environment and config files.
+///
+/// Credentials are a provider, not keys: temporary credentials (assumed roles, web identity, SSO,
+/// container and instance credentials) are fetched when first needed and refreshed by
+/// ``RefreshingCredentials`` while a run goes on.
 public struct AWSConfiguration: Sendable, Equatable, CustomStringConvertible {
-    public var credentials: Credentials
+    /// Where the credentials come from: the first provider of the chain that applies.
+    public var credentialProvider: any CredentialProvider
     public var region: String
     /// Full endpoint URL, e.g. `https://dynamodb.eu-west-1.amazonaws.com` or `http://127.0.0.1:5000`,
     /// always in ``normalizedEndpoint(_:)`` form: it is recorded in checkpoints and verification records
@@ -32,8 +37,44 @@ public struct AWSConfiguration: Sendable, Equatable, CustomStringConvertible {
     }
     /// The profile used, if any.
     public var profile: String?
+    /// Where the region came from (`--region`, `AWS_REGION`, a profile's `region`...), for `whoami`.
+    public var regionSource: String
+    /// Where the endpoint came from (`--endpoint-url`, `AWS_ENDPOINT_URL_DYNAMODB`, ... or `default`).
+    public var endpointSource: String
+    /// The STS endpoint (`whoami`, assumed roles) and where it came from.
+    public var stsEndpoint: String
+    public var stsEndpointSource: String
+
+    /// A configuration with static keys (tests, tools).
     public init(credentials: Credentials, region: String, endpoint: String, profile: String?) {
-        self.credentials = credentials; self.region = region; self.endpoint = Self.normalizedEndpoint(endpoint); self.profile = profile
+        self.init(credentialProvider: StaticCredentialProvider(credentials, source: "static keys"),
+                  region: region, endpoint: endpoint, profile: profile)
+    }
+
+    public init(credentialProvider: any CredentialProvider, region: String, endpoint: String, profile: String?,
+                regionSource: String = "given", endpointSource: String = "given",
+                stsEndpoint: String? = nil, stsEndpointSource: String = "default") {
+        self.credentialProvider = credentialProvider
+        self.region = region; self.endpoint = Self.normalizedEndpoint(endpoint); self.profile = profile
+        self.regionSource = regionSource; self.endpointSource = endpointSource
+        self.stsEndpoint = stsEndpoint ?? STSClient.defaultEndpoint(region: region)
+        self.stsEndpointSource = stsEndpointSource
+    }
+
+    /// The keys when they are static (environment or profile keys), nil for providers that fetch
+    /// temporary credentials.
+    public var staticCredentials: Credentials? {
+        (credentialProvider as? StaticCredentialProvider)?.credentials
+    }
+
+    /// Same region, endpoint and profile, and the same static keys (or, for providers that fetch
+    /// credentials, the same source).
+    public static func == (lhs: AWSConfiguration, rhs: AWSConfiguration) -> Bool {
+        guard lhs.region == rhs.region, lhs.endpoint == rhs.endpoint, lhs.profile == rhs.profile else { return false }
+        if lhs.staticCredentials != nil || rhs.staticCredentials != nil {
+            return lhs.staticCredentials == rhs.staticCredentials
+        }
+        return lhs.credentialProvider.source == rhs.credentialProvider.source
     }
 
     /// The one form of an endpoint URL, used wherever an endpoint is kept or compared: scheme and host
@@ -56,7 +97,7 @@ public struct AWSConfiguration: Sendable, Equatable, CustomStringConvertible {
         return components.string ?? trimmed
     }
     public var description: String {
-        "AWSConfiguration(credentials: \(credentials), region: \(region), endpoint: \(endpoint), profile: \(profile ?? "none"))"
+        "AWSConfiguration(credentials: \(staticCredentials.map { "\($0)" } ?? credentialProvider.source), region: \(region), endpoint: \(endpoint), profile: \(profile ?? "none"))"
     }
 }
 
@@ -84,6 +125,16 @@ public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConve
     case unreadableFile(path: String, reason: String)
     /// A region that cannot be a region name (`source` says where it came from).
     case invalidRegion(String, source: String)
+    /// A role profile sets `mfa_serial`: an unattended run cannot prompt for a code.
+    case mfaRequired(profile: String, file: String)
+    /// `source_profile` references that come back to a profile already in the chain.
+    case roleChainLoop(profiles: [String])
+    /// A role or web identity profile that cannot work as written (`reason` says why).
+    case invalidRoleProfile(profile: String, file: String, reason: String)
+    /// `credential_source = Ec2InstanceMetadata | EcsContainer` where that provider is not available.
+    case credentialSourceUnavailable(profile: String, file: String, source: String)
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` without `AWS_ROLE_ARN`.
+    case webIdentityWithoutRole(tokenFileSource: String)
 
     public var description: String {
         switch self {
@@ -123,6 +174,20 @@ public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConve
             return "Cannot read \(path): \(reason)."
         case .invalidRegion(let region, let source):
             return "The region \"\(region)\" from \(source) is not a valid region name (expected something like eu-west-1)."
+        case .mfaRequired(let profile, let file):
+            return "The profile \"\(profile)\" in \(file) sets mfa_serial: this tool runs unattended and cannot ask for an MFA code."
+                + " Use a role without an MFA condition for automation, or export temporary keys first:"
+                + " eval \"$(aws configure export-credentials --profile \(profile) --format env)\"."
+        case .roleChainLoop(let profiles):
+            return "The profiles' source_profile settings form a loop: \(profiles.joined(separator: " -> "))."
+                + " End the chain with a profile that has keys or a credential_source."
+        case .invalidRoleProfile(let profile, let file, let reason):
+            return "The profile \"\(profile)\" in \(file) cannot give credentials: \(reason)."
+        case .credentialSourceUnavailable(let profile, let file, let source):
+            return "The profile \"\(profile)\" in \(file) sets credential_source = \(source), which is not available in this build."
+                + " Use source_profile or credential_source = Environment, or export temporary keys first."
+        case .webIdentityWithoutRole(let tokenFileSource):
+            return "\(tokenFileSource) is set but AWS_ROLE_ARN is not: a web identity token needs the ARN of the role to assume."
         }
     }
 }

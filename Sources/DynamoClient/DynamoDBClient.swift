@@ -15,7 +15,11 @@ public final class DynamoDBClient: Sendable {
     public let retryPolicy: RetryPolicy
     let transport: any HTTPTransport
     let ownsTransport: Bool
-    let signer: SigV4Signer
+    /// The credentials every request is signed with, refreshed before they expire.
+    public let credentials: RefreshingCredentials
+    /// The signer of the current credentials: rebuilt only when they change, so its cached signing key
+    /// is reused request after request.
+    let signer: Mutex<SigV4Signer?> = Mutex(nil)
     /// What retries and waiters wait on and measure deadlines against.
     public let clock: any RunClock
     public let logger: Logger
@@ -29,10 +33,15 @@ public final class DynamoDBClient: Sendable {
     /// Creates a client.
     /// - Parameters:
     ///   - transport: defaults to a new ``CurlTransport`` owned (and shut down) by this client.
-    ///   - clock: what retries and waiters wait on and measure deadlines against; tests pass a clock they control.
+    ///   - clock: what retries and waiters wait on and measure deadlines against, and what credential
+    ///     expiry is measured on; tests pass a clock they control.
+    ///   - credentials: the credential cache to sign with; by default the configuration's provider in a
+    ///     ``RefreshingCredentials`` on `clock` (or the configuration's own one, when it is already a cache,
+    ///     so clients made from one configuration share it).
     public init(configuration: AWSConfiguration, transport: (any HTTPTransport)? = nil,
                 retryPolicy: RetryPolicy = .default, clock: any RunClock = SystemClock(),
-                logger: Logger = Logger(label: "dynamo-migrate.client")) {
+                logger: Logger = Logger(label: "dynamo-migrate.client"),
+                credentials: RefreshingCredentials? = nil) {
         self.configuration = configuration
         self.retryPolicy = retryPolicy
         if let transport {
@@ -42,7 +51,8 @@ public final class DynamoDBClient: Sendable {
             self.transport = CurlTransport()
             self.ownsTransport = true
         }
-        self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "dynamodb")
+        self.credentials = credentials ?? (configuration.credentialProvider as? RefreshingCredentials)
+            ?? RefreshingCredentials(configuration.credentialProvider, clock: clock)
         self.clock = clock
         self.logger = logger
         self.budget = RetryBudget(capacity: retryPolicy.budgetCapacity)
@@ -81,12 +91,14 @@ public final class DynamoDBClient: Sendable {
                         idempotent: Bool = true) async throws(DynamoDBError) -> [UInt8] {
         var attempt = 0
         var timeouts = 0
+        var refreshedAfterRefusal = false
         var random = SystemRandomNumberGenerator()
         while true {
             attempt += 1
             let context = CallContext(operation: operation, table: table, attempts: attempt,
                                       region: configuration.region, endpoint: configuration.endpoint)
-            var request = signedRequest(operation: operation, body: body)
+            let (used, signer) = try await currentSigner(context: context)
+            var request = signedRequest(signer, operation: operation, body: body)
             // Only we may decide to send a non-idempotent call again (libcurl resends on reused connections).
             request.freshConnection = !idempotent
             counters.withLock { $0.requests += 1 }
@@ -100,6 +112,19 @@ public final class DynamoDBClient: Sendable {
                     return response.body
                 }
                 let error = Self.serviceError(from: response, context: context)
+                // Credentials that expired under us (a refresh lost a race with the clock, or the
+                // provider's expiration was optimistic): one forced refresh and one more try, outside the
+                // retry budget. Nothing was applied: DynamoDB checks credentials before anything else.
+                if !refreshedAfterRefusal, Self.mayBeExpiredCredentials(error, used: used) {
+                    refreshedAfterRefusal = true
+                    credentials.invalidate(used.credentials)
+                    let fresh = try? await credentials.credentials()
+                    if let fresh, fresh.credentials != used.credentials {
+                        logger.info("\(operation): \(error.type) with credentials from \(credentials.source); refreshed them and retrying")
+                        attempt -= 1
+                        continue
+                    }
+                }
                 retryClass = RetryPolicy.classify(type: error.type, httpStatus: error.httpStatus)
                 failure = .service(error)
             } catch {
@@ -141,7 +166,37 @@ public final class DynamoDBClient: Sendable {
         }
     }
 
-    func signedRequest(operation: String, body: [UInt8]) -> HTTPRequest {
+    /// Error types with which AWS refuses credentials that have expired. `ExpiredTokenException` says so;
+    /// the other two are sent for an expired session token by some endpoints, so they count only for
+    /// temporary credentials (those with an expiration).
+    static let expiredTokenErrorTypes: Set<String> = ["ExpiredTokenException", "ExpiredToken", "RequestExpired"]
+    static let refusedCredentialsErrorTypes: Set<String> = ["UnrecognizedClientException", "InvalidSignatureException"]
+
+    static func mayBeExpiredCredentials(_ error: ServiceError, used: ExpiringCredentials) -> Bool {
+        if expiredTokenErrorTypes.contains(error.type) { return true }
+        return used.expiration != nil && refusedCredentialsErrorTypes.contains(error.type)
+    }
+
+    /// The current credentials and their signer (rebuilt only when the credentials changed).
+    func currentSigner(context: CallContext) async throws(DynamoDBError) -> (ExpiringCredentials, SigV4Signer) {
+        let current: ExpiringCredentials
+        do {
+            current = try await credentials.credentials()
+        } catch let error as CredentialProviderError {
+            throw .credentials(error, context: context)
+        } catch {
+            throw .credentials(CredentialProviderError(source: credentials.source, reason: "\(error)"), context: context)
+        }
+        let signer = signer.withLock { cached -> SigV4Signer in
+            if let existing = cached, existing.credentials == current.credentials { return existing }
+            let made = SigV4Signer(credentials: current.credentials, region: configuration.region, service: "dynamodb")
+            cached = made
+            return made
+        }
+        return (current, signer)
+    }
+
+    func signedRequest(_ signer: SigV4Signer, operation: String, body: [UInt8]) -> HTTPRequest {
         let headers: [(name: String, value: String)] = [
             ("Host", hostHeader),
             ("Content-Type", "application/x-amz-json-1.0"),

@@ -1,3 +1,4 @@
+import AWSAuth
 import CurlTransport
 
 /// Everything a DynamoDB call can fail with, with the context an operator needs to act on it.
@@ -12,6 +13,8 @@ public enum DynamoDBError: Error, Sendable, CustomStringConvertible {
     case waitTimedOut(table: String, waitingFor: String, after: Duration)
     /// The request breaks one of DynamoDB's limits; it was not sent.
     case invalidRequest(operation: String, reason: String)
+    /// No credentials to sign with: the provider (STS, SSO, IMDS, ...) failed. Nothing was sent.
+    case credentials(CredentialProviderError, context: CallContext)
 
     /// The short error type (`ResourceNotFoundException`, ...) when DynamoDB sent one.
     public var errorType: String? {
@@ -45,7 +48,7 @@ public enum DynamoDBError: Error, Sendable, CustomStringConvertible {
             if case .shutDown = t { return false }
             return true
         case .malformedResponse: return true
-        case .waitTimedOut, .invalidRequest: return false
+        case .waitTimedOut, .invalidRequest, .credentials: return false
         }
     }
 
@@ -67,6 +70,8 @@ public enum DynamoDBError: Error, Sendable, CustomStringConvertible {
             return "table \(table) did not become \(state) within \(after)"
         case .invalidRequest(let operation, let reason):
             return "\(operation) not sent: \(reason)"
+        case .credentials(let error, let c):
+            return "\(c.operation)\(c.tableSuffix) not sent: \(error)"
         }
     }
 }

@@ -17,7 +17,7 @@ public struct DynamoMigrate: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [TablesCommand.self, PlanCommand.self, MigrateCommand.self, ChecksumCommand.self, VerifyCommand.self,
                       DiffCommand.self, ExportCommand.self, ImportCommand.self, BackupCommand.self, DrillCommand.self,
-                      DecommissionCommand.self])
+                      DecommissionCommand.self, WhoamiCommand.self])
     public init() {}
 }
 

@@ -73,7 +73,7 @@ final class AWSHome {
         #expect(config == AWSConfiguration(credentials: Credentials(accessKeyId: "AKIAENV", secretAccessKey: "env-secret", sessionToken: "env-token"),
                                            region: "eu-west-1", endpoint: "https://dynamodb.eu-west-1.amazonaws.com", profile: "default"))
         let withProfileVariable = try home.resolve(Self.envKeys.merging(["AWS_PROFILE": "prod"]) { a, _ in a })
-        #expect(withProfileVariable.credentials == Credentials(accessKeyId: "AKIAENV", secretAccessKey: "env-secret"))
+        #expect(withProfileVariable.staticCredentials == Credentials(accessKeyId: "AKIAENV", secretAccessKey: "env-secret"))
         #expect(withProfileVariable.region == "us-west-2")
         #expect(withProfileVariable.profile == "prod")
     }
@@ -89,7 +89,7 @@ final class AWSHome {
     @Test("Without environment keys: the default profile from the credentials file")
     func defaultProfile() throws {
         let home = try AWSHome(credentials: Self.standardFiles.credentials, config: Self.standardFiles.config)
-        #expect(try home.resolve().credentials == Credentials(accessKeyId: "AKIADEFAULT", secretAccessKey: "default-secret"))
+        #expect(try home.resolve().staticCredentials == Credentials(accessKeyId: "AKIADEFAULT", secretAccessKey: "default-secret"))
     }
 
     @Test("The credentials file wins over keys in the config file; the config file is used when it has them")
@@ -106,8 +106,8 @@ final class AWSHome {
             region = ap-south-1
             """
         let home = try AWSHome(credentials: "[both]\naws_access_key_id = AKIACREDS\naws_secret_access_key = creds-secret\n", config: config)
-        #expect(try home.resolve(profile: "both").credentials == Credentials(accessKeyId: "AKIACREDS", secretAccessKey: "creds-secret"))
-        #expect(try home.resolve(profile: "onlyconfig").credentials
+        #expect(try home.resolve(profile: "both").staticCredentials == Credentials(accessKeyId: "AKIACREDS", secretAccessKey: "creds-secret"))
+        #expect(try home.resolve(profile: "onlyconfig").staticCredentials
                 == Credentials(accessKeyId: "AKIAONLYCONFIG", secretAccessKey: "onlyconfig-secret", sessionToken: "onlyconfig-token"))
     }
 
@@ -119,7 +119,7 @@ final class AWSHome {
         try home.write("[profile x]\nregion=eu-north-1\n", to: home.home.appendingPathComponent("elsewhere/conf").path)
         let config = try home.resolve(profile: "x", ["AWS_SHARED_CREDENTIALS_FILE": "~/elsewhere/creds",
                                                     "AWS_CONFIG_FILE": home.home.appendingPathComponent("elsewhere/conf").path])
-        #expect(config.credentials == Credentials(accessKeyId: "AKIAX", secretAccessKey: "x-secret"))
+        #expect(config.staticCredentials == Credentials(accessKeyId: "AKIAX", secretAccessKey: "x-secret"))
         #expect(config.region == "eu-north-1")
     }
 
@@ -133,7 +133,7 @@ final class AWSHome {
             """
         let home = try AWSHome(credentials: credentials, config: config)
         let resolved = try home.resolve()
-        #expect(resolved.credentials == Credentials(accessKeyId: "AKIACASE", secretAccessKey: "case-secret"))
+        #expect(resolved.staticCredentials == Credentials(accessKeyId: "AKIACASE", secretAccessKey: "case-secret"))
         #expect(resolved.region == "sa-east-1")
     }
 
@@ -237,7 +237,7 @@ final class AWSHome {
     func environmentKeysIgnoreABrokenCredentialsFile() throws {
         let home = try AWSHome(credentials: "[default\n")
         let resolved = try home.resolve(region: "eu-west-1", Self.envKeys)
-        #expect(resolved.credentials == Credentials(accessKeyId: "AKIAENV", secretAccessKey: "env-secret"))
+        #expect(resolved.staticCredentials == Credentials(accessKeyId: "AKIAENV", secretAccessKey: "env-secret"))
         // Without the environment keys the broken file is what the operator must hear about.
         #expect(home.error(region: "eu-west-1") == .malformedFile(path: home.credentialsPath, line: 1, reason: "the section header has no closing `]`"))
     }
@@ -315,7 +315,7 @@ final class AWSHome {
                 == "The environment sets AWS_ACCESS_KEY_ID but not AWS_SECRET_ACCESS_KEY. Set both, or unset AWS_ACCESS_KEY_ID to use a profile.")
     }
 
-    @Test("Assume-role, SSO and credential_process profiles are reported as unsupported")
+    @Test("SSO and credential_process profiles are reported as unsupported until their providers plug in; assume-role profiles resolve")
     func unsupportedSources() throws {
         let config = """
             [profile role]
@@ -330,7 +330,9 @@ final class AWSHome {
             region = eu-west-1
             """
         let home = try AWSHome(credentials: Self.standardFiles.credentials, config: config)
-        #expect(home.error(profile: "role") == .unsupportedCredentialSource(profile: "role", file: home.configPath, setting: "role_arn"))
+        let role = try home.resolve(profile: "role")
+        #expect(role.credentialProvider is AssumeRoleCredentialProvider)
+        #expect(role.credentialProvider.source == "assume role arn:aws:iam::123456789012:role/admin (profile \"role\") with credentials from profile \"default\" in \(home.credentialsPath)")
         #expect(home.error(profile: "sso") == .unsupportedCredentialSource(profile: "sso", file: home.configPath, setting: "sso_session"))
         #expect(home.error(profile: "process") == .unsupportedCredentialSource(profile: "process", file: home.configPath, setting: "credential_process"))
     }

@@ -124,13 +124,13 @@ import TestSupport
             }.filter { $0 != "help" }
         }
         pending = subcommands(of: root.stdout).map { [$0] }
-        #expect(pending.count == 11, "\(root.stdout)")
+        #expect(pending.count == 12, "\(root.stdout)")
         while let path = pending.popLast(), path.count <= 2 {
             let help = try TestEnvironment.runCLI(path + ["--help"])
             let nested = subcommands(of: help.stdout)
             if nested.isEmpty { leaves.append(path) } else { pending += nested.map { path + [$0] } }
         }
-        #expect(leaves.count == 16, "\(leaves)")
+        #expect(leaves.count == 17, "\(leaves)")
         for path in leaves {
             let help = try TestEnvironment.runCLI(path + ["--help"])
             #expect(help.stdout.contains("-v, --verbose"), "\(path.joined(separator: " ")) does not take --verbose")
