@@ -163,7 +163,7 @@ public struct SSOCredentialProvider: CredentialProvider {
             throw CredentialProviderError(source: source, reason: "the cached SSO token's expiresAt \"\(expiresText)\" in \(path) is not a date: \(loginHint)")
         }
         guard clock.date < expiresAt else {
-            throw CredentialProviderError(source: source, reason: "the SSO session has expired (at \(expiresText)): \(loginHint)")
+            throw CredentialProviderError(source: source, reason: "the SSO session has expired: \(loginHint) (the cached token expired at \(expiresText))")
         }
         return token
     }

@@ -39,6 +39,8 @@ import TestSupport
              "AWS_CONTAINER_AUTHORIZATION_TOKEN": "ignored-when-a-file-is-given"], http: http))
 
         let first = try await provider.fetch()
+        expectNoSecrets(String(describing: first))
+        expectNoSecrets(provider.source)
         #expect(first == ExpiringCredentials(
             credentials: Credentials(accessKeyId: "ASIAONE", secretAccessKey: Planted.secret, sessionToken: Planted.sessionToken),
             expiration: utc("2026-11-30T10:00:00Z")))

@@ -69,7 +69,9 @@ import TestSupport
             clock: TestClock(date: utc("2026-11-30T09:00:00Z"))))
         #expect(provider.region == "eu-central-1")
         #expect(provider.source == "SSO (profile \"dev\", account 111122223333, role ReadOnly)")
-        #expect(try await provider.fetch() == ExpiringCredentials(
+        let fetched = try await provider.fetch()
+        expectNoSecrets(String(describing: fetched))
+        #expect(fetched == ExpiringCredentials(
             credentials: Credentials(accessKeyId: "ASIASSOReadOnly", secretAccessKey: Planted.secret, sessionToken: Planted.sessionToken),
             expiration: Date(timeIntervalSince1970: 1_796_029_200)))
         #expect(portal.requests.map(\.query) == ["account_id=111122223333&role_name=ReadOnly"])
@@ -103,7 +105,7 @@ import TestSupport
 
         try cache(home, Self.sessionCacheName, expiresAt: "2026-11-30T08:59:59Z")
         error = await providerError { try await provider.fetch() }
-        #expect(error?.description == "cannot get credentials from SSO (profile \"dev\", account 111122223333, role ReadOnly): the SSO session has expired (at 2026-11-30T08:59:59Z): run `aws sso login --profile dev`")
+        #expect(error?.description == "cannot get credentials from SSO (profile \"dev\", account 111122223333, role ReadOnly): the SSO session has expired: run `aws sso login --profile dev` (the cached token expired at 2026-11-30T08:59:59Z)")
 
         try cache(home, Self.sessionCacheName, expiresAt: "2026-11-30T12:00:00Z", token: "revoked-token")
         error = await providerError { try await provider.fetch() }
