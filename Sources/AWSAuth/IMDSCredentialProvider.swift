@@ -125,7 +125,7 @@ public final class IMDSCredentialProvider: CredentialProvider {
             throw CredentialProviderError(source: source, reason: "the metadata service did not answer (\(error)); not on EC2, or set AWS_EC2_METADATA_DISABLED=true")
         }
         guard response.status == 200 else {
-            let hint = response.status == 403 ? " (the instance metadata service is disabled on this instance)" : ""
+            let hint = response.status == 403 ? " (the metadata service is turned off for this instance, or a proxy refuses it: not on EC2?)" : ""
             throw CredentialProviderError(source: source, reason: "the session token request (PUT /latest/api/token) was answered HTTP \(response.status)\(hint)")
         }
         let value = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
