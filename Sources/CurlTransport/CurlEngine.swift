@@ -232,8 +232,9 @@ final class CurlEngine: @unchecked Sendable {
         set(dm_curl_easy_setopt_string(handle, CURLOPT_URL, request.url))
         set(dm_curl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
         set(dm_curl_easy_setopt_long(handle, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1)))
-        set(dm_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMS))
-        set(dm_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, requestTimeoutMS))
+        let ownTimeoutMS = request.timeout.map(Self.milliseconds)
+        set(dm_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, ownTimeoutMS.map { min($0, connectTimeoutMS) } ?? connectTimeoutMS))
+        set(dm_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, ownTimeoutMS ?? requestTimeoutMS))
         set(dm_curl_easy_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1))
         set(dm_curl_easy_setopt_long(handle, CURLOPT_FRESH_CONNECT, request.freshConnection ? 1 : 0))
         set(dm_curl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, transfer.errorBuffer))
@@ -299,6 +300,7 @@ final class CurlEngine: @unchecked Sendable {
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
             return .failure(.connectFailed(url: url, reason: transfer.errorText(code)))
         case CURLE_OPERATION_TIMEDOUT:
+            if let own = transfer.timeout { return .failure(.timedOut(url: url, after: own)) }
             return .failure(.timedOut(url: url, after: connectionWasEstablished(transfer.handle)
                 ? configuration.requestTimeout : configuration.connectTimeout))
         case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE:

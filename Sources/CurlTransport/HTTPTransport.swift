@@ -10,8 +10,14 @@ public struct HTTPRequest: Sendable {
     /// before any answer, which the server may already have applied; a request that must not be
     /// applied twice without its sender knowing (CreateBackup) asks for a fresh connection instead.
     public var freshConnection: Bool
-    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8], freshConnection: Bool = false) {
-        self.method = method; self.url = url; self.headers = headers; self.body = body; self.freshConnection = freshConnection
+    /// A limit for this request alone, connecting included, in place of the transport's timeouts (nil: the
+    /// transport's). The instance metadata service is probed with 1 s so a laptop, where nothing answers
+    /// at 169.254.169.254, is not held up for the transport's 5 s connect timeout.
+    public var timeout: Duration?
+    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8],
+                freshConnection: Bool = false, timeout: Duration? = nil) {
+        self.method = method; self.url = url; self.headers = headers; self.body = body
+        self.freshConnection = freshConnection; self.timeout = timeout
     }
 }
 

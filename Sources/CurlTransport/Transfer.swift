@@ -12,6 +12,8 @@ struct PendingRequest: Sendable {
 final class Transfer {
     let id: UInt64
     let url: String
+    /// The request's own ``HTTPRequest/timeout``, if it has one.
+    let timeout: Duration?
     let handle: UnsafeMutableRawPointer
     let continuation: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>
     /// The request body, copied into memory we own: libcurl reads it through CURLOPT_POSTFIELDS
@@ -26,6 +28,7 @@ final class Transfer {
     init(pending: PendingRequest, handle: UnsafeMutableRawPointer) {
         id = pending.id
         url = pending.request.url
+        timeout = pending.request.timeout
         continuation = pending.continuation
         self.handle = handle
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))

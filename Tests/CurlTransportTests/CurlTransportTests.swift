@@ -149,6 +149,18 @@ private func randomBytes(_ count: Int) -> [UInt8] {
         #expect(error == .timedOut(url: url, after: .milliseconds(300)))
     }
 
+    /// A request's own timeout replaces the transport's, for that request only.
+    @Test func aRequestsOwnTimeout() async throws {
+        let server = try TestHTTPServer()
+        let transport = CurlTransport()  // 30 s by default
+        defer { transport.shutdown() }
+        let url = server.url("/slow?ms=5000")
+        let error = await sendError(transport, HTTPRequest(method: "GET", url: url, headers: [], body: [], timeout: .milliseconds(300)))
+        #expect(error == .timedOut(url: url, after: .milliseconds(300)))
+        let answer = try await transport.send(HTTPRequest(method: "GET", url: server.url("/slow?ms=500"), headers: [], body: []))
+        #expect(answer.body == Array("slow".utf8), "the next request has the transport's timeout again")
+    }
+
     @Test func checksumIsVerified() async throws {
         let server = try TestHTTPServer()
         let transport = CurlTransport()
