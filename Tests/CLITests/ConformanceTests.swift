@@ -1,0 +1,152 @@
+import DynamoClient
+import DynamoCore
+import Foundation
+import Testing
+import TestSupport
+
+/// botocore's model of DynamoDB, through Tests/Conformance/validate_dynamodb_requests.py: what AWS would
+/// reject that moto lets through (see the script's doc string for every check).
+enum RequestValidator {
+    static let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/Conformance/validate_dynamodb_requests.py")
+
+    /// The python3 to use: the one on PATH (as SigV4DifferentialTests finds it; scripts/test.sh puts the
+    /// project's environment first), else the project's environment itself (scripts/python-env.sh).
+    static let python: URL? = {
+        var candidates = [URL(fileURLWithPath: "/usr/bin/env")]
+        let venv = ProcessInfo.processInfo.environment["DYNAMO_MIGRATE_VENV"]
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/dynamo-migrate/venv").path
+        candidates.append(URL(fileURLWithPath: venv).appendingPathComponent("bin/python3"))
+        return candidates.first { candidate in
+            guard FileManager.default.isExecutableFile(atPath: candidate.path),
+                  let result = try? run(candidate, ["-c", "import botocore.validate, botocore.serialize"]) else { return false }
+            return result.status == 0
+        }
+    }()
+
+    /// Why the conformance tests cannot run, or nil. Printed to standard error when they are skipped, so a
+    /// green run that skipped them says so.
+    static let unavailableReason: String? = {
+        guard python != nil else {
+            let reason = "python3 with botocore not found (on PATH or in ~/.cache/dynamo-migrate/venv; scripts/setup.sh installs boto3 there)"
+            FileHandle.standardError.write(Data("!! NOT RUN: DynamoDB request conformance against botocore's model: \(reason)\n".utf8))
+            return reason
+        }
+        return nil
+    }()
+
+    static var isAvailable: Bool { unavailableReason == nil }
+
+    /// One problem the validator found.
+    struct Problem: Codable, Equatable, CustomStringConvertible {
+        var index: Int
+        var operation: String
+        var problem: String
+        var description: String { "request \(index) (\(operation)): \(problem)" }
+    }
+
+    /// The validator's answer.
+    struct Report: Codable {
+        var requests: Int
+        var operations: [String: Int]
+        var problems: [Problem]
+    }
+
+    /// Checks the requests in `file` (JSON lines, ``RecordedRequest/jsonLine``).
+    static func validate(_ file: URL) throws -> Report {
+        guard let python else { throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "python3 with botocore"]) }
+        let result = try run(python, [script.path, file.path])
+        guard result.status == 0 else {
+            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey:
+                "the validator exited \(result.status): \(String(decoding: result.stderr, as: UTF8.self))"])
+        }
+        return try JSONDecoder().decode(Report.self, from: result.stdout)
+    }
+
+    static func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: Data) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = (executable.lastPathComponent == "env" ? ["python3"] : []) + arguments
+        let directory = TestEnvironment.temporaryDirectory("validator")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("stdout"), err = directory.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus, try Data(contentsOf: out), try Data(contentsOf: err))
+    }
+}
+
+/// A request as the proxy would record it.
+private func recorded(_ operation: String, _ body: String) -> RecordedRequest {
+    RecordedRequest(target: "DynamoDB_20120810.\(operation)", contentType: "application/x-amz-json-1.0", body: Array(body.utf8))
+}
+
+@Suite("DynamoDB request conformance: the validator itself")
+struct RequestValidatorTests {
+    @Test("the validator names exactly what AWS would reject: 26 writes, a 256-character table name, an unused placeholder",
+          .enabled(if: RequestValidator.isAvailable, "python3 with botocore is not installed: \(RequestValidator.unavailableReason ?? "")"))
+    func validatorFindsTheProblems() throws {
+        let longName = String(repeating: "t", count: 256)
+        let puts = (0..<26).map { #"{"PutRequest":{"Item":{"pk":{"S":"item-\#($0)"},"b":{"B":"AAH/"}}}}"# }.joined(separator: ",")
+        let requests = [
+            recorded("BatchWriteItem", #"{"RequestItems":{"\#(longName)":[\#(puts)]}}"#),
+            recorded("UpdateItem", #"""
+                {"TableName":"orders","Key":{"pk":{"S":"1"}},"UpdateExpression":"SET #a = :v",
+                 "ExpressionAttributeNames":{"#a":"a"},"ExpressionAttributeValues":{":v":{"N":"1"},":unused":{"S":"x"}}}
+                """#),
+            // Well-formed requests of the same operations: no problem may be reported for them.
+            recorded("BatchWriteItem", #"{"RequestItems":{"orders":[{"PutRequest":{"Item":{"pk":{"S":"1"},"b":{"B":"AAH/"},"ns":{"NS":["1","2"]}}}},{"DeleteRequest":{"Key":{"pk":{"S":"2"}}}}]}}"#),
+            recorded("UpdateItem", #"{"TableName":"orders","Key":{"pk":{"S":"1"}},"UpdateExpression":"SET #a = :v","ExpressionAttributeNames":{"#a":"a"},"ExpressionAttributeValues":{":v":{"N":"1"}}}"#),
+            recorded("Scan", #"{"TableName":"orders","Limit":7,"Segment":1,"TotalSegments":2,"ExclusiveStartKey":{"pk":{"S":"x"}}}"#),
+            recorded("RestoreTableToPointInTime", #"{"SourceTableName":"orders","TargetTableName":"orders-drill","RestoreDateTime":1764489600.25}"#),
+        ]
+        let file = TestEnvironment.temporaryDirectory("validator-unit").appendingPathComponent("requests.jsonl")
+        try Data(requests.map { $0.jsonLine + "\n" }.joined().utf8).write(to: file)
+
+        let report = try RequestValidator.validate(file)
+        #expect(report.requests == 6)
+        let abbreviated = "'tttttttttttttttttttt…tttttttttt' (256 chars)"
+        #expect(report.problems == [
+            .init(index: 0, operation: "BatchWriteItem",
+                  problem: "BatchWriteItem.RequestItems (key): table name \(abbreviated) has 256 characters, DynamoDB allows 3-255"),
+            .init(index: 0, operation: "BatchWriteItem", problem: "BatchWriteItem: 26 write requests, at most 25"),
+            .init(index: 1, operation: "UpdateItem",
+                  problem: "UpdateItem.ExpressionAttributeValues: :unused is defined but not used in any expression"),
+        ])
+    }
+
+    @Test("the validator's other checks: botocore's model, limits of values, names and expressions",
+          .enabled(if: RequestValidator.isAvailable, "python3 with botocore is not installed: \(RequestValidator.unavailableReason ?? "")"))
+    func validatorOtherChecks() throws {
+        let requests = [
+            recorded("Scan", #"{"TableName":"orders","Limit":0,"Segment":2,"TotalSegments":2,"Bogus":true}"#),
+            recorded("PutItem", #"{"TableName":"orders","Item":{"pk":{"S":"1"},"e":{"SS":[]},"d":{"NS":["1","1.0"]},"x":{"S":"a","N":"1"},"b":{"B":"not base64!"}}}"#),
+            recorded("Query", #"{"TableName":"orders","KeyConditionExpression":"#k = :k","ExpressionAttributeNames":{"#k":"pk"}}"#),
+            recorded("RestoreTableToPointInTime", #"{"SourceTableName":"orders","TargetTableName":"orders-drill","RestoreDateTime":"2026-11-30T08:00:00Z"}"#),
+            recorded("CreateBackup", #"{"TableName":"orders","BackupName":"orders/backup"}"#),
+        ]
+        let file = TestEnvironment.temporaryDirectory("validator-unit").appendingPathComponent("requests.jsonl")
+        try Data(requests.map { $0.jsonLine + "\n" }.joined().utf8).write(to: file)
+
+        let report = try RequestValidator.validate(file)
+        let found = Set(report.problems.map(\.description))
+        for expected in [
+            #"request 0 (Scan): botocore: Invalid value for parameter Limit, value: 0, valid min value: 1"#,
+            #"request 0 (Scan): Scan: Segment 2 is not below TotalSegments 2"#,
+            #"request 1 (PutItem): PutItem.Item.e: an empty SS set (DynamoDB rejects empty sets)"#,
+            #"request 1 (PutItem): PutItem.Item.d: the NS set has duplicates"#,
+            #"request 1 (PutItem): PutItem.Item.x: an AttributeValue needs exactly one type, has ['N', 'S']"#,
+            #"request 1 (PutItem): PutItem.Item.b.B: blob is not valid base64"#,
+            #"request 2 (Query): Query: :k is used in an expression but ExpressionAttributeValues is absent"#,
+            #"request 3 (RestoreTableToPointInTime): RestoreTableToPointInTime.RestoreDateTime: timestamp '2026-11-30T08:00:00Z' is not epoch seconds (the JSON protocol sends a number)"#,
+            #"request 4 (CreateBackup): CreateBackup.BackupName: backup name 'orders/backup' has characters outside [a-zA-Z0-9_.-]"#,
+        ] {
+            #expect(found.contains(expected), "missing: \(expected)\nfound:\n\(found.sorted().joined(separator: "\n"))")
+        }
+        #expect(report.problems.contains { $0.index == 0 && $0.problem.hasPrefix(#"botocore: Unknown parameter in input: "Bogus""#) })
+    }
+}
