@@ -94,13 +94,13 @@ struct RequestValidatorTests {
         let puts = (0..<26).map { #"{"PutRequest":{"Item":{"pk":{"S":"item-\#($0)"},"b":{"B":"AAH/"}}}}"# }.joined(separator: ",")
         let requests = [
             recorded("BatchWriteItem", #"{"RequestItems":{"\#(longName)":[\#(puts)]}}"#),
-            recorded("UpdateItem", #"""
+            recorded("UpdateItem", ##"""
                 {"TableName":"orders","Key":{"pk":{"S":"1"}},"UpdateExpression":"SET #a = :v",
                  "ExpressionAttributeNames":{"#a":"a"},"ExpressionAttributeValues":{":v":{"N":"1"},":unused":{"S":"x"}}}
-                """#),
+                """##),
             // Well-formed requests of the same operations: no problem may be reported for them.
             recorded("BatchWriteItem", #"{"RequestItems":{"orders":[{"PutRequest":{"Item":{"pk":{"S":"1"},"b":{"B":"AAH/"},"ns":{"NS":["1","2"]}}}},{"DeleteRequest":{"Key":{"pk":{"S":"2"}}}}]}}"#),
-            recorded("UpdateItem", #"{"TableName":"orders","Key":{"pk":{"S":"1"}},"UpdateExpression":"SET #a = :v","ExpressionAttributeNames":{"#a":"a"},"ExpressionAttributeValues":{":v":{"N":"1"}}}"#),
+            recorded("UpdateItem", ##"{"TableName":"orders","Key":{"pk":{"S":"1"}},"UpdateExpression":"SET #a = :v","ExpressionAttributeNames":{"#a":"a"},"ExpressionAttributeValues":{":v":{"N":"1"}}}"##),
             recorded("Scan", #"{"TableName":"orders","Limit":7,"Segment":1,"TotalSegments":2,"ExclusiveStartKey":{"pk":{"S":"x"}}}"#),
             recorded("RestoreTableToPointInTime", #"{"SourceTableName":"orders","TargetTableName":"orders-drill","RestoreDateTime":1764489600.25}"#),
         ]
@@ -125,7 +125,7 @@ struct RequestValidatorTests {
         let requests = [
             recorded("Scan", #"{"TableName":"orders","Limit":0,"Segment":2,"TotalSegments":2,"Bogus":true}"#),
             recorded("PutItem", #"{"TableName":"orders","Item":{"pk":{"S":"1"},"e":{"SS":[]},"d":{"NS":["1","1.0"]},"x":{"S":"a","N":"1"},"b":{"B":"not base64!"}}}"#),
-            recorded("Query", #"{"TableName":"orders","KeyConditionExpression":"#k = :k","ExpressionAttributeNames":{"#k":"pk"}}"#),
+            recorded("Query", ##"{"TableName":"orders","KeyConditionExpression":"#k = :k","ExpressionAttributeNames":{"#k":"pk"}}"##),
             recorded("RestoreTableToPointInTime", #"{"SourceTableName":"orders","TargetTableName":"orders-drill","RestoreDateTime":"2026-11-30T08:00:00Z"}"#),
             recorded("CreateBackup", #"{"TableName":"orders","BackupName":"orders/backup"}"#),
         ]
@@ -149,4 +149,165 @@ struct RequestValidatorTests {
         }
         #expect(report.problems.contains { $0.index == 0 && $0.problem.hasPrefix(#"botocore: Unknown parameter in input: "Bogus""#) })
     }
+}
+
+/// Every command of an end-to-end run, through a recording proxy in front of moto; then every request it
+/// sent is checked against botocore's model of DynamoDB and DynamoDB's limits. moto accepts much that AWS
+/// refuses, so this is where a request AWS would reject shows up before an operator meets it.
+@Suite("DynamoDB request conformance: an end-to-end run", .serialized, needsLocalServer)
+struct EndToEndConformanceTests {
+    let client = makeClient(endpoint: localEndpoint)
+
+    struct Step {
+        var arguments: [String]
+        var expectedStatus: Int32
+    }
+
+    @Test("every request of plan, migrate (every conflict policy), verify, diff, checksum, backups, drills, export/import and decommission is one AWS accepts",
+          .enabled(if: RequestValidator.isAvailable, "python3 with botocore is not installed: \(RequestValidator.unavailableReason ?? "")"))
+    func everyRequestConforms() async throws {
+        // Small sources (moto copies about 350 items/s): A and D (every attribute type), B and E (overlapping
+        // their keys with other content), C (to decommission, with deletion protection on).
+        let a = try await makeTable(client, prefix: "conf-a")
+        let b = try await makeTable(client, prefix: "conf-b")
+        let d = try await makeTable(client, prefix: "conf-d")
+        let e = try await makeTable(client, prefix: "conf-e")
+        let c = TestEnvironment.uniqueTableName("conf-c")
+        try await client.createTable(CreateTableInput(
+            name: c, keySchema: KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string)), deletionProtection: true))
+        try await client.waitUntilActive(c, pollInterval: .milliseconds(50))
+        try await writeAll(client, a, sampleItems(30))
+        try await writeAll(client, b, (0..<10).map { ["pk": .s("item-\($0)"), "from": .s("b"), "n": .n(DynamoNumber($0))] })
+        try await writeAll(client, d, sampleItems(12))
+        try await writeAll(client, e, (0..<6).map { ["pk": .s($0 < 3 ? "item-\($0 * 2)" : "e-only-\($0)"), "from": .s("e")] })
+        try await writeAll(client, c, (0..<10).map { ["pk": .s("c-\($0)"), "blob": .b([UInt8($0), 0xFF]), "ss": .ss(["x", "y\($0)"])] })
+        let overwrite = TestEnvironment.uniqueTableName("conf-t-overwrite")
+        let keep = TestEnvironment.uniqueTableName("conf-t-keep")
+        let fail = TestEnvironment.uniqueTableName("conf-t-fail")
+        let imported = TestEnvironment.uniqueTableName("conf-imported")
+
+        let directory = TestEnvironment.temporaryDirectory("conformance")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let mapping = directory.appendingPathComponent("mapping.yaml")
+        try Data("""
+            version: 1
+            tables:
+              - target: \(overwrite)
+                conflict: overwrite
+                settings:
+                  billing: { mode: provisioned, read: 5, write: 5 }
+                  global-secondary-indexes:
+                    - { name: byS, partition: { name: s, type: S }, projection: [n, flag], read: 2, write: 2 }
+                  ttl: expiresAt
+                  deletion-protection: true
+                  sse: true
+                  stream: new-and-old-images
+                  tags: { team: platform, purpose: conformance }
+                sources:
+                  - table: \(a)
+                    transforms:
+                      - set: { migratedFrom: "{source}" }
+                  - table: \(b)
+              - target: \(keep)
+                conflict: keep-existing
+                sources:
+                  - table: \(d)
+                  - table: \(e)
+              - target: \(fail)
+                conflict: fail
+                source: \(c)
+            decommission: [\(c)]
+            """.utf8).write(to: mapping)
+        let policy = directory.appendingPathComponent("policy.yaml")
+        try Data("""
+            version: 1
+            policies:
+              - name: conformance
+                tables: ["\(a)", "\(b)"]
+                pitr: { required: true, recoveryPeriodDays: 35 }
+                rpo: 24h
+                retention: { daily: 0, weekly: 0, monthly: 0 }
+            """.utf8).write(to: policy)
+        let state = directory.appendingPathComponent("state").path
+        let backups = directory.appendingPathComponent("backups").path
+        let export = directory.appendingPathComponent("export").path
+
+        let proxy = try FaultProxy(upstream: localEndpoint)
+        defer { proxy.stop() }
+        proxy.startRecording()
+        let endpoint = ["--endpoint-url", proxy.endpoint]
+        func run(_ arguments: [String], expect status: Int32 = 0, local: Bool = false) throws {
+            let result = try TestEnvironment.runCLI(arguments + (local ? [] : endpoint), killAfter: 300)
+            #expect(result.status == status, "dynamo-migrate \(arguments.joined(separator: " ")) exited \(result.status)\n\(result.stdout)\n\(result.stderr)")
+        }
+
+        try run(["tables", "--match", "conf-*"])
+        try run(["plan", mapping.path, "--sample", "3"])
+        try run(["migrate", mapping.path, "--state-dir", state, "--page-size", "7", "--segments", "2"])
+        try run(["verify", mapping.path, "--state-dir", state, "--segments", "2"])
+        try run(["checksum", a, b, "--segments", "3"])
+        try run(["diff", c, fail])
+        try run(["diff", d, keep], expect: 1)  // keep holds E's items too: extra keys
+        try run(["backup", "create", a, "--state-dir", backups, "--name", "{table}-first"])
+        try run(["backup", "create", a, c, "--state-dir", backups])
+        try run(["backup", "list", "--state-dir", backups, "--match", "conf-*"])
+        try run(["backup", "verify", "--policy", policy.path, "--metrics", directory.appendingPathComponent("metrics.prom").path],
+                expect: 1)  // PITR off on A and B, no backup of B
+        try run(["backup", "enforce", "--policy", policy.path, "--apply", "--state-dir", backups])
+        let newest = try await client.listBackups(table: a).max { ($0.creationDate ?? .distantPast) < ($1.creationDate ?? .distantPast) }
+        let arn = try #require(newest?.arn)
+        try run(["drill", "run", a, "--latest-backup", "--state-dir", backups, "--rto", "1h"])
+        try run(["drill", "run", a, "--backup", arn, "--state-dir", backups])
+        try run(["drill", "run", a, "--pitr", "latest", "--state-dir", backups])
+        let window = try await client.describeContinuousBackups(table: a)
+        if let latest = window.latestRestorableDate {  // inside the window: a RestoreDateTime with milliseconds
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            try run(["drill", "run", a, "--pitr", formatter.string(from: latest.wholeMilliseconds()), "--state-dir", backups])
+        }
+        try run(["export", a, "--to", export])
+        try run(["export", "verify", export], local: true)
+        try run(["import", export, "--table", imported, "--create"])
+        try run(["drill", "run", a, "--from-export", export, "--state-dir", backups])
+        try run(["decommission", mapping.path, "--state-dir", state, "--backup-state-dir", backups], expect: 1)  // protected
+        try run(["decommission", mapping.path, "--state-dir", state, "--backup-state-dir", backups, "--disable-deletion-protection"])
+        try run(["decommission", mapping.path, "--state-dir", state, "--backup-state-dir", backups,
+                 "--execute", "--yes-delete", c, "--disable-deletion-protection"])
+        #expect(try await client.describeTableIfExists(c) == nil, "decommission --execute deleted \(c)")
+
+        // Every request, checked.
+        #expect(proxy.recordingDropped == 0)
+        let file = directory.appendingPathComponent("requests.jsonl")
+        try proxy.writeRecordedRequests(to: file)
+        let report = try RequestValidator.validate(file)
+        #expect(report.requests == proxy.recordedRequests.count)
+        #expect(report.problems.isEmpty, """
+            \(report.problems.count) requests AWS would reject:
+            \(report.problems.prefix(40).map(\.description).joined(separator: "\n"))
+            """)
+        let expectedOperations: Set<String> = [
+            "ListTables", "DescribeTable", "Scan", "CreateTable", "UpdateTimeToLive", "DescribeTimeToLive",
+            "UpdateContinuousBackups", "DescribeContinuousBackups", "BatchWriteItem", "PutItem", "CreateBackup",
+            "DescribeBackup", "ListBackups", "DeleteBackup", "RestoreTableFromBackup", "RestoreTableToPointInTime",
+            "DeleteTable", "UpdateTable",
+        ]
+        #expect(expectedOperations.isSubset(of: Set(report.operations.keys)),
+                "operations never sent: \(expectedOperations.subtracting(report.operations.keys).sorted())")
+        print("conformance: \(report.requests) requests checked: \(report.operations.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+
+        for table in [overwrite, keep, fail, imported, a, b, c, d, e] {
+            if try await client.describeTableIfExists(table) != nil {
+                _ = try? await client.updateTable(UpdateTableInput(name: table, deletionProtection: false))
+                try? await client.deleteTable(table)
+            }
+        }
+        for table in [a, b, c] {
+            for backup in (try? await client.listBackups(table: table)) ?? [] { try? await client.deleteBackup(arn: backup.arn) }
+        }
+    }
+}
+
+private extension Date {
+    /// Cut to whole milliseconds (what an ISO 8601 time with fractional seconds holds), never later.
+    func wholeMilliseconds() -> Date { Date(timeIntervalSince1970: (timeIntervalSince1970 * 1000).rounded(.down) / 1000) }
 }
