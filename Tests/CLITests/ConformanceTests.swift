@@ -307,6 +307,82 @@ struct EndToEndConformanceTests {
     }
 }
 
+/// The same at DynamoDB's name limits: a 255-character table, a 255-byte key attribute name, a 255-character
+/// index name, long attribute names. (Drills of such a table are left out: their scratch table name is the
+/// table's name plus a suffix, which issue 11's timing work cuts to 255 characters.)
+@Suite("DynamoDB request conformance: names at DynamoDB's limits", .serialized, needsLocalServer)
+struct LimitsConformanceTests {
+    let client = makeClient(endpoint: localEndpoint)
+
+    @Test("migrate, verify, checksum, diff, backup, export and import of a table whose names are at DynamoDB's limits send only requests AWS accepts",
+          .enabled(if: RequestValidator.isAvailable, "python3 with botocore is not installed: \(RequestValidator.unavailableReason ?? "")"))
+    func namesAtTheLimits() async throws {
+        let stem = "conf-long-\(UInt32.random(in: 0...UInt32.max))-"
+        let source = stem + String(repeating: "x", count: 255 - stem.count)
+        let keyName = String(repeating: "é", count: 127) + "k"  // 255 bytes
+        let attributeName = String(repeating: "a", count: 2_000)
+        try await client.createTable(CreateTableInput(
+            name: source, keySchema: KeySchema(partitionKey: KeyAttribute(name: keyName, type: .string))))
+        try await client.waitUntilActive(source, pollInterval: .milliseconds(50))
+        try await writeAll(client, source, (0..<8).map { i in
+            [AttributeName(keyName): .s("key-\(i)"), "g": .s("group-\(i % 3)"), AttributeName(attributeName): .n(DynamoNumber(i)),
+             "m": .m([AttributeName(attributeName): .s("nested"), "deep": .l([.m([AttributeName(keyName): .bool(true)])])])]
+        })
+        let target = TestEnvironment.uniqueTableName("conf-limit-target")
+        let imported = TestEnvironment.uniqueTableName("conf-limit-imported")
+        let indexName = String(repeating: "i", count: 255)
+
+        let directory = TestEnvironment.temporaryDirectory("conformance-limits")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let mapping = directory.appendingPathComponent("mapping.yaml")
+        try Data("""
+            version: 1
+            tables:
+              - source: \(source)
+                target: \(target)
+                conflict: keep-existing
+                settings:
+                  global-secondary-indexes:
+                    - { name: \(indexName), partition: { name: g, type: S }, sort: { name: \(keyName), type: S }, projection: keys-only }
+                  ttl: \(keyName)
+            """.utf8).write(to: mapping)
+        let state = directory.appendingPathComponent("state").path
+        let backups = directory.appendingPathComponent("backups").path
+        let export = directory.appendingPathComponent("export").path
+
+        let proxy = try FaultProxy(upstream: localEndpoint)
+        defer { proxy.stop() }
+        proxy.startRecording()
+        func run(_ arguments: [String], expect status: Int32 = 0) throws {
+            let result = try TestEnvironment.runCLI(arguments + ["--endpoint-url", proxy.endpoint], killAfter: 300)
+            #expect(result.status == status, "dynamo-migrate \(arguments.joined(separator: " ").prefix(300)) exited \(result.status)\n\(result.stdout)\n\(result.stderr)")
+        }
+        try run(["plan", mapping.path, "--sample", "2"])
+        try run(["migrate", mapping.path, "--state-dir", state, "--page-size", "3"])
+        try run(["verify", mapping.path, "--state-dir", state])
+        try run(["checksum", source])
+        try run(["diff", source, target])
+        try run(["backup", "create", source, "--state-dir", backups])
+        try run(["backup", "list", "--state-dir", backups])
+        try run(["export", source, "--to", export])
+        try run(["import", export, "--table", imported, "--create"])
+
+        #expect(proxy.recordingDropped == 0)
+        let file = directory.appendingPathComponent("requests.jsonl")
+        try proxy.writeRecordedRequests(to: file)
+        let report = try RequestValidator.validate(file)
+        #expect(report.problems.isEmpty, """
+            \(report.problems.count) requests AWS would reject:
+            \(report.problems.prefix(40).map(\.description).joined(separator: "\n"))
+            """)
+        #expect(["CreateTable", "BatchWriteItem", "PutItem", "CreateBackup", "UpdateTimeToLive"].allSatisfy { report.operations[$0] != nil },
+                "\(report.operations)")
+
+        for table in [source, target, imported] { try? await client.deleteTable(table) }
+        for backup in (try? await client.listBackups(table: source)) ?? [] { try? await client.deleteBackup(arn: backup.arn) }
+    }
+}
+
 private extension Date {
     /// Cut to whole milliseconds (what an ISO 8601 time with fractional seconds holds), never later.
     func wholeMilliseconds() -> Date { Date(timeIntervalSince1970: (timeIntervalSince1970 * 1000).rounded(.down) / 1000) }
