@@ -128,6 +128,9 @@ struct RequestValidatorTests {
             recorded("Query", ##"{"TableName":"orders","KeyConditionExpression":"#k = :k","ExpressionAttributeNames":{"#k":"pk"}}"##),
             recorded("RestoreTableToPointInTime", #"{"SourceTableName":"orders","TargetTableName":"orders-drill","RestoreDateTime":"2026-11-30T08:00:00Z"}"#),
             recorded("CreateBackup", #"{"TableName":"orders","BackupName":"orders/backup"}"#),
+            // Keys of a table whose CreateTable was recorded: types, sizes, index keys, duplicates.
+            recorded("CreateTable", #"{"TableName":"keyed","BillingMode":"PAY_PER_REQUEST","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"g","AttributeType":"S"}],"GlobalSecondaryIndexes":[{"IndexName":"byG","KeySchema":[{"AttributeName":"g","KeyType":"HASH"}],"Projection":{"ProjectionType":"ALL"}}]}"#),
+            recorded("BatchWriteItem", #"{"RequestItems":{"keyed":[{"PutRequest":{"Item":{"pk":{"N":"1"}}}},{"PutRequest":{"Item":{"pk":{"S":""}}}},{"PutRequest":{"Item":{"pk":{"S":"a"},"g":{"N":"1"}}}},{"DeleteRequest":{"Key":{"pk":{"S":"a"}}}}]}}"#),
         ]
         let file = TestEnvironment.temporaryDirectory("validator-unit").appendingPathComponent("requests.jsonl")
         try Data(requests.map { $0.jsonLine + "\n" }.joined().utf8).write(to: file)
@@ -144,6 +147,10 @@ struct RequestValidatorTests {
             #"request 2 (Query): Query: :k is used in an expression but ExpressionAttributeValues is absent"#,
             #"request 3 (RestoreTableToPointInTime): RestoreTableToPointInTime.RestoreDateTime: timestamp '2026-11-30T08:00:00Z' is not epoch seconds (the JSON protocol sends a number)"#,
             #"request 4 (CreateBackup): CreateBackup.BackupName: backup name 'orders/backup' has characters outside [a-zA-Z0-9_.-]"#,
+            #"request 6 (BatchWriteItem): BatchWriteItem.RequestItems.'keyed'[0]: key attribute 'pk' is N, the table defines it as S"#,
+            #"request 6 (BatchWriteItem): BatchWriteItem.RequestItems.'keyed'[1]: key attribute 'pk' is empty"#,
+            #"request 6 (BatchWriteItem): BatchWriteItem.RequestItems.'keyed'[2]: key attribute of index 'byG' 'g' is N, the table defines it as S"#,
+            #"request 6 (BatchWriteItem): BatchWriteItem.RequestItems.'keyed'[3]: the batch has this key twice (DynamoDB refuses the whole batch)"#,
         ] {
             #expect(found.contains(expected), "missing: \(expected)\nfound:\n\(found.sorted().joined(separator: "\n"))")
         }

@@ -62,6 +62,9 @@ NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 class Checker:
     def __init__(self):
+        # Key schemas of the tables created by the recorded requests (CreateTable): table name →
+        # (table key [(name, type, role)], index keys {index: [(name, type, role)]}).
+        self.schemas = {}
         self.model = botocore.session.get_session().get_service_model("dynamodb")
         self.validator = ParamValidator()
         self.serializer = create_serializer("json", include_validation=False)
@@ -282,8 +285,86 @@ class Checker:
 
     # MARK: whole-request limits
 
+    def learn_schema(self, wire):
+        types = {d.get("AttributeName"): d.get("AttributeType") for d in wire.get("AttributeDefinitions") or []
+                 if isinstance(d, dict)}
+
+        def key(elements):
+            return [(e.get("AttributeName"), types.get(e.get("AttributeName")), e.get("KeyType"))
+                    for e in elements or [] if isinstance(e, dict)]
+        indexes = {}
+        for member in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+            for index in wire.get(member) or []:
+                if isinstance(index, dict):
+                    indexes[index.get("IndexName")] = key(index.get("KeySchema"))
+        if isinstance(wire.get("TableName"), str):
+            self.schemas[wire["TableName"]] = (key(wire.get("KeySchema")), indexes)
+
+    def check_item_keys(self, table, item, path, problems, key_only=False):
+        """An item (or a key) written to a table whose key schema a recorded CreateTable gave."""
+        schema = self.schemas.get(table)
+        if schema is None or not isinstance(item, dict):
+            return
+        table_key, indexes = schema
+        for name, kind, role in table_key:
+            value = item.get(name)
+            if not isinstance(value, dict) or len(value) != 1:
+                problems.append(f"{path}: the key attribute {short(name)} is missing")
+                continue
+            self.check_key_value(name, kind, value, 2048 if role == "HASH" else 1024, f"{path}", problems, "key attribute")
+        if key_only:
+            extra = sorted(set(item) - {name for name, _, _ in table_key})
+            if extra:
+                problems.append(f"{path}: a key with attributes outside the table's key: {extra}")
+            return
+        for index, elements in indexes.items():
+            for name, kind, role in elements:
+                value = item.get(name)
+                if isinstance(value, dict) and len(value) == 1:
+                    self.check_key_value(name, kind, value, 2048 if role == "HASH" else 1024, path, problems,
+                                         f"key attribute of index {short(index)}")
+
+    @staticmethod
+    def check_key_value(name, kind, value, limit, path, problems, what):
+        (actual, content), = value.items()
+        if kind is not None and actual != kind:
+            problems.append(f"{path}: {what} {short(name)} is {actual}, the table defines it as {kind}")
+            return
+        if actual == "S" and isinstance(content, str):
+            size = len(content.encode("utf-8"))
+        elif actual == "B" and isinstance(content, str):
+            size = blob_size(content)
+        else:
+            return
+        if size == 0:
+            problems.append(f"{path}: {what} {short(name)} is empty")
+        elif size > limit:
+            problems.append(f"{path}: {what} {short(name)} is {size} bytes, at most {limit}")
+
     def check_operation(self, name, wire, raw, problems):
+        if name == "CreateTable":
+            self.learn_schema(wire)
+        elif name == "PutItem":
+            self.check_item_keys(wire.get("TableName"), wire.get("Item"), "PutItem.Item", problems)
+        elif name in ("DeleteItem", "GetItem", "UpdateItem"):
+            self.check_item_keys(wire.get("TableName"), wire.get("Key"), f"{name}.Key", problems, key_only=True)
         if name == "BatchWriteItem":
+            requests = wire.get("RequestItems")
+            for table, writes in (requests.items() if isinstance(requests, dict) else []):
+                schema = self.schemas.get(table)
+                seen = set()
+                for i, write in enumerate(writes if isinstance(writes, list) else []):
+                    if not isinstance(write, dict):
+                        continue
+                    put, delete = write.get("PutRequest"), write.get("DeleteRequest")
+                    where = f"BatchWriteItem.RequestItems.{short(table)}[{i}]"
+                    item = put.get("Item") if isinstance(put, dict) else delete.get("Key") if isinstance(delete, dict) else None
+                    self.check_item_keys(table, item, where, problems, key_only=put is None)
+                    if schema is not None and isinstance(item, dict):
+                        key = json.dumps({n: item.get(n) for n, _, _ in schema[0]}, sort_keys=True)
+                        if key in seen:
+                            problems.append(f"{where}: the batch has this key twice (DynamoDB refuses the whole batch)")
+                        seen.add(key)
             requests = wire.get("RequestItems")
             if isinstance(requests, dict):
                 count = sum(len(v) for v in requests.values() if isinstance(v, list))
