@@ -1,5 +1,6 @@
 // Names and sizes DynamoDB refuses (moto accepts them): refused when the mapping loads, with file and line,
 // instead of a ValidationException from AWS in the middle of a migration.
+import DynamoCore
 import Mappings
 import Testing
 
@@ -73,5 +74,31 @@ private func resolutionIssues(_ doc: MappingDocument, _ tables: [String]) -> [St
         return []
     } catch {
         return error.issues.map(\.description)
+    }
+}
+
+/// Key values DynamoDB refuses (and with them the whole BatchWriteItem they are in): the item fails alone.
+@Suite struct KeyValueLimitTests {
+    @Test("an empty key value or one over 2048 (partition) / 1024 (sort) bytes fails the item, naming the attribute; the limits themselves pass")
+    func keyValueLimits() throws {
+        let doc = try load("""
+        version: 1
+        tables:
+          - source: a-old
+            target: a-new
+        """)
+        let source = try #require(doc.resolve(existingTables: ["a-old"]).targets.first?.sources.first)
+        let t = source.itemTransform(targetKey: KeySchemaSpec(partition: KeyAttributeSpec(name: "pk", type: .s),
+                                                              sort: KeyAttributeSpec(name: "sk", type: .b)))
+        #expect(transformError(t, ["pk": .s(""), "sk": .b([1])])?.description
+                == "m.yaml:3:13: key: attribute 'pk' is empty after the transforms; DynamoDB does not allow an empty partition key")
+        #expect(transformError(t, ["pk": .s("a"), "sk": .b([])])?.description
+                == "m.yaml:3:13: key: attribute 'sk' is empty after the transforms; DynamoDB does not allow an empty sort key")
+        #expect(transformError(t, ["pk": .s(String(repeating: "é", count: 1025)), "sk": .b([1])])?.description
+                == "m.yaml:3:13: key: attribute 'pk' is 2050 bytes after the transforms; DynamoDB allows at most 2048 in a partition key")
+        #expect(transformError(t, ["pk": .s("a"), "sk": .b(Array(repeating: 7, count: 1025))])?.description
+                == "m.yaml:3:13: key: attribute 'sk' is 1025 bytes after the transforms; DynamoDB allows at most 1024 in a sort key")
+        let atTheLimits: Item = ["pk": .s(String(repeating: "p", count: 2048)), "sk": .b(Array(repeating: 7, count: 1024))]
+        #expect(try t.apply(atTheLimits) == atTheLimits)
     }
 }
