@@ -143,9 +143,9 @@ extension MappingDocument {
             }
             let entry = entries[owner]
             if !entries[claim.entry].target.glob.isLiteral,
-               let problem = MappingParser.nameProblem(name, what: "target for source '\(claim.table)'") {
+               let problem = MappingParser.nameProblem(name, what: "target") {
                 // A glob target takes the source's captured text, so only now is its length known.
-                issues.append(MappingIssue(entries[claim.entry].target.location, problem,
+                issues.append(MappingIssue(entries[claim.entry].target.location, "\(problem) (its name comes from source '\(claim.table)')",
                                            hint: "shorten the target pattern or name this source's target explicitly"))
                 continue
             }

@@ -62,7 +62,7 @@ import Testing
         """)
         #expect(try doc.resolve(existingTables: ["legacy-ok"]).targets.map(\.name) == ["omnix-ai-prod-ok"])
         #expect(resolutionIssues(doc, [source, "legacy-ok"]) == [
-            "m.yaml:4:13: target for source '\(source)' 'omnix-ai-prod-\(capture)' is 259 characters long; DynamoDB needs 3 to 255; shorten the target pattern or name this source's target explicitly",
+            "m.yaml:4:13: target 'omnix-ai-prod-\(capture)' is 259 characters long; DynamoDB needs 3 to 255 (its name comes from source '\(source)'); shorten the target pattern or name this source's target explicitly",
         ])
     }
 }
