@@ -88,7 +88,7 @@ private func recorded(_ operation: String, _ body: String) -> RecordedRequest {
 @Suite("DynamoDB request conformance: the validator itself")
 struct RequestValidatorTests {
     @Test("the validator names exactly what AWS would reject: 26 writes, a 256-character table name, an unused placeholder",
-          .enabled(if: RequestValidator.isAvailable, "python3 with botocore is not installed: \(RequestValidator.unavailableReason ?? "")"))
+          .enabled(if: RequestValidator.isAvailable, "request conformance NOT checked: \(RequestValidator.unavailableReason ?? "")"))
     func validatorFindsTheProblems() throws {
         let longName = String(repeating: "t", count: 256)
         let puts = (0..<26).map { #"{"PutRequest":{"Item":{"pk":{"S":"item-\#($0)"},"b":{"B":"AAH/"}}}}"# }.joined(separator: ",")
@@ -120,7 +120,7 @@ struct RequestValidatorTests {
     }
 
     @Test("the validator's other checks: botocore's model, limits of values, names and expressions",
-          .enabled(if: RequestValidator.isAvailable, "python3 with botocore is not installed: \(RequestValidator.unavailableReason ?? "")"))
+          .enabled(if: RequestValidator.isAvailable, "request conformance NOT checked: \(RequestValidator.unavailableReason ?? "")"))
     func validatorOtherChecks() throws {
         let requests = [
             recorded("Scan", #"{"TableName":"orders","Limit":0,"Segment":2,"TotalSegments":2,"Bogus":true}"#),
@@ -171,7 +171,7 @@ struct EndToEndConformanceTests {
     }
 
     @Test("every request of plan, migrate (every conflict policy), verify, diff, checksum, backups, drills, export/import and decommission is one AWS accepts",
-          .enabled(if: RequestValidator.isAvailable, "python3 with botocore is not installed: \(RequestValidator.unavailableReason ?? "")"))
+          .enabled(if: RequestValidator.isAvailable, "request conformance NOT checked: \(RequestValidator.unavailableReason ?? "")"))
     func everyRequestConforms() async throws {
         // Small sources (moto copies about 350 items/s): A and D (every attribute type), B and E (overlapping
         // their keys with other content), C (to decommission, with deletion protection on).
@@ -322,7 +322,7 @@ struct LimitsConformanceTests {
     let client = makeClient(endpoint: localEndpoint)
 
     @Test("migrate, verify, checksum, diff, backup, export and import of a table whose names are at DynamoDB's limits send only requests AWS accepts",
-          .enabled(if: RequestValidator.isAvailable, "python3 with botocore is not installed: \(RequestValidator.unavailableReason ?? "")"))
+          .enabled(if: RequestValidator.isAvailable, "request conformance NOT checked: \(RequestValidator.unavailableReason ?? "")"))
     func namesAtTheLimits() async throws {
         let stem = "conf-long-\(UInt32.random(in: 0...UInt32.max))-"
         let source = stem + String(repeating: "x", count: 255 - stem.count)
