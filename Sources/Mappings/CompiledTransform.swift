@@ -157,7 +157,28 @@ enum CompiledStep: Sendable {
             throw TransformError(location: location, transform: "key", attribute: k.name,
                                  reason: "has type \(v.typeDescriptor) after the transforms; the target's \(role) is \(k.type.rawValue)")
         }
+        // DynamoDB refuses a whole BatchWriteItem for one key value it does not allow, so such an item must
+        // fail alone (dead letter) rather than stop the run with the 24 others of its batch.
+        let bytes: Int
+        switch v {
+        case .s(let text): bytes = text.utf8.count
+        case .b(let data): bytes = data.count
+        default: return
+        }
+        let limit = role == "partition key" ? maxPartitionKeyBytes : maxSortKeyBytes
+        if bytes == 0 {
+            throw TransformError(location: location, transform: "key", attribute: k.name,
+                                 reason: "is empty after the transforms; DynamoDB does not allow an empty \(role)")
+        }
+        if bytes > limit {
+            throw TransformError(location: location, transform: "key", attribute: k.name,
+                                 reason: "is \(bytes) bytes after the transforms; DynamoDB allows at most \(limit) in a \(role)")
+        }
     }
+
+    /// DynamoDB's limits on key values: 2048 bytes for a partition key, 1024 for a sort key.
+    static let maxPartitionKeyBytes = 2048
+    static let maxSortKeyBytes = 1024
 }
 
 /// A rename with byte-compared names.

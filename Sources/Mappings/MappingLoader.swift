@@ -246,6 +246,24 @@ final class MappingParser {
         return items.compactMap { tablePattern($0, "an entry of \(what)", isTarget: false) }
     }
 
+    /// DynamoDB's rule for table and index names: 3 to 255 characters of `[a-zA-Z0-9_.-]`. AWS refuses
+    /// anything else with a ValidationException (moto accepts it), so a name breaking it is a mapping issue.
+    static let nameLengths = 3...255
+
+    /// DynamoDB's limit on key attribute names (table, index and TTL attributes): 255 bytes of UTF-8.
+    static let maxKeyAttributeNameBytes = 255
+
+    /// What is wrong with `name` as a table or index name, or nil.
+    static func nameProblem(_ name: String, what: String) -> String? {
+        if let bad = name.unicodeScalars.first(where: { !isTableNameScalar($0) }) {
+            return "\(what) '\(name)' contains '\(bad)', which DynamoDB does not allow"
+        }
+        if !nameLengths.contains(name.count) {
+            return "\(what) '\(name)' is \(name.count) characters long; DynamoDB needs 3 to 255"
+        }
+        return nil
+    }
+
     static func isTableNameScalar(_ s: Unicode.Scalar) -> Bool {
         switch s {
         case "a"..."z", "A"..."Z", "0"..."9", "_", "-", ".": true
@@ -274,7 +292,7 @@ final class MappingParser {
             return nil
         }
         let pattern = TablePattern(name, location: location(node))
-        if pattern.glob.isLiteral, !(3...255).contains(name.count) {
+        if pattern.glob.isLiteral, !Self.nameLengths.contains(name.count) {
             issue(node, "table name '\(name)' is \(name.count) characters long; DynamoDB needs 3 to 255")
             return nil
         }
@@ -635,7 +653,7 @@ final class MappingParser {
             lsis = items.compactMap { i in index(i, global: false).map { (i, $0) } }
             spec.localSecondaryIndexes = lsis.map(\.1)
         }
-        if let n = f["ttl"] { spec.ttl = attributeName(n, "'ttl'") }
+        if let n = f["ttl"] { spec.ttl = keyAttributeName(n, "'ttl'") }
         if let n = f["pitr"] { spec.pointInTimeRecovery = bool(n, "'pitr'") }
         if let n = f["deletion-protection"] { spec.deletionProtection = bool(n, "'deletion-protection'") }
         if let n = f["sse"] {
@@ -660,7 +678,17 @@ final class MappingParser {
         if let n = f["tags"], let pairs = pairs(n, "'tags'", what: "'tags'") {
             spec.tags = pairs.compactMap { k, v in
                 guard let key = string(k, "a tag key"), let value = string(v, "the value of tag '\(key)'") else { return nil }
-                return TagSpec(key: key, value: substituteEnv(value, v))
+                let filled = substituteEnv(value, v)
+                // DynamoDB's TagResource/CreateTable limits (AWS refuses longer ones; moto does not).
+                guard (1...128).contains(key.count) else {
+                    issue(k, "tag key '\(key.prefix(40))' is \(key.count) characters long; DynamoDB allows 1 to 128")
+                    return nil
+                }
+                guard filled.count <= 256 else {
+                    issue(v, "the value of tag '\(key)' is \(filled.count) characters long; DynamoDB allows at most 256")
+                    return nil
+                }
+                return TagSpec(key: key, value: filled)
             }
         }
 
@@ -704,7 +732,7 @@ final class MappingParser {
 
     private func keyAttribute(_ node: Node, _ role: String) -> KeyAttributeSpec? {
         guard let f = fields(node, in: "in \(role) key", what: "a key attribute", known: ["name", "type"], required: ["name", "type"]),
-              let name = attributeName(f["name"]!, "'name'"), let type = string(f["type"]!, "'type'") else { return nil }
+              let name = keyAttributeName(f["name"]!, "'name'"), let type = string(f["type"]!, "'type'") else { return nil }
         guard let t = KeyAttributeType(rawValue: type) else {
             issue(f["type"]!, "key type '\(type)' is not S, N or B", hint: "key attributes are strings (S), numbers (N) or binary (B)")
             return nil
@@ -759,6 +787,10 @@ final class MappingParser {
         guard let f = fields(node, in: "in \(kind)", what: "a \(kind)", known: known,
                              required: global ? ["name", "partition"] : ["name", "sort"]),
               let name = string(f["name"]!, "'name'") else { return nil }
+        if let problem = Self.nameProblem(name, what: "\(kind) name") {
+            // Reported, and the index kept so that the cross-checks below still look at it.
+            issue(f["name"]!, problem, hint: "use 3 to 255 letters, digits, '_', '-' and '.'")
+        }
         let partition = f["partition"].flatMap { keyAttribute($0, "partition") }
         let sort = f["sort"].flatMap { keyAttribute($0, "sort") }
         if global, partition == nil { return nil }
@@ -861,6 +893,17 @@ final class MappingParser {
         guard let name = string(node, what) else { return nil }
         if name.isEmpty {
             issue(node, "\(what) is empty", hint: "attribute names have at least one character")
+            return nil
+        }
+        return name
+    }
+
+    /// An attribute name DynamoDB holds in a key schema or a TTL setting: at most 255 bytes.
+    private func keyAttributeName(_ node: Node, _ what: String) -> String? {
+        guard let name = attributeName(node, what) else { return nil }
+        let bytes = name.utf8.count
+        if bytes > Self.maxKeyAttributeNameBytes {
+            issue(node, "\(what) '\(name.prefix(40))…' is \(bytes) bytes long; DynamoDB allows key and TTL attribute names of at most \(Self.maxKeyAttributeNameBytes) bytes")
             return nil
         }
         return name

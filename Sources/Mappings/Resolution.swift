@@ -142,6 +142,13 @@ extension MappingDocument {
                 matchedBy = claim.spec.table
             }
             let entry = entries[owner]
+            if !entries[claim.entry].target.glob.isLiteral,
+               let problem = MappingParser.nameProblem(name, what: "target") {
+                // A glob target takes the source's captured text, so only now is its length known.
+                issues.append(MappingIssue(entries[claim.entry].target.location, "\(problem) (its name comes from source '\(claim.table)')",
+                                           hint: "shorten the target pattern or name this source's target explicitly"))
+                continue
+            }
             if let other = targetEntry[name], other != owner {
                 issues.append(MappingIssue(entries[claim.entry].target.location,
                                            "target '\(name)' is also filled by the entry at line \(entries[other].location.line)",

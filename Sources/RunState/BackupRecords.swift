@@ -151,7 +151,31 @@ public struct BackupStateStore: Sendable {
     public var pendingBackupsDirectory: URL { directory.appendingPathComponent(Self.pendingCollection) }
 
     func pendingName(_ pending: PendingBackup) -> String {
-        "\(Self.pendingCollection)/\(pending.table).\(pending.backupName).json"
+        "\(Self.pendingCollection)/\(Self.fileName("\(pending.table).\(pending.backupName)", suffix: ".json"))"
+    }
+
+    /// Longest state file name used as it is. A file system allows 255 bytes per name, and an atomic
+    /// replace writes `.<name>.<pid>.tmp` first; a table name alone may be 255 characters.
+    static let maxPlainFileNameBytes = 200
+
+    /// `name + suffix` when short enough, else the start of `name`, `-`, a 64-bit FNV-1a hash of the whole
+    /// name in hex, and `suffix`: stable (the same record always gets the same file) and at most
+    /// ``maxPlainFileNameBytes`` bytes. Readers take what a file is about from its content, never its name.
+    static func fileName(_ name: String, suffix: String) -> String {
+        let plain = name + suffix
+        guard plain.utf8.count > maxPlainFileNameBytes else { return plain }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        let digest = String(hash, radix: 16)
+        let hex = String(repeating: "0", count: 16 - digest.count) + digest
+        // Table and backup names are ASCII ([a-zA-Z0-9_.-]); cutting by scalars keeps any other text whole.
+        var kept = ""
+        let budget = maxPlainFileNameBytes - suffix.utf8.count - 17
+        for scalar in name.unicodeScalars {
+            if kept.utf8.count + String(scalar).utf8.count > budget { break }
+            kept.unicodeScalars.append(scalar)
+        }
+        return "\(kept)-\(hex)\(suffix)"
     }
 
     /// Records, durably, that CreateBackup is about to be sent.
@@ -178,18 +202,19 @@ public struct BackupStateStore: Sendable {
     /// (or kept on purpose), so a scratch table left by a killed drill or a lost answer is found again.
     public var scratchTablesDirectory: URL { directory.appendingPathComponent(Self.scratchCollection) }
 
-    /// Records that a drill is about to ask for scratch table `name` on `endpoint`.
+    /// Records that a drill is about to ask for scratch table `name` on `endpoint`. The file holds the
+    /// endpoint, then the table's name (a long name's file is named by ``fileName(_:suffix:)``).
     public func recordScratchTable(_ name: String, endpoint: String) throws {
-        let document = Self.scratchDocumentName(name)
         // The name is in the document too: a long one (up to DynamoDB's 255) is not its file name.
-        let text = document == name ? endpoint + "\n" : endpoint + "\n" + name + "\n"
-        try store.replace("\(Self.scratchCollection)/\(document)", with: Data(text.utf8))
+        try store.replace(scratchFile(name), with: Data((endpoint + "\n" + name + "\n").utf8))
     }
 
     /// Forgets scratch table `name` (deleted, or kept on purpose).
     public func forgetScratchTable(_ name: String) {
-        try? store.remove("\(Self.scratchCollection)/\(Self.scratchDocumentName(name))")
+        try? store.remove(scratchFile(name))
     }
+
+    func scratchFile(_ name: String) -> String { "\(Self.scratchCollection)/\(Self.fileName(name, suffix: ""))" }
 
     /// Scratch tables recorded and not yet forgotten, with the endpoint each was asked for on.
     public func scratchTables() -> [(name: String, endpoint: String)] {
@@ -202,16 +227,6 @@ public struct BackupStateStore: Sendable {
             guard let endpoint = lines.first else { return (document, "") }
             return (lines.count > 1 ? lines[1] : document, endpoint)
         }
-    }
-
-    /// The document (file) name of scratch table `name`: the name itself, or, for a name too long
-    /// for a file name once the store's `.<name>.generation` and temporary names are added to it,
-    /// its first 160 characters and a hash of the whole.
-    static func scratchDocumentName(_ name: String) -> String {
-        guard name.utf8.count > 200 else { return name }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(decoding: name.utf8.prefix(160), as: UTF8.self) + "-" + String(hash, radix: 16)
     }
 
     /// The newest record of `arn`.

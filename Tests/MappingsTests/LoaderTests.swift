@@ -464,7 +464,7 @@ import TestSupport
               inherit: false
               billing: { mode: provisioned, read: 1, write: 1 }
               global-secondary-indexes:
-                - { name: g1, partition: { name: x, type: S } }
+                - { name: gs1, partition: { name: x, type: S } }
           - source: b-old
             target: b-new
             key-prefix: "B#"
@@ -472,18 +472,18 @@ import TestSupport
               key: { partition: { name: id, type: N } }
               billing: on-demand
               global-secondary-indexes:
-                - { name: g2, partition: { name: x, type: X }, read: 1, write: 1 }
-                - { name: g3, partition: { name: x, type: S }, read: 1, write: 1 }
+                - { name: gs2, partition: { name: x, type: X }, read: 1, write: 1 }
+                - { name: gs3, partition: { name: x, type: S }, read: 1, write: 1 }
               local-secondary-indexes:
-                - { name: l1, partition: { name: other, type: S }, sort: { name: s, type: S } }
+                - { name: ls1, partition: { name: other, type: S }, sort: { name: s, type: S } }
               stream: sometimes
         """) == [
             "m.yaml:7:7: 'inherit: false' needs a 'key' in settings; add key: { partition: { name: ..., type: S } }",
-            "m.yaml:10:11: global secondary index 'g1' needs 'read' and 'write' because billing is provisioned",
+            "m.yaml:10:11: global secondary index 'gs1' needs 'read' and 'write' because billing is provisioned",
             "m.yaml:11:13: key-prefix needs an S partition key, but the target's partition key 'id' is N; remove the key-prefix, or make the partition key type S",
-            "m.yaml:18:51: key type 'X' is not S, N or B; key attributes are strings (S), numbers (N) or binary (B)",
-            "m.yaml:19:11: global secondary index 'g3' has 'read'/'write' but billing is on-demand; remove them, or make billing provisioned",
-            "m.yaml:21:11: local secondary index 'l1' must use the table's partition key 'id' (N); remove its 'partition', or make it a global secondary index",
+            "m.yaml:18:52: key type 'X' is not S, N or B; key attributes are strings (S), numbers (N) or binary (B)",
+            "m.yaml:19:11: global secondary index 'gs3' has 'read'/'write' but billing is on-demand; remove them, or make billing provisioned",
+            "m.yaml:21:11: local secondary index 'ls1' must use the table's partition key 'id' (N); remove its 'partition', or make it a global secondary index",
             "m.yaml:22:15: unknown stream view 'sometimes'; known views: off, new-image, old-image, new-and-old-images, keys-only",
         ])
     }

@@ -90,6 +90,32 @@ public struct FaultProxyLogEntry: Sendable, Hashable {
     }
 }
 
+/// One DynamoDB request as a client sent it to the proxy (before any fault), kept by
+/// ``FaultProxy/startRecording(maxRequests:maxBytes:)``.
+public struct RecordedRequest: Sendable, Hashable {
+    /// The `X-Amz-Target` header, e.g. "DynamoDB_20120810.PutItem".
+    public var target: String
+    /// The `Content-Type` header, when present.
+    public var contentType: String?
+    /// The request body as sent.
+    public var body: [UInt8]
+
+    public init(target: String, contentType: String?, body: [UInt8]) {
+        self.target = target
+        self.contentType = contentType
+        self.body = body
+    }
+
+    /// One JSON line: `{"target":…,"contentType":…,"body":"<base64>"}` (the body in base64, so that any
+    /// bytes survive, not only valid UTF-8).
+    public var jsonLine: String {
+        var object: [String: String] = ["target": target, "body": Data(body).base64EncodedString()]
+        object["contentType"] = contentType
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
 /// Running totals since the proxy started (or since ``FaultProxy/clearLog()``).
 public struct FaultProxyCounters: Sendable, Hashable {
     /// Client connections accepted.
@@ -134,6 +160,25 @@ public final class FaultProxy: Sendable {
         var clients: Set<Int32> = []
         var stopped = false
         var responsesMade = 0
+        var recording: Recording?
+    }
+
+    /// Requests kept since ``startRecording(maxRequests:maxBytes:)``, within its bounds.
+    private struct Recording {
+        let maxRequests: Int
+        let maxBytes: Int
+        var requests: [RecordedRequest] = []
+        var bytes = 0
+        var dropped = 0
+
+        mutating func add(_ request: RecordedRequest) {
+            guard requests.count < maxRequests, bytes + request.body.count <= maxBytes else {
+                dropped += 1
+                return
+            }
+            requests.append(request)
+            bytes += request.body.count
+        }
     }
 
     private struct Rule {
@@ -197,6 +242,26 @@ public final class FaultProxy: Sendable {
             $0.log.removeAll()
             $0.counters = FaultProxyCounters()
         }
+    }
+
+    /// Starts keeping every DynamoDB request (those with an `X-Amz-Target`) as the client sent it, in
+    /// order of arrival, up to `maxRequests` requests and `maxBytes` bytes of bodies; requests past
+    /// either bound are counted in ``recordingDropped`` instead (so a test can insist on none).
+    /// Calling it again starts a new recording.
+    public func startRecording(maxRequests: Int = 100_000, maxBytes: Int = 256 << 20) {
+        state.withLock { $0.recording = Recording(maxRequests: maxRequests, maxBytes: maxBytes) }
+    }
+
+    /// The requests recorded so far (empty when not recording).
+    public var recordedRequests: [RecordedRequest] { state.withLock { $0.recording?.requests ?? [] } }
+
+    /// Requests not recorded because the recording's bounds were reached.
+    public var recordingDropped: Int { state.withLock { $0.recording?.dropped ?? 0 } }
+
+    /// Writes the recorded requests to `url` as JSON lines (``RecordedRequest/jsonLine``).
+    public func writeRecordedRequests(to url: URL) throws {
+        let text = recordedRequests.map { $0.jsonLine + "\n" }.joined()
+        try Data(text.utf8).write(to: url)
     }
 
     /// One entry per completed request, in order of completion.
@@ -313,6 +378,10 @@ public final class FaultProxy: Sendable {
         }
         let fault = state.withLock { state -> Fault? in
             state.counters.requestsSeen += 1
+            if let target = request.headers["X-Amz-Target"] {
+                state.recording?.add(RecordedRequest(target: target, contentType: request.headers["Content-Type"],
+                                                     body: request.body))
+            }
             for index in state.rules.indices where state.rules[index].take(operation) {
                 let fault = state.rules[index].fault
                 state.counters.faultsApplied[fault.kind, default: 0] += 1
