@@ -140,8 +140,11 @@ struct CredentialChain {
 
         // 8. Container credentials (ECS, EKS Pod Identity).
         if let provider = try CredentialChainSlots.container(context) { return provider }
-        // 9. The EC2 instance metadata service.
-        if let provider = try CredentialChainSlots.instanceMetadata(context) { return provider }
+        // 9. The EC2 instance metadata service: the last link, tried when the first request is signed.
+        // Off EC2 it answers nothing useful; that is then "no credentials found", as before.
+        if let provider = try CredentialChainSlots.instanceMetadata(context) {
+            return LastLinkInstanceMetadata(provider: provider, searched: searched)
+        }
 
         throw .noCredentials(searched: searched)
     }
@@ -298,4 +301,22 @@ final class LazyCurlTransport: HTTPTransport, Sendable {
         return try await curl.send(request)
     }
     deinit { transport.withLock { $0?.shutdown() } }
+}
+
+/// The instance metadata service as the chain's last link: its credentials when it has them; when it has
+/// none, the chain's own "No AWS credentials found" listing every place searched, the metadata service
+/// included with what it answered.
+struct LastLinkInstanceMetadata: CredentialProvider {
+    let provider: any CredentialProvider
+    let searched: [String]
+    var source: String { provider.source }
+
+    func fetch() async throws -> ExpiringCredentials {
+        do {
+            return try await provider.fetch()
+        } catch let error as CredentialProviderError {
+            let listing = AWSConfigurationError.noCredentials(searched: searched + ["\(error.source) (\(error.reason))"])
+            throw CredentialProviderError(source: error.source, reason: listing.description, nothingConfigured: true)
+        }
+    }
 }

@@ -30,10 +30,14 @@ public struct CredentialProviderError: Error, Sendable, Equatable, CustomStringC
     public var source: String
     /// What went wrong and what to do, in a sentence.
     public var reason: String
-    public init(source: String, reason: String) {
-        self.source = source; self.reason = reason
+    /// Nothing was configured at all: the chain ended at the instance metadata service and that gave
+    /// nothing either. Then `reason` is the whole message ("No AWS credentials found. Looked in: …"),
+    /// and it is the operator's input that is missing (exit 2), not a failure of a configured source.
+    public var nothingConfigured: Bool
+    public init(source: String, reason: String, nothingConfigured: Bool = false) {
+        self.source = source; self.reason = reason; self.nothingConfigured = nothingConfigured
     }
-    public var description: String { "cannot get credentials from \(source): \(reason)" }
+    public var description: String { nothingConfigured ? reason : "cannot get credentials from \(source): \(reason)" }
 }
 
 /// Static keys (environment, `aws_access_key_id` in a profile): they never expire.

@@ -135,15 +135,16 @@ public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConve
     case credentialSourceUnavailable(profile: String, file: String, source: String)
     /// `AWS_WEB_IDENTITY_TOKEN_FILE` without `AWS_ROLE_ARN`.
     case webIdentityWithoutRole(tokenFileSource: String)
+    /// A provider (SSO, `credential_process`, container credentials, IMDS) refused its settings.
+    case credentialProvider(CredentialProviderError)
 
     public var description: String {
         switch self {
         case .noCredentials(let searched):
             return "No AWS credentials found. Looked in:\n"
                 + searched.map { "  - \($0)" }.joined(separator: "\n")
-                + "\nSet AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run `aws configure`, or pass --profile NAME."
-                + " For SSO or assume-role profiles, export temporary keys first:"
-                + " eval \"$(aws configure export-credentials --profile NAME --format env)\"."
+                + "\nSet AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run `aws configure`, or pass --profile NAME"
+                + " (an SSO profile needs `aws sso login --profile NAME` first). `dynamo-migrate whoami` shows what is used."
         case .unknownProfile(let name, let files):
             return "The profile \"\(name)\" was not found in \(files.joined(separator: " or "))."
                 + " Check the spelling of --profile / AWS_PROFILE, or list profiles with `aws configure list-profiles`."
@@ -184,10 +185,13 @@ public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConve
         case .invalidRoleProfile(let profile, let file, let reason):
             return "The profile \"\(profile)\" in \(file) cannot give credentials: \(reason)."
         case .credentialSourceUnavailable(let profile, let file, let source):
-            return "The profile \"\(profile)\" in \(file) sets credential_source = \(source), which is not available in this build."
+            return "The profile \"\(profile)\" in \(file) sets credential_source = \(source), which is not available here"
+                + " (Ec2InstanceMetadata: AWS_EC2_METADATA_DISABLED is true; EcsContainer: neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor _FULL_URI is set)."
                 + " Use source_profile or credential_source = Environment, or export temporary keys first."
         case .webIdentityWithoutRole(let tokenFileSource):
             return "\(tokenFileSource) is set but AWS_ROLE_ARN is not: a web identity token needs the ARN of the role to assume."
+        case .credentialProvider(let error):
+            return error.description
         }
     }
 }

@@ -71,7 +71,7 @@ public enum DynamoDBError: Error, Sendable, CustomStringConvertible {
         case .invalidRequest(let operation, let reason):
             return "\(operation) not sent: \(reason)"
         case .credentials(let error, let c):
-            return "\(c.operation)\(c.tableSuffix) not sent: \(error)"
+            return error.nothingConfigured ? error.reason : "\(c.operation)\(c.tableSuffix) not sent: \(error)"
         }
     }
 }

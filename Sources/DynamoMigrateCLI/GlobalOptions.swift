@@ -107,6 +107,8 @@ func runReportingErrors(_ body: () async throws -> Void) async throws {
         throw ExitCode(error.exitCode)
     } catch let error as DynamoDBError {
         printError(error.description)
+        // No credentials configured anywhere is missing input, like an unknown profile.
+        if case .credentials(let cause, _) = error, cause.nothingConfigured { throw ExitCode(2) }
         throw ExitCode(1)
     } catch let error as ExitCode {
         throw error

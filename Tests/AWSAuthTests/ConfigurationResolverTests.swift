@@ -20,9 +20,10 @@ final class AWSHome {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
-    /// HOME plus the given variables.
+    /// HOME plus the given variables. The instance metadata service is off unless a test turns it on:
+    /// these are a laptop's files, and the chain's last link would otherwise stand in for "no credentials".
     func env(_ extra: [String: String] = [:]) -> [String: String] {
-        extra.merging(["HOME": home.path]) { a, _ in a }
+        extra.merging(["HOME": home.path, "AWS_EC2_METADATA_DISABLED": "true"]) { a, _ in a }
     }
 
     func resolve(profile: String? = nil, region: String? = nil, endpointURL: String? = nil,
@@ -278,9 +279,8 @@ final class AWSHome {
             No AWS credentials found. Looked in:
               - a
               - b
-            Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run `aws configure`, or pass --profile NAME. \
-            For SSO or assume-role profiles, export temporary keys first: \
-            eval "$(aws configure export-credentials --profile NAME --format env)".
+            Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run `aws configure`, or pass --profile NAME \
+            (an SSO profile needs `aws sso login --profile NAME` first). `dynamo-migrate whoami` shows what is used.
             """)
     }
 
@@ -333,8 +333,11 @@ final class AWSHome {
         let role = try home.resolve(profile: "role")
         #expect(role.credentialProvider is AssumeRoleCredentialProvider)
         #expect(role.credentialProvider.source == "assume role arn:aws:iam::123456789012:role/admin (profile \"role\") with credentials from profile \"default\" in \(home.credentialsPath)")
-        #expect(home.error(profile: "sso") == .unsupportedCredentialSource(profile: "sso", file: home.configPath, setting: "sso_session"))
-        #expect(home.error(profile: "process") == .unsupportedCredentialSource(profile: "process", file: home.configPath, setting: "credential_process"))
+        // The SSO provider reads its [sso-session] section (missing here); credential_process resolves.
+        #expect(home.error(profile: "sso") == .credentialProvider(CredentialProviderError(
+            source: "SSO (profile \"sso\" in \(home.configPath))",
+            reason: "sso_session = corp, but \(home.configPath) has no [sso-session corp] section")))
+        #expect(try home.resolve(profile: "process").credentialProvider is ProcessCredentialProvider)
     }
 
     @Test("A config path that is a directory is unreadable")
@@ -369,7 +372,7 @@ final class AWSHome {
         collect(try AWSHome(config: "[default]\nregion=eu-west-1\n"), secretEnv)
         collect(try AWSHome(config: "[default]\nregion=eu-west-1\ncredential_process = x\naws_secret_access_key=\(s)\n"))
         collect(try AWSHome(config: "[default]\nregion=eu-west-1\n"), profile: "p", secretEnv)
-        #expect(errors.count == 11)
+        #expect(errors.count == 10, "the credential_process profile resolves")
         for error in errors {
             for text in [error.description, String(describing: error), String(reflecting: error), "\(error)"] {
                 #expect(!text.contains(s) && !text.contains(t), "secret leaked in: \(text)")

@@ -202,10 +202,13 @@ struct STSLocalTests {
                 == .invalidRoleProfile(profile: "p", file: home.configPath, reason: reason))
     }
 
-    @Test("credential_source for a provider not in this build says so")
+    @Test("credential_source names a provider that is switched off or not configured: it says so")
     func unavailableSources() throws {
-        let home = try AWSHome(config: "[profile p]\nrole_arn = arn:aws:iam::1:role/r\ncredential_source = Ec2InstanceMetadata\nregion = eu-west-1\n")
+        let home = try AWSHome(config: "[profile p]\nrole_arn = arn:aws:iam::1:role/r\ncredential_source = Ec2InstanceMetadata\nregion = eu-west-1\n"
+                                   + "[profile c]\nrole_arn = arn:aws:iam::1:role/r\ncredential_source = EcsContainer\nregion = eu-west-1\n")
         #expect(home.error(profile: "p") == .credentialSourceUnavailable(profile: "p", file: home.configPath, source: "Ec2InstanceMetadata"))
+        #expect(home.error(profile: "c") == .credentialSourceUnavailable(profile: "c", file: home.configPath, source: "EcsContainer"))
+        #expect(try home.resolve(profile: "p", ["AWS_EC2_METADATA_DISABLED": "false"]).credentialProvider is AssumeRoleCredentialProvider)
     }
 
     @Test("AWS_WEB_IDENTITY_TOKEN_FILE without AWS_ROLE_ARN is an error")
