@@ -8,8 +8,9 @@ import TableIO
 enum ChecksumBenchmarks {
     static func run() -> [(name: String, value: Double, unit: String)] {
         let items = sampleItems(2_000)
-        let schema = KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string),
-                               sortKey: KeyAttribute(name: "sk", type: .number))
+        let schema = KeySchema(
+            partitionKey: KeyAttribute(name: "pk", type: .string),
+            sortKey: KeyAttribute(name: "sk", type: .number))
         var bytesPerPass = 0
         for item in items { bytesPerPass += CanonicalEncoding.bytes(of: item).count }
 
@@ -80,8 +81,10 @@ enum ChecksumBenchmarks {
                 "active": .bool(next() % 2 == 0),
                 "note": .null,
                 "avatar": .b((0..<24).map { _ in UInt8(truncatingIfNeeded: next()) }),
-                "address": .m(["street": .s("\(next() % 999) Main Street"), "city": .s("Springfield"),
-                               "zip": .s("\(10_000 + next() % 89_999)")]),
+                "address": .m([
+                    "street": .s("\(next() % 999) Main Street"), "city": .s("Springfield"),
+                    "zip": .s("\(10_000 + next() % 89_999)"),
+                ]),
                 "tags": .ss(["alpha", "beta", "tag\(next() % 50)"]),
                 "scores": .ns([DynamoNumber(Int(next() % 100)), DynamoNumber(Int(next() % 100) + 100)]),
                 "history": .l([.n(DynamoNumber(Int(next() % 1000))), .s("created"), .s("updated")]),

@@ -5,8 +5,9 @@ import Foundation
 enum SignerBenchmarks {
     static func run() -> [(name: String, value: Double, unit: String)] {
         let signer = SigV4Signer(
-            credentials: Credentials(accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                                     sessionToken: String(repeating: "FwoGZXIvYXdzEBYaDH", count: 20)),
+            credentials: Credentials(
+                accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                sessionToken: String(repeating: "FwoGZXIvYXdzEBYaDH", count: 20)),
             region: "eu-west-1", service: "dynamodb")
 
         let small = request(operation: "GetItem", body: Array(#"{"TableName":"orders","Key":{"pk":{"S":"customer#0001"},"sk":{"S":"order#2024-05-01"}}}"#.utf8))
@@ -23,11 +24,14 @@ enum SignerBenchmarks {
     }
 
     private static func request(operation: String, body: [UInt8]) -> SigningRequest {
-        SigningRequest(method: "POST", path: "/",
-                       headers: [("Host", "dynamodb.eu-west-1.amazonaws.com"),
-                                 ("Content-Type", "application/x-amz-json-1.0"),
-                                 ("X-Amz-Target", "DynamoDB_20120810.\(operation)")],
-                       body: body)
+        SigningRequest(
+            method: "POST", path: "/",
+            headers: [
+                ("Host", "dynamodb.eu-west-1.amazonaws.com"),
+                ("Content-Type", "application/x-amz-json-1.0"),
+                ("X-Amz-Target", "DynamoDB_20120810.\(operation)"),
+            ],
+            body: body)
     }
 
     /// Median of five runs of about 0.2 s each, after a warm-up.

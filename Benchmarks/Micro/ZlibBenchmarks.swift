@@ -59,7 +59,8 @@ enum ZlibBenchmarks {
         bytes.reserveCapacity(count + 256)
         var index = 0
         while bytes.count < count {
-            let line = #"{"Item":{"pk":{"S":"customer#\#(index % 9973)"},"sk":{"S":"order#\#(index)"},"#
+            let line =
+                #"{"Item":{"pk":{"S":"customer#\#(index % 9973)"},"sk":{"S":"order#\#(index)"},"#
                 + #""total":{"N":"\#(index * 37 % 100000).\#(index % 100)"},"status":{"S":"\#(index % 3 == 0 ? "SHIPPED" : "PENDING")"}}}"#
                 + "\n"
             bytes.append(contentsOf: line.utf8)

@@ -35,5 +35,7 @@ let nameWidth = max(9, rows.map(\.1.name.count).max() ?? 0)
 print("SUITE   " + "BENCHMARK".padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "        VALUE  UNIT")
 for (suite, result) in rows {
     let value = String(format: "%12.2f", result.value)
-    print(suite.padding(toLength: 8, withPad: " ", startingAt: 0) + result.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + " " + value + "  " + result.unit)
+    print(
+        suite.padding(toLength: 8, withPad: " ", startingAt: 0) + result.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + " " + value + "  "
+            + result.unit)
 }

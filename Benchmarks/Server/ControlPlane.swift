@@ -32,9 +32,11 @@ extension Store {
         ]
         let billing = request["BillingMode"]?.stringValue ?? "PROVISIONED"
         func throughput(_ value: JSON?) -> JSON {
-            .object(["ReadCapacityUnits": Self.number(value?["ReadCapacityUnits"]?.intValue ?? 0),
-                     "WriteCapacityUnits": Self.number(value?["WriteCapacityUnits"]?.intValue ?? 0),
-                     "NumberOfDecreasesToday": Self.number(0)])
+            .object([
+                "ReadCapacityUnits": Self.number(value?["ReadCapacityUnits"]?.intValue ?? 0),
+                "WriteCapacityUnits": Self.number(value?["WriteCapacityUnits"]?.intValue ?? 0),
+                "NumberOfDecreasesToday": Self.number(0),
+            ])
         }
         d["ProvisionedThroughput"] = throughput(billing == "PROVISIONED" ? request["ProvisionedThroughput"] : nil)
         if billing == "PAY_PER_REQUEST" {
@@ -42,18 +44,19 @@ extension Store {
         }
         func indexes(_ value: JSON?, global: Bool) -> JSON? {
             guard let list = value?.arrayValue, !list.isEmpty else { return nil }
-            return .array(list.map { index in
-                var members = index.objectValue ?? [:]
-                let name = members["IndexName"]?.stringValue ?? ""
-                members["IndexArn"] = .string("\(table.arn)/index/\(name)")
-                members["ItemCount"] = Self.number(0)
-                members["IndexSizeBytes"] = Self.number(0)
-                if global {
-                    members["IndexStatus"] = .string("ACTIVE")
-                    members["ProvisionedThroughput"] = throughput(billing == "PROVISIONED" ? index["ProvisionedThroughput"] : nil)
-                }
-                return .object(members)
-            })
+            return .array(
+                list.map { index in
+                    var members = index.objectValue ?? [:]
+                    let name = members["IndexName"]?.stringValue ?? ""
+                    members["IndexArn"] = .string("\(table.arn)/index/\(name)")
+                    members["ItemCount"] = Self.number(0)
+                    members["IndexSizeBytes"] = Self.number(0)
+                    if global {
+                        members["IndexStatus"] = .string("ACTIVE")
+                        members["ProvisionedThroughput"] = throughput(billing == "PROVISIONED" ? index["ProvisionedThroughput"] : nil)
+                    }
+                    return .object(members)
+                })
         }
         d["GlobalSecondaryIndexes"] = indexes(request["GlobalSecondaryIndexes"], global: true)
         d["LocalSecondaryIndexes"] = indexes(request["LocalSecondaryIndexes"], global: false)
@@ -75,15 +78,20 @@ extension Store {
 
     func createTable(_ json: JSON) throws -> [UInt8] {
         let name = try Self.requireTableName(json)
-        guard (3...255).contains(name.utf8.count), name.utf8.allSatisfy({ b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2D || b == 0x2E
-        }) else {
-            throw APIError.validation("1 validation error detected: Value '\(name)' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+        guard (3...255).contains(name.utf8.count),
+            name.utf8.allSatisfy({ b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2D || b == 0x2E
+            })
+        else {
+            throw APIError.validation(
+                "1 validation error detected: Value '\(name)' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
+            )
         }
         var types: [String: String] = [:]
         for definition in json["AttributeDefinitions"]?.arrayValue ?? [] {
             guard let n = definition["AttributeName"]?.stringValue, let t = definition["AttributeType"]?.stringValue,
-                  ["S", "N", "B"].contains(t) else {
+                ["S", "N", "B"].contains(t)
+            else {
                 throw APIError.validation("One or more parameter values were invalid: invalid AttributeDefinitions")
             }
             types[n] = t
@@ -93,7 +101,9 @@ extension Store {
         for element in json["KeySchema"]?.arrayValue ?? [] {
             guard let n = element["AttributeName"]?.stringValue, let kind = element["KeyType"]?.stringValue else { continue }
             guard let t = types[n] else {
-                throw APIError.validation("One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [\(n)], AttributeDefinitions: [\(types.keys.sorted().joined(separator: ", "))]")
+                throw APIError.validation(
+                    "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [\(n)], AttributeDefinitions: [\(types.keys.sorted().joined(separator: ", "))]"
+                )
             }
             if kind == "HASH" { partition = KeyAttributeDefinition(name: n, type: t) }
             if kind == "RANGE" { sort = KeyAttributeDefinition(name: n, type: t) }
@@ -103,7 +113,8 @@ extension Store {
         }
         let billing = json["BillingMode"]?.stringValue ?? "PROVISIONED"
         if billing == "PROVISIONED" && json["ProvisionedThroughput"] == nil {
-            throw APIError.validation("One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+            throw APIError.validation(
+                "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
         }
         let table = Table(name: name, request: json, partitionKey: partition, sortKey: sort)
         for tag in json["Tags"]?.arrayValue ?? [] {
@@ -139,7 +150,8 @@ extension Store {
     func listTables(_ json: JSON) throws -> [UInt8] {
         let limit = json["Limit"]?.intValue ?? 100
         guard (1...100).contains(limit) else {
-            throw APIError.validation("1 validation error detected: Value '\(limit)' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100")
+            throw APIError.validation(
+                "1 validation error detected: Value '\(limit)' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100")
         }
         lock.lock()
         var names = tables.keys.sorted()
@@ -156,7 +168,8 @@ extension Store {
         if update {
             guard let enabled = json["PointInTimeRecoverySpecification"]?["PointInTimeRecoveryEnabled"]?.boolValue else {
                 table.lock.unlock()
-                throw APIError.validation("1 validation error detected: Value null at 'pointInTimeRecoverySpecification' failed to satisfy constraint: Member must not be null")
+                throw APIError.validation(
+                    "1 validation error detected: Value null at 'pointInTimeRecoverySpecification' failed to satisfy constraint: Member must not be null")
             }
             table.pointInTimeRecovery = enabled
         }
@@ -169,10 +182,12 @@ extension Store {
             pitr["LatestRestorableDateTime"] = .number(now)
             pitr["RecoveryPeriodInDays"] = Self.number(35)
         }
-        return JSON.object(["ContinuousBackupsDescription": .object([
-            "ContinuousBackupsStatus": .string("ENABLED"),
-            "PointInTimeRecoveryDescription": .object(pitr),
-        ])]).encoded()
+        return JSON.object([
+            "ContinuousBackupsDescription": .object([
+                "ContinuousBackupsStatus": .string("ENABLED"),
+                "PointInTimeRecoveryDescription": .object(pitr),
+            ])
+        ]).encoded()
     }
 
     func describeTimeToLive(_ json: JSON) throws -> [UInt8] {
@@ -188,8 +203,10 @@ extension Store {
     func updateTimeToLive(_ json: JSON) throws -> [UInt8] {
         let table = try table(try Self.requireTableName(json))
         guard let specification = json["TimeToLiveSpecification"], let enabled = specification["Enabled"]?.boolValue,
-              let attribute = specification["AttributeName"]?.stringValue else {
-            throw APIError.validation("1 validation error detected: Value null at 'timeToLiveSpecification' failed to satisfy constraint: Member must not be null")
+            let attribute = specification["AttributeName"]?.stringValue
+        else {
+            throw APIError.validation(
+                "1 validation error detected: Value null at 'timeToLiveSpecification' failed to satisfy constraint: Member must not be null")
         }
         table.lock.lock()
         let current = table.timeToLive

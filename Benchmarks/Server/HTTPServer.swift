@@ -1,12 +1,13 @@
+import DynamoCore
+import Foundation
+import ZlibSupport
+
 // HTTP/1.1 over blocking POSIX sockets on 127.0.0.1: one thread per connection, keep-alive.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import DynamoCore
-import Foundation
-import ZlibSupport
 
 /// One request as the server needs it: the `X-Amz-Target` operation and the body.
 struct Request {
@@ -129,8 +130,7 @@ struct Connection {
     /// The next request, or nil when the peer closed the connection between requests.
     mutating func readRequest() throws -> (Request, keepAlive: Bool)? {
         // Drop what earlier requests consumed (only here, so offsets stay valid while reading one request).
-        if start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
-        else if start > (1 << 20) { buffer.removeFirst(start); start = 0 }
+        if start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 } else if start > (1 << 20) { buffer.removeFirst(start); start = 0 }
         var headerEnd: Int?
         var searchFrom = start
         while true {
@@ -236,7 +236,8 @@ struct Connection {
         default: reason = "Internal Server Error"
         }
         let crc = CRC32.checksum(response.body)
-        let head = "HTTP/1.1 \(response.status) \(reason)\r\n"
+        let head =
+            "HTTP/1.1 \(response.status) \(reason)\r\n"
             + "Content-Type: application/x-amz-json-1.0\r\n"
             + "Content-Length: \(response.body.count)\r\n"
             + "x-amz-crc32: \(crc)\r\n"

@@ -130,7 +130,8 @@ final class Store: @unchecked Sendable {
                         count += 1
                         try r.readObject { r, kind in
                             guard kind == "PutRequest" || kind == "DeleteRequest" else {
-                                throw APIError.validation("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes")
+                                throw APIError.validation(
+                                    "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes")
                             }
                             try r.readObject { r, field in
                                 switch (kind, field) {
@@ -147,7 +148,9 @@ final class Store: @unchecked Sendable {
                         }
                     }
                     if count == 0 {
-                        throw APIError.validation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]")
+                        throw APIError.validation(
+                            "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]"
+                        )
                     }
                 }
             case "ReturnConsumedCapacity":
@@ -163,7 +166,9 @@ final class Store: @unchecked Sendable {
             throw APIError.validation("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null")
         }
         if writes.count > 25 {
-            throw APIError.validation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]")
+            throw APIError.validation(
+                "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]"
+            )
         }
         // DynamoDB refuses a batch that names one key twice, before writing anything.
         var seen = Set<[UInt8]>()
@@ -249,8 +254,12 @@ final class Store: @unchecked Sendable {
             }
         }
         try reader.finish()
-        guard let tableName else { throw APIError.validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null") }
-        guard let (item, bytes) = parsed else { throw APIError.validation("1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null") }
+        guard let tableName else {
+            throw APIError.validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+        }
+        guard let (item, bytes) = parsed else {
+            throw APIError.validation("1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null")
+        }
         let table = try self.table(tableName)
         let stored = try Self.stored(item, bytes: bytes, in: table)
         // Only the condition the migrator's keep-existing/fail modes send: attribute_not_exists(key).
@@ -293,8 +302,12 @@ final class Store: @unchecked Sendable {
             }
         }
         try reader.finish()
-        guard let tableName else { throw APIError.validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null") }
-        guard let key else { throw APIError.validation("1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null") }
+        guard let tableName else {
+            throw APIError.validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+        }
+        guard let key else {
+            throw APIError.validation("1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null")
+        }
         let table = try self.table(tableName)
         return (table, try Self.keyPosition(key, in: table))
     }
@@ -347,21 +360,29 @@ final class Store: @unchecked Sendable {
             }
         }
         try reader.finish()
-        guard let tableName else { throw APIError.validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null") }
+        guard let tableName else {
+            throw APIError.validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+        }
         if let limit, limit < 1 {
-            throw APIError.validation("1 validation error detected: Value '\(limit)' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
+            throw APIError.validation(
+                "1 validation error detected: Value '\(limit)' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
         }
         var range: (low: UInt64, high: UInt64) = (0, .max)
         switch (segment, totalSegments) {
         case (nil, nil): break
-        case (nil, _?): throw APIError.validation("The Segment parameter is required but was not present in the request when parameter TotalSegments is present")
-        case (_?, nil): throw APIError.validation("The TotalSegments parameter is required but was not present in the request when Segment parameter is present")
+        case (nil, _?):
+            throw APIError.validation("The Segment parameter is required but was not present in the request when parameter TotalSegments is present")
+        case (_?, nil):
+            throw APIError.validation("The TotalSegments parameter is required but was not present in the request when Segment parameter is present")
         case (let s?, let t?):
             guard t >= 1 && t <= 1_000_000 else {
-                throw APIError.validation("1 validation error detected: Value '\(t)' at 'totalSegments' failed to satisfy constraint: Member must have value less than or equal to 1000000")
+                throw APIError.validation(
+                    "1 validation error detected: Value '\(t)' at 'totalSegments' failed to satisfy constraint: Member must have value less than or equal to 1000000"
+                )
             }
             guard s >= 0 && s < t else {
-                throw APIError.validation("The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: \(s) is not less than TotalSegments: \(t)")
+                throw APIError.validation(
+                    "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: \(s) is not less than TotalSegments: \(t)")
             }
             range = Table.segmentRange(s, of: t)
         }
@@ -382,7 +403,8 @@ final class Store: @unchecked Sendable {
         out += Array("{\"Items\":[".utf8)
         var scratch: [UInt8] = []
         table.lock.lock()
-        let (count, lastKey) = countOnly
+        let (count, lastKey) =
+            countOnly
             ? table.scanPage(range: range, after: after, limit: limit ?? .max, sizeLimit: Self.scanPageBytes, into: &scratch)
             : table.scanPage(range: range, after: after, limit: limit ?? .max, sizeLimit: Self.scanPageBytes, into: &out)
         table.lock.unlock()

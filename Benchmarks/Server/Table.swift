@@ -96,7 +96,10 @@ final class Table: @unchecked Sendable {
                 canonical = value
             default:
                 if exact { throw KeyError(message: "The provided key element does not match the schema") }
-                throw KeyError(message: "One or more parameter values were invalid: Type mismatch for key \(attribute.name) expected: \(attribute.type) actual: \(value.typeDescriptor)")
+                throw KeyError(
+                    message:
+                        "One or more parameter values were invalid: Type mismatch for key \(attribute.name) expected: \(attribute.type) actual: \(value.typeDescriptor)"
+                )
             }
             writer.key(attribute.name)
             writer.attributeValue(canonical)
@@ -107,7 +110,8 @@ final class Table: @unchecked Sendable {
     }
 
     static func emptyKey(_ name: String) -> KeyError {
-        KeyError(message: "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: \(name)")
+        KeyError(
+            message: "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: \(name)")
     }
 
     /// FNV-1a over the canonical key, then a 64-bit finalizer so the top bits spread evenly.
@@ -183,8 +187,10 @@ final class Table: @unchecked Sendable {
 
     /// One page of a Scan: appends the items' bytes, comma-separated, to `out`.
     /// - Returns: the number of items and the key to continue from (nil when the segment is done).
-    func scanPage(range: (low: UInt64, high: UInt64), after start: KeyPosition?, limit: Int, sizeLimit: Int,
-                  into out: inout [UInt8]) -> (count: Int, lastKey: [UInt8]?) {
+    func scanPage(
+        range: (low: UInt64, high: UInt64), after start: KeyPosition?, limit: Int, sizeLimit: Int,
+        into out: inout [UInt8]
+    ) -> (count: Int, lastKey: [UInt8]?) {
         var b: Int
         var i: Int
         if let start {

@@ -5,6 +5,7 @@
 // Prints `dynamo-bench-server listening on http://127.0.0.1:PORT` once seeded and ready.
 import DynamoCore
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +17,10 @@ struct Options {
 }
 
 func usage(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("dynamo-bench-server: \(message)\nusage: dynamo-bench-server [--port P] [--unprocessed-rate F] [--seed-table NAME --items N [--item-bytes B]]...\n".utf8))
+    FileHandle.standardError.write(
+        Data(
+            "dynamo-bench-server: \(message)\nusage: dynamo-bench-server [--port P] [--unprocessed-rate F] [--seed-table NAME --items N [--item-bytes B]]...\n"
+                .utf8))
     exit(2)
 }
 
@@ -75,8 +79,12 @@ for seed in options.seeds {
     } catch {
         usage("cannot seed \(seed.table): \(error)")
     }
-    FileHandle.standardError.write(Data(String(format: "seeded %@ with %d items of ~%d bytes in %.1f s\n",
-                                               seed.table, seed.items, seed.itemBytes, Date().timeIntervalSince(started)).utf8))
+    FileHandle.standardError.write(
+        Data(
+            String(
+                format: "seeded %@ with %d items of ~%d bytes in %.1f s\n",
+                seed.table, seed.items, seed.itemBytes, Date().timeIntervalSince(started)
+            ).utf8))
 }
 let server: HTTPServer
 do {

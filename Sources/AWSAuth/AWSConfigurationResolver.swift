@@ -17,9 +17,11 @@ public enum AWSConfigurationResolver {
     ///
     /// Credentials are only located here, not fetched: a provider that needs the network (an assumed
     /// role, a web identity, ...) is asked at the first request, through ``RefreshingCredentials``.
-    public static func resolve(profile: String?, region: String?, endpointURL: String?,
-                               environment: [String: String] = ProcessInfo.processInfo.environment,
-                               http: (any HTTPTransport)? = nil) throws(AWSConfigurationError) -> AWSConfiguration {
+    public static func resolve(
+        profile: String?, region: String?, endpointURL: String?,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        http: (any HTTPTransport)? = nil
+    ) throws(AWSConfigurationError) -> AWSConfiguration {
         func env(_ name: String) -> String? {
             guard let value = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
             return value
@@ -73,17 +75,21 @@ public enum AWSConfigurationResolver {
             ?? env("AWS_DEFAULT_REGION").map { ($0, "AWS_DEFAULT_REGION") }
             ?? setting("region")
 
-        let ignoreConfigured = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")?.lowercased() == "true"
+        let ignoreConfigured =
+            env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")?.lowercased() == "true"
             || setting("ignore_configured_endpoint_urls")?.value.lowercased() == "true"
         let stsRegion = regionCandidate?.value ?? "us-east-1"
-        let configuredSTS: (value: String, source: String)? = ignoreConfigured ? nil
+        let configuredSTS: (value: String, source: String)? =
+            ignoreConfigured
+            ? nil
             : servicesEndpoint(configFile: configFile, servicesName: configSection?.values["services"]?.string, service: "sts")
                 .map { ($0, "the sts endpoint_url of the profile's services section in \(configPath)") }
-            ?? setting("endpoint_url")
+                ?? setting("endpoint_url")
         var stsEnvironment = environment
         if ignoreConfigured { stsEnvironment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] = "true" }
-        let sts = STSClient.endpoint(region: stsRegion, environment: stsEnvironment, configured: configuredSTS,
-                                     regionalSetting: setting("sts_regional_endpoints"))
+        let sts = STSClient.endpoint(
+            region: stsRegion, environment: stsEnvironment, configured: configuredSTS,
+            regionalSetting: setting("sts_regional_endpoints"))
         let transport = http ?? LazyCurlTransport()
 
         let chain = CredentialChain(
@@ -95,12 +101,15 @@ public enum AWSConfigurationResolver {
         let credentials = try chain.resolve()
 
         // The instance metadata service's region, only when nothing else gives one (as the SDKs do on EC2).
-        guard let (regionValue, regionSource) = regionCandidate
-            ?? CredentialChainSlots.instanceMetadataRegion(chain.context).map({ ($0, "EC2 instance metadata") })
+        guard
+            let (regionValue, regionSource) = regionCandidate
+                ?? CredentialChainSlots.instanceMetadataRegion(chain.context).map({ ($0, "EC2 instance metadata") })
         else { throw .noRegion }
-        guard !regionValue.isEmpty, regionValue.utf8.allSatisfy({ b in
-            (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2D || (b >= 0x41 && b <= 0x5A)
-        }) else { throw .invalidRegion(regionValue, source: regionSource) }
+        guard !regionValue.isEmpty,
+            regionValue.utf8.allSatisfy({ b in
+                (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2D || (b >= 0x41 && b <= 0x5A)
+            })
+        else { throw .invalidRegion(regionValue, source: regionSource) }
 
         // Endpoint.
         var endpoint: String
@@ -108,22 +117,25 @@ public enum AWSConfigurationResolver {
         if let flag = endpointURL?.trimmingCharacters(in: .whitespacesAndNewlines), !flag.isEmpty {
             endpoint = flag
             endpointSource = "--endpoint-url"
-        } else if !ignoreConfigured, let (value, source) = env("AWS_ENDPOINT_URL_DYNAMODB").map({ ($0, "AWS_ENDPOINT_URL_DYNAMODB") })
-            ?? env("AWS_ENDPOINT_URL").map({ ($0, "AWS_ENDPOINT_URL") })
-            ?? servicesEndpoint(configFile: configFile, servicesName: configSection?.values["services"]?.string, service: "dynamodb")
+        } else if !ignoreConfigured,
+            let (value, source) = env("AWS_ENDPOINT_URL_DYNAMODB").map({ ($0, "AWS_ENDPOINT_URL_DYNAMODB") })
+                ?? env("AWS_ENDPOINT_URL").map({ ($0, "AWS_ENDPOINT_URL") })
+                ?? servicesEndpoint(configFile: configFile, servicesName: configSection?.values["services"]?.string, service: "dynamodb")
                 .map({ ($0, "the dynamodb endpoint_url of the profile's services section in \(configPath)") })
-            ?? setting("endpoint_url") {
+                ?? setting("endpoint_url")
+        {
             endpoint = value
             endpointSource = source
         } else {
             endpointSource = "regional endpoint for \(regionValue)"
-            endpoint = regionValue.hasPrefix("cn-")
+            endpoint =
+                regionValue.hasPrefix("cn-")
                 ? "https://dynamodb.\(regionValue).amazonaws.com.cn"
                 : "https://dynamodb.\(regionValue).amazonaws.com"
         }
         guard let components = URLComponents(string: endpoint),
-              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = components.host, !host.isEmpty
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty
         else { throw .invalidEndpoint(endpoint) }
         // DynamoDB endpoints take no user name or password; one in the URL would end up in messages.
         if components.user != nil || components.password != nil {
@@ -133,10 +145,11 @@ public enum AWSConfigurationResolver {
             throw .endpointWithCredentials(redacted.string ?? "(the endpoint)")
         }
 
-        return AWSConfiguration(credentialProvider: credentials, region: regionValue, endpoint: endpoint,
-                                profile: credentialsSection != nil || configSection != nil ? profileName : nil,
-                                regionSource: regionSource, endpointSource: endpointSource,
-                                stsEndpoint: sts.url, stsEndpointSource: sts.source)
+        return AWSConfiguration(
+            credentialProvider: credentials, region: regionValue, endpoint: endpoint,
+            profile: credentialsSection != nil || configSection != nil ? profileName : nil,
+            regionSource: regionSource, endpointSource: endpointSource,
+            stsEndpoint: sts.url, stsEndpointSource: sts.source)
     }
 
     /// `[services NAME]` with `dynamodb =` / `  endpoint_url = URL` (aws-cli's service-specific endpoints).
@@ -147,7 +160,8 @@ public enum AWSConfigurationResolver {
             return $0.name.dropFirst("services".count).trimmingCharacters(in: .whitespaces) == servicesName
         }
         guard case .nested(let settings)? = section?.values[service],
-              let url = settings["endpoint_url"], !url.isEmpty else { return nil }
+            let url = settings["endpoint_url"], !url.isEmpty
+        else { return nil }
         return url
     }
 }

@@ -69,8 +69,9 @@ struct ConfigFile: Sendable {
                 }
                 // Nested section: botocore splits each line at its first `=`.
                 guard let eq = stripped.firstIndex(of: "=") else {
-                    throw .malformedFile(path: path, line: lineNumber,
-                                         reason: "this indented line belongs to \"\(name)\" (line \(optionLine)) but is not `name = value`")
+                    throw .malformedFile(
+                        path: path, line: lineNumber,
+                        reason: "this indented line belongs to \"\(name)\" (line \(optionLine)) but is not `name = value`")
                 }
                 let key = stripped[..<eq].trimmingCharacters(in: .whitespaces)
                 nested[key] = stripped[stripped.index(after: eq)...].trimmingCharacters(in: .whitespaces)
@@ -87,8 +88,9 @@ struct ConfigFile: Sendable {
                     throw .malformedFile(path: path, line: lineNumber, reason: "the section header `[]` has no name")
                 }
                 if let previous = firstLineOfSection[name] {
-                    throw .malformedFile(path: path, line: lineNumber,
-                                         reason: "the section [\(name)] appears twice (first on line \(previous))")
+                    throw .malformedFile(
+                        path: path, line: lineNumber,
+                        reason: "the section [\(name)] appears twice (first on line \(previous))")
                 }
                 firstLineOfSection[name] = lineNumber
                 file.sections.append(Section(name: name, line: lineNumber))
@@ -97,20 +99,23 @@ struct ConfigFile: Sendable {
             }
 
             guard let delimiter = stripped.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
-                throw .malformedFile(path: path, line: lineNumber,
-                                     reason: "expected `[section]`, `name = value` or a comment starting with # or ;")
+                throw .malformedFile(
+                    path: path, line: lineNumber,
+                    reason: "expected `[section]`, `name = value` or a comment starting with # or ;")
             }
             guard let sectionIndex = file.sections.indices.last else {
-                throw .malformedFile(path: path, line: lineNumber,
-                                     reason: "a setting comes before any section header such as [default]")
+                throw .malformedFile(
+                    path: path, line: lineNumber,
+                    reason: "a setting comes before any section header such as [default]")
             }
             let name = stripped[..<delimiter].trimmingCharacters(in: .whitespaces).lowercased()
             guard !name.isEmpty else {
                 throw .malformedFile(path: path, line: lineNumber, reason: "a setting has no name before `\(stripped[delimiter])`")
             }
             if file.sections[sectionIndex].values[name] != nil {
-                throw .malformedFile(path: path, line: lineNumber,
-                                     reason: "\"\(name)\" is set twice in [\(file.sections[sectionIndex].name)]")
+                throw .malformedFile(
+                    path: path, line: lineNumber,
+                    reason: "\"\(name)\" is set twice in [\(file.sections[sectionIndex].name)]")
             }
             let value = stripped[stripped.index(after: delimiter)...].trimmingCharacters(in: .whitespaces)
             file.sections[sectionIndex].values[name] = .string(value)
@@ -129,7 +134,7 @@ struct ConfigFile: Sendable {
     static func configProfileName(_ sectionName: String) -> String? {
         if sectionName == "default" { return "default" }
         guard sectionName.hasPrefix("profile"),
-              let first = sectionName.dropFirst("profile".count).first, first == " " || first == "\t"
+            let first = sectionName.dropFirst("profile".count).first, first == " " || first == "\t"
         else { return nil }
         let name = sectionName.dropFirst("profile".count).trimmingCharacters(in: .whitespaces)
         // Like shlex: a quoted name may hold spaces; an unquoted one is a single word.

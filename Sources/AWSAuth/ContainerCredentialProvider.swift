@@ -28,8 +28,10 @@ public struct ContainerCredentialProvider: CredentialProvider {
 
     public var source: String { "container credentials (\(url))" }
 
-    public init(url: String, authorization: Authorization = .none, http: any CredentialHTTP,
-                timeout: Duration = .seconds(2), attempts: Int = 2) {
+    public init(
+        url: String, authorization: Authorization = .none, http: any CredentialHTTP,
+        timeout: Duration = .seconds(2), attempts: Int = 2
+    ) {
         self.url = url; self.authorization = authorization; self.http = http
         self.timeout = timeout; self.attempts = attempts
     }
@@ -38,7 +40,9 @@ public struct ContainerCredentialProvider: CredentialProvider {
     /// nor `AWS_CONTAINER_CREDENTIALS_FULL_URI` is set. The relative URI wins, as in botocore. A full URI
     /// must be https, or http to a loopback address or the EKS Pod Identity agent (169.254.170.23,
     /// fd00:ec2::23) or the ECS agent: credentials are never fetched in clear text from elsewhere.
-    public static func fromEnvironment(_ environment: [String: String], http: any CredentialHTTP) throws(CredentialProviderError) -> ContainerCredentialProvider? {
+    public static func fromEnvironment(
+        _ environment: [String: String], http: any CredentialHTTP
+    ) throws(CredentialProviderError) -> ContainerCredentialProvider? {
         func env(_ name: String) -> String? {
             guard let value = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
             return value
@@ -69,11 +73,13 @@ public struct ContainerCredentialProvider: CredentialProvider {
     static func checkFullURI(_ text: String) throws(CredentialProviderError) {
         let source = "container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI)"
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-              var host = components.host?.lowercased(), !host.isEmpty else {
+            var host = components.host?.lowercased(), !host.isEmpty
+        else {
             throw CredentialProviderError(source: source, reason: "\"\(text)\" is not an http:// or https:// URL with a host")
         }
         if components.user != nil || components.password != nil {
-            throw CredentialProviderError(source: source, reason: "the URL carries a user name or password; give the token in AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE) instead")
+            throw CredentialProviderError(
+                source: source, reason: "the URL carries a user name or password; give the token in AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE) instead")
         }
         if scheme == "https" { return }
         guard scheme == "http" else {
@@ -83,7 +89,9 @@ public struct ContainerCredentialProvider: CredentialProvider {
         if allowedPlainHosts.contains(host) || isLoopback(host) { return }
         throw CredentialProviderError(
             source: source,
-            reason: "the host \(host) is neither loopback nor the ECS or EKS Pod Identity agent (169.254.170.2, 169.254.170.23, fd00:ec2::23); use https for any other host")
+            reason:
+                "the host \(host) is neither loopback nor the ECS or EKS Pod Identity agent (169.254.170.2, 169.254.170.23, fd00:ec2::23); use https for any other host"
+        )
     }
 
     /// 127.0.0.0/8 and ::1.
@@ -103,7 +111,8 @@ public struct ContainerCredentialProvider: CredentialProvider {
         case .tokenFile(let path):
             let data: Data
             do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-                throw CredentialProviderError(source: source, reason: "cannot read the authorization token file \(path) (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)")
+                throw CredentialProviderError(
+                    source: source, reason: "cannot read the authorization token file \(path) (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)")
             }
             let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             let checked = try checkedToken(token, from: path)

@@ -56,8 +56,9 @@ struct CredentialChain {
     var makeSTS: @Sendable () -> STSClient
 
     var context: CredentialChainContext {
-        CredentialChainContext(profileName: profileName, environment: environment, home: home,
-                               configFile: configFile, configPath: configPath, region: region, http: http)
+        CredentialChainContext(
+            profileName: profileName, environment: environment, home: home,
+            configFile: configFile, configPath: configPath, region: region, http: http)
     }
 
     func env(_ name: String) -> String? { context.env(name) }
@@ -96,16 +97,19 @@ struct CredentialChain {
         let settings = profile(profileName)
 
         // 2. Assume role from a source profile or credential source.
-        if settings["role_arn"] != nil, settings["web_identity_token_file"] == nil || settings["source_profile"] != nil
-            || settings["credential_source"] != nil {
+        if settings["role_arn"] != nil,
+            settings["web_identity_token_file"] == nil || settings["source_profile"] != nil
+                || settings["credential_source"] != nil
+        {
             return try assumeRole(settings, visited: [])
         }
 
         // 3. Web identity: the environment's, then the profile's.
         if let tokenFile = env("AWS_WEB_IDENTITY_TOKEN_FILE") {
             guard let roleArn = env("AWS_ROLE_ARN") else { throw .webIdentityWithoutRole(tokenFileSource: "AWS_WEB_IDENTITY_TOKEN_FILE") }
-            return WebIdentityCredentialProvider(roleArn: roleArn, tokenFile: expand(tokenFile), sessionName: env("AWS_ROLE_SESSION_NAME"),
-                                                 sts: makeSTS(), origin: "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN")
+            return WebIdentityCredentialProvider(
+                roleArn: roleArn, tokenFile: expand(tokenFile), sessionName: env("AWS_ROLE_SESSION_NAME"),
+                sts: makeSTS(), origin: "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN")
         }
         if let provider = try webIdentity(settings) { return provider }
 
@@ -121,8 +125,9 @@ struct CredentialChain {
         if let found = try staticKeys(credentialsSection, file: credentialsPath, profile: profileName) {
             return StaticCredentialProvider(found, source: "profile \"\(profileName)\" in \(credentialsPath)")
         }
-        searched.append("profile \"\(profileName)\" in \(credentialsPath)"
-                        + (credentialsFile != nil ? (credentialsSection == nil ? " (no such profile)" : " (no keys)") : " (file not found)"))
+        searched.append(
+            "profile \"\(profileName)\" in \(credentialsPath)"
+                + (credentialsFile != nil ? (credentialsSection == nil ? " (no such profile)" : " (no keys)") : " (file not found)"))
 
         // 6. credential_process.
         if let command = settings["credential_process"] {
@@ -135,8 +140,9 @@ struct CredentialChain {
         if let found = try staticKeys(configSection, file: configPath, profile: profileName) {
             return StaticCredentialProvider(found, source: "profile \"\(profileName)\" in \(configPath)")
         }
-        searched.append("profile \"\(profileName)\" in \(configPath)"
-                        + (configFile != nil ? (configSection == nil ? " (no such profile)" : " (no keys)") : " (file not found)"))
+        searched.append(
+            "profile \"\(profileName)\" in \(configPath)"
+                + (configFile != nil ? (configSection == nil ? " (no such profile)" : " (no keys)") : " (file not found)"))
 
         // 8. Container credentials (ECS, EKS Pod Identity).
         if let provider = try CredentialChainSlots.container(context) { return provider }
@@ -159,8 +165,9 @@ struct CredentialChain {
     func webIdentity(_ settings: ProfileSettings) throws(AWSConfigurationError) -> (any CredentialProvider)? {
         guard let tokenFile = settings["web_identity_token_file"] else { return nil }
         guard let roleArn = settings["role_arn"] else {
-            throw .invalidRoleProfile(profile: settings.name, file: settings.file(of: "web_identity_token_file"),
-                                      reason: "it sets web_identity_token_file but no role_arn")
+            throw .invalidRoleProfile(
+                profile: settings.name, file: settings.file(of: "web_identity_token_file"),
+                reason: "it sets web_identity_token_file but no role_arn")
         }
         return WebIdentityCredentialProvider(
             roleArn: roleArn, tokenFile: expand(tokenFile), sessionName: settings["role_session_name"],
@@ -171,8 +178,9 @@ struct CredentialChain {
     func duration(_ settings: ProfileSettings) throws(AWSConfigurationError) -> Int? {
         guard let text = settings["duration_seconds"] else { return nil }
         guard let seconds = Int(text), (900...43_200).contains(seconds) else {
-            throw .invalidRoleProfile(profile: settings.name, file: settings.file(of: "duration_seconds"),
-                                      reason: "duration_seconds = \(text) is not a number of seconds between 900 and 43200")
+            throw .invalidRoleProfile(
+                profile: settings.name, file: settings.file(of: "duration_seconds"),
+                reason: "duration_seconds = \(text) is not a number of seconds between 900 and 43200")
         }
         return seconds
     }
@@ -193,8 +201,9 @@ struct CredentialChain {
         case (_?, _?):
             throw .invalidRoleProfile(profile: name, file: file, reason: "it sets both source_profile and credential_source; keep one")
         case (nil, nil):
-            throw .invalidRoleProfile(profile: name, file: file,
-                                      reason: "it sets role_arn but neither source_profile nor credential_source, so there are no credentials to assume the role with")
+            throw .invalidRoleProfile(
+                profile: name, file: file,
+                reason: "it sets role_arn but neither source_profile nor credential_source, so there are no credentials to assume the role with")
         case (nil, let kind?):
             source = try credentialSourceProvider(kind, profile: name, file: settings.file(of: "credential_source"))
         case (let sourceName?, nil):
@@ -204,8 +213,9 @@ struct CredentialChain {
             }
             let sourceSettings = sourceName == name ? settings : profile(sourceName)
             guard sourceSettings.exists else {
-                throw .invalidRoleProfile(profile: name, file: settings.file(of: "source_profile"),
-                                          reason: "its source_profile \"\(sourceName)\" does not exist")
+                throw .invalidRoleProfile(
+                    profile: name, file: settings.file(of: "source_profile"),
+                    reason: "its source_profile \"\(sourceName)\" does not exist")
             }
             source = try sourceProfileProvider(sourceSettings, referencedBy: name, visited: chain)
         }
@@ -216,12 +226,15 @@ struct CredentialChain {
 
     /// The credentials of a `source_profile`, as botocore resolves them: its own role (a chain), a web
     /// identity, SSO, `credential_process`, else its static keys. A profile naming itself uses its keys.
-    func sourceProfileProvider(_ settings: ProfileSettings, referencedBy: String,
-                               visited: [String]) throws(AWSConfigurationError) -> any CredentialProvider {
+    func sourceProfileProvider(
+        _ settings: ProfileSettings, referencedBy: String,
+        visited: [String]
+    ) throws(AWSConfigurationError) -> any CredentialProvider {
         let name = settings.name
         let selfReference = name == referencedBy
         if !selfReference, settings["role_arn"] != nil,
-           settings["source_profile"] != nil || settings["credential_source"] != nil {
+            settings["source_profile"] != nil || settings["credential_source"] != nil
+        {
             return try assumeRole(settings, visited: visited)
         }
         if !selfReference, let provider = try webIdentity(settings) { return provider }
@@ -239,8 +252,9 @@ struct CredentialChain {
                 return StaticCredentialProvider(keys, source: "profile \"\(name)\" in \(file)")
             }
         }
-        throw .invalidRoleProfile(profile: referencedBy, file: settings.file(of: "source_profile").isEmpty ? configPath : settings.file(of: "source_profile"),
-                                  reason: "its source_profile \"\(name)\" has no credentials (no keys, role, web identity, SSO or credential_process)")
+        throw .invalidRoleProfile(
+            profile: referencedBy, file: settings.file(of: "source_profile").isEmpty ? configPath : settings.file(of: "source_profile"),
+            reason: "its source_profile \"\(name)\" has no credentials (no keys, role, web identity, SSO or credential_process)")
     }
 
     /// `credential_source = Environment | Ec2InstanceMetadata | EcsContainer`.
@@ -248,8 +262,9 @@ struct CredentialChain {
         switch kind {
         case "Environment":
             guard let id = env("AWS_ACCESS_KEY_ID"), let secret = env("AWS_SECRET_ACCESS_KEY") else {
-                throw .invalidRoleProfile(profile: profile, file: file,
-                                          reason: "credential_source = Environment but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set")
+                throw .invalidRoleProfile(
+                    profile: profile, file: file,
+                    reason: "credential_source = Environment but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set")
             }
             return StaticCredentialProvider(
                 Credentials(accessKeyId: id, secretAccessKey: secret, sessionToken: env("AWS_SESSION_TOKEN") ?? env("AWS_SECURITY_TOKEN")),
@@ -261,8 +276,9 @@ struct CredentialChain {
             if let provider = try CredentialChainSlots.instanceMetadata(context) { return provider }
             throw .credentialSourceUnavailable(profile: profile, file: file, source: kind)
         default:
-            throw .invalidRoleProfile(profile: profile, file: file,
-                                      reason: "credential_source = \(kind) is not one of Environment, Ec2InstanceMetadata, EcsContainer")
+            throw .invalidRoleProfile(
+                profile: profile, file: file,
+                reason: "credential_source = \(kind) is not one of Environment, Ec2InstanceMetadata, EcsContainer")
         }
     }
 
@@ -274,8 +290,9 @@ struct CredentialChain {
         }
         switch (value("aws_access_key_id"), value("aws_secret_access_key")) {
         case let (id?, secret?):
-            return Credentials(accessKeyId: id, secretAccessKey: secret,
-                               sessionToken: value("aws_session_token") ?? value("aws_security_token"))
+            return Credentials(
+                accessKeyId: id, secretAccessKey: secret,
+                sessionToken: value("aws_session_token") ?? value("aws_security_token"))
         case (_?, nil): throw .incompleteProfile(profile: profile, file: file, missing: "aws_secret_access_key")
         case (nil, _?): throw .incompleteProfile(profile: profile, file: file, missing: "aws_access_key_id")
         case (nil, nil): return nil

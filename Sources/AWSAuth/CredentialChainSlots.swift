@@ -17,7 +17,9 @@ enum CredentialChainSlots {
     }
 
     /// `credential_process = COMMAND` in the profile.
-    static func process(command: String, _ profile: ProfileSettings, _ context: CredentialChainContext) throws(AWSConfigurationError) -> (any CredentialProvider)? {
+    static func process(
+        command: String, _ profile: ProfileSettings, _ context: CredentialChainContext
+    ) throws(AWSConfigurationError) -> (any CredentialProvider)? {
         ProcessCredentialProvider(profile: profile.name, command: command)
     }
 

@@ -16,18 +16,25 @@ public enum CredentialProviderFactory {
     /// `sso_start_url`) and `process` (``ProcessCredentialProvider``, from `credential_process`), each nil
     /// when the profile does not use it. Throws ``AWSConfigurationError`` for an unreadable or malformed
     /// file, ``CredentialProviderError`` for incomplete SSO settings.
-    public static func profileProviders(profile: String, environment: [String: String], http: any CredentialHTTP,
-                                        clock: any RunClock = SystemClock()) throws
-        -> (sso: SSOCredentialProvider?, process: ProcessCredentialProvider?) {
-        (try SSOCredentialProvider.fromConfig(profile: profile, environment: environment, http: http, clock: clock),
-         try ProcessCredentialProvider.fromConfig(profile: profile, environment: environment))
+    public static func profileProviders(
+        profile: String, environment: [String: String], http: any CredentialHTTP,
+        clock: any RunClock = SystemClock()
+    ) throws
+        -> (sso: SSOCredentialProvider?, process: ProcessCredentialProvider?)
+    {
+        (
+            try SSOCredentialProvider.fromConfig(profile: profile, environment: environment, http: http, clock: clock),
+            try ProcessCredentialProvider.fromConfig(profile: profile, environment: environment)
+        )
     }
 
     /// The providers of the machine the tool runs on, in botocore's order: container credentials when
     /// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`/`_FULL_URI` is set, then the EC2 instance metadata service
     /// unless `AWS_EC2_METADATA_DISABLED=true`. Throws ``CredentialProviderError`` for a refused URI.
-    public static func machineProviders(environment: [String: String], http: any CredentialHTTP,
-                                        clock: any RunClock = SystemClock()) throws(CredentialProviderError) -> [any CredentialProvider] {
+    public static func machineProviders(
+        environment: [String: String], http: any CredentialHTTP,
+        clock: any RunClock = SystemClock()
+    ) throws(CredentialProviderError) -> [any CredentialProvider] {
         var providers: [any CredentialProvider] = []
         if let container = try ContainerCredentialProvider.fromEnvironment(environment, http: http) { providers.append(container) }
         if let imds = try IMDSCredentialProvider.fromEnvironment(environment, http: http, clock: clock) { providers.append(imds) }

@@ -68,9 +68,10 @@ enum CredentialFetching {
             guard let date = date(text) else { return .failure(Problem("the answer's Expiration \"\(text)\" is not an ISO 8601 date")) }
             expiration = date
         }
-        return .success(ExpiringCredentials(
-            credentials: Credentials(accessKeyId: id, secretAccessKey: secret, sessionToken: string(object, "Token")),
-            expiration: expiration))
+        return .success(
+            ExpiringCredentials(
+                credentials: Credentials(accessKeyId: id, secretAccessKey: secret, sessionToken: string(object, "Token")),
+                expiration: expiration))
     }
 
     /// What a non-2xx answer says, for an error message: the status and a short `Message`/`message` or
@@ -78,7 +79,8 @@ enum CredentialFetching {
     static func statusReason(_ response: HTTPResponse) -> String {
         var text = "HTTP \(response.status)"
         if let object = jsonObject(response.body),
-           let message = string(object, "message") ?? string(object, "Message") ?? string(object, "Code") {
+            let message = string(object, "message") ?? string(object, "Message") ?? string(object, "Code")
+        {
             text += " (\(message.prefix(200)))"
         }
         return text
@@ -107,9 +109,10 @@ struct ProfileFiles {
         }
         let configPath = expand(env("AWS_CONFIG_FILE") ?? "~/.aws/config")
         let credentialsPath = expand(env("AWS_SHARED_CREDENTIALS_FILE") ?? "~/.aws/credentials")
-        return ProfileFiles(configPath: configPath, credentialsPath: credentialsPath,
-                            config: try ConfigFile.load(path: configPath),
-                            credentials: try ConfigFile.load(path: credentialsPath))
+        return ProfileFiles(
+            configPath: configPath, credentialsPath: credentialsPath,
+            config: try ConfigFile.load(path: configPath),
+            credentials: try ConfigFile.load(path: credentialsPath))
     }
 
     /// The `[sso-session NAME]` sections of a config file, by name.

@@ -15,8 +15,12 @@ public struct Credentials: Sendable, Equatable, CustomStringConvertible, CustomD
     public var debugDescription: String { description }
     // `dump()` and debuggers walk the mirror; keep the secrets out of it too.
     public var customMirror: Mirror {
-        Mirror(self, children: ["accessKeyId": accessKeyId, "secretAccessKey": "<redacted>",
-                                "sessionToken": sessionToken == nil ? "nil" : "<redacted>"])
+        Mirror(
+            self,
+            children: [
+                "accessKeyId": accessKeyId, "secretAccessKey": "<redacted>",
+                "sessionToken": sessionToken == nil ? "nil" : "<redacted>",
+            ])
     }
 }
 
@@ -47,13 +51,16 @@ public struct AWSConfiguration: Sendable, Equatable, CustomStringConvertible {
 
     /// A configuration with static keys (tests, tools).
     public init(credentials: Credentials, region: String, endpoint: String, profile: String?) {
-        self.init(credentialProvider: StaticCredentialProvider(credentials, source: "static keys"),
-                  region: region, endpoint: endpoint, profile: profile)
+        self.init(
+            credentialProvider: StaticCredentialProvider(credentials, source: "static keys"),
+            region: region, endpoint: endpoint, profile: profile)
     }
 
-    public init(credentialProvider: any CredentialProvider, region: String, endpoint: String, profile: String?,
-                regionSource: String = "given", endpointSource: String = "given",
-                stsEndpoint: String? = nil, stsEndpointSource: String = "default") {
+    public init(
+        credentialProvider: any CredentialProvider, region: String, endpoint: String, profile: String?,
+        regionSource: String = "given", endpointSource: String = "given",
+        stsEndpoint: String? = nil, stsEndpointSource: String = "default"
+    ) {
         self.credentialProvider = credentialProvider
         self.region = region; self.endpoint = Self.normalizedEndpoint(endpoint); self.profile = profile
         self.regionSource = regionSource; self.endpointSource = endpointSource
@@ -84,7 +91,7 @@ public struct AWSConfiguration: Sendable, Equatable, CustomStringConvertible {
     public static func normalizedEndpoint(_ text: String) -> String {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard var components = URLComponents(string: trimmed), let scheme = components.scheme?.lowercased(),
-              let host = components.percentEncodedHost, !host.isEmpty
+            let host = components.percentEncodedHost, !host.isEmpty
         else { return trimmed }
         components.scheme = scheme
         components.percentEncodedHost = host.lowercased()

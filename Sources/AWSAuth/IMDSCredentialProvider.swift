@@ -28,8 +28,10 @@ public final class IMDSCredentialProvider: CredentialProvider {
 
     public var source: String { "EC2 instance metadata (\(endpoint))" }
 
-    public init(endpoint: String = IMDSCredentialProvider.defaultEndpoint, http: any CredentialHTTP,
-                clock: any RunClock = SystemClock(), timeout: Duration = .seconds(1), attempts: Int = 2) {
+    public init(
+        endpoint: String = IMDSCredentialProvider.defaultEndpoint, http: any CredentialHTTP,
+        clock: any RunClock = SystemClock(), timeout: Duration = .seconds(1), attempts: Int = 2
+    ) {
         var endpoint = endpoint
         while endpoint.hasSuffix("/") { endpoint.removeLast() }
         self.endpoint = endpoint; self.http = http; self.clock = clock
@@ -39,8 +41,10 @@ public final class IMDSCredentialProvider: CredentialProvider {
     /// The provider the environment allows: nil when `AWS_EC2_METADATA_DISABLED` is `true`; the address
     /// from `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE` (`IPv4`
     /// or `IPv6`), else 169.254.169.254.
-    public static func fromEnvironment(_ environment: [String: String], http: any CredentialHTTP,
-                                       clock: any RunClock = SystemClock()) throws(CredentialProviderError) -> IMDSCredentialProvider? {
+    public static func fromEnvironment(
+        _ environment: [String: String], http: any CredentialHTTP,
+        clock: any RunClock = SystemClock()
+    ) throws(CredentialProviderError) -> IMDSCredentialProvider? {
         func env(_ name: String) -> String? {
             guard let value = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
             return value
@@ -48,9 +52,11 @@ public final class IMDSCredentialProvider: CredentialProvider {
         if env("AWS_EC2_METADATA_DISABLED")?.lowercased() == "true" { return nil }
         if let endpoint = env("AWS_EC2_METADATA_SERVICE_ENDPOINT") {
             guard let components = URLComponents(string: endpoint), let scheme = components.scheme?.lowercased(),
-                  scheme == "http" || scheme == "https", components.host?.isEmpty == false else {
-                throw CredentialProviderError(source: "EC2 instance metadata (AWS_EC2_METADATA_SERVICE_ENDPOINT)",
-                                              reason: "\"\(endpoint)\" is not an http:// or https:// URL with a host")
+                scheme == "http" || scheme == "https", components.host?.isEmpty == false
+            else {
+                throw CredentialProviderError(
+                    source: "EC2 instance metadata (AWS_EC2_METADATA_SERVICE_ENDPOINT)",
+                    reason: "\"\(endpoint)\" is not an http:// or https:// URL with a host")
             }
             return IMDSCredentialProvider(endpoint: endpoint, http: http, clock: clock)
         }
@@ -58,15 +64,17 @@ public final class IMDSCredentialProvider: CredentialProvider {
         case nil, "ipv4": return IMDSCredentialProvider(http: http, clock: clock)
         case "ipv6": return IMDSCredentialProvider(endpoint: ipv6Endpoint, http: http, clock: clock)
         case let other?:
-            throw CredentialProviderError(source: "EC2 instance metadata (AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE)",
-                                          reason: "\"\(other)\" is neither IPv4 nor IPv6")
+            throw CredentialProviderError(
+                source: "EC2 instance metadata (AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE)",
+                reason: "\"\(other)\" is neither IPv4 nor IPv6")
         }
     }
 
     public func fetch() async throws -> ExpiringCredentials {
         let roles = try await get("/latest/meta-data/iam/security-credentials/", what: "the instance profile's role")
         guard let role = roles.split(whereSeparator: \.isNewline).first.map({ $0.trimmingCharacters(in: .whitespaces) }),
-              !role.isEmpty else {
+            !role.isEmpty
+        else {
             throw CredentialProviderError(source: source, reason: "the instance has no IAM role (instance profile) attached")
         }
         let body = try await get("/latest/meta-data/iam/security-credentials/\(role)", what: "the credentials of the role \(role)")
@@ -92,9 +100,11 @@ public final class IMDSCredentialProvider: CredentialProvider {
             let sessionToken = try await currentToken()
             let response: HTTPResponse
             do {
-                response = try await CredentialFetching.send(http, HTTPRequest(
-                    method: "GET", url: endpoint + path, headers: [("X-aws-ec2-metadata-token", sessionToken)],
-                    body: [], timeout: timeout), attempts: attempts)
+                response = try await CredentialFetching.send(
+                    http,
+                    HTTPRequest(
+                        method: "GET", url: endpoint + path, headers: [("X-aws-ec2-metadata-token", sessionToken)],
+                        body: [], timeout: timeout), attempts: attempts)
             } catch {
                 throw CredentialProviderError(source: source, reason: "no answer for \(what) (\(error))")
             }
@@ -117,16 +127,20 @@ public final class IMDSCredentialProvider: CredentialProvider {
         if let kept = token.withLock({ $0 }), now < kept.expires { return kept.value }
         let response: HTTPResponse
         do {
-            response = try await CredentialFetching.send(http, HTTPRequest(
-                method: "PUT", url: endpoint + "/latest/api/token",
-                headers: [("X-aws-ec2-metadata-token-ttl-seconds", String(Self.tokenTTLSeconds))],
-                body: [], timeout: timeout), attempts: attempts)
+            response = try await CredentialFetching.send(
+                http,
+                HTTPRequest(
+                    method: "PUT", url: endpoint + "/latest/api/token",
+                    headers: [("X-aws-ec2-metadata-token-ttl-seconds", String(Self.tokenTTLSeconds))],
+                    body: [], timeout: timeout), attempts: attempts)
         } catch {
-            throw CredentialProviderError(source: source, reason: "the metadata service did not answer (\(error)); not on EC2, or set AWS_EC2_METADATA_DISABLED=true")
+            throw CredentialProviderError(
+                source: source, reason: "the metadata service did not answer (\(error)); not on EC2, or set AWS_EC2_METADATA_DISABLED=true")
         }
         guard response.status == 200 else {
             let hint = response.status == 403 ? " (the metadata service is turned off for this instance, or a proxy refuses it: not on EC2?)" : ""
-            throw CredentialProviderError(source: source, reason: "the session token request (PUT /latest/api/token) was answered HTTP \(response.status)\(hint)")
+            throw CredentialProviderError(
+                source: source, reason: "the session token request (PUT /latest/api/token) was answered HTTP \(response.status)\(hint)")
         }
         let value = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !value.isEmpty else {

@@ -25,7 +25,8 @@ public struct ProcessCredentialProvider: CredentialProvider {
     /// `credential_process`.
     public static func forProfile(_ profile: String, settings: [String: String]) -> ProcessCredentialProvider? {
         guard let command = settings["credential_process"]?.trimmingCharacters(in: .whitespacesAndNewlines),
-              !command.isEmpty else { return nil }
+            !command.isEmpty
+        else { return nil }
         return ProcessCredentialProvider(profile: profile, command: command)
     }
 
@@ -69,8 +70,9 @@ public struct ProcessCredentialProvider: CredentialProvider {
             expiration = date
         }
         return ExpiringCredentials(
-            credentials: Credentials(accessKeyId: id, secretAccessKey: secret,
-                                     sessionToken: CredentialFetching.string(object, "SessionToken")),
+            credentials: Credentials(
+                accessKeyId: id, secretAccessKey: secret,
+                sessionToken: CredentialFetching.string(object, "SessionToken")),
             expiration: expiration)
     }
 
@@ -93,8 +95,9 @@ public struct ProcessCredentialProvider: CredentialProvider {
                 do {
                     continuation.resume(returning: try child.run())
                 } catch {
-                    continuation.resume(throwing: CredentialProviderError(
-                        source: source, reason: "cannot start the shell \(child.process.executableURL?.path ?? ""): \(error.localizedDescription)"))
+                    continuation.resume(
+                        throwing: CredentialProviderError(
+                            source: source, reason: "cannot start the shell \(child.process.executableURL?.path ?? ""): \(error.localizedDescription)"))
                 }
             }
         }

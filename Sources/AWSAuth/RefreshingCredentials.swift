@@ -31,8 +31,10 @@ public final class RefreshingCredentials: CredentialProvider, Sendable {
     }
     private let state = Mutex(State())
 
-    public init(_ provider: any CredentialProvider, clock: any RunClock = SystemClock(),
-                refreshBefore: Duration = .seconds(300), retryAfterFailure: Duration = .seconds(30)) {
+    public init(
+        _ provider: any CredentialProvider, clock: any RunClock = SystemClock(),
+        refreshBefore: Duration = .seconds(300), retryAfterFailure: Duration = .seconds(30)
+    ) {
         self.provider = provider
         self.clock = clock
         self.refreshBefore = refreshBefore
@@ -58,7 +60,8 @@ public final class RefreshingCredentials: CredentialProvider, Sendable {
                 if !needsRefresh(current, at: now) { return .use(current) }
                 // Still valid but due for refresh, and the last refresh failed recently: keep using them.
                 if let failed = s.lastFailure, !isExpired(current, at: now),
-                   now.timeIntervalSince(failed) < seconds(retryAfterFailure), s.inFlight == nil {
+                    now.timeIntervalSince(failed) < seconds(retryAfterFailure), s.inFlight == nil
+                {
                     return .use(current)
                 }
             }

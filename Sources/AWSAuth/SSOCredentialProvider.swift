@@ -26,13 +26,17 @@ public struct SSOCredentialProvider: CredentialProvider {
 
     public var source: String { "SSO (profile \"\(profile)\", account \(accountID), role \(roleName))" }
 
-    public init(profile: String, accountID: String, roleName: String, region: String, startURL: String,
-                sessionName: String?, cacheDirectory: String, portalEndpoint: String? = nil,
-                http: any CredentialHTTP, clock: any RunClock = SystemClock()) {
+    public init(
+        profile: String, accountID: String, roleName: String, region: String, startURL: String,
+        sessionName: String?, cacheDirectory: String, portalEndpoint: String? = nil,
+        http: any CredentialHTTP, clock: any RunClock = SystemClock()
+    ) {
         self.profile = profile; self.accountID = accountID; self.roleName = roleName; self.region = region
         self.startURL = startURL; self.sessionName = sessionName; self.cacheDirectory = cacheDirectory
-        var endpoint = portalEndpoint ?? (region.hasPrefix("cn-")
-            ? "https://portal.sso.\(region).amazonaws.com.cn" : "https://portal.sso.\(region).amazonaws.com")
+        var endpoint =
+            portalEndpoint
+            ?? (region.hasPrefix("cn-")
+                ? "https://portal.sso.\(region).amazonaws.com.cn" : "https://portal.sso.\(region).amazonaws.com")
         while endpoint.hasSuffix("/") { endpoint.removeLast() }
         self.portalEndpoint = endpoint
         self.http = http; self.clock = clock
@@ -45,9 +49,11 @@ public struct SSOCredentialProvider: CredentialProvider {
     ///   - ssoSessions: the `[sso-session NAME]` sections of the config file, by name.
     ///   - configPath: the config file, for messages.
     ///   - environment: `HOME` locates the token cache; `AWS_ENDPOINT_URL_SSO` overrides the portal.
-    public static func forProfile(_ profile: String, settings: [String: String], ssoSessions: [String: [String: String]],
-                                  configPath: String, environment: [String: String], http: any CredentialHTTP,
-                                  clock: any RunClock = SystemClock()) throws(CredentialProviderError) -> SSOCredentialProvider? {
+    public static func forProfile(
+        _ profile: String, settings: [String: String], ssoSessions: [String: [String: String]],
+        configPath: String, environment: [String: String], http: any CredentialHTTP,
+        clock: any RunClock = SystemClock()
+    ) throws(CredentialProviderError) -> SSOCredentialProvider? {
         func value(_ settings: [String: String]?, _ key: String) -> String? {
             guard let v = settings?[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
             return v
@@ -59,14 +65,16 @@ public struct SSOCredentialProvider: CredentialProvider {
         var startURL: String?, region: String?
         if let sessionName {
             guard let session = ssoSessions[sessionName] else {
-                throw CredentialProviderError(source: source, reason: "sso_session = \(sessionName), but \(configPath) has no [sso-session \(sessionName)] section")
+                throw CredentialProviderError(
+                    source: source, reason: "sso_session = \(sessionName), but \(configPath) has no [sso-session \(sessionName)] section")
             }
             startURL = value(session, "sso_start_url")
             region = value(session, "sso_region")
             // botocore refuses a profile that repeats the session's settings with other values.
             for (key, sessionValue) in [("sso_start_url", startURL), ("sso_region", region)] {
                 if let own = value(settings, key), let sessionValue, own != sessionValue {
-                    throw CredentialProviderError(source: source, reason: "\(key) is \"\(own)\" in the profile but \"\(sessionValue)\" in [sso-session \(sessionName)]")
+                    throw CredentialProviderError(
+                        source: source, reason: "\(key) is \"\(own)\" in the profile but \"\(sessionValue)\" in [sso-session \(sessionName)]")
                 }
             }
             guard startURL != nil else { throw CredentialProviderError(source: source, reason: "[sso-session \(sessionName)] has no sso_start_url") }
@@ -92,12 +100,15 @@ public struct SSOCredentialProvider: CredentialProvider {
     /// The provider of `profile` in the config file (`AWS_CONFIG_FILE`, else `~/.aws/config`), or nil when
     /// the profile is not there or is not an SSO profile. Throws ``AWSConfigurationError`` for an unreadable
     /// or malformed file, ``CredentialProviderError`` for incomplete SSO settings.
-    public static func fromConfig(profile: String, environment: [String: String], http: any CredentialHTTP,
-                                  clock: any RunClock = SystemClock()) throws -> SSOCredentialProvider? {
+    public static func fromConfig(
+        profile: String, environment: [String: String], http: any CredentialHTTP,
+        clock: any RunClock = SystemClock()
+    ) throws -> SSOCredentialProvider? {
         let files = try ProfileFiles.load(environment: environment)
         guard let section = files.config?.configProfile(named: profile) else { return nil }
-        return try forProfile(profile, settings: section.settings, ssoSessions: ProfileFiles.ssoSessions(files.config),
-                              configPath: files.configPath, environment: environment, http: http, clock: clock)
+        return try forProfile(
+            profile, settings: section.settings, ssoSessions: ProfileFiles.ssoSessions(files.config),
+            configPath: files.configPath, environment: environment, http: http, clock: clock)
     }
 
     /// The cached token's file: the hex SHA-1 of the session name, or of the start URL (legacy).
@@ -116,35 +127,47 @@ public struct SSOCredentialProvider: CredentialProvider {
         let url = portalEndpoint + "/federation/credentials?" + (components.percentEncodedQuery ?? "")
         let response: HTTPResponse
         do {
-            response = try await CredentialFetching.send(http, HTTPRequest(
-                method: "GET", url: url, headers: [("x-amz-sso_bearer_token", accessToken), ("Accept", "application/json")],
-                body: [], timeout: .seconds(10)), attempts: 2)
+            response = try await CredentialFetching.send(
+                http,
+                HTTPRequest(
+                    method: "GET", url: url, headers: [("x-amz-sso_bearer_token", accessToken), ("Accept", "application/json")],
+                    body: [], timeout: .seconds(10)), attempts: 2)
         } catch {
             throw CredentialProviderError(source: source, reason: "the SSO portal \(portalEndpoint) did not answer (\(error))")
         }
         switch response.status {
         case 200: break
         case 401:
-            throw CredentialProviderError(source: source, reason: "the SSO portal refused the cached token (\(CredentialFetching.statusReason(response))): the SSO session has expired or was revoked: \(loginHint)")
+            throw CredentialProviderError(
+                source: source,
+                reason:
+                    "the SSO portal refused the cached token (\(CredentialFetching.statusReason(response))): the SSO session has expired or was revoked: \(loginHint)"
+            )
         case 403:
-            throw CredentialProviderError(source: source, reason: "the SSO portal refused the role (\(CredentialFetching.statusReason(response))): check sso_account_id and sso_role_name, or \(loginHint)")
+            throw CredentialProviderError(
+                source: source,
+                reason:
+                    "the SSO portal refused the role (\(CredentialFetching.statusReason(response))): check sso_account_id and sso_role_name, or \(loginHint)")
         default:
             throw CredentialProviderError(source: source, reason: "the SSO portal answered \(CredentialFetching.statusReason(response))")
         }
         guard let object = CredentialFetching.jsonObject(response.body),
-              let role = object["roleCredentials"] as? [String: Any] else {
+            let role = object["roleCredentials"] as? [String: Any]
+        else {
             throw CredentialProviderError(source: source, reason: "the SSO portal's answer has no roleCredentials")
         }
         guard let id = CredentialFetching.string(role, "accessKeyId"),
-              let secret = CredentialFetching.string(role, "secretAccessKey") else {
+            let secret = CredentialFetching.string(role, "secretAccessKey")
+        else {
             throw CredentialProviderError(source: source, reason: "the SSO portal's roleCredentials lack accessKeyId or secretAccessKey")
         }
         // Epoch milliseconds.
         let milliseconds: Double? = (role["expiration"] as? Int).map(Double.init) ?? (role["expiration"] as? Double)
         let expiration = milliseconds.map { Date(timeIntervalSince1970: $0 / 1000) }
         return ExpiringCredentials(
-            credentials: Credentials(accessKeyId: id, secretAccessKey: secret,
-                                     sessionToken: CredentialFetching.string(role, "sessionToken")),
+            credentials: Credentials(
+                accessKeyId: id, secretAccessKey: secret,
+                sessionToken: CredentialFetching.string(role, "sessionToken")),
             expiration: expiration)
     }
 
@@ -155,8 +178,9 @@ public struct SSOCredentialProvider: CredentialProvider {
             throw CredentialProviderError(source: source, reason: "there is no cached SSO token (\(path)): \(loginHint)")
         }
         guard let object = CredentialFetching.jsonObject(Array(data)),
-              let token = CredentialFetching.string(object, "accessToken"),
-              let expiresText = CredentialFetching.string(object, "expiresAt") else {
+            let token = CredentialFetching.string(object, "accessToken"),
+            let expiresText = CredentialFetching.string(object, "expiresAt")
+        else {
             throw CredentialProviderError(source: source, reason: "the cached SSO token \(path) lacks accessToken or expiresAt: \(loginHint)")
         }
         guard let expiresAt = CredentialFetching.date(expiresText) else {

@@ -69,9 +69,11 @@ public struct STSClient: Sendable {
     /// a `sts` entry of the profile's `[services]` section or the profile's `endpoint_url` (given as
     /// `configured`), else the regional endpoint, or the global one for the legacy regions when
     /// `AWS_STS_REGIONAL_ENDPOINTS` (or the profile's `sts_regional_endpoints`) is `legacy`.
-    public static func endpoint(region: String, environment: [String: String],
-                                configured: (value: String, source: String)? = nil,
-                                regionalSetting: (value: String, source: String)? = nil) -> (url: String, source: String) {
+    public static func endpoint(
+        region: String, environment: [String: String],
+        configured: (value: String, source: String)? = nil,
+        regionalSetting: (value: String, source: String)? = nil
+    ) -> (url: String, source: String) {
         func env(_ name: String) -> String? {
             guard let v = environment[name]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
             return v
@@ -101,8 +103,10 @@ public struct STSClient: Sendable {
     }
 
     /// `AssumeRole` with `credentials` (the source profile's).
-    public func assumeRole(roleArn: String, sessionName: String, externalId: String? = nil,
-                           durationSeconds: Int? = nil, credentials: Credentials) async throws(STSError) -> AssumedRole {
+    public func assumeRole(
+        roleArn: String, sessionName: String, externalId: String? = nil,
+        durationSeconds: Int? = nil, credentials: Credentials
+    ) async throws(STSError) -> AssumedRole {
         var parameters = [("RoleArn", roleArn), ("RoleSessionName", sessionName)]
         if let externalId { parameters.append(("ExternalId", externalId)) }
         if let durationSeconds { parameters.append(("DurationSeconds", String(durationSeconds))) }
@@ -111,8 +115,10 @@ public struct STSClient: Sendable {
     }
 
     /// `AssumeRoleWithWebIdentity`: needs no credentials, only the identity provider's token.
-    public func assumeRoleWithWebIdentity(roleArn: String, sessionName: String, webIdentityToken: String,
-                                          durationSeconds: Int? = nil) async throws(STSError) -> AssumedRole {
+    public func assumeRoleWithWebIdentity(
+        roleArn: String, sessionName: String, webIdentityToken: String,
+        durationSeconds: Int? = nil
+    ) async throws(STSError) -> AssumedRole {
         var parameters = [("RoleArn", roleArn), ("RoleSessionName", sessionName), ("WebIdentityToken", webIdentityToken)]
         if let durationSeconds { parameters.append(("DurationSeconds", String(durationSeconds))) }
         let xml = try await call("AssumeRoleWithWebIdentity", parameters, credentials: nil)
@@ -123,9 +129,11 @@ public struct STSClient: Sendable {
     public func getCallerIdentity(credentials: Credentials) async throws(STSError) -> CallerIdentity {
         let xml = try await call("GetCallerIdentity", [], credentials: credentials)
         guard let account = XMLText.first("Account", in: xml), let arn = XMLText.first("Arn", in: xml),
-              let userId = XMLText.first("UserId", in: xml) else {
-            throw STSError(action: "GetCallerIdentity", code: "MalformedResponse",
-                           message: "the answer has no Account, Arn or UserId", endpoint: endpoint)
+            let userId = XMLText.first("UserId", in: xml)
+        else {
+            throw STSError(
+                action: "GetCallerIdentity", code: "MalformedResponse",
+                message: "the answer has no Account, Arn or UserId", endpoint: endpoint)
         }
         return CallerIdentity(account: account, arn: arn, userId: userId)
     }
@@ -156,31 +164,35 @@ public struct STSClient: Sendable {
         let requestId = response.header("x-amzn-requestid") ?? XMLText.first("RequestId", in: text)
         guard response.status == 200 else {
             if let code = XMLText.first("Code", in: text) {
-                throw STSError(action: action, code: code, message: XMLText.first("Message", in: text) ?? "",
-                               httpStatus: response.status, requestId: requestId, endpoint: endpoint)
+                throw STSError(
+                    action: action, code: code, message: XMLText.first("Message", in: text) ?? "",
+                    httpStatus: response.status, requestId: requestId, endpoint: endpoint)
             }
-            throw STSError(action: action, code: "HTTP\(response.status)",
-                           message: "the endpoint did not answer with an STS error: is it an STS endpoint?",
-                           httpStatus: response.status, requestId: requestId, endpoint: endpoint)
+            throw STSError(
+                action: action, code: "HTTP\(response.status)",
+                message: "the endpoint did not answer with an STS error: is it an STS endpoint?",
+                httpStatus: response.status, requestId: requestId, endpoint: endpoint)
         }
         return text
     }
 
     static func assumedRole(_ xml: String, action: String, endpoint: String) throws(STSError) -> AssumedRole {
         guard let credentials = XMLText.first("Credentials", in: xml),
-              let id = XMLText.first("AccessKeyId", in: credentials),
-              let secret = XMLText.first("SecretAccessKey", in: credentials),
-              let token = XMLText.first("SessionToken", in: credentials),
-              let expirationText = XMLText.first("Expiration", in: credentials),
-              let expiration = parseTimestamp(expirationText)
+            let id = XMLText.first("AccessKeyId", in: credentials),
+            let secret = XMLText.first("SecretAccessKey", in: credentials),
+            let token = XMLText.first("SessionToken", in: credentials),
+            let expirationText = XMLText.first("Expiration", in: credentials),
+            let expiration = parseTimestamp(expirationText)
         else {
-            throw STSError(action: action, code: "MalformedResponse",
-                           message: "the answer has no complete Credentials (AccessKeyId, SecretAccessKey, SessionToken, Expiration)",
-                           endpoint: endpoint)
+            throw STSError(
+                action: action, code: "MalformedResponse",
+                message: "the answer has no complete Credentials (AccessKeyId, SecretAccessKey, SessionToken, Expiration)",
+                endpoint: endpoint)
         }
         let arn = XMLText.first("AssumedRoleUser", in: xml).flatMap { XMLText.first("Arn", in: $0) }
-        return AssumedRole(credentials: ExpiringCredentials(
-            credentials: Credentials(accessKeyId: id, secretAccessKey: secret, sessionToken: token), expiration: expiration),
+        return AssumedRole(
+            credentials: ExpiringCredentials(
+                credentials: Credentials(accessKeyId: id, secretAccessKey: secret, sessionToken: token), expiration: expiration),
             assumedRoleArn: arn)
     }
 
@@ -203,8 +215,8 @@ public struct STSClient: Sendable {
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
-                 UInt8(ascii: "."), UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
+                UInt8(ascii: "."), UInt8(ascii: "~"):
                 out.unicodeScalars.append(UnicodeScalar(byte))
             default:
                 out += String(format: "%%%02X", byte)
@@ -256,7 +268,8 @@ enum XMLText {
             if let value = named[String(entity)] {
                 out += value
             } else if entity.hasPrefix("#x") || entity.hasPrefix("#X"), let code = UInt32(entity.dropFirst(2), radix: 16),
-                      let scalar = UnicodeScalar(code) {
+                let scalar = UnicodeScalar(code)
+            {
                 out.unicodeScalars.append(scalar)
             } else if entity.hasPrefix("#"), let code = UInt32(entity.dropFirst()), let scalar = UnicodeScalar(code) {
                 out.unicodeScalars.append(scalar)

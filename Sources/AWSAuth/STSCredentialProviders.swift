@@ -14,8 +14,10 @@ public struct AssumeRoleCredentialProvider: CredentialProvider {
     public let sts: STSClient
     public let source: String
 
-    public init(roleArn: String, sessionName: String? = nil, externalId: String? = nil, durationSeconds: Int? = nil,
-                sourceCredentials: any CredentialProvider, sts: STSClient, profile: String? = nil) {
+    public init(
+        roleArn: String, sessionName: String? = nil, externalId: String? = nil, durationSeconds: Int? = nil,
+        sourceCredentials: any CredentialProvider, sts: STSClient, profile: String? = nil
+    ) {
         self.roleArn = roleArn
         self.sessionName = sessionName ?? defaultRoleSessionName()
         self.externalId = externalId
@@ -28,8 +30,10 @@ public struct AssumeRoleCredentialProvider: CredentialProvider {
     public func fetch() async throws -> ExpiringCredentials {
         let base = try await sourceCredentials.fetch()
         do {
-            return try await sts.assumeRole(roleArn: roleArn, sessionName: sessionName, externalId: externalId,
-                                            durationSeconds: durationSeconds, credentials: base.credentials).credentials
+            return try await sts.assumeRole(
+                roleArn: roleArn, sessionName: sessionName, externalId: externalId,
+                durationSeconds: durationSeconds, credentials: base.credentials
+            ).credentials
         } catch {
             throw CredentialProviderError(source: source, reason: error.description)
         }
@@ -46,8 +50,10 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
     public let sts: STSClient
     public let source: String
 
-    public init(roleArn: String, tokenFile: String, sessionName: String? = nil, durationSeconds: Int? = nil,
-                sts: STSClient, origin: String) {
+    public init(
+        roleArn: String, tokenFile: String, sessionName: String? = nil, durationSeconds: Int? = nil,
+        sts: STSClient, origin: String
+    ) {
         self.roleArn = roleArn
         self.tokenFile = tokenFile
         self.sessionName = sessionName ?? defaultRoleSessionName()
@@ -68,8 +74,10 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
             throw CredentialProviderError(source: source, reason: "the token file \(tokenFile) is empty")
         }
         do {
-            return try await sts.assumeRoleWithWebIdentity(roleArn: roleArn, sessionName: sessionName,
-                                                           webIdentityToken: token, durationSeconds: durationSeconds).credentials
+            return try await sts.assumeRoleWithWebIdentity(
+                roleArn: roleArn, sessionName: sessionName,
+                webIdentityToken: token, durationSeconds: durationSeconds
+            ).credentials
         } catch {
             throw CredentialProviderError(source: source, reason: error.description)
         }

@@ -49,8 +49,10 @@ public struct SigV4Signer: Sendable {
         self.credentials = credentials; self.region = region; self.service = service
     }
 
-    public init(credentials: Credentials, region: String, service: String,
-                normalizesPath: Bool, signsSessionToken: Bool = true, addsContentSHA256Header: Bool = false) {
+    public init(
+        credentials: Credentials, region: String, service: String,
+        normalizesPath: Bool, signsSessionToken: Bool = true, addsContentSHA256Header: Bool = false
+    ) {
         self.init(credentials: credentials, region: region, service: service)
         self.normalizesPath = normalizesPath
         self.signsSessionToken = signsSessionToken
@@ -152,7 +154,8 @@ public struct SigV4Signer: Sendable {
         let toSign = stringToSignBytes(canonicalRequest: prepared.canonicalRequest, stamp: stamp)
         let key = signingKey(dateStamp: stamp.dateStamp)
         let signature = Hex.encode(mac: HMAC<SHA256>.authenticationCode(for: toSign, using: key))
-        let authorization = "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(stamp.dateStamp)/\(region)/\(service)/aws4_request, SignedHeaders=\(prepared.signedHeaderNames), Signature=\(signature)"
+        let authorization =
+            "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(stamp.dateStamp)/\(region)/\(service)/aws4_request, SignedHeaders=\(prepared.signedHeaderNames), Signature=\(signature)"
         return (authorization, prepared.payloadHash)
     }
 
@@ -216,8 +219,9 @@ public struct SigV4Signer: Sendable {
 
         var query = request.query
         if let expires = presignExpires {
-            let params = presignParameters(stamp: stamp, signedHeaders: signedHeaderNames, expires: expires,
-                                           includeToken: signsSessionToken)
+            let params = presignParameters(
+                stamp: stamp, signedHeaders: signedHeaderNames, expires: expires,
+                includeToken: signsSessionToken)
             query = query.isEmpty ? params : query + "&" + params
         }
 
@@ -245,7 +249,8 @@ public struct SigV4Signer: Sendable {
             Canonical.uriEncode(s.utf8, keepSlash: false, into: &out)
             return String(decoding: out, as: UTF8.self)
         }
-        var params = "X-Amz-Algorithm=\(Self.algorithm)"
+        var params =
+            "X-Amz-Algorithm=\(Self.algorithm)"
             + "&X-Amz-Credential=" + encoded("\(credentials.accessKeyId)/\(stamp.dateStamp)/\(region)/\(service)/aws4_request")
             + "&X-Amz-Date=\(stamp.amzDate)"
             + "&X-Amz-SignedHeaders=" + encoded(signedHeaders)
@@ -311,7 +316,7 @@ private final class SigningKeyCache: @unchecked Sendable, CustomReflectable {
 
 /// `X-Amz-Date` and the scope's date, computed with integer arithmetic (no DateFormatter, no Calendar).
 struct AmzTimestamp {
-    let amzDate: String    // 20150830T123600Z
+    let amzDate: String  // 20150830T123600Z
     let dateStamp: String  // 20150830
 
     init(_ date: Date) {
@@ -369,10 +374,11 @@ enum Hex {
 enum Canonical {
     /// Hop-by-hop and proxy-rewritten headers: signing them would break the signature in transit
     /// (the same list as botocore's).
-    static let unsignedHeaders: Set<[UInt8]> = Set([
-        "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-        "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id",
-    ].map { Array($0.utf8) })
+    static let unsignedHeaders: Set<[UInt8]> = Set(
+        [
+            "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+            "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id",
+        ].map { Array($0.utf8) })
 
     static func lowercasedBytes(_ s: String) -> [UInt8] {
         var out = Array(s.utf8)

@@ -14,8 +14,10 @@ public struct BackupManager: Sendable {
     public var segments: Int
     public var backupTimeout: Duration
 
-    public init(client: DynamoDBClient, store: BackupStateStore, checksummer: any ContentChecksummer = MultisetContentChecksummer(),
-                segments: Int = 4, backupTimeout: Duration = .seconds(3600)) {
+    public init(
+        client: DynamoDBClient, store: BackupStateStore, checksummer: any ContentChecksummer = MultisetContentChecksummer(),
+        segments: Int = 4, backupTimeout: Duration = .seconds(3600)
+    ) {
         self.client = client; self.store = store; self.checksummer = checksummer
         self.segments = segments; self.backupTimeout = backupTimeout
     }
@@ -26,7 +28,8 @@ public struct BackupManager: Sendable {
     /// Fills `{table}`, `{timestamp}` (`yyyyMMdd-HHmmss`, UTC) and `{date}` (`yyyyMMdd`) in `template`.
     /// DynamoDB allows 3-255 characters of `[a-zA-Z0-9_.-]` in a backup name; anything else becomes `-`.
     public static func backupName(template: String, table: String, at date: Date) -> String {
-        let name = template
+        let name =
+            template
             .replacingOccurrences(of: "{table}", with: table)
             .replacingOccurrences(of: "{timestamp}", with: utcStamp(date, format: "yyyyMMdd-HHmmss"))
             .replacingOccurrences(of: "{date}", with: utcStamp(date, format: "yyyyMMdd"))
@@ -53,8 +56,9 @@ public struct BackupManager: Sendable {
             let checksumTakenAt = Date()
             let checksum = try await checksummer.checksum(table: table, client: client, segments: segments)
             let name = Self.backupName(template: nameTemplate, table: table, at: now)
-            let pending = PendingBackup(backupName: name, table: table, endpoint: client.configuration.endpoint,
-                                        checksumTakenAt: checksumTakenAt, requestedAt: Date(), contentChecksum: checksum)
+            let pending = PendingBackup(
+                backupName: name, table: table, endpoint: client.configuration.endpoint,
+                checksumTakenAt: checksumTakenAt, requestedAt: Date(), contentChecksum: checksum)
             try store.recordPendingBackup(pending)
             // Not retried blindly: a lost answer is resolved by looking the backup up by its name.
             let summary = try await client.createBackupOnce(table: table, name: name)

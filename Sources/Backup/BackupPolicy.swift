@@ -31,8 +31,10 @@ public struct BackupRule: Sendable, Equatable {
     public var rpoSeconds: Double?
     public var retention: Retention
 
-    public init(name: String, tables: [String], exclude: [String] = [], pitrRequired: Bool = true,
-                pitrRecoveryPeriodDays: Int? = 35, rpoSeconds: Double? = 86400, retention: Retention = Retention()) {
+    public init(
+        name: String, tables: [String], exclude: [String] = [], pitrRequired: Bool = true,
+        pitrRecoveryPeriodDays: Int? = 35, rpoSeconds: Double? = 86400, retention: Retention = Retention()
+    ) {
         self.name = name; self.tables = tables; self.exclude = exclude; self.pitrRequired = pitrRequired
         self.pitrRecoveryPeriodDays = pitrRecoveryPeriodDays; self.rpoSeconds = rpoSeconds; self.retention = retention
     }
@@ -142,9 +144,10 @@ extension BackupPolicy {
                     guard let i = n.int, i >= 0 else { throw fail(n, "retention.\(key) must be a whole number of \(unit) (0 turns it off)") }
                     return i
                 }
-                rule.retention = Retention(dailyDays: try count("daily", "days", default: 30),
-                                           weeklyWeeks: try count("weekly", "weeks", default: 12),
-                                           monthlyMonths: try count("monthly", "months", default: 12))
+                rule.retention = Retention(
+                    dailyDays: try count("daily", "days", default: 30),
+                    weeklyWeeks: try count("weekly", "weeks", default: 12),
+                    monthlyMonths: try count("monthly", "months", default: 12))
             }
             rules.append(rule)
         }
@@ -255,8 +258,10 @@ public enum PolicyEngine {
 
     /// Judges one table.
     /// - Parameter tableCreated: periods before it are not required to have backups.
-    public static func evaluate(table: String, rule: BackupRule, pitr: PITRStatus?, backups: [PolicyBackup],
-                                tableCreated: Date? = nil, now: Date) -> TableVerdict {
+    public static func evaluate(
+        table: String, rule: BackupRule, pitr: PITRStatus?, backups: [PolicyBackup],
+        tableCreated: Date? = nil, now: Date
+    ) -> TableVerdict {
         let managed = managed(backups)
         var violations: [PolicyViolation] = []
         let pitrOn = pitr?.enabled ?? false
@@ -293,9 +298,10 @@ public enum PolicyEngine {
                 if !missing.isEmpty { violations.append(.retentionGap(level: level, missing: missing.sorted())) }
             }
         }
-        return TableVerdict(table: table, rule: rule.name, pitrEnabled: pitrOn, recoveryPeriodDays: pitr?.recoveryPeriodInDays,
-                            backupCount: managed.count, newestBackupAgeSeconds: newest.map { now.timeIntervalSince($0) },
-                            violations: violations)
+        return TableVerdict(
+            table: table, rule: rule.name, pitrEnabled: pitrOn, recoveryPeriodDays: pitr?.recoveryPeriodInDays,
+            backupCount: managed.count, newestBackupAgeSeconds: newest.map { now.timeIntervalSince($0) },
+            violations: violations)
     }
 
     /// The backups grandfather-father-son retention keeps: the newest of each retained day, week and
@@ -386,8 +392,9 @@ public struct BackupPolicyAuditor: Sendable {
                 guard let rule = policy.rule(for: name), let description = try await client.describeTableIfExists(name) else { continue }
                 let pitr = PITRStatus(try await client.describeContinuousBackups(table: name))
                 let backups = allBackups.filter { $0.tableName == name }.compactMap(PolicyBackup.init)
-                let verdict = PolicyEngine.evaluate(table: name, rule: rule, pitr: pitr, backups: backups,
-                                                    tableCreated: description.creationDate, now: now)
+                let verdict = PolicyEngine.evaluate(
+                    table: name, rule: rule, pitr: pitr, backups: backups,
+                    tableCreated: description.creationDate, now: now)
                 result.append(AuditedTable(name: name, rule: rule, pitr: pitr, backups: backups, created: description.creationDate, verdict: verdict))
             }
             return result

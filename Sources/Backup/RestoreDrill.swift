@@ -55,8 +55,10 @@ public struct RestoreDrill: Sendable {
     public let checksummer: any ContentChecksummer
     public let logger: Logger
 
-    public init(client: DynamoDBClient, store: BackupStateStore, checksummer: any ContentChecksummer = MultisetContentChecksummer(),
-                logger: Logger = Logger(label: "dynamo-migrate.drill")) {
+    public init(
+        client: DynamoDBClient, store: BackupStateStore, checksummer: any ContentChecksummer = MultisetContentChecksummer(),
+        logger: Logger = Logger(label: "dynamo-migrate.drill")
+    ) {
         self.client = client; self.store = store; self.checksummer = checksummer; self.logger = logger
     }
 
@@ -88,7 +90,8 @@ public struct RestoreDrill: Sendable {
         let tooLate = latest.map { date > $0 } ?? false
         guard tooEarly || tooLate else { return nil }
         let window = "\(earliest.map(ExportJSON.iso8601) ?? "?") to \(latest.map(ExportJSON.iso8601) ?? "?")"
-        return "--pitr \(ExportJSON.iso8601(date)) is \(tooEarly ? "before" : "after") the point-in-time recovery window of \(table), which is \(window) (EarliestRestorableDateTime to LatestRestorableDateTime): choose a time inside it, or --pitr latest"
+        return
+            "--pitr \(ExportJSON.iso8601(date)) is \(tooEarly ? "before" : "after") the point-in-time recovery window of \(table), which is \(window) (EarliestRestorableDateTime to LatestRestorableDateTime): choose a time inside it, or --pitr latest"
     }
 
     /// The newest AVAILABLE backup of `table`, or nil.
@@ -103,10 +106,11 @@ public struct RestoreDrill: Sendable {
     /// Runs the drill and appends its record to `drills.jsonl` (also when it fails).
     public func run(table: String, from source: DrillSource, options: DrillOptions = DrillOptions(), now: Date = Date()) async throws -> DrillRecord {
         let scratch = Self.scratchName(for: table, at: now)
-        var record = DrillRecord(table: table, scratchTable: scratch, sourceKind: source.kind, sourceReference: "", startedAt: now,
-                                 phases: [], measuredRTOSeconds: 0, rtoTargetSeconds: options.rtoSeconds, expectedChecksum: nil,
-                                 expectedFrom: "", actualChecksum: nil, validation: .notCompared,
-                                 kept: options.keepScratchTable, notes: [], error: nil)
+        var record = DrillRecord(
+            table: table, scratchTable: scratch, sourceKind: source.kind, sourceReference: "", startedAt: now,
+            phases: [], measuredRTOSeconds: 0, rtoTargetSeconds: options.rtoSeconds, expectedChecksum: nil,
+            expectedFrom: "", actualChecksum: nil, validation: .notCompared,
+            kept: options.keepScratchTable, notes: [], error: nil)
         let started = ContinuousClock.now
         var phaseStart = started
         func endPhase(_ name: String) {
@@ -147,7 +151,9 @@ public struct RestoreDrill: Sendable {
                     record.expectedFrom = "checksum recorded by `backup create` at \(ExportJSON.iso8601(recorded.checksumTakenAt))"
                 } else {
                     record.expectedFrom = "none"
-                    record.notes.append("no checksum is recorded for this backup (it was not taken with `dynamo-migrate backup create`, or with another --state-dir): the restore could not be validated")
+                    record.notes.append(
+                        "no checksum is recorded for this backup (it was not taken with `dynamo-migrate backup create`, or with another --state-dir): the restore could not be validated"
+                    )
                 }
                 try await claimScratch()
                 phaseStart = ContinuousClock.now
@@ -163,7 +169,9 @@ public struct RestoreDrill: Sendable {
                     throw BackupError.other(error.description)
                 }
                 endPhase("restore requested")
-                do { try await client.waitUntilActive(scratch, timeout: options.timeout, pollInterval: .milliseconds(500)) } catch { throw BackupError.client(error) }
+                do { try await client.waitUntilActive(scratch, timeout: options.timeout, pollInterval: .milliseconds(500)) } catch {
+                    throw BackupError.client(error)
+                }
                 endPhase("ACTIVE")
             case .pointInTime(let point):
                 record.sourceKind = .pitr
@@ -172,7 +180,9 @@ public struct RestoreDrill: Sendable {
                 let pitr: ContinuousBackups
                 do { pitr = try await client.describeContinuousBackups(table: table) } catch { throw BackupError.client(error) }
                 guard pitr.isPointInTimeRecoveryEnabled else {
-                    throw BackupError.other("point-in-time recovery is off for \(table), so it cannot be restored to a point in time; turn it on (`dynamo-migrate backup enforce --apply`) or drill from a backup")
+                    throw BackupError.other(
+                        "point-in-time recovery is off for \(table), so it cannot be restored to a point in time; turn it on (`dynamo-migrate backup enforce --apply`) or drill from a backup"
+                    )
                 }
                 // Checked before anything is created: DynamoDB's own refusal does not say what the window is.
                 if case .at(let date) = point, let problem = Self.outsideRestorableWindow(date, of: table, pitr: pitr) {
@@ -190,7 +200,9 @@ public struct RestoreDrill: Sendable {
                     throw BackupError.other(error.description)
                 }
                 endPhase("restore requested")
-                do { try await client.waitUntilActive(scratch, timeout: options.timeout, pollInterval: .milliseconds(500)) } catch { throw BackupError.client(error) }
+                do { try await client.waitUntilActive(scratch, timeout: options.timeout, pollInterval: .milliseconds(500)) } catch {
+                    throw BackupError.client(error)
+                }
                 endPhase("ACTIVE")
             case .export(let directory):
                 record.sourceKind = .export
@@ -198,7 +210,8 @@ public struct RestoreDrill: Sendable {
                 let reader: ExportReader
                 do { reader = try ExportReader.open(directory) } catch { throw BackupError.format(error) }
                 // A drill proves that *this* table can be recovered: an export of another table proves nothing.
-                let exportedTable = reader.summary.dynamoMigrate?.tableName
+                let exportedTable =
+                    reader.summary.dynamoMigrate?.tableName
                     ?? reader.summary.tableArn.flatMap { $0.split(separator: "/").dropFirst().first.map(String.init) }
                 if let exportedTable, exportedTable != table {
                     throw BackupError.other("the export in \(directory.path) is of table \(exportedTable), not \(table)")
@@ -250,7 +263,8 @@ public struct RestoreDrill: Sendable {
                 try await deleteScratchTable(scratch, timeout: options.timeout)
                 store.forgetScratchTable(scratch)
             } catch {
-                record.notes.append("could not delete the scratch table \(scratch): \(error); the next drill with this --state-dir deletes it, or delete it by hand")
+                record.notes.append(
+                    "could not delete the scratch table \(scratch): \(error); the next drill with this --state-dir deletes it, or delete it by hand")
                 record.kept = true
             }
         } else if scratchCreated {
@@ -268,7 +282,7 @@ public struct RestoreDrill: Sendable {
         if table.status != "ACTIVE" { try await client.waitUntilActive(name, timeout: timeout) }
         do {
             try await client.deleteTableWhenReady(name, wait: ControlPlaneWait(timeout: timeout))
-        } catch where error.isResourceNotFound {
+        } catch  where error.isResourceNotFound {
             // Gone meanwhile (or our own DeleteTable whose answer was lost): that is what we wanted.
         }
     }
@@ -337,7 +351,8 @@ public enum DrillReport {
             let target = r.rtoTargetSeconds.map(formatSeconds) ?? "-"
             let result = r.passed ? "PASS" : "FAIL" + (r.error != nil ? " (error)" : r.rtoMet == false ? " (RTO missed)" : "")
             let source = r.sourceKind == .backup ? "backup \((r.sourceReference as NSString).lastPathComponent)" : "\(r.sourceKind) \(r.sourceReference)"
-            out += "| \(ExportJSON.iso8601(r.startedAt).prefix(19)) | \(r.table) | \(source.replacingOccurrences(of: "|", with: "\\|")) | \(items) | \(phases) | \(formatSeconds(r.measuredRTOSeconds)) | \(target) | \(r.validation) | \(result) |\n"
+            out +=
+                "| \(ExportJSON.iso8601(r.startedAt).prefix(19)) | \(r.table) | \(source.replacingOccurrences(of: "|", with: "\\|")) | \(items) | \(phases) | \(formatSeconds(r.measuredRTOSeconds)) | \(target) | \(r.validation) | \(result) |\n"
         }
         out += "\n## Trend\n\n"
         let byTable = Dictionary(grouping: records, by: \.table)
@@ -349,8 +364,9 @@ public enum DrillReport {
             if let first = rtos.first, let last = rtos.last, rtos.count >= 2 {
                 let change = first > 0 ? (last - first) / first * 100 : 0
                 let direction = abs(change) < 10 ? "steady" : change > 0 ? "slower" : "faster"
-                line += String(format: "; measured RTO %@ → %@ (%+.0f%%, %@), best %@, worst %@", formatSeconds(first), formatSeconds(last),
-                               change, direction, formatSeconds(rtos.min()!), formatSeconds(rtos.max()!))
+                line += String(
+                    format: "; measured RTO %@ → %@ (%+.0f%%, %@), best %@, worst %@", formatSeconds(first), formatSeconds(last),
+                    change, direction, formatSeconds(rtos.min()!), formatSeconds(rtos.max()!))
             } else if let only = rtos.first {
                 line += "; measured RTO \(formatSeconds(only)) (one drill: no trend yet)"
             }

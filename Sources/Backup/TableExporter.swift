@@ -64,15 +64,19 @@ public struct TableExporter: Sendable {
     public let checksummer: any ContentChecksummer
     public let logger: Logger
 
-    public init(client: DynamoDBClient, checksummer: any ContentChecksummer = MultisetContentChecksummer(),
-                logger: Logger = Logger(label: "dynamo-migrate.export")) {
+    public init(
+        client: DynamoDBClient, checksummer: any ContentChecksummer = MultisetContentChecksummer(),
+        logger: Logger = Logger(label: "dynamo-migrate.export")
+    ) {
         self.client = client; self.checksummer = checksummer; self.logger = logger
     }
 
     /// Exports `table` into `<directory>/AWSDynamoDB/<new export id>/`.
     /// - Parameter progress: called after each page with the items written so far.
-    public func export(table: String, to directory: URL, options: ExportOptions = ExportOptions(),
-                       progress: @escaping @Sendable (Int) -> Void = { _ in }) async throws -> ExportResult {
+    public func export(
+        table: String, to directory: URL, options: ExportOptions = ExportOptions(),
+        progress: @escaping @Sendable (Int) -> Void = { _ in }
+    ) async throws -> ExportResult {
         guard (0...9).contains(options.gzipLevel) else { throw BackupError.invalidOption("--gzip-level must be 0 to 9, not \(options.gzipLevel)") }
         guard options.segments >= 1 else { throw BackupError.invalidOption("--segments must be at least 1") }
         let description: TableDescription
@@ -144,9 +148,10 @@ public struct TableExporter: Sendable {
         try Self.write(Array(Digests.md5Base64(summaryBytes).utf8), to: location.directory.appendingPathComponent("manifest-summary.md5"))
 
         let elapsed = ContinuousClock.now - clock
-        return ExportResult(location: location, summary: summary, files: files,
-                            compressedBytes: sinks.reduce(0) { $0 + $1.compressedBytes },
-                            durationSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return ExportResult(
+            location: location, summary: summary, files: files,
+            compressedBytes: sinks.reduce(0) { $0 + $1.compressedBytes },
+            durationSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 
     /// `01700000000000-1a2b3c4d`: milliseconds since 1970 (14 digits) and 8 random hex digits, like DynamoDB's.
@@ -241,7 +246,8 @@ final class SegmentSink: @unchecked Sendable {
         let name = String(format: "segment-%04d-part-%04d.json.gz", segment, part)
         let url = location.dataDirectory.appendingPathComponent(name)
         guard FileManager.default.createFile(atPath: url.path, contents: nil),
-              let handle = try? FileHandle(forWritingTo: url) else {
+            let handle = try? FileHandle(forWritingTo: url)
+        else {
             throw BackupError.io(path: url.path, reason: "cannot create the data file")
         }
         do { gzip = try GzipWriter(level: options.gzipLevel) } catch { throw BackupError.io(path: url.path, reason: "\(error)") }
@@ -272,9 +278,10 @@ final class SegmentSink: @unchecked Sendable {
             throw BackupError.io(path: path!.path, reason: plainReason(error))
         }
         let digest = Array(md5.finalize())
-        entries.append(ManifestFileEntry(
-            itemCount: fileItems, md5Checksum: Base64.encode(digest), etag: Digests.hex(digest),
-            dataFileS3Key: "AWSDynamoDB/\(location.exportId)/data/\(path!.lastPathComponent)"))
+        entries.append(
+            ManifestFileEntry(
+                itemCount: fileItems, md5Checksum: Base64.encode(digest), etag: Digests.hex(digest),
+                dataFileS3Key: "AWSDynamoDB/\(location.exportId)/data/\(path!.lastPathComponent)"))
         handle = nil
         gzip = nil
     }

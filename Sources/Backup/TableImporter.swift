@@ -3,6 +3,9 @@ import DynamoCore
 import Foundation
 import Logging
 import Mappings
+import RunState
+import Synchronization
+import TableIO
 
 /// How to load an export into a table.
 public struct ImportOptions: Sendable {
@@ -19,8 +22,10 @@ public struct ImportOptions: Sendable {
     /// Recreate the export's secondary indexes with `createTable`.
     public var createIndexes: Bool
 
-    public init(createTable: Bool = false, keySchema: KeySchema? = nil, transform: (@Sendable (KeySchema) -> CompiledTransform)? = nil,
-                writers: Int = 4, createIndexes: Bool = true) {
+    public init(
+        createTable: Bool = false, keySchema: KeySchema? = nil, transform: (@Sendable (KeySchema) -> CompiledTransform)? = nil,
+        writers: Int = 4, createIndexes: Bool = true
+    ) {
         self.createTable = createTable; self.keySchema = keySchema; self.transform = transform
         self.writers = writers; self.createIndexes = createIndexes
     }
@@ -55,8 +60,10 @@ public struct TableImporter: Sendable {
             "this export does not record its table's key schema (DynamoDB's own exports do not): pass --key, e.g. --key pk:S or --key pk:S,sk:N")
     }
 
-    public func importExport(_ reader: ExportReader, into table: String, options: ImportOptions = ImportOptions(),
-                             progress: @escaping @Sendable (Int) -> Void = { _ in }) async throws -> ImportResult {
+    public func importExport(
+        _ reader: ExportReader, into table: String, options: ImportOptions = ImportOptions(),
+        progress: @escaping @Sendable (Int) -> Void = { _ in }
+    ) async throws -> ImportResult {
         let clock = ContinuousClock.now
         let keySchema: KeySchema
         var created = false
@@ -128,13 +135,15 @@ public struct TableImporter: Sendable {
                                 item = original
                             }
                             guard let key = keySchema.key(of: item) else {
-                                throw BackupError.itemRejected(file: name, line: line,
-                                                               reason: "the item has no \(keySchema) key attributes")
+                                throw BackupError.itemRejected(
+                                    file: name, line: line,
+                                    reason: "the item has no \(keySchema) key attributes")
                             }
                             let size = dynamoDBItemSize(item)
                             if size > dynamoDBMaximumItemSize {
-                                throw BackupError.itemRejected(file: name, line: line,
-                                                               reason: "the item is \(size) bytes, over DynamoDB's 400 KB limit")
+                                throw BackupError.itemRejected(
+                                    file: name, line: line,
+                                    reason: "the item is \(size) bytes, over DynamoDB's 400 KB limit")
                             }
                             units.append(WriteUnit(item: item, key: key, size: size, page: page))
                         }
@@ -156,9 +165,10 @@ public struct TableImporter: Sendable {
         }
         let elapsed = ContinuousClock.now - clock
         let snapshot = counts.snapshot
-        return ImportResult(table: table, createdTable: created, itemsRead: snapshot.read,
-                            itemsWritten: statistics.snapshot.itemsWritten, itemsFiltered: snapshot.filtered,
-                            durationSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return ImportResult(
+            table: table, createdTable: created, itemsRead: snapshot.read,
+            itemsWritten: statistics.snapshot.itemsWritten, itemsFiltered: snapshot.filtered,
+            durationSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 }
 
@@ -170,10 +180,6 @@ final class ImportCounts: Sendable {
     func filtered() { state.withLock { $0.filtered += 1 } }
     var snapshot: Snapshot { state.withLock { $0 } }
 }
-
-import Synchronization
-import RunState
-import TableIO
 
 extension MappingDocument {
     /// The transform of the source `name` in this mapping (its steps and key prefix), for importing an

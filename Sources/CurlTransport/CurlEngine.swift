@@ -77,8 +77,9 @@ final class CurlEngine: @unchecked Sendable {
         requestTimeoutMS = Self.milliseconds(configuration.requestTimeout)
         if curlGlobalInitResult != CURLE_OK {
             multi = nil
-            startupFailure = .other(url: "", code: Int(curlGlobalInitResult.rawValue),
-                                    reason: "libcurl could not be initialised: \(String(cString: curl_easy_strerror(curlGlobalInitResult)))")
+            startupFailure = .other(
+                url: "", code: Int(curlGlobalInitResult.rawValue),
+                reason: "libcurl could not be initialised: \(String(cString: curl_easy_strerror(curlGlobalInitResult)))")
         } else if let multi = curl_multi_init() {
             self.multi = multi
             startupFailure = nil
@@ -89,7 +90,9 @@ final class CurlEngine: @unchecked Sendable {
             startupFailure = .other(url: "", code: 0, reason: "libcurl could not create a multi handle")
         }
         if multi == nil {
-            shared.withLock { $0.shuttingDown = true; $0.threadExited = true }
+            shared.withLock {
+                $0.shuttingDown = true; $0.threadExited = true
+            }
             return
         }
         let thread = Thread { [self] in run() }
@@ -182,7 +185,8 @@ final class CurlEngine: @unchecked Sendable {
             var remaining: Int32 = 0
             while let message = curl_multi_info_read(multi, &remaining) {
                 guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle,
-                      let id = handles[handle], let transfer = active[id] else { continue }
+                    let id = handles[handle], let transfer = active[id]
+                else { continue }
                 let code = message.pointee.data.result
                 complete(transfer, with: outcome(of: transfer, code: code))
                 finishedAny = true
@@ -202,8 +206,9 @@ final class CurlEngine: @unchecked Sendable {
     /// Sets up an easy handle for `pending` and adds it to the multi, or fails the request at once.
     private func start(_ pending: PendingRequest) {
         guard let handle = idleHandles.popLast() ?? curl_easy_init() else {
-            pending.continuation.resume(returning: .failure(
-                .other(url: pending.request.url, code: 0, reason: "libcurl could not create an easy handle")))
+            pending.continuation.resume(
+                returning: .failure(
+                    .other(url: pending.request.url, code: 0, reason: "libcurl could not create an easy handle")))
             return
         }
         let transfer = Transfer(pending: pending, handle: handle)
@@ -215,8 +220,10 @@ final class CurlEngine: @unchecked Sendable {
         let added = curl_multi_add_handle(multi, handle)
         guard added == CURLM_OK else {
             recycle(handle)
-            pending.continuation.resume(returning: .failure(.other(
-                url: transfer.url, code: Int(added.rawValue), reason: String(cString: curl_multi_strerror(added)))))
+            pending.continuation.resume(
+                returning: .failure(
+                    .other(
+                        url: transfer.url, code: Int(added.rawValue), reason: String(cString: curl_multi_strerror(added)))))
             return
         }
         active[transfer.id] = transfer
@@ -301,8 +308,11 @@ final class CurlEngine: @unchecked Sendable {
             return .failure(.connectFailed(url: url, reason: transfer.errorText(code)))
         case CURLE_OPERATION_TIMEDOUT:
             if let own = transfer.timeout { return .failure(.timedOut(url: url, after: own)) }
-            return .failure(.timedOut(url: url, after: connectionWasEstablished(transfer.handle)
-                ? configuration.requestTimeout : configuration.connectTimeout))
+            return .failure(
+                .timedOut(
+                    url: url,
+                    after: connectionWasEstablished(transfer.handle)
+                        ? configuration.requestTimeout : configuration.connectTimeout))
         case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE:
             return .failure(.connectionReset(url: url, reason: transfer.errorText(code)))
         default:

@@ -14,8 +14,10 @@ public struct HTTPRequest: Sendable {
     /// transport's). The instance metadata service is probed with 1 s so a laptop, where nothing answers
     /// at 169.254.169.254, is not held up for the transport's 5 s connect timeout.
     public var timeout: Duration?
-    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8],
-                freshConnection: Bool = false, timeout: Duration? = nil) {
+    public init(
+        method: String, url: String, headers: [(name: String, value: String)], body: [UInt8],
+        freshConnection: Bool = false, timeout: Duration? = nil
+    ) {
         self.method = method; self.url = url; self.headers = headers; self.body = body
         self.freshConnection = freshConnection; self.timeout = timeout
     }

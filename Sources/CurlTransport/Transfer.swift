@@ -90,8 +90,10 @@ final class Transfer {
 }
 
 /// CURLOPT_WRITEFUNCTION: appends body bytes to the transfer that `userdata` points to.
-func curlWriteCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
-                       _ userdata: UnsafeMutableRawPointer?) -> Int {
+func curlWriteCallback(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
+    _ userdata: UnsafeMutableRawPointer?
+) -> Int {
     let length = size * count
     guard let userdata, let data, length > 0 else { return length }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
@@ -100,8 +102,10 @@ func curlWriteCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ coun
 }
 
 /// CURLOPT_HEADERFUNCTION: hands one header line to the transfer that `userdata` points to.
-func curlHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
-                        _ userdata: UnsafeMutableRawPointer?) -> Int {
+func curlHeaderCallback(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
+    _ userdata: UnsafeMutableRawPointer?
+) -> Int {
     let length = size * count
     guard let userdata, let data, length > 0 else { return length }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()

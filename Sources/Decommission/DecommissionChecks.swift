@@ -59,8 +59,9 @@ public final class LiveChecksums: Sendable {
     }
 
     static func scan(_ table: TableDescription, client: DynamoDBClient) async throws -> ContentChecksum {
-        try await MultisetContentChecksummer().checksum(table: table.name, client: client,
-                                                        segments: ParallelScan.defaultSegments(for: table))
+        try await MultisetContentChecksummer().checksum(
+            table: table.name, client: client,
+            segments: ParallelScan.defaultSegments(for: table))
     }
 
     /// The target verified now, through the mapping given to this run, with the code `verify` uses:
@@ -101,16 +102,19 @@ public struct DataAccountedForCheck: DecommissionCheck {
             if c.discardsData {
                 return CheckResult(name: name, passed: true, evidence: "the mapping lists \(table) under discard-data: its data is not worth keeping")
             }
-            return refuse("\(table) is not a source of any target and is not under discard-data",
-                          "migrate it (add it as a source in \(c.mappingPath)) or, if its data is not needed, add it to discard-data:")
+            return refuse(
+                "\(table) is not a source of any target and is not under discard-data",
+                "migrate it (add it as a source in \(c.mappingPath)) or, if its data is not needed, add it to discard-data:")
         }
         guard let migration = c.migration else {
-            return refuse("no migration recorded in \(c.stateDirectory.path)",
-                          "run `dynamo-migrate migrate \(c.mappingPath)` (or pass the --state-dir it used)")
+            return refuse(
+                "no migration recorded in \(c.stateDirectory.path)",
+                "run `dynamo-migrate migrate \(c.mappingPath)` (or pass the --state-dir it used)")
         }
         guard migration.endpoint == c.endpoint else {
-            return refuse("the migration in \(c.stateDirectory.path) ran against \(migration.endpoint ?? "an unrecorded endpoint"), not \(c.endpoint)",
-                          "decommission on the endpoint that was migrated, or migrate and verify this one")
+            return refuse(
+                "the migration in \(c.stateDirectory.path) ran against \(migration.endpoint ?? "an unrecorded endpoint"), not \(c.endpoint)",
+                "decommission on the endpoint that was migrated, or migrate and verify this one")
         }
         let progress = migration.sources.values.filter { $0.source == table }
         guard let finished = migration.finishedAt, !progress.isEmpty, progress.allSatisfy(\.done) else {
@@ -118,8 +122,9 @@ public struct DataAccountedForCheck: DecommissionCheck {
         }
         let deadLettered = progress.flatMap(\.segments).reduce(0) { $0 + $1.itemsDeadLettered }
         if deadLettered > 0 {
-            return refuse("\(deadLettered) items of \(table) could not be migrated (see dead-letters.jsonl in \(c.stateDirectory.path)): they are in no target",
-                          "fix the mapping or the items and migrate them, or list \(table) under discard-data: if they are not needed")
+            return refuse(
+                "\(deadLettered) items of \(table) could not be migrated (see dead-letters.jsonl in \(c.stateDirectory.path)): they are in no target",
+                "fix the mapping or the items and migrate them, or list \(table) under discard-data: if they are not needed")
         }
         guard let verification = c.verification else {
             return refuse("no verification recorded in \(c.stateDirectory.path)", verifyAgain)
@@ -128,8 +133,9 @@ public struct DataAccountedForCheck: DecommissionCheck {
             return refuse("the last verification read \(verification.endpoint ?? "an unrecorded endpoint"), not \(c.endpoint)", verifyAgain)
         }
         guard verification.verifiedAt >= finished else {
-            return refuse("the last verification (\(verification.verifiedAt.ISO8601Format())) is older than the migration's last write (\(finished.ISO8601Format()))",
-                          verifyAgain)
+            return refuse(
+                "the last verification (\(verification.verifiedAt.ISO8601Format())) is older than the migration's last write (\(finished.ISO8601Format()))",
+                verifyAgain)
         }
         guard let sourceNow = try await c.live.checksum(ofTable: table) else {
             return refuse("\(table) no longer exists", "nothing to delete")
@@ -137,34 +143,41 @@ public struct DataAccountedForCheck: DecommissionCheck {
         var evidence: [String] = []
         for target in c.targets {
             guard let record = verification.targets.first(where: { $0.target == target }),
-                  let source = record.sources.first(where: { $0.table == table }) else {
+                let source = record.sources.first(where: { $0.table == table })
+            else {
                 return refuse("target \(target) (or its source \(table)) is not in the last verification", verifyAgain)
             }
             // The verification must be of the mapping as it is now: an edit (a filter dropped, a
             // transform changed) changes what the target should hold.
             guard let recordedFingerprint = record.mappingFingerprint else {
-                return refuse("the verification of target \(target) records no mapping fingerprint, so it cannot show which mapping it checked: re-run verify",
-                              verifyAgain)
+                return refuse(
+                    "the verification of target \(target) records no mapping fingerprint, so it cannot show which mapping it checked: re-run verify",
+                    verifyAgain)
             }
             guard recordedFingerprint == c.fingerprints[target] else {
-                return refuse("the mapping's entry for target \(target) (its sources, transforms, filters, key prefixes, conflict policy or env) changed since it was verified: re-run verify",
-                              "migrate what the edited mapping adds (`dynamo-migrate migrate \(c.mappingPath)`), then \(verifyAgain)")
+                return refuse(
+                    "the mapping's entry for target \(target) (its sources, transforms, filters, key prefixes, conflict policy or env) changed since it was verified: re-run verify",
+                    "migrate what the edited mapping adds (`dynamo-migrate migrate \(c.mappingPath)`), then \(verifyAgain)")
             }
             // Decided from the recorded figures, never from the recorded verdict.
             guard record.figuresMatch else {
-                let claimed = record.status == .match
+                let claimed =
+                    record.status == .match
                     ? "its record says MATCH, but the recorded figures differ (expected \(record.expected.itemCount) items, hash \(record.expected.hash.hex); actual \(record.actual.itemCount) items, hash \(record.actual.hash.hex)\(record.targetExists ? "" : ", target missing")\(record.conflictCount > 0 ? ", \(record.conflictCount) conflicting keys" : ""))"
                     : record.reason
-                return refuse("target \(target) did not verify: \(claimed)",
-                              "find the differences with `dynamo-migrate diff \(table) \(target) --mapping \(c.mappingPath)`, fix them, then verify again")
+                return refuse(
+                    "target \(target) did not verify: \(claimed)",
+                    "find the differences with `dynamo-migrate diff \(table) \(target) --mapping \(c.mappingPath)`, fix them, then verify again")
             }
             if source.exclusions.itemsFailed > 0 {
-                return refuse("\(source.exclusions.itemsFailed) items of \(table) fail the mapping's transforms, so they are in no target",
-                              "fix the mapping or the items and migrate them, or list \(table) under discard-data: if they are not needed")
+                return refuse(
+                    "\(source.exclusions.itemsFailed) items of \(table) fail the mapping's transforms, so they are in no target",
+                    "fix the mapping or the items and migrate them, or list \(table) under discard-data: if they are not needed")
             }
             guard sourceNow.itemCount == source.exclusions.itemsRead, sourceNow.digest == source.exclusions.sourceHash.hex else {
-                return refuse("\(table) changed since it was verified (\(source.exclusions.itemsRead) items then, \(sourceNow.itemCount) now)",
-                              "migrate the changes (`dynamo-migrate migrate \(c.mappingPath)` with a new --state-dir), then \(verifyAgain)")
+                return refuse(
+                    "\(table) changed since it was verified (\(source.exclusions.itemsRead) items then, \(sourceNow.itemCount) now)",
+                    "migrate the changes (`dynamo-migrate migrate \(c.mappingPath)` with a new --state-dir), then \(verifyAgain)")
             }
             guard let resolved = c.mapping.targets.first(where: { $0.name == target }) else {
                 return refuse("target \(target) is not in the mapping", verifyAgain)
@@ -178,30 +191,40 @@ public struct DataAccountedForCheck: DecommissionCheck {
             if missing.isEmpty {
                 let fresh = try await c.live.verification(of: resolved, in: c.mapping)
                 guard fresh.figuresMatch else {
-                    return refuse("recomputed now through the current mapping, target \(target) does not hold what its sources should produce: \(fresh.reason)",
-                                  "migrate what is missing (`dynamo-migrate migrate \(c.mappingPath)`), then \(verifyAgain)")
+                    return refuse(
+                        "recomputed now through the current mapping, target \(target) does not hold what its sources should produce: \(fresh.reason)",
+                        "migrate what is missing (`dynamo-migrate migrate \(c.mappingPath)`), then \(verifyAgain)")
                 }
                 guard fresh.actual == record.actual else {
                     return refuse("target \(target) changed since it was verified", verifyAgain)
                 }
-                evidence.append("\(target) recomputed now: its sources through the current mapping produce exactly what it holds (\(fresh.actual.itemCount) items, hash \(fresh.actual.hash.hex)), unchanged since verified")
+                evidence.append(
+                    "\(target) recomputed now: its sources through the current mapping produce exactly what it holds (\(fresh.actual.itemCount) items, hash \(fresh.actual.hash.hex)), unchanged since verified"
+                )
             } else {
                 // Sources an earlier decommission deleted cannot be read: what is left is the record's
                 // figures and the target being unchanged since.
                 let unexplained = missing.filter { !c.previouslyDeleted.contains($0) }
                 guard unexplained.isEmpty else {
-                    return refuse("source \(unexplained.joined(separator: ", ")) of target \(target) no longer exists, and no decommission deleted it",
-                                  "find out what happened to it; its data may be only in a backup")
+                    return refuse(
+                        "source \(unexplained.joined(separator: ", ")) of target \(target) no longer exists, and no decommission deleted it",
+                        "find out what happened to it; its data may be only in a backup")
                 }
                 guard let targetNow = try await c.live.checksum(ofTable: target),
-                      targetNow.itemCount == record.actual.itemCount, targetNow.digest == record.actual.hash.hex else {
+                    targetNow.itemCount == record.actual.itemCount, targetNow.digest == record.actual.hash.hex
+                else {
                     return refuse("target \(target) changed since it was verified", verifyAgain)
                 }
-                evidence.append("\(target) MATCH by the recorded figures (\(record.actual.itemCount) items, hash \(record.actual.hash.hex)), unchanged since; not recomputed: \(missing.joined(separator: ", ")) deleted by an earlier decommission")
+                evidence.append(
+                    "\(target) MATCH by the recorded figures (\(record.actual.itemCount) items, hash \(record.actual.hash.hex)), unchanged since; not recomputed: \(missing.joined(separator: ", ")) deleted by an earlier decommission"
+                )
             }
         }
-        return CheckResult(name: name, passed: true,
-                           evidence: evidence.joined(separator: "; ") + "; \(table) unchanged since verified \(verification.verifiedAt.ISO8601Format()), after the migration finished \(finished.ISO8601Format()), on \(c.endpoint)")
+        return CheckResult(
+            name: name, passed: true,
+            evidence: evidence.joined(separator: "; ")
+                + "; \(table) unchanged since verified \(verification.verifiedAt.ISO8601Format()), after the migration finished \(finished.ISO8601Format()), on \(c.endpoint)"
+        )
     }
 }
 
@@ -227,8 +250,9 @@ public struct VerifiedBackupCheck: DecommissionCheck {
         if onDemand.passed || exportDirectories.isEmpty { return onDemand }
         let export = try await localExport(c, lastRead: lastRead)
         if export.passed { return export }
-        return CheckResult(name: name, passed: false, evidence: "\(onDemand.evidence); \(export.evidence)",
-                           remedy: "take one: `dynamo-migrate backup create \(c.table.name)` or `dynamo-migrate export \(c.table.name) --to DIR`")
+        return CheckResult(
+            name: name, passed: false, evidence: "\(onDemand.evidence); \(export.evidence)",
+            remedy: "take one: `dynamo-migrate backup create \(c.table.name)` or `dynamo-migrate export \(c.table.name) --to DIR`")
     }
 
     func onDemandBackup(_ c: DecommissionCandidate, lastRead: Date?) async throws -> CheckResult {
@@ -242,9 +266,11 @@ public struct VerifiedBackupCheck: DecommissionCheck {
         }
         let created = newest.creationDate ?? .distantPast
         if let lastRead, created < lastRead {
-            return CheckResult(name: name, passed: false,
-                               evidence: "the newest backup (\(newest.name), \(created.ISO8601Format())) is older than the migration's last read (\(lastRead.ISO8601Format()))",
-                               remedy: remedy)
+            return CheckResult(
+                name: name, passed: false,
+                evidence:
+                    "the newest backup (\(newest.name), \(created.ISO8601Format())) is older than the migration's last read (\(lastRead.ISO8601Format()))",
+                remedy: remedy)
         }
         let described = try await client.describeBackup(arn: newest.arn)
         // DynamoDB's ItemCount and TableSizeBytes (of the table and of the backup) are approximate and
@@ -253,26 +279,36 @@ public struct VerifiedBackupCheck: DecommissionCheck {
         if let record = try? backupRecords?.backup(arn: newest.arn) {
             let now = try await c.live.checksum(of: c.table)
             guard record.contentChecksum.matches(now) else {
-                return CheckResult(name: name, passed: false,
-                                   evidence: "the table changed after backup \(newest.name): \(record.contentChecksum) then, \(now) now",
-                                   remedy: remedy)
+                return CheckResult(
+                    name: name, passed: false,
+                    evidence: "the table changed after backup \(newest.name): \(record.contentChecksum) then, \(now) now",
+                    remedy: remedy)
             }
-            return CheckResult(name: name, passed: true,
-                               evidence: "backup \(newest.name) (\(newest.arn)) AVAILABLE, taken \(created.ISO8601Format()); content checksum recorded at backup equals the table's now (\(now))\(described.sourceItemCount.map { "; DynamoDB's approximate ItemCount \($0) not used" } ?? "")")
+            return CheckResult(
+                name: name, passed: true,
+                evidence:
+                    "backup \(newest.name) (\(newest.arn)) AVAILABLE, taken \(created.ISO8601Format()); content checksum recorded at backup equals the table's now (\(now))\(described.sourceItemCount.map { "; DynamoDB's approximate ItemCount \($0) not used" } ?? "")"
+            )
         }
         if let count = described.sourceItemCount, count != c.table.itemCount {
-            return CheckResult(name: name, passed: false,
-                               evidence: "backup \(newest.name) holds \(count) items but the table reports \(c.table.itemCount)",
-                               remedy: "the table changed after the backup: \(remedy)")
+            return CheckResult(
+                name: name, passed: false,
+                evidence: "backup \(newest.name) holds \(count) items but the table reports \(c.table.itemCount)",
+                remedy: "the table changed after the backup: \(remedy)")
         }
         if let size = described.sourceTableSizeBytes, c.table.sizeBytes > 0, size != c.table.sizeBytes {
-            return CheckResult(name: name, passed: false,
-                               evidence: "backup \(newest.name) is \(size) bytes but the table reports \(c.table.sizeBytes)",
-                               remedy: "the table changed after the backup: \(remedy)")
+            return CheckResult(
+                name: name, passed: false,
+                evidence: "backup \(newest.name) is \(size) bytes but the table reports \(c.table.sizeBytes)",
+                remedy: "the table changed after the backup: \(remedy)")
         }
-        let checksumEvidence = "no content checksum recorded for it (taken outside `dynamo-migrate backup create`): only DynamoDB's approximate item count was compared"
-        return CheckResult(name: name, passed: true,
-                           evidence: "backup \(newest.name) (\(newest.arn)) AVAILABLE, taken \(created.ISO8601Format()), \(described.sourceItemCount.map { "\($0) items" } ?? "item count not reported"); \(checksumEvidence)")
+        let checksumEvidence =
+            "no content checksum recorded for it (taken outside `dynamo-migrate backup create`): only DynamoDB's approximate item count was compared"
+        return CheckResult(
+            name: name, passed: true,
+            evidence:
+                "backup \(newest.name) (\(newest.arn)) AVAILABLE, taken \(created.ISO8601Format()), \(described.sourceItemCount.map { "\($0) items" } ?? "item count not reported"); \(checksumEvidence)"
+        )
     }
 
     func localExport(_ c: DecommissionCandidate, lastRead: Date?) async throws -> CheckResult {
@@ -281,7 +317,8 @@ public struct VerifiedBackupCheck: DecommissionCheck {
         for directory in exportDirectories {
             for location in (try? ExportLocation.find(in: directory)) ?? [] {
                 if let reader = try? ExportReader(location: location),
-                   reader.summary.dynamoMigrate?.tableName == table || (c.table.arn != nil && reader.summary.tableArn == c.table.arn) {
+                    reader.summary.dynamoMigrate?.tableName == table || (c.table.arn != nil && reader.summary.tableArn == c.table.arn)
+                {
                     found.append((location, reader))
                 }
             }
@@ -292,25 +329,33 @@ public struct VerifiedBackupCheck: DecommissionCheck {
         }
         let exported = reader.summary.exportTime ?? reader.summary.startTime ?? .distantPast
         if let lastRead, exported < lastRead {
-            return CheckResult(name: name, passed: false,
-                               evidence: "the newest export (\(location.directory.path), \(exported.ISO8601Format())) is older than the migration's last read (\(lastRead.ISO8601Format()))")
+            return CheckResult(
+                name: name, passed: false,
+                evidence:
+                    "the newest export (\(location.directory.path), \(exported.ISO8601Format())) is older than the migration's last read (\(lastRead.ISO8601Format()))"
+            )
         }
         let checksummer = MultisetContentChecksummer()
         let verification = await ExportVerifier(checksummer: checksummer).verify(location)
         guard verification.ok else {
-            return CheckResult(name: name, passed: false,
-                               evidence: "export \(location.directory.path) does not verify: \(verification.problems.map(\.description).joined(separator: "; "))")
+            return CheckResult(
+                name: name, passed: false,
+                evidence: "export \(location.directory.path) does not verify: \(verification.problems.map(\.description).joined(separator: "; "))")
         }
         guard let exportChecksum = verification.contentChecksum else {
             return CheckResult(name: name, passed: false, evidence: "export \(location.directory.path) has no content checksum to compare with the table")
         }
         let current = try await c.live.checksum(of: c.table)
         guard current.matches(exportChecksum) else {
-            return CheckResult(name: name, passed: false,
-                               evidence: "export \(location.directory.path) holds \(exportChecksum) but the table now holds \(current)")
+            return CheckResult(
+                name: name, passed: false,
+                evidence: "export \(location.directory.path) holds \(exportChecksum) but the table now holds \(current)")
         }
-        return CheckResult(name: name, passed: true,
-                           evidence: "export \(location.directory.path) (\(exported.ISO8601Format())) re-verified: \(verification.dataFiles) data files, \(verification.itemCount) items, content checksum equal to the table's")
+        return CheckResult(
+            name: name, passed: true,
+            evidence:
+                "export \(location.directory.path) (\(exported.ISO8601Format())) re-verified: \(verification.dataFiles) data files, \(verification.itemCount) items, content checksum equal to the table's"
+        )
     }
 }
 
@@ -327,7 +372,8 @@ public struct DeletionProtectionCheck: DecommissionCheck {
         if allowDisabling {
             return CheckResult(name: name, passed: true, evidence: "on; --disable-deletion-protection turns it off before deleting")
         }
-        return CheckResult(name: name, passed: false, evidence: "on",
-                           remedy: "pass --disable-deletion-protection to turn it off as part of the decommission")
+        return CheckResult(
+            name: name, passed: false, evidence: "on",
+            remedy: "pass --disable-deletion-protection to turn it off as part of the decommission")
     }
 }

@@ -58,15 +58,22 @@ public struct Decommissioner: Sendable {
 
     public static let auditLogName = TableDecision.auditLogName
 
-    public init(client: DynamoDBClient, mapping: ResolvedMapping, fingerprints: MappingFingerprints, options: DecommissionOptions,
-                checks: [any DecommissionCheck]? = nil, confirm: @escaping @Sendable (String) async -> Bool) {
+    public init(
+        client: DynamoDBClient, mapping: ResolvedMapping, fingerprints: MappingFingerprints, options: DecommissionOptions,
+        checks: [any DecommissionCheck]? = nil, confirm: @escaping @Sendable (String) async -> Bool
+    ) {
         self.client = client
         self.mapping = mapping
         self.fingerprints = fingerprints
         self.options = options
-        self.checks = checks ?? [DataAccountedForCheck(), VerifiedBackupCheck(client: client, exportDirectories: options.exportDirectories,
-                                                     backupRecords: BackupStateStore(directory: options.backupStateDirectory)),
-                                 DeletionProtectionCheck(allowDisabling: options.disableDeletionProtection)]
+        self.checks =
+            checks ?? [
+                DataAccountedForCheck(),
+                VerifiedBackupCheck(
+                    client: client, exportDirectories: options.exportDirectories,
+                    backupRecords: BackupStateStore(directory: options.backupStateDirectory)),
+                DeletionProtectionCheck(allowDisabling: options.disableDeletionProtection),
+            ]
         self.confirm = confirm
     }
 
@@ -92,16 +99,20 @@ public struct Decommissioner: Sendable {
             var results: [CheckResult] = []
             guard let table = try await client.describeTableIfExists(name) else {
                 let deletedBefore = previouslyDeleted.contains(name)
-                results.append(CheckResult(name: deletedBefore ? "already deleted" : "table exists", passed: deletedBefore,
-                                           evidence: deletedBefore ? "deleted by an earlier decommission (audit log)" : "\(name) no longer exists, and no decommission deleted it"))
+                results.append(
+                    CheckResult(
+                        name: deletedBefore ? "already deleted" : "table exists", passed: deletedBefore,
+                        evidence: deletedBefore ? "deleted by an earlier decommission (audit log)" : "\(name) no longer exists, and no decommission deleted it")
+                )
                 proven.append(Proven(name: name, table: nil, results: results, baseline: nil))
                 continue
             }
-            let candidate = DecommissionCandidate(table: table, targets: targets, mapping: mapping, fingerprints: fingerprints,
-                                                  discardsData: mapping.discardData.contains(name),
-                                                  migration: migration, verification: verification, previouslyDeleted: previouslyDeleted,
-                                                  mappingPath: options.mappingPath, stateDirectory: options.stateDirectory,
-                                                  endpoint: client.configuration.endpoint, live: live)
+            let candidate = DecommissionCandidate(
+                table: table, targets: targets, mapping: mapping, fingerprints: fingerprints,
+                discardsData: mapping.discardData.contains(name),
+                migration: migration, verification: verification, previouslyDeleted: previouslyDeleted,
+                mappingPath: options.mappingPath, stateDirectory: options.stateDirectory,
+                endpoint: client.configuration.endpoint, live: live)
             for check in checks {
                 do {
                     results.append(try await check.evaluate(candidate))
@@ -137,8 +148,10 @@ public struct Decommissioner: Sendable {
                     results.append(CheckResult(name: "operator confirmed", passed: true, evidence: "confirmed deleting \(name)"))
                     outcome = try await delete(table, baseline: item.baseline, live: live, results: &results)
                 } else {
-                    results.append(CheckResult(name: "operator confirmed", passed: false, evidence: "not confirmed",
-                                               remedy: "type the table's name at the prompt, or pass --yes-delete \(name)"))
+                    results.append(
+                        CheckResult(
+                            name: "operator confirmed", passed: false, evidence: "not confirmed",
+                            remedy: "type the table's name at the prompt, or pass --yes-delete \(name)"))
                     outcome = .notConfirmed
                 }
             } else {
@@ -153,16 +166,21 @@ public struct Decommissioner: Sendable {
 
     /// Re-checks that the table is unchanged since it was proven, records the intent, sends DeleteTable
     /// and waits until the table is gone. Appends the evidence to `results`; returns the outcome.
-    func delete(_ table: TableDescription, baseline: ContentChecksum?, live: LiveChecksums,
-                results: inout [CheckResult]) async throws -> DecommissionDecision {
+    func delete(
+        _ table: TableDescription, baseline: ContentChecksum?, live: LiveChecksums,
+        results: inout [CheckResult]
+    ) async throws -> DecommissionDecision {
         let name = table.name
         let recheck = "unchanged right before delete"
         do {
             let now = try await live.rescan(table)
             guard let baseline, now.matches(baseline) else {
-                results.append(CheckResult(name: recheck, passed: false,
-                                           evidence: "\(name) changed after it was proven (\(baseline.map { "\($0.itemCount)" } ?? "?") items then, \(now.itemCount) now): something still writes to it",
-                                           remedy: "stop every writer of \(name), migrate the changes, verify, then decommission again"))
+                results.append(
+                    CheckResult(
+                        name: recheck, passed: false,
+                        evidence:
+                            "\(name) changed after it was proven (\(baseline.map { "\($0.itemCount)" } ?? "?") items then, \(now.itemCount) now): something still writes to it",
+                        remedy: "stop every writer of \(name), migrate the changes, verify, then decommission again"))
                 return .refused
             }
             results.append(CheckResult(name: recheck, passed: true, evidence: "rescanned just before DeleteTable: \(now)"))
@@ -186,9 +204,11 @@ public struct Decommissioner: Sendable {
                 after = nil
             } else {
                 do { after = try await client.describeTableIfExists(name) } catch let lookError {
-                    results.append(CheckResult(name: "DeleteTable", passed: false,
-                                               evidence: "DeleteTable failed (\(error)), and then so did DescribeTable (\(lookError)): the table may or may not be deleted",
-                                               remedy: "run `dynamo-migrate decommission` again (without --execute) to see where it stands"))
+                    results.append(
+                        CheckResult(
+                            name: "DeleteTable", passed: false,
+                            evidence: "DeleteTable failed (\(error)), and then so did DescribeTable (\(lookError)): the table may or may not be deleted",
+                            remedy: "run `dynamo-migrate decommission` again (without --execute) to see where it stands"))
                     return .deleteFailed
                 }
             }
@@ -196,22 +216,27 @@ public struct Decommissioner: Sendable {
                 results.append(CheckResult(name: "DeleteTable", passed: false, evidence: "DeleteTable failed: \(error); \(name) is still \(after.status)"))
                 return .deleteFailed
             }
-            results.append(CheckResult(name: "DeleteTable", passed: true,
-                                       evidence: "the answer to DeleteTable was lost (\(error)), but \(name) is \(after == nil ? "gone" : "being deleted")"))
+            results.append(
+                CheckResult(
+                    name: "DeleteTable", passed: true,
+                    evidence: "the answer to DeleteTable was lost (\(error)), but \(name) is \(after == nil ? "gone" : "being deleted")"))
         }
         do {
             try await client.waitUntilDeleted(name)
         } catch {
-            results.append(CheckResult(name: "DeleteTable", passed: false, evidence: "DeleteTable was accepted but \(name) did not disappear: \(error)",
-                                       remedy: "check the table in the console; run decommission again to record the outcome"))
+            results.append(
+                CheckResult(
+                    name: "DeleteTable", passed: false, evidence: "DeleteTable was accepted but \(name) did not disappear: \(error)",
+                    remedy: "check the table in the console; run decommission again to record the outcome"))
             return .deleteFailed
         }
         return .deleted
     }
 
     func record(_ table: String, _ decision: DecommissionDecision, _ checks: [CheckResult]) throws -> TableDecision {
-        let entry = TableDecision(table: table, decision: decision, checks: checks, decidedAt: Date(),
-                                  mapping: options.mappingPath, dryRun: !options.execute)
+        let entry = TableDecision(
+            table: table, decision: decision, checks: checks, decidedAt: Date(),
+            mapping: options.mappingPath, dryRun: !options.execute)
         try appendToAuditLog(entry)
         return entry
     }

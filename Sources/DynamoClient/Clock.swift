@@ -12,8 +12,10 @@ public struct Waiter: Sendable {
     public var maxPollInterval: Duration
     public var backoff: Double
 
-    public init(clock: any RunClock = SystemClock(), timeout: Duration, pollInterval: Duration = .milliseconds(500),
-                maxPollInterval: Duration = .seconds(5), backoff: Double = 1.5) {
+    public init(
+        clock: any RunClock = SystemClock(), timeout: Duration, pollInterval: Duration = .milliseconds(500),
+        maxPollInterval: Duration = .seconds(5), backoff: Double = 1.5
+    ) {
         self.clock = clock; self.timeout = timeout; self.pollInterval = pollInterval
         self.maxPollInterval = max(pollInterval, maxPollInterval); self.backoff = max(1, backoff)
     }
@@ -21,8 +23,10 @@ public struct Waiter: Sendable {
     /// Calls `poll` until it returns a value, and returns it. Once the deadline has passed (or the wait
     /// is cancelled) it throws ``DynamoDBError/waitTimedOut(table:waitingFor:after:)`` naming `subject`
     /// and `state`. The last wait is cut short at the deadline, so the final poll happens at it.
-    public func wait<T>(for state: String, of subject: String,
-                        _ poll: () async throws(DynamoDBError) -> T?) async throws(DynamoDBError) -> T {
+    public func wait<T>(
+        for state: String, of subject: String,
+        _ poll: () async throws(DynamoDBError) -> T?
+    ) async throws(DynamoDBError) -> T {
         let deadline = clock.now + timeout
         var interval = pollInterval
         while true {

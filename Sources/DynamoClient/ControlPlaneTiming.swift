@@ -45,8 +45,10 @@ public struct ControlPlaneWait: Sendable {
     public var pollInterval: Duration
     public var maxPollInterval: Duration
 
-    public init(timeout: Duration = .seconds(1800), pollInterval: Duration = .seconds(1),
-                maxPollInterval: Duration = .seconds(20)) {
+    public init(
+        timeout: Duration = .seconds(1800), pollInterval: Duration = .seconds(1),
+        maxPollInterval: Duration = .seconds(20)
+    ) {
         self.timeout = timeout; self.pollInterval = pollInterval; self.maxPollInterval = maxPollInterval
     }
 
@@ -64,20 +66,24 @@ extension DynamoDBClient {
     /// Sends `call` until DynamoDB accepts it, waiting (with backoff, on the client's clock, until
     /// `wait.timeout`) while it answers one of `busy`. Any other failure is thrown at once. At the
     /// deadline, ``DynamoDBError/waitTimedOut(table:waitingFor:after:)`` names the last answer.
-    public func whenAccepted<T>(_ operation: String, table: String, busy: Set<String>,
-                                wait: ControlPlaneWait = .default,
-                                _ call: () async throws(DynamoDBError) -> T?) async throws(DynamoDBError) -> T {
+    public func whenAccepted<T>(
+        _ operation: String, table: String, busy: Set<String>,
+        wait: ControlPlaneWait = .default,
+        _ call: () async throws(DynamoDBError) -> T?
+    ) async throws(DynamoDBError) -> T {
         let waitable = busy.union(Self.controlPlaneLimitErrorTypes)
         var last: String?
-        let waiter = Waiter(clock: clock, timeout: wait.timeout, pollInterval: wait.pollInterval,
-                            maxPollInterval: wait.maxPollInterval, backoff: 2)
+        let waiter = Waiter(
+            clock: clock, timeout: wait.timeout, pollInterval: wait.pollInterval,
+            maxPollInterval: wait.maxPollInterval, backoff: 2)
         do throws(DynamoDBError) {
             return try await waiter.wait(for: "\(operation) to be accepted", of: table) { () async throws(DynamoDBError) -> T? in
                 do throws(DynamoDBError) {
                     return try await call()
-                } catch where waitable.contains(error.errorType ?? "") {
+                } catch  where waitable.contains(error.errorType ?? "") {
                     if last == nil {
-                        logger.info("\(operation) on \(table): DynamoDB answered \(error.errorType ?? "busy"); waiting and trying again (up to \(wait.timeout))")
+                        logger.info(
+                            "\(operation) on \(table): DynamoDB answered \(error.errorType ?? "busy"); waiting and trying again (up to \(wait.timeout))")
                     }
                     last = error.errorType
                     return nil
@@ -94,9 +100,12 @@ extension DynamoDBClient {
     /// Turns point-in-time recovery on. Right after a table turns ACTIVE, AWS answers
     /// `ContinuousBackupsUnavailableException` for a while: that is waited out, not a failure.
     @discardableResult
-    public func enablePointInTimeRecovery(table: String, recoveryPeriodInDays: Int? = nil,
-                                          wait: ControlPlaneWait = .default) async throws(DynamoDBError) -> ContinuousBackups {
-        try await whenAccepted("UpdateContinuousBackups", table: table, busy: ["ContinuousBackupsUnavailableException"], wait: wait) { () async throws(DynamoDBError) -> ContinuousBackups? in
+    public func enablePointInTimeRecovery(
+        table: String, recoveryPeriodInDays: Int? = nil,
+        wait: ControlPlaneWait = .default
+    ) async throws(DynamoDBError) -> ContinuousBackups {
+        try await whenAccepted("UpdateContinuousBackups", table: table, busy: ["ContinuousBackupsUnavailableException"], wait: wait) {
+            () async throws(DynamoDBError) -> ContinuousBackups? in
             try await updateContinuousBackups(table: table, pointInTimeRecovery: true, recoveryPeriodInDays: recoveryPeriodInDays)
         }
     }
@@ -106,7 +115,8 @@ extension DynamoDBClient {
     /// call (DeleteTable after turning deletion protection off) finds it ready.
     @discardableResult
     public func updateTableWhenReady(_ input: UpdateTableInput, wait: ControlPlaneWait = .default) async throws(DynamoDBError) -> TableDescription {
-        _ = try await whenAccepted("UpdateTable", table: input.name, busy: ["ResourceInUseException"], wait: wait) { () async throws(DynamoDBError) -> TableDescription? in
+        _ = try await whenAccepted("UpdateTable", table: input.name, busy: ["ResourceInUseException"], wait: wait) {
+            () async throws(DynamoDBError) -> TableDescription? in
             try await updateTable(input)
         }
         return try await waitUntilActive(input.name, timeout: wait.timeout, pollInterval: wait.pollInterval)
@@ -120,7 +130,7 @@ extension DynamoDBClient {
             do throws(DynamoDBError) {
                 try await deleteTable(name)
                 return true
-            } catch where error.errorType == "ResourceInUseException" {
+            } catch  where error.errorType == "ResourceInUseException" {
                 guard let table = try await describeTableIfExists(name), table.status != "DELETING" else { return true }
                 logger.info("DeleteTable on \(name): the table is \(table.status); waiting until it accepts DeleteTable")
                 return nil

@@ -38,10 +38,12 @@ public final class DynamoDBClient: Sendable {
     ///   - credentials: the credential cache to sign with; by default the configuration's provider in a
     ///     ``RefreshingCredentials`` on `clock` (or the configuration's own one, when it is already a cache,
     ///     so clients made from one configuration share it).
-    public init(configuration: AWSConfiguration, transport: (any HTTPTransport)? = nil,
-                retryPolicy: RetryPolicy = .default, clock: any RunClock = SystemClock(),
-                logger: Logger = Logger(label: "dynamo-migrate.client"),
-                credentials: RefreshingCredentials? = nil) {
+    public init(
+        configuration: AWSConfiguration, transport: (any HTTPTransport)? = nil,
+        retryPolicy: RetryPolicy = .default, clock: any RunClock = SystemClock(),
+        logger: Logger = Logger(label: "dynamo-migrate.client"),
+        credentials: RefreshingCredentials? = nil
+    ) {
         self.configuration = configuration
         self.retryPolicy = retryPolicy
         if let transport {
@@ -51,7 +53,8 @@ public final class DynamoDBClient: Sendable {
             self.transport = CurlTransport()
             self.ownsTransport = true
         }
-        self.credentials = credentials ?? (configuration.credentialProvider as? RefreshingCredentials)
+        self.credentials =
+            credentials ?? (configuration.credentialProvider as? RefreshingCredentials)
             ?? RefreshingCredentials(configuration.credentialProvider, clock: clock)
         self.clock = clock
         self.logger = logger
@@ -87,16 +90,19 @@ public final class DynamoDBClient: Sendable {
     ///   - idempotent: false for a call that must not be sent twice blindly (CreateBackup): a failure
     ///     after which DynamoDB may have applied the request (see ``DynamoDBError/mayHaveBeenApplied``)
     ///     is thrown at once, so the caller can look up what happened before sending it again.
-    public func perform(_ operation: String, table: String?, body: [UInt8],
-                        idempotent: Bool = true) async throws(DynamoDBError) -> [UInt8] {
+    public func perform(
+        _ operation: String, table: String?, body: [UInt8],
+        idempotent: Bool = true
+    ) async throws(DynamoDBError) -> [UInt8] {
         var attempt = 0
         var timeouts = 0
         var refreshedAfterRefusal = false
         var random = SystemRandomNumberGenerator()
         while true {
             attempt += 1
-            let context = CallContext(operation: operation, table: table, attempts: attempt,
-                                      region: configuration.region, endpoint: configuration.endpoint)
+            let context = CallContext(
+                operation: operation, table: table, attempts: attempt,
+                region: configuration.region, endpoint: configuration.endpoint)
             let (used, signer) = try await currentSigner(context: context)
             var request = signedRequest(signer, operation: operation, body: body)
             // Only we may decide to send a non-idempotent call again (libcurl resends on reused connections).
@@ -149,8 +155,9 @@ public final class DynamoDBClient: Sendable {
                 // The network is failing, not DynamoDB throttling: say so while retrying. One or two failed
                 // attempts are routine on any network and would only alarm: they show with --verbose (info);
                 // from the third attempt on they are a warning.
-                logger.log(level: attempt + 1 >= RetryPolicy.warnFromAttempt ? .warning : .info,
-                           "\(operation)\(table.map { " on \($0)" } ?? ""): \(error.operatorMessage); retrying (attempt \(attempt + 1) of \(retryPolicy.maxAttempts))")
+                logger.log(
+                    level: attempt + 1 >= RetryPolicy.warnFromAttempt ? .warning : .info,
+                    "\(operation)\(table.map { " on \($0)" } ?? ""): \(error.operatorMessage); retrying (attempt \(attempt + 1) of \(retryPolicy.maxAttempts))")
             }
             var delay = retryPolicy.delay(beforeRetry: attempt, using: &random)
             let missing = budget.withdraw(cost)
@@ -158,10 +165,12 @@ public final class DynamoDBClient: Sendable {
                 // The shared budget is spent: everyone waits longer, so a storm cannot turn into a stampede.
                 delay = min(retryPolicy.cap, delay + retryPolicy.base * missing)
             }
-            logger.debug("retrying \(operation)", metadata: [
-                "table": .string(table ?? "-"), "attempt": .stringConvertible(attempt),
-                "delay": .string("\(delay)"), "reason": .string(failure.description),
-            ])
+            logger.debug(
+                "retrying \(operation)",
+                metadata: [
+                    "table": .string(table ?? "-"), "attempt": .stringConvertible(attempt),
+                    "delay": .string("\(delay)"), "reason": .string(failure.description),
+                ])
             do { try await clock.sleep(for: delay) } catch { throw failure }
         }
     }
@@ -230,8 +239,9 @@ public final class DynamoDBClient: Sendable {
             message = String(decoding: response.body.prefix(200), as: UTF8.self)
         }
         let requestId = response.header("x-amzn-requestid") ?? response.header("x-amz-request-id")
-        return ServiceError(type: type, message: message, httpStatus: response.status,
-                            requestId: requestId, context: context)
+        return ServiceError(
+            type: type, message: message, httpStatus: response.status,
+            requestId: requestId, context: context)
     }
 }
 

@@ -22,12 +22,15 @@ public enum ErrorCatalog {
     /// Errors section, the developer guide's "Error handling", and the SDKs' retry rules.
     public static let entries: [ErrorCatalogEntry] = [
         // DynamoDB asks us to slow down: retried with backoff, and the writer's rate limiter slows down.
-        .init("ProvisionedThroughputExceededException", .throttling,
-              hint: "The table or an index is throttled: lower --write-rate, --read-percent or --write-percent, or raise the table's capacity."),
-        .init("ThrottlingException", .throttling,
-              hint: "DynamoDB throttled the control-plane calls: wait and run again."),
-        .init("RequestLimitExceeded", .throttling,
-              hint: "The account's throughput quota is reached: lower --write-rate or ask AWS for a higher quota."),
+        .init(
+            "ProvisionedThroughputExceededException", .throttling,
+            hint: "The table or an index is throttled: lower --write-rate, --read-percent or --write-percent, or raise the table's capacity."),
+        .init(
+            "ThrottlingException", .throttling,
+            hint: "DynamoDB throttled the control-plane calls: wait and run again."),
+        .init(
+            "RequestLimitExceeded", .throttling,
+            hint: "The account's throughput quota is reached: lower --write-rate or ask AWS for a higher quota."),
         .init("TransactionInProgressException", .throttling),
         // Not DynamoDB's own names, but what proxies and the SDKs' throttling rules use.
         .init("Throttling", .throttling),
@@ -39,57 +42,78 @@ public enum ErrorCatalog {
         .init("InternalFailure", .transient),
         .init("ServiceUnavailable", .transient),
         // The write was refused, not applied: the item is part of a transaction still running.
-        .init("TransactionConflictException", .transient,
-              hint: "Another application keeps the item in transactions: run again when they are done."),
+        .init(
+            "TransactionConflictException", .transient,
+            hint: "Another application keeps the item in transactions: run again when they are done."),
         // Global tables with multi-Region strong consistency: another Region is writing the item.
-        .init("ReplicatedWriteConflictException", .transient,
-              hint: "Another Region keeps writing the same items: run again when it is done."),
+        .init(
+            "ReplicatedWriteConflictException", .transient,
+            hint: "Another Region keeps writing the same items: run again when it is done."),
 
         // Transitional: the table, backup or account is busy. The client hands these to the caller at once,
         // because only the caller knows whether the state will pass (ResourceInUseException on CreateTable
         // can also mean "the table exists"); migrate, enforce and decommission wait and send again.
-        .init("ResourceInUseException", .waits,
-              hint: "The table is busy with another change (CREATING, UPDATING or DELETING) or already exists: wait until it is ACTIVE and run again."),
-        .init("LimitExceededException", .waits,
-              hint: "Too many control-plane operations run at once in this account (CreateTable, UpdateTable, DeleteTable, restores): wait for some to finish and run again."),
-        .init("ContinuousBackupsUnavailableException", .waits,
-              hint: "Point-in-time recovery cannot be changed yet, typically right after the table was created: wait a few minutes and run again."),
-        .init("BackupInUseException", .waits,
-              hint: "Another backup operation on this table is running: wait for it to finish and run again."),
-        .init("TableInUseException", .waits,
-              hint: "The table is busy with another operation: wait and run again."),
+        .init(
+            "ResourceInUseException", .waits,
+            hint: "The table is busy with another change (CREATING, UPDATING or DELETING) or already exists: wait until it is ACTIVE and run again."),
+        .init(
+            "LimitExceededException", .waits,
+            hint:
+                "Too many control-plane operations run at once in this account (CreateTable, UpdateTable, DeleteTable, restores): wait for some to finish and run again."
+        ),
+        .init(
+            "ContinuousBackupsUnavailableException", .waits,
+            hint: "Point-in-time recovery cannot be changed yet, typically right after the table was created: wait a few minutes and run again."),
+        .init(
+            "BackupInUseException", .waits,
+            hint: "Another backup operation on this table is running: wait for it to finish and run again."),
+        .init(
+            "TableInUseException", .waits,
+            hint: "The table is busy with another operation: wait and run again."),
 
         // Temporary credentials ran out: refresh them from their source and send once more.
-        .init("ExpiredTokenException", .credentials,
-              hint: "The session token has expired: refresh the credentials."),
+        .init(
+            "ExpiredTokenException", .credentials,
+            hint: "The session token has expired: refresh the credentials."),
 
         // Retrying cannot help: the request, the credentials or the resource is wrong. One clear error.
-        .init("AccessDeniedException", .fatal,
-              hint: "The credentials lack permission for this operation on this table."),
-        .init("UnrecognizedClientException", .fatal,
-              hint: "The access key is not known to this endpoint: check the credentials or --profile."),
-        .init("InvalidSignatureException", .fatal,
-              hint: "The secret key does not match the access key: check the credentials or --profile."),
-        .init("IncompleteSignature", .fatal,
-              hint: "The request's signature is incomplete: check the credentials or --profile."),
-        .init("IncompleteSignatureException", .fatal,
-              hint: "The request's signature is incomplete: check the credentials or --profile."),
-        .init("MissingAuthenticationToken", .fatal,
-              hint: "No credentials were sent: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or use --profile."),
-        .init("MissingAuthenticationTokenException", .fatal,
-              hint: "No credentials were sent: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or use --profile."),
-        .init("InvalidClientTokenId", .fatal,
-              hint: "The access key is not known to this endpoint: check the credentials or --profile."),
-        .init("NotAuthorized", .fatal,
-              hint: "The credentials lack permission for this operation on this table."),
+        .init(
+            "AccessDeniedException", .fatal,
+            hint: "The credentials lack permission for this operation on this table."),
+        .init(
+            "UnrecognizedClientException", .fatal,
+            hint: "The access key is not known to this endpoint: check the credentials or --profile."),
+        .init(
+            "InvalidSignatureException", .fatal,
+            hint: "The secret key does not match the access key: check the credentials or --profile."),
+        .init(
+            "IncompleteSignature", .fatal,
+            hint: "The request's signature is incomplete: check the credentials or --profile."),
+        .init(
+            "IncompleteSignatureException", .fatal,
+            hint: "The request's signature is incomplete: check the credentials or --profile."),
+        .init(
+            "MissingAuthenticationToken", .fatal,
+            hint: "No credentials were sent: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or use --profile."),
+        .init(
+            "MissingAuthenticationTokenException", .fatal,
+            hint: "No credentials were sent: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or use --profile."),
+        .init(
+            "InvalidClientTokenId", .fatal,
+            hint: "The access key is not known to this endpoint: check the credentials or --profile."),
+        .init(
+            "NotAuthorized", .fatal,
+            hint: "The credentials lack permission for this operation on this table."),
         .init("OptInRequired", .fatal),
-        .init("RequestExpired", .fatal,
-              hint: "The request's time stamp is more than 15 minutes off: check this machine's clock."),
+        .init(
+            "RequestExpired", .fatal,
+            hint: "The request's time stamp is more than 15 minutes off: check this machine's clock."),
         .init("ValidationException", .fatal),
         .init("ValidationError", .fatal),
         .init("SerializationException", .fatal),
-        .init("UnknownOperationException", .fatal,
-              hint: "The endpoint does not know this operation: is it DynamoDB, or an emulator that lacks it?"),
+        .init(
+            "UnknownOperationException", .fatal,
+            hint: "The endpoint does not know this operation: is it DynamoDB, or an emulator that lacks it?"),
         .init("InvalidAction", .fatal),
         .init("InvalidParameterCombination", .fatal),
         .init("InvalidParameterValue", .fatal),
@@ -99,19 +123,23 @@ public enum ErrorCatalog {
         .init("MissingParameter", .fatal),
         .init("InvalidEndpointException", .fatal),
         .init("ConditionalCheckFailedException", .fatal),
-        .init("ResourceNotFoundException", .fatal,
-              hint: "Check the table name and the region (--region) or endpoint (--endpoint-url)."),
+        .init(
+            "ResourceNotFoundException", .fatal,
+            hint: "Check the table name and the region (--region) or endpoint (--endpoint-url)."),
         .init("IndexNotFoundException", .fatal),
-        .init("ItemCollectionSizeLimitExceededException", .fatal,
-              hint: "An item collection of a table with local secondary indexes is over 10 GB: retrying cannot make room."),
+        .init(
+            "ItemCollectionSizeLimitExceededException", .fatal,
+            hint: "An item collection of a table with local secondary indexes is over 10 GB: retrying cannot make room."),
         .init("TransactionCanceledException", .fatal),
         .init("IdempotentParameterMismatchException", .fatal),
         .init("DuplicateItemException", .fatal),
         .init("BackupNotFoundException", .fatal),
-        .init("PointInTimeRecoveryUnavailableException", .fatal,
-              hint: "Point-in-time recovery is not enabled on the table."),
-        .init("InvalidRestoreTimeException", .fatal,
-              hint: "The restore time is outside the table's point-in-time recovery window."),
+        .init(
+            "PointInTimeRecoveryUnavailableException", .fatal,
+            hint: "Point-in-time recovery is not enabled on the table."),
+        .init(
+            "InvalidRestoreTimeException", .fatal,
+            hint: "The restore time is outside the table's point-in-time recovery window."),
         .init("TableAlreadyExistsException", .fatal),
         .init("TableNotFoundException", .fatal),
         .init("ExportConflictException", .fatal),

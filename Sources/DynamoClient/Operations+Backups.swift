@@ -68,7 +68,9 @@ extension DynamoDBClient {
     }
 
     func createBackup(table: String, name: String, idempotent: Bool) async throws(DynamoDBError) -> BackupSummary {
-        let body = requestBody { w in w.field("TableName", table); w.field("BackupName", name) }
+        let body = requestBody { w in
+            w.field("TableName", table); w.field("BackupName", name)
+        }
         let json = try await performJSON("CreateBackup", table: table, body: body, idempotent: idempotent)
         return try decoded("CreateBackup", table: table) { () throws -> BackupSummary in
             guard var summary = json["BackupDetails"].flatMap(BackupSummary.decode) else { throw DecodeError("no BackupDetails") }
@@ -98,14 +100,16 @@ extension DynamoDBClient {
             }
             if let partition {
                 // SourceTableDetails carries no attribute types; S is a placeholder.
-                keySchema = KeySchema(partitionKey: KeyAttribute(name: partition, type: .string),
-                                      sortKey: sort.map { KeyAttribute(name: $0, type: .string) })
+                keySchema = KeySchema(
+                    partitionKey: KeyAttribute(name: partition, type: .string),
+                    sortKey: sort.map { KeyAttribute(name: $0, type: .string) })
             }
         }
-        return BackupDescription(backup: summary, sourceTableName: source?["TableName"]?.stringValue,
-                                 sourceItemCount: source?["ItemCount"]?.intValue,
-                                 sourceTableSizeBytes: source?["TableSizeBytes"]?.intValue,
-                                 sourceKeySchema: keySchema, raw: json)
+        return BackupDescription(
+            backup: summary, sourceTableName: source?["TableName"]?.stringValue,
+            sourceItemCount: source?["ItemCount"]?.intValue,
+            sourceTableSizeBytes: source?["TableSizeBytes"]?.intValue,
+            sourceKeySchema: keySchema, raw: json)
     }
 
     /// ListBackups, all pages, optionally for one table. The table filter is also applied here,
@@ -139,8 +143,10 @@ extension DynamoDBClient {
 
     /// Polls DescribeBackup until the backup is AVAILABLE.
     @discardableResult
-    public func waitUntilBackupAvailable(_ arn: String, timeout: Duration = .seconds(3600),
-                                         pollInterval: Duration = .seconds(1)) async throws(DynamoDBError) -> BackupDescription {
+    public func waitUntilBackupAvailable(
+        _ arn: String, timeout: Duration = .seconds(3600),
+        pollInterval: Duration = .seconds(1)
+    ) async throws(DynamoDBError) -> BackupDescription {
         try await waiter(timeout: timeout, pollInterval: pollInterval).wait(for: "AVAILABLE", of: arn) { () async throws(DynamoDBError) -> BackupDescription? in
             let description = try await describeBackup(arn: arn)
             return description.backup.status == "AVAILABLE" ? description : nil
@@ -149,8 +155,10 @@ extension DynamoDBClient {
 
     /// RestoreTableFromBackup into a new table.
     @discardableResult
-    public func restoreTableFromBackup(backupArn: String, targetTable: String,
-                                       billingModeOverride: BillingMode? = nil) async throws(DynamoDBError) -> TableDescription {
+    public func restoreTableFromBackup(
+        backupArn: String, targetTable: String,
+        billingModeOverride: BillingMode? = nil
+    ) async throws(DynamoDBError) -> TableDescription {
         let body = requestBody { w in
             w.field("TargetTableName", targetTable)
             w.field("BackupArn", backupArn)
@@ -162,8 +170,10 @@ extension DynamoDBClient {
 
     /// RestoreTableToPointInTime into a new table.
     @discardableResult
-    public func restoreTableToPointInTime(sourceTable: String, targetTable: String, to point: RestorePoint,
-                                          billingModeOverride: BillingMode? = nil) async throws(DynamoDBError) -> TableDescription {
+    public func restoreTableToPointInTime(
+        sourceTable: String, targetTable: String, to point: RestorePoint,
+        billingModeOverride: BillingMode? = nil
+    ) async throws(DynamoDBError) -> TableDescription {
         let body = requestBody { w in
             w.field("SourceTableName", sourceTable)
             w.field("TargetTableName", targetTable)
@@ -198,8 +208,10 @@ extension DynamoDBClient {
 
     /// UpdateContinuousBackups: turns point-in-time recovery on or off.
     @discardableResult
-    public func updateContinuousBackups(table: String, pointInTimeRecovery enabled: Bool,
-                                        recoveryPeriodInDays: Int? = nil) async throws(DynamoDBError) -> ContinuousBackups {
+    public func updateContinuousBackups(
+        table: String, pointInTimeRecovery enabled: Bool,
+        recoveryPeriodInDays: Int? = nil
+    ) async throws(DynamoDBError) -> ContinuousBackups {
         let body = requestBody { w in
             w.field("TableName", table)
             w.object("PointInTimeRecoverySpecification") { w in

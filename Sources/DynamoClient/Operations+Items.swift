@@ -16,9 +16,11 @@ public struct ScanInput: Sendable {
     public var consistentRead: Bool
     public var returnConsumedCapacity: Bool
     public var indexName: String?
-    public init(table: String, segment: Int? = nil, totalSegments: Int? = nil, limit: Int? = nil,
-                exclusiveStartKey: Item? = nil, consistentRead: Bool = false, returnConsumedCapacity: Bool = false,
-                indexName: String? = nil) {
+    public init(
+        table: String, segment: Int? = nil, totalSegments: Int? = nil, limit: Int? = nil,
+        exclusiveStartKey: Item? = nil, consistentRead: Bool = false, returnConsumedCapacity: Bool = false,
+        indexName: String? = nil
+    ) {
         self.table = table; self.segment = segment; self.totalSegments = totalSegments; self.limit = limit
         self.exclusiveStartKey = exclusiveStartKey; self.consistentRead = consistentRead
         self.returnConsumedCapacity = returnConsumedCapacity; self.indexName = indexName
@@ -49,9 +51,11 @@ public struct QueryInput: Sendable {
     public var exclusiveStartKey: Item?
     public var scanIndexForward: Bool
     public var consistentRead: Bool
-    public init(table: String, keyConditionExpression: String, expressionAttributeNames: [String: String] = [:],
-                expressionAttributeValues: Item = [:], indexName: String? = nil, limit: Int? = nil,
-                exclusiveStartKey: Item? = nil, scanIndexForward: Bool = true, consistentRead: Bool = false) {
+    public init(
+        table: String, keyConditionExpression: String, expressionAttributeNames: [String: String] = [:],
+        expressionAttributeValues: Item = [:], indexName: String? = nil, limit: Int? = nil,
+        exclusiveStartKey: Item? = nil, scanIndexForward: Bool = true, consistentRead: Bool = false
+    ) {
         self.table = table; self.keyConditionExpression = keyConditionExpression
         self.expressionAttributeNames = expressionAttributeNames; self.expressionAttributeValues = expressionAttributeValues
         self.indexName = indexName; self.limit = limit; self.exclusiveStartKey = exclusiveStartKey
@@ -160,9 +164,11 @@ extension DynamoDBClient {
 
     /// PutItem, with an optional condition (e.g. `attribute_not_exists(pk)`).
     /// A failed condition throws ``DynamoDBError/service(_:)`` with `ConditionalCheckFailedException`.
-    public func putItem(table: String, item: Item, conditionExpression: String? = nil,
-                        expressionAttributeNames: [String: String] = [:],
-                        expressionAttributeValues: Item = [:]) async throws(DynamoDBError) {
+    public func putItem(
+        table: String, item: Item, conditionExpression: String? = nil,
+        expressionAttributeNames: [String: String] = [:],
+        expressionAttributeValues: Item = [:]
+    ) async throws(DynamoDBError) {
         let size = dynamoDBItemSize(item)
         guard size <= DynamoDBLimits.maxItemBytes else {
             throw .invalidRequest(operation: "PutItem", reason: "item of \(size) bytes is over DynamoDB's 400 KB item limit (table \(table))")
@@ -179,7 +185,9 @@ extension DynamoDBClient {
 
     /// DeleteItem.
     public func deleteItem(table: String, key: Item) async throws(DynamoDBError) {
-        let body = requestBody { w in w.field("TableName", table); w.field("Key", item: key) }
+        let body = requestBody { w in
+            w.field("TableName", table); w.field("Key", item: key)
+        }
         _ = try await perform("DeleteItem", table: table, body: body)
     }
 
@@ -187,8 +195,10 @@ extension DynamoDBClient {
     /// Refuses (without sending) more than 25 requests, an item over 400 KB, or a body over 16 MB.
     /// - Parameter itemSizesChecked: the caller has already checked every item against the 400 KB
     ///   limit (the migrator does, before queueing), so the items need not be walked again.
-    public func batchWriteItem(_ requests: [String: [WriteRequest]], returnConsumedCapacity: Bool = false,
-                               itemSizesChecked: Bool = false) async throws(DynamoDBError) -> BatchWriteOutput {
+    public func batchWriteItem(
+        _ requests: [String: [WriteRequest]], returnConsumedCapacity: Bool = false,
+        itemSizesChecked: Bool = false
+    ) async throws(DynamoDBError) -> BatchWriteOutput {
         let count = requests.values.reduce(0) { $0 + $1.count }
         guard count > 0 else { return BatchWriteOutput(unprocessedItems: [:], consumedCapacity: [:]) }
         guard count <= DynamoDBLimits.maxBatchWriteRequests else {
@@ -198,7 +208,8 @@ extension DynamoDBClient {
             for case .put(let item) in writes {
                 let size = dynamoDBItemSize(item)
                 if size > DynamoDBLimits.maxItemBytes {
-                    throw .invalidRequest(operation: "BatchWriteItem", reason: "an item of \(size) bytes for table \(table) is over DynamoDB's 400 KB item limit")
+                    throw .invalidRequest(
+                        operation: "BatchWriteItem", reason: "an item of \(size) bytes for table \(table) is over DynamoDB's 400 KB item limit")
                 }
             }
         }

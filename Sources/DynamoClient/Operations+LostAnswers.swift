@@ -32,8 +32,10 @@ extension DynamoDBClient {
     /// - Parameter intentRecorded: an earlier run recorded that it was creating this table (resume): an
     ///   existing table is adopted without sending CreateTable again.
     /// - Returns: the ACTIVE table, and whether it was adopted rather than created by this call.
-    public func createOrAdoptTable(_ input: CreateTableInput, intentRecorded: Bool = false,
-                                   pollInterval: Duration = .milliseconds(500)) async throws -> (table: TableDescription, adopted: Bool) {
+    public func createOrAdoptTable(
+        _ input: CreateTableInput, intentRecorded: Bool = false,
+        pollInterval: Duration = .milliseconds(500)
+    ) async throws -> (table: TableDescription, adopted: Bool) {
         var adopted = false
         if intentRecorded, try await describeTableIfExists(input.name) != nil {
             adopted = true
@@ -47,7 +49,8 @@ extension DynamoDBClient {
             } catch { refusal = error }
             if let refusal {
                 guard refusal.errorType == "ResourceInUseException" || refusal.errorType == "TableAlreadyExistsException",
-                      let existing = try await describeTableIfExists(input.name), existing.status != "DELETING" else { throw refusal }
+                    let existing = try await describeTableIfExists(input.name), existing.status != "DELETING"
+                else { throw refusal }
                 logger.warning("CreateTable on \(input.name): the table is already there (an earlier attempt was applied, its answer lost); adopting it")
                 adopted = true
             }
@@ -82,13 +85,16 @@ extension DynamoDBClient {
         }
     }
 
-    private func restoreOrAdopt(_ targetTable: String, summaryField: String, expectedSource: String?,
-                                restore: () async throws(DynamoDBError) -> TableDescription) async throws -> Bool {
+    private func restoreOrAdopt(
+        _ targetTable: String, summaryField: String, expectedSource: String?,
+        restore: () async throws(DynamoDBError) -> TableDescription
+    ) async throws -> Bool {
         var refusal: DynamoDBError?
         do { _ = try await restore() } catch { refusal = error }
         guard let refusal else { return false }
         guard refusal.errorType == "TableAlreadyExistsException" || refusal.errorType == "ResourceInUseException",
-              let existing = try await describeTableIfExists(targetTable), existing.status != "DELETING" else { throw refusal }
+            let existing = try await describeTableIfExists(targetTable), existing.status != "DELETING"
+        else { throw refusal }
         if let expectedSource, let source = existing.raw["RestoreSummary"]?[summaryField]?.stringValue, source != expectedSource {
             throw TableAdoptionError(table: targetTable, reason: "it was restored from \(source), not \(expectedSource)")
         }
@@ -114,7 +120,8 @@ extension DynamoDBClient {
                 return try await createBackup(table: table, name: name, idempotent: false)
             } catch let failure {
                 guard failure.mayHaveBeenApplied || failure.errorType == "BackupInUseException",
-                      attempt < retryPolicy.maxAttempts else { throw failure }
+                    attempt < retryPolicy.maxAttempts
+                else { throw failure }
                 let ours = try await listBackups(table: table).filter { $0.name == name && !before.contains($0.arn) }
                 if let found = ours.min(by: { ($0.creationDate ?? .distantFuture) < ($1.creationDate ?? .distantFuture) }) {
                     logger.warning("CreateBackup of \(table): the answer was lost, but backup \(name) is there; using it (\(found.arn))")
@@ -134,7 +141,7 @@ extension DynamoDBClient {
         do {
             try await deleteBackup(arn: arn)
             return true
-        } catch where error.errorType == "BackupNotFoundException" {
+        } catch  where error.errorType == "BackupNotFoundException" {
             return false
         }
     }

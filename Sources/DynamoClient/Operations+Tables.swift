@@ -16,8 +16,9 @@ extension DynamoDBClient {
             }
             let json = try await performJSON("ListTables", table: nil, body: body)
             guard let page = json["TableNames"]?.arrayValue else {
-                throw .malformedResponse(reason: "the answer has no TableNames: is \(configuration.endpoint) a DynamoDB endpoint?",
-                                         context: CallContext(operation: "ListTables", table: nil, attempts: 1))
+                throw .malformedResponse(
+                    reason: "the answer has no TableNames: is \(configuration.endpoint) a DynamoDB endpoint?",
+                    context: CallContext(operation: "ListTables", table: nil, attempts: 1))
             }
             for name in page.compactMap(\.stringValue) where seen.insert(name).inserted { names.append(name) }
             let next = json["LastEvaluatedTableName"]?.stringValue
@@ -33,8 +34,9 @@ extension DynamoDBClient {
             guard let next else { return names }
             // A start name sent before would page round in a circle for ever.
             guard starts.insert(next).inserted else {
-                throw .malformedResponse(reason: "LastEvaluatedTableName \(next) came back a second time; the listing would never end",
-                                         context: CallContext(operation: "ListTables", table: nil, attempts: 1))
+                throw .malformedResponse(
+                    reason: "LastEvaluatedTableName \(next) came back a second time; the listing would never end",
+                    context: CallContext(operation: "ListTables", table: nil, attempts: 1))
             }
             start = next
         }
@@ -50,7 +52,7 @@ extension DynamoDBClient {
     public func describeTableIfExists(_ name: String) async throws(DynamoDBError) -> TableDescription? {
         do {
             return try await describeTable(name)
-        } catch where error.isResourceNotFound {
+        } catch  where error.isResourceNotFound {
             return nil
         }
     }
@@ -114,7 +116,9 @@ extension DynamoDBClient {
             w.array("LocalSecondaryIndexes", input.localSecondaryIndexes) { w, i in writeIndex(i, global: false, into: &w) }
         }
         if let stream = input.stream {
-            w.object("StreamSpecification") { w in w.field("StreamEnabled", true); w.field("StreamViewType", stream.rawValue) }
+            w.object("StreamSpecification") { w in
+                w.field("StreamEnabled", true); w.field("StreamViewType", stream.rawValue)
+            }
         }
         if let sse = input.sse {
             w.object("SSESpecification") { w in
@@ -184,8 +188,10 @@ extension DynamoDBClient {
 
     /// Polls DescribeTable until the table (and its indexes) are ACTIVE.
     @discardableResult
-    public func waitUntilActive(_ name: String, timeout: Duration = .seconds(1800),
-                                pollInterval: Duration = .milliseconds(500)) async throws(DynamoDBError) -> TableDescription {
+    public func waitUntilActive(
+        _ name: String, timeout: Duration = .seconds(1800),
+        pollInterval: Duration = .milliseconds(500)
+    ) async throws(DynamoDBError) -> TableDescription {
         try await waiter(timeout: timeout, pollInterval: pollInterval).wait(for: "ACTIVE", of: name) { () async throws(DynamoDBError) -> TableDescription? in
             guard let table = try await describeTableIfExists(name), table.status == "ACTIVE" else { return nil }
             let indexesActive = (table.raw["GlobalSecondaryIndexes"]?.arrayValue ?? []).allSatisfy {
@@ -196,8 +202,10 @@ extension DynamoDBClient {
     }
 
     /// Polls DescribeTable until the table is gone.
-    public func waitUntilDeleted(_ name: String, timeout: Duration = .seconds(1800),
-                                 pollInterval: Duration = .milliseconds(500)) async throws(DynamoDBError) {
+    public func waitUntilDeleted(
+        _ name: String, timeout: Duration = .seconds(1800),
+        pollInterval: Duration = .milliseconds(500)
+    ) async throws(DynamoDBError) {
         _ = try await waiter(timeout: timeout, pollInterval: pollInterval).wait(for: "deleted", of: name) { () async throws(DynamoDBError) -> Bool? in
             try await describeTableIfExists(name) == nil ? true : nil
         }
@@ -207,15 +215,18 @@ extension DynamoDBClient {
     public func describeTimeToLive(_ table: String) async throws(DynamoDBError) -> TimeToLive {
         let json = try await performJSON("DescribeTimeToLive", table: table, body: requestBody { $0.field("TableName", table) })
         let description = json["TimeToLiveDescription"]
-        return TimeToLive(status: description?["TimeToLiveStatus"]?.stringValue ?? "DISABLED",
-                          attributeName: description?["AttributeName"]?.stringValue)
+        return TimeToLive(
+            status: description?["TimeToLiveStatus"]?.stringValue ?? "DISABLED",
+            attributeName: description?["AttributeName"]?.stringValue)
     }
 
     /// UpdateTimeToLive.
     public func updateTimeToLive(_ table: String, attributeName: String, enabled: Bool) async throws(DynamoDBError) {
         let body = requestBody { w in
             w.field("TableName", table)
-            w.object("TimeToLiveSpecification") { w in w.field("Enabled", enabled); w.field("AttributeName", attributeName) }
+            w.object("TimeToLiveSpecification") { w in
+                w.field("Enabled", enabled); w.field("AttributeName", attributeName)
+            }
         }
         _ = try await perform("UpdateTimeToLive", table: table, body: body)
     }

@@ -34,8 +34,10 @@ public struct RetryPolicy: Sendable {
     public var retryCost: Int
     public var timeoutCost: Int
 
-    public init(maxAttempts: Int = 10, base: Duration = .milliseconds(25), cap: Duration = .seconds(20),
-                budgetCapacity: Int = 500, retryCost: Int = 5, timeoutCost: Int = 10) {
+    public init(
+        maxAttempts: Int = 10, base: Duration = .milliseconds(25), cap: Duration = .seconds(20),
+        budgetCapacity: Int = 500, retryCost: Int = 5, timeoutCost: Int = 10
+    ) {
         self.maxAttempts = max(1, maxAttempts)
         self.base = base; self.cap = cap
         self.budgetCapacity = budgetCapacity; self.retryCost = retryCost; self.timeoutCost = timeoutCost

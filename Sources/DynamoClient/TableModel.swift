@@ -151,10 +151,12 @@ public struct CreateTableInput: Sendable {
     public var deletionProtection: Bool
     public var tableClass: String?
 
-    public init(name: String, keySchema: KeySchema, billingMode: BillingMode = .payPerRequest,
-                globalSecondaryIndexes: [SecondaryIndex] = [], localSecondaryIndexes: [SecondaryIndex] = [],
-                stream: StreamViewType? = nil, sse: SSESpecification? = nil, tags: [String: String] = [:],
-                deletionProtection: Bool = false, tableClass: String? = nil) {
+    public init(
+        name: String, keySchema: KeySchema, billingMode: BillingMode = .payPerRequest,
+        globalSecondaryIndexes: [SecondaryIndex] = [], localSecondaryIndexes: [SecondaryIndex] = [],
+        stream: StreamViewType? = nil, sse: SSESpecification? = nil, tags: [String: String] = [:],
+        deletionProtection: Bool = false, tableClass: String? = nil
+    ) {
         self.name = name; self.keySchema = keySchema; self.billingMode = billingMode
         self.globalSecondaryIndexes = globalSecondaryIndexes; self.localSecondaryIndexes = localSecondaryIndexes
         self.stream = stream; self.sse = sse; self.tags = tags
@@ -178,10 +180,11 @@ extension TableDescription {
     /// Decodes DescribeTable's `Table` (or CreateTable's `TableDescription`) object.
     static func decode(_ json: JSON) throws(DecodeError) -> TableDescription {
         guard let name = json["TableName"]?.stringValue else { throw DecodeError("no TableName") }
-        let definitions = Dictionary((json["AttributeDefinitions"]?.arrayValue ?? []).compactMap { d -> (String, ScalarAttributeType)? in
-            guard let n = d["AttributeName"]?.stringValue, let t = d["AttributeType"]?.stringValue.flatMap(ScalarAttributeType.init) else { return nil }
-            return (n, t)
-        }, uniquingKeysWith: { a, _ in a })
+        let definitions = Dictionary(
+            (json["AttributeDefinitions"]?.arrayValue ?? []).compactMap { d -> (String, ScalarAttributeType)? in
+                guard let n = d["AttributeName"]?.stringValue, let t = d["AttributeType"]?.stringValue.flatMap(ScalarAttributeType.init) else { return nil }
+                return (n, t)
+            }, uniquingKeysWith: { a, _ in a })
         func keySchema(_ value: JSON?, what: String) throws(DecodeError) -> KeySchema {
             var partition: KeyAttribute?
             var sort: KeyAttribute?
@@ -204,10 +207,12 @@ extension TableDescription {
             var result: [SecondaryIndex] = []
             for index in value?.arrayValue ?? [] {
                 guard let indexName = index["IndexName"]?.stringValue else { continue }
-                var item = SecondaryIndex(name: indexName, keySchema: try keySchema(index["KeySchema"], what: "index \(indexName)"),
-                                          projection: projection(index["Projection"]))
+                var item = SecondaryIndex(
+                    name: indexName, keySchema: try keySchema(index["KeySchema"], what: "index \(indexName)"),
+                    projection: projection(index["Projection"]))
                 if let r = index["ProvisionedThroughput"]?["ReadCapacityUnits"]?.intValue,
-                   let w = index["ProvisionedThroughput"]?["WriteCapacityUnits"]?.intValue, r > 0 || w > 0 {
+                    let w = index["ProvisionedThroughput"]?["WriteCapacityUnits"]?.intValue, r > 0 || w > 0
+                {
                     item.provisioned = (r, w)
                 }
                 result.append(item)

@@ -5,7 +5,8 @@
 /// holding both would collapse in a `[String: AttributeValue]`. Every `Item` and `M` map is keyed by
 /// this type instead; ordering (`<`) is by UTF-8 bytes too, the order the checksum encoding uses.
 public struct AttributeName: Sendable, Hashable, Comparable, ExpressibleByStringInterpolation,
-                             CustomStringConvertible, CustomDebugStringConvertible {
+    CustomStringConvertible, CustomDebugStringConvertible
+{
     /// The name as text (exactly the bytes DynamoDB holds).
     public let string: String
 
@@ -59,7 +60,10 @@ func memcmpEqual(_ x: UnsafePointer<UInt8>, _ y: UnsafePointer<UInt8>, _ n: Int)
     // Eight bytes at a time; names and most strings are short.
     while i + 8 <= n {
         if UnsafeRawPointer(x + i).loadUnaligned(as: UInt64.self)
-            != UnsafeRawPointer(y + i).loadUnaligned(as: UInt64.self) { return false }
+            != UnsafeRawPointer(y + i).loadUnaligned(as: UInt64.self)
+        {
+            return false
+        }
         i += 8
     }
     while i < n {

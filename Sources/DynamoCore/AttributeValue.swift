@@ -59,8 +59,9 @@ extension AttributeValue {
         case (.ns(let a), .ns(let b)):
             return a == b || (a.count == b.count && a.map(\.canonical).sorted() == b.map(\.canonical).sorted())
         case (.bs(let a), .bs(let b)):
-            return a == b || (a.count == b.count
-                && a.sorted(by: { $0.lexicographicallyPrecedes($1) }) == b.sorted(by: { $0.lexicographicallyPrecedes($1) }))
+            return a == b
+                || (a.count == b.count
+                    && a.sorted(by: { $0.lexicographicallyPrecedes($1) }) == b.sorted(by: { $0.lexicographicallyPrecedes($1) }))
         default: return false
         }
     }
@@ -78,9 +79,10 @@ extension AttributeValue {
         // Order-independent: the sum of the members' hashes.
         case .ss(let v):
             hasher.combine(v.count)
-            hasher.combine(v.reduce(0) { sum, member in
-                var h = Hasher(); hashUTF8(member, into: &h); return sum &+ h.finalize()
-            })
+            hasher.combine(
+                v.reduce(0) { sum, member in
+                    var h = Hasher(); hashUTF8(member, into: &h); return sum &+ h.finalize()
+                })
         case .ns(let v): hasher.combine(v.count); hasher.combine(v.reduce(0) { $0 &+ $1.hashValue })
         case .bs(let v): hasher.combine(v.count); hasher.combine(v.reduce(0) { $0 &+ $1.hashValue })
         }

@@ -5,9 +5,11 @@ public enum Base64 {
     public static func encode(_ bytes: [UInt8]) -> String {
         if bytes.isEmpty { return "" }
         return bytes.withUnsafeBufferPointer { input in
-            String(unsafeUninitializedCapacity: encodedLength(input.count), initializingUTF8With: { out in
-                encode(input, into: out.baseAddress!)
-            })
+            String(
+                unsafeUninitializedCapacity: encodedLength(input.count),
+                initializingUTF8With: { out in
+                    encode(input, into: out.baseAddress!)
+                })
         }
     }
 

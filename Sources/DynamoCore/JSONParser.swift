@@ -500,9 +500,7 @@ struct ByteParser {
             default: d = nil
             }
         case 4:
-            if name.elementsEqual("BOOL".utf8) { d = .bool }
-            else if name.elementsEqual("NULL".utf8) { d = .null }
-            else { d = nil }
+            if name.elementsEqual("BOOL".utf8) { d = .bool } else if name.elementsEqual("NULL".utf8) { d = .null } else { d = nil }
         default: d = nil
         }
         return d == nil ? (nil, String(decoding: name, as: UTF8.self)) : (d, "")

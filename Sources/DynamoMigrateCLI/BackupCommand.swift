@@ -96,7 +96,9 @@ struct BackupListCommand: AsyncParsableCommand {
             let glob = try matchGlob(match)
             let client = try global.makeClient()
             let (records, skipped) = try state.store.backups()
-            if !skipped.isEmpty { printWarning("\(state.store.backupsFile.path): skipped unreadable lines \(skipped.map(String.init).joined(separator: ", "))") }
+            if !skipped.isEmpty {
+                printWarning("\(state.store.backupsFile.path): skipped unreadable lines \(skipped.map(String.init).joined(separator: ", "))")
+            }
             let byArn = Dictionary(records.map { ($0.backupArn, $0) }, uniquingKeysWith: { _, b in b })
             var listed = try await client.listBackups().map { ListedBackup($0, record: byArn[$0.arn]) }
             if let glob { listed = listed.filter { glob.matches($0.table ?? "") } }
@@ -105,8 +107,10 @@ struct BackupListCommand: AsyncParsableCommand {
             if listed.isEmpty { print("no backups\(match.map { " of tables matching \($0)" } ?? "")"); return }
             var table = TextTable(["TABLE", "BACKUP", "STATUS", "TYPE", "CREATED (UTC)", "SIZE", "ITEMS", "CHECKSUM"], rightAligned: [5, 6])
             for b in listed {
-                table.add([b.table ?? "?", b.backupName, b.status, b.type ?? "-", b.createdAt.map { String(isoDate($0).prefix(19)) } ?? "-",
-                           b.sizeBytes.map(formatBytes) ?? "-", b.itemCount.map(formatCount) ?? "-", b.contentChecksum?.digest ?? "not recorded"])
+                table.add([
+                    b.table ?? "?", b.backupName, b.status, b.type ?? "-", b.createdAt.map { String(isoDate($0).prefix(19)) } ?? "-",
+                    b.sizeBytes.map(formatBytes) ?? "-", b.itemCount.map(formatCount) ?? "-", b.contentChecksum?.digest ?? "not recorded",
+                ])
             }
             print(table.render())
         }
@@ -159,8 +163,10 @@ struct BackupVerifyCommand: AsyncParsableCommand {
             } else {
                 var table = TextTable(["TABLE", "RULE", "PITR", "BACKUPS", "NEWEST", "VERDICT"], rightAligned: [3])
                 for v in verdicts {
-                    table.add([v.table, v.rule, v.pitrEnabled ? "on" : "OFF", "\(v.backupCount)",
-                               v.newestBackupAgeSeconds.map { formatSeconds($0) + " ago" } ?? "-", v.compliant ? "OK" : "VIOLATION"])
+                    table.add([
+                        v.table, v.rule, v.pitrEnabled ? "on" : "OFF", "\(v.backupCount)",
+                        v.newestBackupAgeSeconds.map { formatSeconds($0) + " ago" } ?? "-", v.compliant ? "OK" : "VIOLATION",
+                    ])
                 }
                 print(table.render())
                 for v in verdicts where !v.compliant {
@@ -169,7 +175,9 @@ struct BackupVerifyCommand: AsyncParsableCommand {
             }
             let failing = verdicts.filter { !$0.compliant }
             if !failing.isEmpty {
-                throw CLIError.failed("\(failing.count) of \(verdicts.count) tables violate the backup policy; `dynamo-migrate backup enforce --policy \(policy)` shows what it would fix")
+                throw CLIError.failed(
+                    "\(failing.count) of \(verdicts.count) tables violate the backup policy; `dynamo-migrate backup enforce --policy \(policy)` shows what it would fix"
+                )
             }
         }
     }
@@ -211,8 +219,9 @@ struct BackupEnforceCommand: AsyncParsableCommand {
                         print("\(t.name): \(verb)turn on point-in-time recovery\(t.rule.pitrRecoveryPeriodDays.map { " (\($0) days)" } ?? "")")
                         if apply {
                             do {
-                                try await client.enablePointInTimeRecovery(table: t.name,
-                                                                           recoveryPeriodInDays: t.rule.pitrRecoveryPeriodDays)
+                                try await client.enablePointInTimeRecovery(
+                                    table: t.name,
+                                    recoveryPeriodInDays: t.rule.pitrRecoveryPeriodDays)
                             } catch { failures += 1; printError("\(t.name): \(error)") }
                         }
                     case .noBackups, .rpoExceeded:
@@ -243,8 +252,11 @@ struct BackupEnforceCommand: AsyncParsableCommand {
                     }
                 }
             }
-            if actions == 0 { print("nothing to do: every table meets \(policy)") }
-            else if !apply { print("\n\(actions) change\(actions == 1 ? "" : "s"); rerun with --apply to make them") }
+            if actions == 0 {
+                print("nothing to do: every table meets \(policy)")
+            } else if !apply {
+                print("\n\(actions) change\(actions == 1 ? "" : "s"); rerun with --apply to make them")
+            }
             if failures > 0 { throw CLIError.failed("\(failures) change\(failures == 1 ? "" : "s") failed") }
         }
     }

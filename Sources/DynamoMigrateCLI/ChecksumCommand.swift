@@ -52,8 +52,10 @@ struct ChecksumCommand: AsyncParsableCommand {
             }
             var text = TextTable(["TABLE", "ITEMS", "BYTES", "HASH"], rightAligned: [1, 2])
             for row in rows {
-                text.add([row.table, formatCount(row.checksum.itemCount), formatCount(row.checksum.canonicalBytes),
-                          row.checksum.hash.hex])
+                text.add([
+                    row.table, formatCount(row.checksum.itemCount), formatCount(row.checksum.canonicalBytes),
+                    row.checksum.hash.hex,
+                ])
             }
             print(text.render())
         }

@@ -54,8 +54,9 @@ struct DecommissionCommand: AsyncParsableCommand {
             let client = try global.makeClient()
             let document = try? MappingLoader.load(path: arguments.mapping, env: arguments.env)
             let directory = arguments.stateDirectory(effectiveEnv: document?.env ?? arguments.env)
-            let loaded = try await LoadedMapping.load(path: arguments.mapping, env: arguments.env, client: client,
-                                                      alsoExisting: Decommissioner.deletedTables(in: directory))
+            let loaded = try await LoadedMapping.load(
+                path: arguments.mapping, env: arguments.env, client: client,
+                alsoExisting: Decommissioner.deletedTables(in: directory))
             var options = DecommissionOptions(stateDirectory: directory, mappingPath: arguments.mapping)
             options.execute = execute
             options.disableDeletionProtection = disableDeletionProtection
@@ -93,7 +94,9 @@ struct DecommissionCommand: AsyncParsableCommand {
                 print(try jsonText(decisions))
             } else {
                 let counts = Dictionary(grouping: decisions, by: \.decision).mapValues(\.count)
-                print("\n\(decisions.count) tables: \(counts[.deleted] ?? 0) deleted, \(counts[.wouldDelete] ?? 0) would be deleted, \(counts[.refused] ?? 0) refused, \(counts[.notConfirmed] ?? 0) not confirmed\((counts[.deleteFailed] ?? 0) > 0 ? ", \(counts[.deleteFailed] ?? 0) failed to delete" : "")")
+                print(
+                    "\n\(decisions.count) tables: \(counts[.deleted] ?? 0) deleted, \(counts[.wouldDelete] ?? 0) would be deleted, \(counts[.refused] ?? 0) refused, \(counts[.notConfirmed] ?? 0) not confirmed\((counts[.deleteFailed] ?? 0) > 0 ? ", \(counts[.deleteFailed] ?? 0) failed to delete" : "")"
+                )
                 if !execute, (counts[.wouldDelete] ?? 0) > 0 {
                     print("Dry run: nothing was deleted. Rerun with --execute to delete the tables that passed.")
                 }
@@ -107,15 +110,16 @@ struct DecommissionCommand: AsyncParsableCommand {
 }
 
 func printDecision(_ decision: TableDecision) {
-    let verdict: String = switch decision.decision {
-    case .deleted: "DELETED"
-    case .wouldDelete: "would delete (dry run)"
-    case .refused: "REFUSED"
-    case .notConfirmed: "kept (not confirmed)"
-    case .alreadyDeleted: "already deleted"
-    case .deleteRequested: "deleting"
-    case .deleteFailed: "DELETE FAILED"
-    }
+    let verdict: String =
+        switch decision.decision {
+        case .deleted: "DELETED"
+        case .wouldDelete: "would delete (dry run)"
+        case .refused: "REFUSED"
+        case .notConfirmed: "kept (not confirmed)"
+        case .alreadyDeleted: "already deleted"
+        case .deleteRequested: "deleting"
+        case .deleteFailed: "DELETE FAILED"
+        }
     print("\(decision.table): \(verdict)")
     for check in decision.checks {
         print("  \(check.passed ? "✔" : "✘") \(check.name): \(check.evidence)")

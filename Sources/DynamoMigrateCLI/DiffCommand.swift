@@ -55,11 +55,13 @@ struct DiffCommand: AsyncParsableCommand {
                 }
                 transform = resolvedSource
             } else if let sourceTable = try await client.describeTableIfExists(source),
-                      let targetTable = try await client.describeTableIfExists(target),
-                      sourceTable.keySchema != targetTable.keySchema {
+                let targetTable = try await client.describeTableIfExists(target),
+                sourceTable.keySchema != targetTable.keySchema
+            {
                 // Without a mapping, items are compared as they are: with different keys nothing can match.
-                throw CLIError.usage("\(source) is keyed by \(sourceTable.keySchema) and \(target) by \(targetTable.keySchema): "
-                    + "pass --mapping FILE so \(source)'s items are turned into \(target)'s first")
+                throw CLIError.usage(
+                    "\(source) is keyed by \(sourceTable.keySchema) and \(target) by \(targetTable.keySchema): "
+                        + "pass --mapping FILE so \(source)'s items are turned into \(target)'s first")
             }
             let diff: TableDiff
             do {
@@ -79,10 +81,14 @@ struct DiffCommand: AsyncParsableCommand {
 
     func printDiff(_ diff: TableDiff) {
         if diff.exclusions.itemsFiltered > 0 || diff.exclusions.itemsFailed > 0 {
-            print("\(diff.source): \(formatCount(diff.exclusions.itemsFiltered)) items filtered, \(formatCount(diff.exclusions.itemsFailed)) failing their transforms (left out)")
+            print(
+                "\(diff.source): \(formatCount(diff.exclusions.itemsFiltered)) items filtered, \(formatCount(diff.exclusions.itemsFailed)) failing their transforms (left out)"
+            )
         }
         if diff.isIdentical {
-            print("\(diff.target) holds exactly what \(diff.source) \(mapping == nil ? "holds" : "produces"): \(formatCount(diff.actual.itemCount)) items, hash \(diff.actual.hash.hex)")
+            print(
+                "\(diff.target) holds exactly what \(diff.source) \(mapping == nil ? "holds" : "produces"): \(formatCount(diff.actual.itemCount)) items, hash \(diff.actual.hash.hex)"
+            )
             return
         }
         for key in diff.missing { print("missing  \(describeKey(key, schema: diff.keySchema))") }
@@ -90,7 +96,9 @@ struct DiffCommand: AsyncParsableCommand {
         for item in diff.changed {
             print("changed  \(describeKey(item.key, schema: diff.keySchema))  attributes: \(item.attributes.joined(separator: ", "))")
         }
-        print("\n\(formatCount(diff.missing.count)) missing, \(formatCount(diff.extra.count)) extra, \(formatCount(diff.changed.count)) changed (in \(diff.differingBuckets.count) of 256 buckets); expected \(formatCount(diff.expected.itemCount)) items, \(diff.target) holds \(formatCount(diff.actual.itemCount))")
+        print(
+            "\n\(formatCount(diff.missing.count)) missing, \(formatCount(diff.extra.count)) extra, \(formatCount(diff.changed.count)) changed (in \(diff.differingBuckets.count) of 256 buckets); expected \(formatCount(diff.expected.itemCount)) items, \(diff.target) holds \(formatCount(diff.actual.itemCount))"
+        )
         if diff.duplicateKeys > 0 {
             print("note: \(formatCount(diff.duplicateKeys)) target keys are produced more than once by \(diff.source)")
         }

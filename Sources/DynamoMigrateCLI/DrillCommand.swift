@@ -69,13 +69,19 @@ struct DrillRunCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let client = try global.makeClient()
             let source: DrillSource
-            if latestBackup { source = .latestBackup }
-            else if let backup { source = .backup(arn: backup) }
-            else if let pitr { source = .pointInTime(pitr == "latest" ? .latest : .at(parsePointInTime(pitr)!)) }
-            else { source = .export(URL(fileURLWithPath: fromExport!)) }
+            if latestBackup {
+                source = .latestBackup
+            } else if let backup {
+                source = .backup(arn: backup)
+            } else if let pitr {
+                source = .pointInTime(pitr == "latest" ? .latest : .at(parsePointInTime(pitr)!))
+            } else {
+                source = .export(URL(fileURLWithPath: fromExport!))
+            }
             let drill = RestoreDrill(client: client, store: state.store, logger: client.logger)
-            let record = try await drill.run(table: table, from: source,
-                                             options: DrillOptions(rtoSeconds: rto.flatMap(parseDurationSeconds), keepScratchTable: keep))
+            let record = try await drill.run(
+                table: table, from: source,
+                options: DrillOptions(rtoSeconds: rto.flatMap(parseDurationSeconds), keepScratchTable: keep))
             if outputFormat.json {
                 struct Output: Encodable { var drill: DrillRecord; var passed: Bool; var rtoMet: Bool? }
                 print(try jsonText(Output(drill: record, passed: record.passed, rtoMet: record.rtoMet)))
@@ -83,8 +89,9 @@ struct DrillRunCommand: AsyncParsableCommand {
                 print("drill of \(table) from \(record.sourceKind) \(record.sourceReference)")
                 print("  scratch table \(record.scratchTable)\(record.kept ? " (kept)" : " (deleted)")")
                 for phase in record.phases { print("  \(phase.name): \(formatSeconds(phase.seconds))") }
-                print("  measured RTO: \(formatSeconds(record.measuredRTOSeconds))"
-                      + (record.rtoTargetSeconds.map { " (target \(formatSeconds($0)): \(record.rtoMet == true ? "met" : "MISSED"))" } ?? ""))
+                print(
+                    "  measured RTO: \(formatSeconds(record.measuredRTOSeconds))"
+                        + (record.rtoTargetSeconds.map { " (target \(formatSeconds($0)): \(record.rtoMet == true ? "met" : "MISSED"))" } ?? ""))
                 print("  expected: \(record.expectedChecksum?.description ?? "-") (\(record.expectedFrom))")
                 print("  restored: \(record.actualChecksum?.description ?? "-")")
                 print("  validation: \(record.validation)")

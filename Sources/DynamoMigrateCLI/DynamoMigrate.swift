@@ -15,9 +15,11 @@ public struct DynamoMigrate: AsyncParsableCommand {
             --region / AWS_REGION / AWS_DEFAULT_REGION, and --endpoint-url / AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL.
             """,
         version: "0.1.0",
-        subcommands: [TablesCommand.self, PlanCommand.self, MigrateCommand.self, ChecksumCommand.self, VerifyCommand.self,
-                      DiffCommand.self, ExportCommand.self, ImportCommand.self, BackupCommand.self, DrillCommand.self,
-                      DecommissionCommand.self, WhoamiCommand.self])
+        subcommands: [
+            TablesCommand.self, PlanCommand.self, MigrateCommand.self, ChecksumCommand.self, VerifyCommand.self,
+            DiffCommand.self, ExportCommand.self, ImportCommand.self, BackupCommand.self, DrillCommand.self,
+            DecommissionCommand.self, WhoamiCommand.self,
+        ])
     public init() {}
 }
 

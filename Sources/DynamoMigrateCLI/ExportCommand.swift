@@ -2,6 +2,9 @@ import ArgumentParser
 import Backup
 import DynamoClient
 import Foundation
+import RunState
+import Synchronization
+import TableIO
 
 /// `dynamo-migrate export`: a table to files in DynamoDB's S3 export layout, and `export verify`.
 struct ExportCommand: AsyncParsableCommand {
@@ -77,9 +80,11 @@ struct ExportTableCommand: AsyncParsableCommand {
                 itemsPerSecond: result.durationSeconds > 0 ? Double(result.summary.itemCount) / result.durationSeconds : 0)
             if outputFormat.json { print(try jsonText(output)); return }
             print("exported \(formatCount(output.itemCount)) items of \(table) into \(output.exportDirectory)")
-            print(String(format: "%d data file%@, %@ compressed (%@ of JSON), %.1f s, %.0f items/s",
-                         output.dataFiles, output.dataFiles == 1 ? "" : "s", formatBytes(output.compressedBytes),
-                         formatBytes(output.uncompressedBytes), output.durationSeconds, output.itemsPerSecond))
+            print(
+                String(
+                    format: "%d data file%@, %@ compressed (%@ of JSON), %.1f s, %.0f items/s",
+                    output.dataFiles, output.dataFiles == 1 ? "" : "s", formatBytes(output.compressedBytes),
+                    formatBytes(output.uncompressedBytes), output.durationSeconds, output.itemsPerSecond))
             print("content checksum \(output.contentChecksum)")
             print("check it any time with: dynamo-migrate export verify \(output.exportDirectory)")
         }
@@ -110,8 +115,9 @@ struct ExportVerifyCommand: AsyncParsableCommand {
             } else {
                 for result in results {
                     print("\(result.exportDirectory)\(result.tableName.map { " (table \($0))" } ?? "")")
-                    print("  \(result.dataFiles) data file\(result.dataFiles == 1 ? "" : "s"), \(formatCount(result.itemCount)) items"
-                          + (result.contentChecked ? ", content checksum \(result.contentChecksum?.description ?? "")" : ""))
+                    print(
+                        "  \(result.dataFiles) data file\(result.dataFiles == 1 ? "" : "s"), \(formatCount(result.itemCount)) items"
+                            + (result.contentChecked ? ", content checksum \(result.contentChecksum?.description ?? "")" : ""))
                     for note in result.notes { print("  note: \(note)") }
                     if result.ok {
                         print("  OK")
@@ -122,7 +128,9 @@ struct ExportVerifyCommand: AsyncParsableCommand {
             }
             let failed = results.filter { !$0.ok }
             if !failed.isEmpty {
-                throw CLIError.failed("\(failed.count) of \(results.count) export\(results.count == 1 ? "" : "s") failed verification; do not restore from \(failed.count == 1 ? "it" : "them") without checking the named files")
+                throw CLIError.failed(
+                    "\(failed.count) of \(results.count) export\(results.count == 1 ? "" : "s") failed verification; do not restore from \(failed.count == 1 ? "it" : "them") without checking the named files"
+                )
             }
         }
     }
@@ -151,7 +159,3 @@ final class LiveCounter: Sendable {
         if interactive && last.withLock({ $0 }) != nil { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 }
-
-import Synchronization
-import RunState
-import TableIO

@@ -1,5 +1,5 @@
-import ArgumentParser
 import AWSAuth
+import ArgumentParser
 import DynamoClient
 import Foundation
 import Logging
@@ -8,7 +8,9 @@ import TableIO
 
 /// Options every command takes: where to connect and how much to say.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .customLong("endpoint-url"), help: "DynamoDB endpoint, e.g. http://127.0.0.1:8000 (default: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, or AWS's regional endpoint).")
+    @Option(
+        name: .customLong("endpoint-url"),
+        help: "DynamoDB endpoint, e.g. http://127.0.0.1:8000 (default: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, or AWS's regional endpoint).")
     var endpointURL: String?
 
     @Option(help: "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, or the profile's region).")

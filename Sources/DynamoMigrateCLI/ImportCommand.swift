@@ -53,7 +53,8 @@ struct ImportCommand: AsyncParsableCommand {
         if let key, (try? parseKeySchema(key)) == nil { throw ValidationError("--key must look like pk:S or pk:S,sk:N (types S, N, B)") }
     }
 
-    @Flag(name: .customLong("skip-verify"), help: "Load without first checking the export's MD5s, counts and content checksum (for salvaging a damaged export).")
+    @Flag(
+        name: .customLong("skip-verify"), help: "Load without first checking the export's MD5s, counts and content checksum (for salvaging a damaged export).")
     var skipVerify = false
 
     func run() async throws {
@@ -76,9 +77,10 @@ struct ImportCommand: AsyncParsableCommand {
                 // Never load a damaged export: check its manifests, MD5s, counts and content checksum first.
                 let verification = await ExportVerifier().verify(reader.location)
                 guard verification.ok else {
-                    throw CLIError.failed("the export in \(reader.location.directory.path) does not verify, so nothing was loaded:\n"
-                        + verification.problems.map { "  \($0.description)" }.joined(separator: "\n")
-                        + "\n(`--skip-verify` loads it anyway, for salvaging what is readable)")
+                    throw CLIError.failed(
+                        "the export in \(reader.location.directory.path) does not verify, so nothing was loaded:\n"
+                            + verification.problems.map { "  \($0.description)" }.joined(separator: "\n")
+                            + "\n(`--skip-verify` loads it anyway, for salvaging what is readable)")
                 }
             }
             let progress = LiveCounter(label: "imported")
@@ -93,11 +95,13 @@ struct ImportCommand: AsyncParsableCommand {
             }
             progress.finish()
             if outputFormat.json { print(try jsonText(result)); return }
-            print("\(result.createdTable ? "created \(table) and " : "")wrote \(formatCount(result.itemsWritten)) of \(formatCount(result.itemsRead)) items"
-                  + (result.itemsFiltered > 0 ? " (\(formatCount(result.itemsFiltered)) filtered out by the mapping)" : "")
-                  + String(format: " in %.1f s", result.durationSeconds))
+            print(
+                "\(result.createdTable ? "created \(table) and " : "")wrote \(formatCount(result.itemsWritten)) of \(formatCount(result.itemsRead)) items"
+                    + (result.itemsFiltered > 0 ? " (\(formatCount(result.itemsFiltered)) filtered out by the mapping)" : "")
+                    + String(format: " in %.1f s", result.durationSeconds))
             if reader.summary.itemCount != result.itemsRead {
-                throw CLIError.failed("read \(result.itemsRead) items, but the export's summary says \(reader.summary.itemCount); run dynamo-migrate export verify \(directory)")
+                throw CLIError.failed(
+                    "read \(result.itemsRead) items, but the export's summary says \(reader.summary.itemCount); run dynamo-migrate export verify \(directory)")
             }
         }
     }

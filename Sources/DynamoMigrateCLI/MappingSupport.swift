@@ -84,7 +84,8 @@ func matchGlob(_ pattern: String?) throws -> Glob? {
     guard let pattern else { return nil }
     let glob = Glob(pattern)
     if let bad = glob.impossibleCharacter {
-        throw CLIError.usage("--match '\(pattern)': '\(bad)' cannot be part of a table name; a glob has * (any run of characters) and ? (one character), nothing else")
+        throw CLIError.usage(
+            "--match '\(pattern)': '\(bad)' cannot be part of a table name; a glob has * (any run of characters) and ? (one character), nothing else")
     }
     return glob
 }

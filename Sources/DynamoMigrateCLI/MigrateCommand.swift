@@ -96,7 +96,8 @@ struct MigrateCommand: AsyncParsableCommand {
                     throw CLIError.failed(error.description)
                 default:
                     let resumable = FileManager.default.fileExists(atPath: FileCheckpointStore(directory: directory).path.path)
-                    throw CLIError.failed(error.description + (resumable ? "\nThe checkpoint is in \(directory.path); after fixing the cause, rerun with --resume." : ""))
+                    throw CLIError.failed(
+                        error.description + (resumable ? "\nThe checkpoint is in \(directory.path); after fixing the cause, rerun with --resume." : ""))
                 }
             } catch let error as MigratorError {
                 printer.cancel()
@@ -129,14 +130,18 @@ struct MigrateCommand: AsyncParsableCommand {
         }
         var table = TextTable(["SOURCE", "TARGET", "SEG", "READ", "WRITTEN", "FILTERED", "DEAD", "KEPT"], rightAligned: [2, 3, 4, 5, 6, 7])
         for s in report.sources {
-            table.add([s.source, s.target, "\(s.segments)", formatCount(s.itemsRead), formatCount(s.itemsWritten),
-                       formatCount(s.itemsFiltered), formatCount(s.itemsDeadLettered), formatCount(s.itemsKeptExisting)])
+            table.add([
+                s.source, s.target, "\(s.segments)", formatCount(s.itemsRead), formatCount(s.itemsWritten),
+                formatCount(s.itemsFiltered), formatCount(s.itemsDeadLettered), formatCount(s.itemsKeptExisting),
+            ])
         }
         print(table.render())
         if !report.createdTables.isEmpty { print("\ncreated: \(report.createdTables.joined(separator: ", "))") }
-        print(String(format: "\n%@ items read, %@ written in %.1f s (%.0f items/s, %.2f MB/s); %d retries, %d throttles, %d unprocessed items resent",
-                     formatCount(report.itemsRead), formatCount(report.itemsWritten), report.durationSeconds,
-                     report.itemsPerSecond, report.megabytesPerSecond, report.retries, report.throttles, report.unprocessedResent))
+        print(
+            String(
+                format: "\n%@ items read, %@ written in %.1f s (%.0f items/s, %.2f MB/s); %d retries, %d throttles, %d unprocessed items resent",
+                formatCount(report.itemsRead), formatCount(report.itemsWritten), report.durationSeconds,
+                report.itemsPerSecond, report.megabytesPerSecond, report.retries, report.throttles, report.unprocessedResent))
         print("report: \(report.stateDirectory)/report.md and report.json")
     }
 }
@@ -176,12 +181,14 @@ final class ProgressPrinter: Sendable {
             let seconds = Double(expected - written) / (Double(written) / elapsed)
             eta = String(format: ", ETA %.0f s", seconds)
         }
-        let total = String(format: "read %@ written %@ of ~%@ | %.0f items/s %.2f MB/s | retries %d throttles %d%@",
-                           formatCount(read), formatCount(written), formatCount(expected), Double(written) / elapsed,
-                           Double(bytes) / 1_000_000 / elapsed, stats.retries, stats.throttles, eta)
+        let total = String(
+            format: "read %@ written %@ of ~%@ | %.0f items/s %.2f MB/s | retries %d throttles %d%@",
+            formatCount(read), formatCount(written), formatCount(expected), Double(written) / elapsed,
+            Double(bytes) / 1_000_000 / elapsed, stats.retries, stats.throttles, eta)
         let tables = live.sorted(by: { $0.key < $1.key }).filter { $0.value.itemsRead > 0 }.map { key, s in
-            String(format: "  %@: read %@ written %@ (%.0f items/s)%@", key, formatCount(s.itemsRead), formatCount(s.itemsWritten),
-                   Double(s.itemsWritten) / elapsed, s.unprocessedResent > 0 ? ", \(s.unprocessedResent) unprocessed resent" : "")
+            String(
+                format: "  %@: read %@ written %@ (%.0f items/s)%@", key, formatCount(s.itemsRead), formatCount(s.itemsWritten),
+                Double(s.itemsWritten) / elapsed, s.unprocessedResent > 0 ? ", \(s.unprocessedResent) unprocessed resent" : "")
         }
         if interactive {
             // Redraw the block in place: move up over the previous block, clear to the end of the screen.
@@ -224,7 +231,9 @@ final class InterruptHandler: Sendable {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
-                let n = count.withLock { c in c += 1; return c }
+                let n = count.withLock { c in
+                    c += 1; return c
+                }
                 if n == 1 { onInterrupt() } else { exit(130) }
             }
             source.resume()

@@ -51,9 +51,11 @@ struct PlanCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let client = try global.makeClient()
             let loaded = try await LoadedMapping.load(path: mapping, env: env, client: client)
-            let planner = Planner(client: client, mapping: loaded.resolved,
-                                  options: PlanOptions(mappingFile: mapping, env: loaded.document.env,
-                                                       sampleSize: sample, writeRate: writeRate))
+            let planner = Planner(
+                client: client, mapping: loaded.resolved,
+                options: PlanOptions(
+                    mappingFile: mapping, env: loaded.document.env,
+                    sampleSize: sample, writeRate: writeRate))
             let plan = try await planner.makePlan()
             switch format {
             case .json: print(try plan.jsonText())
@@ -62,8 +64,9 @@ struct PlanCommand: AsyncParsableCommand {
             }
             if plan.blocked {
                 let count = plan.problems.count
-                throw CLIError.failed("the plan found \(count) blocking problem\(count == 1 ? "" : "s"); migrate would refuse or stop:\n"
-                                      + plan.problems.map { "  - \($0.message)" }.joined(separator: "\n"))
+                throw CLIError.failed(
+                    "the plan found \(count) blocking problem\(count == 1 ? "" : "s"); migrate would refuse or stop:\n"
+                        + plan.problems.map { "  - \($0.message)" }.joined(separator: "\n"))
             }
         }
     }

@@ -40,15 +40,18 @@ enum PlanRenderer {
         } else {
             var table = TextTable(["TABLE", "MIGRATED INTO", "ITEMS", "DEL.PROT."], rightAligned: [2])
             for d in plan.decommission {
-                table.add([d.table, d.migratedInto ?? "(not migrated)", d.itemCount.map(formatCount) ?? "?",
-                           d.deletionProtection == true ? "ON" : "off"])
+                table.add([
+                    d.table, d.migratedInto ?? "(not migrated)", d.itemCount.map(formatCount) ?? "?",
+                    d.deletionProtection == true ? "ON" : "off",
+                ])
             }
             out.append(indent(table.render(), 2))
         }
         out.append("")
         out.append("IGNORED: " + (plan.ignored.isEmpty ? "none" : plan.ignored.joined(separator: ", ")))
-        out.append("UNACCOUNTED FOR (not a source, target, ignored or decommissioned): "
-                   + (plan.unaccounted.isEmpty ? "none" : ""))
+        out.append(
+            "UNACCOUNTED FOR (not a source, target, ignored or decommissioned): "
+                + (plan.unaccounted.isEmpty ? "none" : ""))
         for name in plan.unaccounted { out.append("  ? \(name)") }
         out.append("")
         if !plan.warnings.isEmpty {
@@ -65,12 +68,15 @@ enum PlanRenderer {
     }
 
     static func summaryTable(_ plan: MigrationPlan) -> TextTable {
-        var table = TextTable(["TARGET", "STATE", "SOURCES", "ITEMS", "SIZE", "CONFLICT", "SAMPLES", "COLLISIONS", "LOST"],
-                              rightAligned: [2, 3, 4, 7, 8])
+        var table = TextTable(
+            ["TARGET", "STATE", "SOURCES", "ITEMS", "SIZE", "CONFLICT", "SAMPLES", "COLLISIONS", "LOST"],
+            rightAligned: [2, 3, 4, 7, 8])
         for t in plan.targets {
-            table.add([t.name, state(t), "\(t.sources.count)", formatCount(t.sources.reduce(0) { $0 + $1.itemCount }),
-                       formatBytes(t.sources.reduce(0) { $0 + $1.sizeBytes }), t.conflict, sampleSummary(t.sources.flatMap(\.samples)),
-                       "\(t.collisions.count)", "\(t.lostSettings.count)"])
+            table.add([
+                t.name, state(t), "\(t.sources.count)", formatCount(t.sources.reduce(0) { $0 + $1.itemCount }),
+                formatBytes(t.sources.reduce(0) { $0 + $1.sizeBytes }), t.conflict, sampleSummary(t.sources.flatMap(\.samples)),
+                "\(t.collisions.count)", "\(t.lostSettings.count)",
+            ])
         }
         return table
     }
@@ -87,7 +93,9 @@ enum PlanRenderer {
             }
             for d in e.differences { out.append("  ! differs from the mapping: \(d) (migrate leaves it as it is)") }
         }
-        out.append("  settings\(t.exists ? " the mapping asks for" : " it is created with")\(t.inheritsFrom.map { " (unspecified ones inherited from \($0))" } ?? ""):")
+        out.append(
+            "  settings\(t.exists ? " the mapping asks for" : " it is created with")\(t.inheritsFrom.map { " (unspecified ones inherited from \($0))" } ?? ""):"
+        )
         out.append(indent(settingsRows(t.settings).map { "\($0.0.padding(toLength: 24, withPad: " ", startingAt: 0))\($0.1)" }.joined(separator: "\n"), 4))
         out.append("  conflict policy: \(t.conflict)")
         if !t.actions.isEmpty {
@@ -101,8 +109,9 @@ enum PlanRenderer {
         for s in t.sources {
             out.append("")
             out.append("  source \(s.order) of \(t.sources.count): \(s.table)" + (s.matchedBy.map { " (from glob '\($0)')" } ?? ""))
-            out.append("    key \(s.keySchema), \(billingText(s.billing)), ~\(formatCount(s.itemCount)) items, ~\(formatBytes(s.sizeBytes))"
-                       + (s.keyPrefix.map { ", key-prefix \"\($0)\"" } ?? "") + (s.hasTransforms ? "" : ", no transforms"))
+            out.append(
+                "    key \(s.keySchema), \(billingText(s.billing)), ~\(formatCount(s.itemCount)) items, ~\(formatBytes(s.sizeBytes))"
+                    + (s.keyPrefix.map { ", key-prefix \"\($0)\"" } ?? "") + (s.hasTransforms ? "" : ", no transforms"))
             for a in s.actions { out.append("    → \(a)") }
             if s.samples.isEmpty {
                 out.append("    samples: none")
@@ -153,7 +162,9 @@ enum PlanRenderer {
         out.append("| Target | State | Sources | Items | Size | Conflict | Samples | Collisions | Lost settings |")
         out.append("|---|---|---:|---:|---:|---|---|---:|---:|")
         for t in plan.targets {
-            out.append("| `\(t.name)` | \(state(t)) | \(t.sources.count) | \(formatCount(t.sources.reduce(0) { $0 + $1.itemCount })) | \(formatBytes(t.sources.reduce(0) { $0 + $1.sizeBytes })) | \(t.conflict) | \(sampleSummary(t.sources.flatMap(\.samples))) | \(t.collisions.count) | \(t.lostSettings.count) |")
+            out.append(
+                "| `\(t.name)` | \(state(t)) | \(t.sources.count) | \(formatCount(t.sources.reduce(0) { $0 + $1.itemCount })) | \(formatBytes(t.sources.reduce(0) { $0 + $1.sizeBytes })) | \(t.conflict) | \(sampleSummary(t.sources.flatMap(\.samples))) | \(t.collisions.count) | \(t.lostSettings.count) |"
+            )
         }
         out.append("")
 
@@ -164,7 +175,9 @@ enum PlanRenderer {
                 out.append("Exists: \(e.status), key `\(e.keySchema)`, \(formatCount(e.itemCount)) items, PITR \(e.pointInTimeRecovery ? "on" : "off").")
                 if !e.keySchemaMatches {
                     out.append("")
-                    out.append("**Key schema mismatch**: the table has `\(e.keySchema)`, the mapping needs `\(t.settings.keySchema)`; migrate refuses to write into it.")
+                    out.append(
+                        "**Key schema mismatch**: the table has `\(e.keySchema)`, the mapping needs `\(t.settings.keySchema)`; migrate refuses to write into it."
+                    )
                 }
                 for d in e.differences { out.append("- Differs from the mapping: \(md(d)) (migrate leaves it as it is)") }
                 out.append("")
@@ -191,7 +204,9 @@ enum PlanRenderer {
             out.append("|---:|---|---|---|---:|---:|---|")
             for s in t.sources {
                 let actions = s.actions.map(md).joined(separator: "<br>")
-                out.append("| \(s.order) | `\(s.table)`\(s.matchedBy.map { " (from glob `\($0)`)" } ?? "") | `\(s.keySchema)`\(s.keyPrefix.map { " (key-prefix `\($0)`)" } ?? "") | \(billingText(s.billing)) | \(formatCount(s.itemCount)) | \(formatBytes(s.sizeBytes)) | \(actions) |")
+                out.append(
+                    "| \(s.order) | `\(s.table)`\(s.matchedBy.map { " (from glob `\($0)`)" } ?? "") | `\(s.keySchema)`\(s.keyPrefix.map { " (key-prefix `\($0)`)" } ?? "") | \(billingText(s.billing)) | \(formatCount(s.itemCount)) | \(formatBytes(s.sizeBytes)) | \(actions) |"
+                )
             }
             out.append("")
             for s in t.sources where !s.samples.isEmpty {
@@ -213,7 +228,8 @@ enum PlanRenderer {
                 out.append("Key collisions among the samples:")
                 out.append("")
                 for c in t.collisions {
-                    out.append("- `\(ItemText.key(c.key.item, t.settings.keySchema))` from \(c.sources.map { "`\($0)`" }.joined(separator: ", ")): \(md(c.outcome))")
+                    out.append(
+                        "- `\(ItemText.key(c.key.item, t.settings.keySchema))` from \(c.sources.map { "`\($0)`" }.joined(separator: ", ")): \(md(c.outcome))")
                 }
                 out.append("")
             }
@@ -223,7 +239,9 @@ enum PlanRenderer {
             if !t.lostSettings.isEmpty { out.append("- [ ] Loss of \(t.lostSettings.count) source setting\(t.lostSettings.count == 1 ? "" : "s") accepted") }
             out.append("- [ ] Sample items before and after their transforms checked")
             if t.sources.count > 1 || t.exists { out.append("- [ ] Conflict policy `\(t.conflict)` is right for overlapping keys") }
-            if !t.collisions.isEmpty { out.append("- [ ] Outcome of the \(t.collisions.count) sampled key collision\(t.collisions.count == 1 ? "" : "s") accepted") }
+            if !t.collisions.isEmpty {
+                out.append("- [ ] Outcome of the \(t.collisions.count) sampled key collision\(t.collisions.count == 1 ? "" : "s") accepted")
+            }
             out.append("")
         }
 
@@ -237,15 +255,18 @@ enum PlanRenderer {
             out.append("| Table | Migrated into | Items | Deletion protection |")
             out.append("|---|---|---:|---|")
             for d in plan.decommission {
-                out.append("| `\(d.table)` | \(d.migratedInto.map { "`\($0)`" } ?? "not migrated") | \(d.itemCount.map(formatCount) ?? "?") | \(d.deletionProtection == true ? "**on**" : "off") |")
+                out.append(
+                    "| `\(d.table)` | \(d.migratedInto.map { "`\($0)`" } ?? "not migrated") | \(d.itemCount.map(formatCount) ?? "?") | \(d.deletionProtection == true ? "**on**" : "off") |"
+                )
             }
         }
         out.append("")
         out.append("## Other tables")
         out.append("")
         out.append("- Ignored: " + (plan.ignored.isEmpty ? "none" : plan.ignored.map { "`\($0)`" }.joined(separator: ", ")))
-        out.append("- Unaccounted for (not a source, target, ignored or decommissioned): "
-                   + (plan.unaccounted.isEmpty ? "none" : plan.unaccounted.map { "`\($0)`" }.joined(separator: ", ")))
+        out.append(
+            "- Unaccounted for (not a source, target, ignored or decommissioned): "
+                + (plan.unaccounted.isEmpty ? "none" : plan.unaccounted.map { "`\($0)`" }.joined(separator: ", ")))
         out.append("")
         if !plan.warnings.isEmpty {
             out.append("## Warnings")
@@ -258,10 +279,14 @@ enum PlanRenderer {
         out.append("- [ ] No blocking problems" + (plan.blocked ? " (currently \(plan.problems.count))" : ""))
         out.append("- [ ] Every target section reviewed")
         let failed = plan.sampleCounts.failed
-        if failed > 0 { out.append("- [ ] The \(failed) sampled item\(failed == 1 ? "" : "s") failing a transform understood (such items go to the dead letters)") }
+        if failed > 0 {
+            out.append("- [ ] The \(failed) sampled item\(failed == 1 ? "" : "s") failing a transform understood (such items go to the dead letters)")
+        }
         if !plan.unaccounted.isEmpty { out.append("- [ ] Each unaccounted table has an owner or is added to the mapping") }
         let protected = plan.decommission.filter { $0.deletionProtection == true }.map(\.table)
-        if !protected.isEmpty { out.append("- [ ] Deletion protection turned off, at decommission time, on \(protected.map { "`\($0)`" }.joined(separator: ", "))") }
+        if !protected.isEmpty {
+            out.append("- [ ] Deletion protection turned off, at decommission time, on \(protected.map { "`\($0)`" }.joined(separator: ", "))")
+        }
         if !plan.decommission.isEmpty { out.append("- [ ] Backups of the tables to decommission exist and are restorable") }
         out.append("- [ ] Write capacity and the time window fit the estimate (\(durationText(plan.estimate.seconds)))")
         out.append("- [ ] After migrate: targets verified before any decommission")
@@ -338,7 +363,8 @@ enum PlanRenderer {
             return "RESULT: BLOCKED by \(plan.problems.count) problem\(plan.problems.count == 1 ? "" : "s") (see the top); migrate would refuse or stop."
         }
         let c = plan.sampleCounts
-        var text = "RESULT: ready. \(plan.targets.count) target\(plan.targets.count == 1 ? "" : "s"), "
+        var text =
+            "RESULT: ready. \(plan.targets.count) target\(plan.targets.count == 1 ? "" : "s"), "
             + "\(plural(plan.targets.reduce(0) { $0 + $1.sources.count }, "source")), \(plan.decommission.count) to decommission"
         if c.failed > 0 { text += "; \(c.failed) of \(c.sampled) sampled items fail their transform" }
         return text + "."
@@ -440,7 +466,8 @@ enum ItemText {
 
     /// Attribute names bare when they are plain identifiers, quoted otherwise.
     static func name(_ n: String) -> String {
-        let plain = !n.isEmpty && n.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" }
+        let plain =
+            !n.isEmpty && n.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" }
             && !("0"..."9").contains(n.unicodeScalars.first!)
         return plain ? n : quote(n)
     }

@@ -52,8 +52,10 @@ struct TablesCommand: AsyncParsableCommand {
             var table = TextTable(["TABLE", "STATUS", "KEY SCHEMA", "BILLING", "ITEMS", "SIZE", "PITR", "DEL.PROT."], rightAligned: [4, 5])
             for row in rows {
                 let billing = row.billingMode == "PROVISIONED" ? "provisioned \(row.readCapacity ?? 0)/\(row.writeCapacity ?? 0)" : "on-demand"
-                table.add([row.name, row.status, row.keySchema, billing, formatCount(row.itemCount), formatBytes(row.sizeBytes),
-                           row.pointInTimeRecovery ? "on" : "OFF", row.deletionProtection ? "on" : "off"])
+                table.add([
+                    row.name, row.status, row.keySchema, billing, formatCount(row.itemCount), formatBytes(row.sizeBytes),
+                    row.pointInTimeRecovery ? "on" : "OFF", row.deletionProtection ? "on" : "off",
+                ])
             }
             print(table.render())
             print("\n\(rows.count) table\(rows.count == 1 ? "" : "s"); item counts and sizes are DescribeTable's, refreshed by DynamoDB about every six hours.")
@@ -74,12 +76,16 @@ struct TablesCommand: AsyncParsableCommand {
                     let pitr = try await client.describeContinuousBackups(table: name)
                     var read: Int?, write: Int?
                     if case .provisioned(let r, let w) = table.billingMode { read = r; write = w }
-                    return (index, Row(name: name, status: table.status, keySchema: table.keySchema.description,
-                                       partitionKey: table.keySchema.partitionKey.name, sortKey: table.keySchema.sortKey?.name,
-                                       billingMode: table.billingMode.name, readCapacity: read, writeCapacity: write,
-                                       itemCount: table.itemCount, sizeBytes: table.sizeBytes,
-                                       pointInTimeRecovery: pitr.isPointInTimeRecoveryEnabled,
-                                       deletionProtection: table.deletionProtection))
+                    return (
+                        index,
+                        Row(
+                            name: name, status: table.status, keySchema: table.keySchema.description,
+                            partitionKey: table.keySchema.partitionKey.name, sortKey: table.keySchema.sortKey?.name,
+                            billingMode: table.billingMode.name, readCapacity: read, writeCapacity: write,
+                            itemCount: table.itemCount, sizeBytes: table.sizeBytes,
+                            pointInTimeRecovery: pitr.isPointInTimeRecoveryEnabled,
+                            deletionProtection: table.deletionProtection)
+                    )
                 }
             }
             for _ in 0..<min(8, names.count) { addTask() }

@@ -33,8 +33,9 @@ struct VerifyCommand: AsyncParsableCommand {
             let client = try global.makeClient()
             let loaded = try await LoadedMapping.load(path: arguments.mapping, env: arguments.env, client: client)
             let directory = arguments.stateDirectory(effectiveEnv: loaded.document.env)
-            let verifier = MappingVerifier(checksummer: Checksummer(client: client, segments: scan.segments), mapping: loaded.resolved,
-                                           fingerprints: MappingFingerprints(document: loaded.document, resolved: loaded.resolved))
+            let verifier = MappingVerifier(
+                checksummer: Checksummer(client: client, segments: scan.segments), mapping: loaded.resolved,
+                fingerprints: MappingFingerprints(document: loaded.document, resolved: loaded.resolved))
             let record: VerificationRecord
             do {
                 record = try await verifier.verify(mappingPath: arguments.mapping, env: loaded.document.env)
@@ -56,8 +57,10 @@ struct VerifyCommand: AsyncParsableCommand {
         for t in record.targets {
             let filtered = t.sources.reduce(0) { $0 + $1.exclusions.itemsFiltered }
             let failed = t.sources.reduce(0) { $0 + $1.exclusions.itemsFailed }
-            table.add([t.target, t.status.rawValue, formatCount(t.expected.itemCount), formatCount(t.actual.itemCount),
-                       formatCount(filtered), formatCount(failed), "\(t.differingBuckets.count)"])
+            table.add([
+                t.target, t.status.rawValue, formatCount(t.expected.itemCount), formatCount(t.actual.itemCount),
+                formatCount(filtered), formatCount(failed), "\(t.differingBuckets.count)",
+            ])
         }
         print(table.render())
         for t in record.targets {
@@ -77,7 +80,9 @@ struct VerifyCommand: AsyncParsableCommand {
                 let shown = t.differingBuckets.prefix(32).joined(separator: " ")
                 print("  differing buckets: \(shown)\(t.differingBuckets.count > 32 ? " ..." : "")")
                 if t.sources.count == 1 {
-                    print("  details: dynamo-migrate diff \(t.sources[0].table) \(t.target) --mapping \(record.mapping)\(arguments.env.map { " --env \($0)" } ?? "")")
+                    print(
+                        "  details: dynamo-migrate diff \(t.sources[0].table) \(t.target) --mapping \(record.mapping)\(arguments.env.map { " --env \($0)" } ?? "")"
+                    )
                 }
             }
         }

@@ -1,5 +1,5 @@
-import ArgumentParser
 import AWSAuth
+import ArgumentParser
 import CurlTransport
 import DynamoClient
 import Foundation
@@ -55,10 +55,11 @@ struct WhoamiCommand: AsyncParsableCommand {
             }
             let report = Report(
                 account: identity.account, arn: identity.arn, userId: identity.userId,
-                credentials: CredentialsInfo(provider: client.credentials.source,
-                                             accessKey: Self.masked(current.credentials.accessKeyId),
-                                             temporary: current.credentials.sessionToken != nil,
-                                             expiration: current.expiration.map { ISO8601DateFormatter().string(from: $0) }),
+                credentials: CredentialsInfo(
+                    provider: client.credentials.source,
+                    accessKey: Self.masked(current.credentials.accessKeyId),
+                    temporary: current.credentials.sessionToken != nil,
+                    expiration: current.expiration.map { ISO8601DateFormatter().string(from: $0) }),
                 profile: configuration.profile,
                 region: Setting(value: configuration.region, source: configuration.regionSource),
                 endpoint: Setting(value: configuration.endpoint, source: configuration.endpointSource),
@@ -71,10 +72,13 @@ struct WhoamiCommand: AsyncParsableCommand {
             table.add(["account", report.account, "STS GetCallerIdentity"])
             table.add(["arn", report.arn, "STS GetCallerIdentity"])
             table.add(["user id", report.userId, "STS GetCallerIdentity"])
-            let lifetime = report.credentials.expiration.map { "temporary, expires \($0)" }
+            let lifetime =
+                report.credentials.expiration.map { "temporary, expires \($0)" }
                 ?? (report.credentials.temporary ? "session token, no expiry known" : "long-term keys")
             table.add(["access key", "\(report.credentials.accessKey) (\(lifetime))", report.credentials.provider])
-            let profileSource = global.profile != nil ? "--profile"
+            let profileSource =
+                global.profile != nil
+                ? "--profile"
                 : ProcessInfo.processInfo.environment["AWS_PROFILE"].map { $0.isEmpty ? "default" : "AWS_PROFILE" } ?? "default"
             table.add(["profile", report.profile ?? "(none)", report.profile == nil ? "" : profileSource])
             table.add(["region", report.region.value, report.region.source])

@@ -75,8 +75,9 @@ enum CompiledStep: Sendable {
                 let r = renames[0]
                 guard let v = item.removeValue(forKey: r.from) else { return true }
                 if item[r.to] != nil {
-                    throw TransformError(location: r.location, transform: "rename", attribute: r.to.string,
-                                         reason: "already exists; renaming '\(r.from)' onto it would lose one of the two values")
+                    throw TransformError(
+                        location: r.location, transform: "rename", attribute: r.to.string,
+                        reason: "already exists; renaming '\(r.from)' onto it would lose one of the two values")
                 }
                 item[r.to] = v
                 return true
@@ -88,8 +89,9 @@ enum CompiledStep: Sendable {
             }
             for (r, v) in moved {
                 if item[r.to] != nil {
-                    throw TransformError(location: r.location, transform: "rename", attribute: r.to.string,
-                                         reason: "already exists; renaming '\(r.from)' onto it would lose one of the two values")
+                    throw TransformError(
+                        location: r.location, transform: "rename", attribute: r.to.string,
+                        reason: "already exists; renaming '\(r.from)' onto it would lose one of the two values")
                 }
                 item[r.to] = v
             }
@@ -134,11 +136,13 @@ enum CompiledStep: Sendable {
             case .s(let s)?:
                 item[attribute] = .s(prefix + s)
             case nil:
-                throw TransformError(location: location, transform: "key-prefix", attribute: attribute.string,
-                                     reason: "is missing, so it cannot be prefixed")
+                throw TransformError(
+                    location: location, transform: "key-prefix", attribute: attribute.string,
+                    reason: "is missing, so it cannot be prefixed")
             case let v?:
-                throw TransformError(location: location, transform: "key-prefix", attribute: attribute.string,
-                                     reason: "has type \(v.typeDescriptor); key-prefix needs an S partition key")
+                throw TransformError(
+                    location: location, transform: "key-prefix", attribute: attribute.string,
+                    reason: "has type \(v.typeDescriptor); key-prefix needs an S partition key")
             }
         case .keyCheck(let key, let location):
             try Self.check(key.partition, role: "partition key", in: item, location)
@@ -147,15 +151,19 @@ enum CompiledStep: Sendable {
         return true
     }
 
-    private static func check(_ k: KeyAttributeSpec, role: String, in item: Item,
-                              _ location: SourceLocation) throws(TransformError) {
+    private static func check(
+        _ k: KeyAttributeSpec, role: String, in item: Item,
+        _ location: SourceLocation
+    ) throws(TransformError) {
         guard let v = item[AttributeName(k.name)] else {
-            throw TransformError(location: location, transform: "key", attribute: k.name,
-                                 reason: "is missing after the transforms; it is the target's \(role)")
+            throw TransformError(
+                location: location, transform: "key", attribute: k.name,
+                reason: "is missing after the transforms; it is the target's \(role)")
         }
         if v.typeDescriptor != k.type.rawValue {
-            throw TransformError(location: location, transform: "key", attribute: k.name,
-                                 reason: "has type \(v.typeDescriptor) after the transforms; the target's \(role) is \(k.type.rawValue)")
+            throw TransformError(
+                location: location, transform: "key", attribute: k.name,
+                reason: "has type \(v.typeDescriptor) after the transforms; the target's \(role) is \(k.type.rawValue)")
         }
         // DynamoDB refuses a whole BatchWriteItem for one key value it does not allow, so such an item must
         // fail alone (dead letter) rather than stop the run with the 24 others of its batch.
@@ -167,12 +175,14 @@ enum CompiledStep: Sendable {
         }
         let limit = role == "partition key" ? maxPartitionKeyBytes : maxSortKeyBytes
         if bytes == 0 {
-            throw TransformError(location: location, transform: "key", attribute: k.name,
-                                 reason: "is empty after the transforms; DynamoDB does not allow an empty \(role)")
+            throw TransformError(
+                location: location, transform: "key", attribute: k.name,
+                reason: "is empty after the transforms; DynamoDB does not allow an empty \(role)")
         }
         if bytes > limit {
-            throw TransformError(location: location, transform: "key", attribute: k.name,
-                                 reason: "is \(bytes) bytes after the transforms; DynamoDB allows at most \(limit) in a \(role)")
+            throw TransformError(
+                location: location, transform: "key", attribute: k.name,
+                reason: "is \(bytes) bytes after the transforms; DynamoDB allows at most \(limit) in a \(role)")
         }
     }
 
@@ -227,12 +237,13 @@ struct CompiledAssignment: Sendable {
             }
             var pieces: [Piece] = []
             for s in t.segments {
-                let piece: Piece = switch s {
-                case .literal(let l): .literal(l)
-                case .env: .literal(env)
-                case .source: .literal(source)
-                case .attribute(let n): .attribute(AttributeName(n))
-                }
+                let piece: Piece =
+                    switch s {
+                    case .literal(let l): .literal(l)
+                    case .env: .literal(env)
+                    case .source: .literal(source)
+                    case .attribute(let n): .attribute(AttributeName(n))
+                    }
                 // Merge neighbouring literals so rendering appends as few strings as possible.
                 if case .literal(let l) = piece, case .literal(let prev)? = pieces.last {
                     pieces[pieces.count - 1] = .literal(prev + l)
@@ -268,8 +279,9 @@ struct CompiledAssignment: Sendable {
                     case .bool(let b)?: out += b ? "true" : "false"
                     case nil: throw missing(name)
                     case let v?:
-                        throw TransformError(location: location, transform: transformName, attribute: attribute.string,
-                                             reason: "cannot use attribute '\(name)' of type \(v.typeDescriptor) in template \"\(template)\"; templates take S, N and BOOL")
+                        throw TransformError(
+                            location: location, transform: transformName, attribute: attribute.string,
+                            reason: "cannot use attribute '\(name)' of type \(v.typeDescriptor) in template \"\(template)\"; templates take S, N and BOOL")
                     }
                 }
             }
@@ -278,8 +290,9 @@ struct CompiledAssignment: Sendable {
     }
 
     private func missing(_ name: AttributeName) -> TransformError {
-        TransformError(location: location, transform: transformName, attribute: attribute.string,
-                       reason: "needs attribute '\(name)' for template \"\(template)\", and the item has none")
+        TransformError(
+            location: location, transform: transformName, attribute: attribute.string,
+            reason: "needs attribute '\(name)' for template \"\(template)\", and the item has none")
     }
 }
 
@@ -287,8 +300,9 @@ struct CompiledAssignment: Sendable {
 enum Converter {
     static func convert(_ v: AttributeValue, _ c: ConversionSpec) throws(TransformError) -> AttributeValue {
         func fail(_ reason: String) -> TransformError {
-            TransformError(location: c.location, transform: "convert \(c.conversion.rawValue)",
-                           attribute: c.attribute, reason: reason)
+            TransformError(
+                location: c.location, transform: "convert \(c.conversion.rawValue)",
+                attribute: c.attribute, reason: reason)
         }
         func wrongType(_ expected: String) -> TransformError {
             fail("has type \(v.typeDescriptor); \(c.conversion.rawValue) converts \(expected)")

@@ -160,7 +160,8 @@ enum CivilTime {
         i += 1
         guard let hour = number(2), expect(58), let minute = number(2), expect(58), let second = number(2) else { return nil }
         guard (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month),
-              hour < 24, minute < 60, second < 60 else { return nil }
+            hour < 24, minute < 60, second < 60
+        else { return nil }
         var fraction: [UInt8] = []
         if expect(46) {
             while i < b.count, b[i] >= 48, b[i] <= 57 { fraction.append(b[i] - 48); i += 1 }

@@ -58,8 +58,10 @@ public struct Glob: Sendable, Hashable, CustomStringConvertible {
         return spans.map { String(String.UnicodeScalarView(chars[$0])) }
     }
 
-    private func match(_ t: Int, _ c: Int, _ chars: [Unicode.Scalar],
-                       _ failed: inout Set<Int>, _ spans: inout [Range<Int>]) -> Bool {
+    private func match(
+        _ t: Int, _ c: Int, _ chars: [Unicode.Scalar],
+        _ failed: inout Set<Int>, _ spans: inout [Range<Int>]
+    ) -> Bool {
         let key = t &* (chars.count + 1) &+ c
         if failed.contains(key) { return false }
         if t == tokens.count {

@@ -19,11 +19,14 @@ enum MappingChecks {
             guard stars > 0 else { continue }
             for source in entry.sources where source.table.glob.starCount < stars {
                 let has = source.table.glob.starCount
-                let message = has == 0
+                let message =
+                    has == 0
                     ? "target '\(entry.target.text)' has a '*' but source '\(source.table.text)' has none to capture"
                     : "target '\(entry.target.text)' has \(stars) '*' but source '\(source.table.text)' has only \(has) to capture"
-                issues.append(MappingIssue(entry.target.location, message,
-                                           hint: "name the target in full, or give the source a '*' for each one in the target"))
+                issues.append(
+                    MappingIssue(
+                        entry.target.location, message,
+                        hint: "name the target in full, or give the source a '*' for each one in the target"))
             }
         }
         return issues
@@ -37,17 +40,21 @@ enum MappingChecks {
         var targets: [String: SourceLocation] = [:]
         for entry in doc.entries {
             if let first = targets[entry.target.text] {
-                issues.append(MappingIssue(entry.target.location,
-                                           "target '\(entry.target.text)' is already the target of the entry at line \(first.line)",
-                                           hint: "list all its sources under one entry's 'sources:'"))
+                issues.append(
+                    MappingIssue(
+                        entry.target.location,
+                        "target '\(entry.target.text)' is already the target of the entry at line \(first.line)",
+                        hint: "list all its sources under one entry's 'sources:'"))
             } else {
                 targets[entry.target.text] = entry.target.location
             }
             for source in entry.sources {
                 if let first = sources[source.table.text] {
-                    issues.append(MappingIssue(source.table.location,
-                                               "source '\(source.table.text)' is already claimed at line \(first.line)",
-                                               hint: "each source table belongs to one entry"))
+                    issues.append(
+                        MappingIssue(
+                            source.table.location,
+                            "source '\(source.table.text)' is already claimed at line \(first.line)",
+                            hint: "each source table belongs to one entry"))
                 } else {
                     sources[source.table.text] = source.table.location
                 }
@@ -56,9 +63,11 @@ enum MappingChecks {
         for entry in doc.entries {
             for source in entry.sources where source.table.glob.isLiteral {
                 if let t = targets[source.table.text] {
-                    issues.append(MappingIssue(source.table.location,
-                                               "table '\(source.table.text)' is a source here and the target at line \(t.line)",
-                                               hint: "a table cannot be copied into itself; give the target another name"))
+                    issues.append(
+                        MappingIssue(
+                            source.table.location,
+                            "table '\(source.table.text)' is a source here and the target at line \(t.line)",
+                            hint: "a table cannot be copied into itself; give the target another name"))
                 }
             }
         }
@@ -88,16 +97,20 @@ enum MappingChecks {
             let roles = [("partition key", key.partition)] + (key.sort.map { [("sort key", $0)] } ?? [])
             for source in entry.sources {
                 if source.keyPrefix != nil, key.partition.type != .s {
-                    issues.append(MappingIssue(source.table.location,
-                                               "key-prefix needs an S partition key, but the target's partition key '\(key.partition.name)' is \(key.partition.type.rawValue)",
-                                               hint: "remove the key-prefix, or make the partition key type S"))
+                    issues.append(
+                        MappingIssue(
+                            source.table.location,
+                            "key-prefix needs an S partition key, but the target's partition key '\(key.partition.name)' is \(key.partition.type.rawValue)",
+                            hint: "remove the key-prefix, or make the partition key type S"))
                 }
                 let state = simulate(source.transforms)
                 for (role, attr) in roles {
                     if case .removed(let by, let location) = state(attr.name) {
-                        issues.append(MappingIssue(location,
-                                                   "\(by) removes '\(attr.name)', the target's \(role), from source '\(source.table.text)'",
-                                                   hint: "keep it, or rename or set an attribute to '\(attr.name)' after this step"))
+                        issues.append(
+                            MappingIssue(
+                                location,
+                                "\(by) removes '\(attr.name)', the target's \(role), from source '\(source.table.text)'",
+                                hint: "keep it, or rename or set an attribute to '\(attr.name)' after this step"))
                     }
                 }
             }
@@ -143,9 +156,11 @@ enum MappingChecks {
         var issues: [MappingIssue] = []
         for pattern in doc.decommission {
             for entry in doc.entries where pattern.glob.overlaps(entry.target.glob) {
-                issues.append(MappingIssue(pattern.location,
-                                           "decommission pattern '\(pattern.text)' matches target '\(entry.target.text)' (line \(entry.target.location.line))",
-                                           hint: "a target is never decommissioned; narrow the pattern"))
+                issues.append(
+                    MappingIssue(
+                        pattern.location,
+                        "decommission pattern '\(pattern.text)' matches target '\(entry.target.text)' (line \(entry.target.location.line))",
+                        hint: "a target is never decommissioned; narrow the pattern"))
             }
         }
         return issues

@@ -22,8 +22,10 @@ public struct MappingDocument: Sendable, Equatable {
     /// The mapping file's path as given to the loader (used in every message).
     public var file: String
 
-    public init(version: Int, env: String?, entries: [MappingEntry], decommission: [TablePattern],
-                ignore: [TablePattern], file: String) {
+    public init(
+        version: Int, env: String?, entries: [MappingEntry], decommission: [TablePattern],
+        ignore: [TablePattern], file: String
+    ) {
         self.version = version
         self.env = env
         self.entries = entries
@@ -110,8 +112,10 @@ public struct MappingEntry: Sendable, Equatable {
     /// Where the entry starts (its first key).
     public var location: SourceLocation
 
-    public init(target: TablePattern, conflict: ConflictPolicy, settings: TargetSettingsSpec,
-                sources: [SourceSpec], location: SourceLocation) {
+    public init(
+        target: TablePattern, conflict: ConflictPolicy, settings: TargetSettingsSpec,
+        sources: [SourceSpec], location: SourceLocation
+    ) {
         self.target = target
         self.conflict = conflict
         self.settings = settings

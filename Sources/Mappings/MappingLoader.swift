@@ -17,8 +17,9 @@ public enum MappingLoader {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw MappingValidationError(issues: [
-                MappingIssue(SourceLocation(file: path, line: 0, column: 0),
-                             "cannot read the mapping file: \(Self.readFailure(path, error))"),
+                MappingIssue(
+                    SourceLocation(file: path, line: 0, column: 0),
+                    "cannot read the mapping file: \(Self.readFailure(path, error))")
             ])
         }
         return try parse(yaml: text, file: path, env: env)
@@ -76,9 +77,11 @@ final class MappingParser {
 
     func parseDocument(_ yaml: String) -> MappingDocument? {
         if let (line, column) = firstNestingBeyond(maxMappingNesting, in: yaml) {
-            issues.append(MappingIssue(SourceLocation(file: file, line: line, column: column),
-                                       "nested more than \(maxMappingNesting) levels deep",
-                                       hint: "a mapping file needs only a few levels; is this the right file?"))
+            issues.append(
+                MappingIssue(
+                    SourceLocation(file: file, line: line, column: column),
+                    "nested more than \(maxMappingNesting) levels deep",
+                    hint: "a mapping file needs only a few levels; is this the right file?"))
             return nil
         }
         let root: Node?
@@ -92,13 +95,18 @@ final class MappingParser {
             return nil
         }
         guard let root, !(root.scalar.map { $0.string.isEmpty } ?? false) else {
-            issues.append(MappingIssue(SourceLocation(file: file, line: 1, column: 1), "the mapping file is empty",
-                                       hint: "it needs at least 'version: 1' and 'tables:'"))
+            issues.append(
+                MappingIssue(
+                    SourceLocation(file: file, line: 1, column: 1), "the mapping file is empty",
+                    hint: "it needs at least 'version: 1' and 'tables:'"))
             return nil
         }
-        guard let top = fields(root, in: "at the top level", what: "the file",
-                               known: ["version", "env", "tables", "decommission", "discard-data", "ignore"],
-                               required: ["version", "tables"]) else { return nil }
+        guard
+            let top = fields(
+                root, in: "at the top level", what: "the file",
+                known: ["version", "env", "tables", "decommission", "discard-data", "ignore"],
+                required: ["version", "tables"])
+        else { return nil }
 
         if let node = top["env"], let value = string(node, "'env'") {
             if checkEnv(value, at: location(node)) { env = value }
@@ -129,12 +137,15 @@ final class MappingParser {
         }
         let decommission = top["decommission"].map { patterns($0, "'decommission'") } ?? []
         let ignore = top["ignore"].map { patterns($0, "'ignore'") } ?? []
-        var document = MappingDocument(version: version, env: env, entries: entries, decommission: decommission,
-                                       ignore: ignore, file: file)
+        var document = MappingDocument(
+            version: version, env: env, entries: entries, decommission: decommission,
+            ignore: ignore, file: file)
         document.discardData = top["discard-data"].map { patterns($0, "'discard-data'") } ?? []
         for pattern in document.discardData where !decommission.contains(where: { $0.glob.overlaps(pattern.glob) }) {
-            issues.append(MappingIssue(pattern.location, "discard-data pattern '\(pattern.text)' is not under 'decommission'",
-                                       hint: "discard-data only marks decommissioned tables whose data need not be kept; add it to 'decommission' too"))
+            issues.append(
+                MappingIssue(
+                    pattern.location, "discard-data pattern '\(pattern.text)' is not under 'decommission'",
+                    hint: "discard-data only marks decommissioned tables whose data need not be kept; add it to 'decommission' too"))
         }
         return document
     }
@@ -146,8 +157,10 @@ final class MappingParser {
             return false
         }
         if let bad = value.unicodeScalars.first(where: { !Self.isTableNameScalar($0) }) {
-            issues.append(MappingIssue(loc, "\(what) '\(value)' contains '\(bad)', which DynamoDB does not allow in table names",
-                                       hint: "use letters, digits, '_', '-' and '.'"))
+            issues.append(
+                MappingIssue(
+                    loc, "\(what) '\(value)' contains '\(bad)', which DynamoDB does not allow in table names",
+                    hint: "use letters, digits, '_', '-' and '.'"))
             return false
         }
         return true
@@ -156,8 +169,8 @@ final class MappingParser {
     private func syntaxIssue(_ error: YamlError) -> MappingIssue {
         switch error {
         case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             var message = "YAML syntax error: \(problem)"
             if let context {
                 message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))"
@@ -179,9 +192,12 @@ final class MappingParser {
     // MARK: Entries
 
     private func entry(_ node: Node) -> MappingEntry? {
-        guard let f = fields(node, in: "in table entry", what: "a table entry",
-                             known: ["source", "target", "sources", "transforms", "key-prefix", "conflict", "settings"],
-                             required: ["target"]) else { return nil }
+        guard
+            let f = fields(
+                node, in: "in table entry", what: "a table entry",
+                known: ["source", "target", "sources", "transforms", "key-prefix", "conflict", "settings"],
+                required: ["target"])
+        else { return nil }
         let target = f["target"].flatMap { tablePattern($0, "'target'", isTarget: true) }
 
         var conflict = ConflictPolicy.overwrite
@@ -189,8 +205,9 @@ final class MappingParser {
             if let c = ConflictPolicy(rawValue: text) {
                 conflict = c
             } else {
-                issue(node, "unknown conflict policy '\(text)'",
-                      hint: suggestion(text, ConflictPolicy.allCases.map(\.rawValue), kind: "policies"))
+                issue(
+                    node, "unknown conflict policy '\(text)'",
+                    hint: suggestion(text, ConflictPolicy.allCases.map(\.rawValue), kind: "policies"))
             }
         }
         let settings = f["settings"].map(settings) ?? TargetSettingsSpec()
@@ -198,11 +215,13 @@ final class MappingParser {
         var sources: [SourceSpec] = []
         switch (f.key("source"), f.key("sources")) {
         case (_?, let many?):
-            issue(many, "a table entry has either 'source' or 'sources', not both",
-                  hint: "use 'source' for one table, 'sources' for several")
+            issue(
+                many, "a table entry has either 'source' or 'sources', not both",
+                hint: "use 'source' for one table, 'sources' for several")
         case (nil, nil):
-            issue(node, "table entry has no 'source' or 'sources'",
-                  hint: "add 'source: <table>' or a 'sources:' list")
+            issue(
+                node, "table entry has no 'source' or 'sources'",
+                hint: "add 'source: <table>' or a 'sources:' list")
         case (_?, nil):
             let table = tablePattern(f["source"]!, "'source'", isTarget: false)
             let prefix = f["key-prefix"].flatMap(keyPrefix)
@@ -211,15 +230,19 @@ final class MappingParser {
         case (nil, _?):
             for key in ["transforms", "key-prefix"] {
                 if let k = f.key(key) {
-                    issue(k, "'\(key)' belongs under each of 'sources' in a many-to-one entry",
-                          hint: "move it under the source it applies to")
+                    issue(
+                        k, "'\(key)' belongs under each of 'sources' in a many-to-one entry",
+                        hint: "move it under the source it applies to")
                 }
             }
             if let items = list(f["sources"]!, "'sources'") {
                 if items.isEmpty { issue(f["sources"]!, "'sources' is empty", hint: "list at least one source table") }
                 for item in items {
-                    guard let s = fields(item, in: "in source", what: "a source",
-                                         known: ["table", "key-prefix", "transforms"], required: ["table"]) else { continue }
+                    guard
+                        let s = fields(
+                            item, in: "in source", what: "a source",
+                            known: ["table", "key-prefix", "transforms"], required: ["table"])
+                    else { continue }
                     let table = s["table"].flatMap { tablePattern($0, "'table'", isTarget: false) }
                     let prefix = s["key-prefix"].flatMap(keyPrefix)
                     let transforms = s["transforms"].map(transformList) ?? []
@@ -228,8 +251,9 @@ final class MappingParser {
             }
         }
         guard let target else { return nil }
-        return MappingEntry(target: target, conflict: conflict, settings: settings, sources: sources,
-                            location: location(node))
+        return MappingEntry(
+            target: target, conflict: conflict, settings: settings, sources: sources,
+            location: location(node))
     }
 
     private func keyPrefix(_ node: Node) -> String? {
@@ -282,13 +306,15 @@ final class MappingParser {
             return nil
         }
         if let bad = name.unicodeScalars.first(where: { !Self.isTableNameScalar($0) && $0 != "*" && $0 != "?" }) {
-            issue(node, "table name '\(name)' contains '\(bad)', which DynamoDB does not allow",
-                  hint: "use letters, digits, '_', '-' and '.' (and '*' or '?' in patterns)")
+            issue(
+                node, "table name '\(name)' contains '\(bad)', which DynamoDB does not allow",
+                hint: "use letters, digits, '_', '-' and '.' (and '*' or '?' in patterns)")
             return nil
         }
         if isTarget, name.contains("?") {
-            issue(node, "target '\(name)' contains '?'",
-                  hint: "a target can use '*' to take what the source's '*' matched, but not '?'")
+            issue(
+                node, "target '\(name)' contains '?'",
+                hint: "a target can use '*' to take what the source's '*' matched, but not '?'")
             return nil
         }
         let pattern = TablePattern(name, location: location(node))
@@ -312,8 +338,9 @@ final class MappingParser {
     private func reportMissingEnv(_ node: Node) {
         guard !reportedMissingEnv else { return }
         reportedMissingEnv = true
-        issue(node, "'{env}' is used but no environment is set",
-              hint: "add 'env: <name>' at the top level or pass --env")
+        issue(
+            node, "'{env}' is used but no environment is set",
+            hint: "add 'env: <name>' at the top level or pass --env")
     }
 
     // MARK: Transforms
@@ -332,8 +359,9 @@ final class MappingParser {
             }
             if m.count > 1 {
                 let second = Array(m)[1].key
-                issue(second, "a transform has exactly one key; found '\(key.scalar?.string ?? "?")' and '\(second.scalar?.string ?? "?")'",
-                      hint: "start each transform with its own '- '")
+                issue(
+                    second, "a transform has exactly one key; found '\(key.scalar?.string ?? "?")' and '\(second.scalar?.string ?? "?")'",
+                    hint: "start each transform with its own '- '")
                 continue
             }
             guard let name = key.scalar?.string else {
@@ -371,14 +399,16 @@ final class MappingParser {
         var targets: [AttributeName: String] = [:]
         for (k, v) in pairs {
             guard let from = attributeName(k, "an attribute name in 'rename'"),
-                  let to = attributeName(v, "the new name of '\(k.scalar?.string ?? "")'") else { continue }
+                let to = attributeName(v, "the new name of '\(k.scalar?.string ?? "")'")
+            else { continue }
             if AttributeName(from) == AttributeName(to) {
                 issue(k, "'rename' renames '\(from)' to itself", hint: "remove this line")
                 continue
             }
             if let other = targets[AttributeName(to)] {
-                issue(v, "'\(other)' and '\(from)' are both renamed to '\(to)'",
-                      hint: "an attribute can receive only one value")
+                issue(
+                    v, "'\(other)' and '\(from)' are both renamed to '\(to)'",
+                    hint: "an attribute can receive only one value")
                 continue
             }
             targets[AttributeName(to)] = from
@@ -396,7 +426,8 @@ final class MappingParser {
         guard let pairs = pairs(node, what, what: what) else { return nil }
         return pairs.compactMap { k, v in
             guard let name = attributeName(k, "an attribute name in \(what)"),
-                  let value = value(v, template: true) else { return nil }
+                let value = value(v, template: true)
+            else { return nil }
             return Assignment(attribute: name, value: value, location: location(k))
         }
     }
@@ -406,10 +437,12 @@ final class MappingParser {
         var out: [ConversionSpec] = []
         for (k, v) in pairs {
             guard let name = attributeName(k, "an attribute name in 'convert'"),
-                  let text = string(v, "the conversion of '\(name)'") else { continue }
+                let text = string(v, "the conversion of '\(name)'")
+            else { continue }
             guard let conversion = Conversion(rawValue: text) else {
-                issue(v, "unknown conversion '\(text)' for attribute '\(name)'",
-                      hint: suggestion(text, Conversion.allCases.map(\.rawValue), kind: "conversions"))
+                issue(
+                    v, "unknown conversion '\(text)' for attribute '\(name)'",
+                    hint: suggestion(text, Conversion.allCases.map(\.rawValue), kind: "conversions"))
                 continue
             }
             out.append(ConversionSpec(attribute: name, conversion: conversion, location: location(k)))
@@ -425,8 +458,9 @@ final class MappingParser {
         if let first = combinators.first {
             if f.map.count > 1 {
                 let other = f.map.keys.sorted().first { $0 != first }!
-                issue(f.key(other)!, "'\(first)' cannot be combined with '\(other)' in one filter",
-                      hint: "put each condition in its own filter inside '\(first)'")
+                issue(
+                    f.key(other)!, "'\(first)' cannot be combined with '\(other)' in one filter",
+                    hint: "put each condition in its own filter inside '\(first)'")
                 return nil
             }
             let value = f[first]!
@@ -444,13 +478,15 @@ final class MappingParser {
         }
         let attribute = attributeName(attrNode, "'attribute'")
         guard let op = operators.first else {
-            issue(node, "filter on '\(attribute ?? "")' has no condition",
-                  hint: "add one of exists, \(FilterOperator.allCases.map(\.rawValue).joined(separator: ", "))")
+            issue(
+                node, "filter on '\(attribute ?? "")' has no condition",
+                hint: "add one of exists, \(FilterOperator.allCases.map(\.rawValue).joined(separator: ", "))")
             return nil
         }
         if operators.count > 1 {
-            issue(f.key(operators[1])!, "filter on '\(attribute ?? "")' has both '\(op)' and '\(operators[1])'",
-                  hint: "combine conditions with all: [...] or any: [...]")
+            issue(
+                f.key(operators[1])!, "filter on '\(attribute ?? "")' has both '\(op)' and '\(operators[1])'",
+                hint: "combine conditions with all: [...] or any: [...]")
             return nil
         }
         guard let attribute else { return nil }
@@ -517,8 +553,9 @@ final class MappingParser {
             }
         case .mapping(let m):
             guard m.count == 1, let (k, v) = m.first, let type = k.scalar?.string else {
-                issue(node, "a typed value has exactly one key, its type (\(Self.typeDescriptors.joined(separator: ", ")))",
-                      hint: "write e.g. {N: \"5\"} or {SS: [a, b]}")
+                issue(
+                    node, "a typed value has exactly one key, its type (\(Self.typeDescriptors.joined(separator: ", ")))",
+                    hint: "write e.g. {N: \"5\"} or {SS: [a, b]}")
                 return nil
             }
             return typed(type, v, key: k).map(ValueSpec.constant)
@@ -595,8 +632,9 @@ final class MappingParser {
             }
             return ok ? .m(m) : nil
         default:
-            issue(key, "unknown type '\(type)' in a typed value",
-                  hint: suggestion(type, Self.typeDescriptors, kind: "types"))
+            issue(
+                key, "unknown type '\(type)' in a typed value",
+                hint: suggestion(type, Self.typeDescriptors, kind: "types"))
             return nil
         }
     }
@@ -636,10 +674,15 @@ final class MappingParser {
 
     private func settings(_ node: Node) -> TargetSettingsSpec {
         var spec = TargetSettingsSpec()
-        guard let f = fields(node, in: "in settings", what: "'settings'",
-                             known: ["inherit", "key", "billing", "global-secondary-indexes", "local-secondary-indexes",
-                                     "ttl", "pitr", "deletion-protection", "sse", "stream", "tags"],
-                             required: []) else { return spec }
+        guard
+            let f = fields(
+                node, in: "in settings", what: "'settings'",
+                known: [
+                    "inherit", "key", "billing", "global-secondary-indexes", "local-secondary-indexes",
+                    "ttl", "pitr", "deletion-protection", "sse", "stream", "tags",
+                ],
+                required: [])
+        else { return spec }
         if let n = f["inherit"], let b = bool(n, "'inherit'") { spec.inherit = b }
         if let n = f["key"] { spec.key = keySchema(n) }
         if let n = f["billing"] { spec.billing = billing(n) }
@@ -660,7 +703,8 @@ final class MappingParser {
             if n.resolvedTag == .bool, let b = n.bool {
                 spec.sse = b ? .awsManagedKMS : .awsOwned
             } else if let g = fields(n, in: "in sse", what: "'sse'", known: ["kms-key"], required: ["kms-key"]),
-                      let key = string(g["kms-key"]!, "'kms-key'") {
+                let key = string(g["kms-key"]!, "'kms-key'")
+            {
                 spec.sse = .customerKMS(keyID: substituteEnv(key, g["kms-key"]!))
             }
         }
@@ -669,8 +713,9 @@ final class MappingParser {
             if let st = StreamSpec(rawValue: s.string) {
                 spec.stream = st
             } else {
-                issue(n, "unknown stream view '\(s.string)'",
-                      hint: suggestion(s.string, StreamSpec.allCases.map(\.rawValue), kind: "views"))
+                issue(
+                    n, "unknown stream view '\(s.string)'",
+                    hint: suggestion(s.string, StreamSpec.allCases.map(\.rawValue), kind: "views"))
             }
         } else if let n = f["stream"] {
             issue(n, "'stream' must be one of \(StreamSpec.allCases.map(\.rawValue).joined(separator: ", ")), found \(describe(n))")
@@ -694,8 +739,9 @@ final class MappingParser {
 
         // Cross-checks within the settings.
         if !spec.inherit, spec.key == nil {
-            issue(f.key("inherit")!, "'inherit: false' needs a 'key' in settings",
-                  hint: "add key: { partition: { name: ..., type: S } }")
+            issue(
+                f.key("inherit")!, "'inherit: false' needs a 'key' in settings",
+                hint: "add key: { partition: { name: ..., type: S } }")
         }
         for (n, gsi) in gsis {
             switch spec.billing {
@@ -705,8 +751,9 @@ final class MappingParser {
                 }
             case .onDemand?:
                 if gsi.read != nil || gsi.write != nil {
-                    issue(n, "global secondary index '\(gsi.name)' has 'read'/'write' but billing is on-demand",
-                          hint: "remove them, or make billing provisioned")
+                    issue(
+                        n, "global secondary index '\(gsi.name)' has 'read'/'write' but billing is on-demand",
+                        hint: "remove them, or make billing provisioned")
                 }
             case nil: break
             }
@@ -714,8 +761,9 @@ final class MappingParser {
         if let key = spec.key {
             for (n, lsi) in lsis {
                 if let p = lsi.partition, p != key.partition {
-                    issue(n, "local secondary index '\(lsi.name)' must use the table's partition key '\(key.partition.name)' (\(key.partition.type.rawValue))",
-                          hint: "remove its 'partition', or make it a global secondary index")
+                    issue(
+                        n, "local secondary index '\(lsi.name)' must use the table's partition key '\(key.partition.name)' (\(key.partition.type.rawValue))",
+                        hint: "remove its 'partition', or make it a global secondary index")
                 }
             }
         }
@@ -724,7 +772,8 @@ final class MappingParser {
 
     private func keySchema(_ node: Node) -> KeySchemaSpec? {
         guard let f = fields(node, in: "in key", what: "'key'", known: ["partition", "sort"], required: ["partition"]),
-              let p = f["partition"].flatMap({ keyAttribute($0, "partition") }) else { return nil }
+            let p = f["partition"].flatMap({ keyAttribute($0, "partition") })
+        else { return nil }
         let sort = f["sort"].flatMap { keyAttribute($0, "sort") }
         if f["sort"] != nil, sort == nil { return nil }
         return KeySchemaSpec(partition: p, sort: sort)
@@ -732,7 +781,8 @@ final class MappingParser {
 
     private func keyAttribute(_ node: Node, _ role: String) -> KeyAttributeSpec? {
         guard let f = fields(node, in: "in \(role) key", what: "a key attribute", known: ["name", "type"], required: ["name", "type"]),
-              let name = keyAttributeName(f["name"]!, "'name'"), let type = string(f["type"]!, "'type'") else { return nil }
+            let name = keyAttributeName(f["name"]!, "'name'"), let type = string(f["type"]!, "'type'")
+        else { return nil }
         guard let t = KeyAttributeType(rawValue: type) else {
             issue(f["type"]!, "key type '\(type)' is not S, N or B", hint: "key attributes are strings (S), numbers (N) or binary (B)")
             return nil
@@ -753,7 +803,8 @@ final class MappingParser {
             }
         }
         guard let f = fields(node, in: "in billing", what: "'billing'", known: ["mode", "read", "write"], required: ["mode"]),
-              let mode = string(f["mode"]!, "'mode'") else { return nil }
+            let mode = string(f["mode"]!, "'mode'")
+        else { return nil }
         switch mode {
         case "on-demand":
             for k in ["read", "write"] where f.key(k) != nil {
@@ -784,9 +835,12 @@ final class MappingParser {
     private func index(_ node: Node, global: Bool) -> SecondaryIndexSpec? {
         let kind = global ? "global secondary index" : "local secondary index"
         let known = global ? ["name", "partition", "sort", "projection", "read", "write"] : ["name", "partition", "sort", "projection"]
-        guard let f = fields(node, in: "in \(kind)", what: "a \(kind)", known: known,
-                             required: global ? ["name", "partition"] : ["name", "sort"]),
-              let name = string(f["name"]!, "'name'") else { return nil }
+        guard
+            let f = fields(
+                node, in: "in \(kind)", what: "a \(kind)", known: known,
+                required: global ? ["name", "partition"] : ["name", "sort"]),
+            let name = string(f["name"]!, "'name'")
+        else { return nil }
         if let problem = Self.nameProblem(name, what: "\(kind) name") {
             // Reported, and the index kept so that the cross-checks below still look at it.
             issue(f["name"]!, problem, hint: "use 3 to 255 letters, digits, '_', '-' and '.'")
@@ -903,7 +957,10 @@ final class MappingParser {
         guard let name = attributeName(node, what) else { return nil }
         let bytes = name.utf8.count
         if bytes > Self.maxKeyAttributeNameBytes {
-            issue(node, "\(what) '\(name.prefix(40))…' is \(bytes) bytes long; DynamoDB allows key and TTL attribute names of at most \(Self.maxKeyAttributeNameBytes) bytes")
+            issue(
+                node,
+                "\(what) '\(name.prefix(40))…' is \(bytes) bytes long; DynamoDB allows key and TTL attribute names of at most \(Self.maxKeyAttributeNameBytes) bytes"
+            )
             return nil
         }
         return name

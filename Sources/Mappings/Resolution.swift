@@ -94,13 +94,17 @@ extension MappingDocument {
                 if glob.isLiteral {
                     if existing.contains(glob.pattern) {
                         if isIgnored(glob.pattern) {
-                            issues.append(MappingIssue(spec.table.location, "source table '\(glob.pattern)' is also in 'ignore'",
-                                                       hint: "remove it from one of the two"))
+                            issues.append(
+                                MappingIssue(
+                                    spec.table.location, "source table '\(glob.pattern)' is also in 'ignore'",
+                                    hint: "remove it from one of the two"))
                         }
                         matched = [(glob.pattern, [])]
                     } else {
-                        issues.append(MappingIssue(spec.table.location, "source table '\(glob.pattern)' does not exist",
-                                                   hint: closeNames(glob.pattern, sortedTables)))
+                        issues.append(
+                            MappingIssue(
+                                spec.table.location, "source table '\(glob.pattern)' does not exist",
+                                hint: closeNames(glob.pattern, sortedTables)))
                     }
                 } else {
                     for name in sortedTables where !isTargetName(name) && !isIgnored(name) {
@@ -112,9 +116,11 @@ extension MappingDocument {
                 }
                 for (name, caps) in matched {
                     if let first = claimedBy[name] {
-                        issues.append(MappingIssue(spec.table.location,
-                                                   "table '\(name)' is claimed by '\(spec.table.text)' here and by the source at line \(first.line)",
-                                                   hint: "make the patterns exclusive, or add the table to 'ignore'"))
+                        issues.append(
+                            MappingIssue(
+                                spec.table.location,
+                                "table '\(name)' is claimed by '\(spec.table.text)' here and by the source at line \(first.line)",
+                                hint: "make the patterns exclusive, or add the table to 'ignore'"))
                         continue
                     }
                     claimedBy[name] = spec.table.location
@@ -143,35 +149,45 @@ extension MappingDocument {
             }
             let entry = entries[owner]
             if !entries[claim.entry].target.glob.isLiteral,
-               let problem = MappingParser.nameProblem(name, what: "target") {
+                let problem = MappingParser.nameProblem(name, what: "target")
+            {
                 // A glob target takes the source's captured text, so only now is its length known.
-                issues.append(MappingIssue(entries[claim.entry].target.location, "\(problem) (its name comes from source '\(claim.table)')",
-                                           hint: "shorten the target pattern or name this source's target explicitly"))
+                issues.append(
+                    MappingIssue(
+                        entries[claim.entry].target.location, "\(problem) (its name comes from source '\(claim.table)')",
+                        hint: "shorten the target pattern or name this source's target explicitly"))
                 continue
             }
             if let other = targetEntry[name], other != owner {
-                issues.append(MappingIssue(entries[claim.entry].target.location,
-                                           "target '\(name)' is also filled by the entry at line \(entries[other].location.line)",
-                                           hint: "list all its sources under one entry's 'sources:'"))
+                issues.append(
+                    MappingIssue(
+                        entries[claim.entry].target.location,
+                        "target '\(name)' is also filled by the entry at line \(entries[other].location.line)",
+                        hint: "list all its sources under one entry's 'sources:'"))
                 continue
             }
             if claimedBy[name] != nil {
-                issues.append(MappingIssue(entries[claim.entry].target.location,
-                                           "table '\(name)' would be both a source and a target",
-                                           hint: "give the target another name, or leave the table out of the sources"))
+                issues.append(
+                    MappingIssue(
+                        entries[claim.entry].target.location,
+                        "table '\(name)' would be both a source and a target",
+                        hint: "give the target another name, or leave the table out of the sources"))
                 continue
             }
-            var source = ResolvedSource(table: claim.table,
-                                        transform: CompiledTransform(steps: claim.spec.transforms, env: env, source: claim.table),
-                                        keyPrefix: claim.spec.keyPrefix, location: claim.spec.table.location)
+            var source = ResolvedSource(
+                table: claim.table,
+                transform: CompiledTransform(steps: claim.spec.transforms, env: env, source: claim.table),
+                keyPrefix: claim.spec.keyPrefix, location: claim.spec.table.location)
             source.matchedBy = matchedBy
             if let t = targetIndex[name] {
                 targets[t].sources.append(source)
             } else {
                 targetIndex[name] = targets.count
                 targetEntry[name] = owner
-                targets.append(ResolvedTarget(name: name, exists: existing.contains(name), settings: entry.settings,
-                                              conflict: entry.conflict, sources: [source], location: entry.location))
+                targets.append(
+                    ResolvedTarget(
+                        name: name, exists: existing.contains(name), settings: entry.settings,
+                        conflict: entry.conflict, sources: [source], location: entry.location))
             }
         }
 
@@ -184,11 +200,15 @@ extension MappingDocument {
             }
             for name in matches {
                 if targetIndex[name] != nil {
-                    issues.append(MappingIssue(pattern.location, "decommission pattern '\(pattern.text)' matches target '\(name)'",
-                                               hint: "a target is never decommissioned; narrow the pattern"))
+                    issues.append(
+                        MappingIssue(
+                            pattern.location, "decommission pattern '\(pattern.text)' matches target '\(name)'",
+                            hint: "a target is never decommissioned; narrow the pattern"))
                 } else if isIgnored(name) {
-                    warnings.append(MappingIssue(pattern.location,
-                                                 "'\(name)' matches decommission pattern '\(pattern.text)' and 'ignore'; it is left alone"))
+                    warnings.append(
+                        MappingIssue(
+                            pattern.location,
+                            "'\(name)' matches decommission pattern '\(pattern.text)' and 'ignore'; it is left alone"))
                 } else if !decommissioned.contains(name) {
                     decommissioned.append(name)
                 }
@@ -202,8 +222,9 @@ extension MappingDocument {
         let unaccounted = sortedTables.filter { !accounted.contains($0) }
 
         guard issues.isEmpty else { throw MappingResolutionError(issues: MappingLoader.sortedIssues(issues)) }
-        var resolved = ResolvedMapping(targets: targets, decommission: decommissioned.sorted(), ignored: ignored,
-                                       unaccounted: unaccounted, warnings: MappingLoader.sortedIssues(warnings))
+        var resolved = ResolvedMapping(
+            targets: targets, decommission: decommissioned.sorted(), ignored: ignored,
+            unaccounted: unaccounted, warnings: MappingLoader.sortedIssues(warnings))
         resolved.discardData = decommissioned.filter { name in discardData.contains { $0.glob.matches(name) } }.sorted()
         return resolved
     }

@@ -56,8 +56,10 @@ public struct SecondaryIndexSpec: Sendable, Hashable {
     public var read: Int?
     public var write: Int?
 
-    public init(name: String, partition: KeyAttributeSpec?, sort: KeyAttributeSpec?,
-                projection: ProjectionSpec, read: Int? = nil, write: Int? = nil) {
+    public init(
+        name: String, partition: KeyAttributeSpec?, sort: KeyAttributeSpec?,
+        projection: ProjectionSpec, read: Int? = nil, write: Int? = nil
+    ) {
         self.name = name
         self.partition = partition
         self.sort = sort

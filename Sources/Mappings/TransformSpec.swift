@@ -123,17 +123,23 @@ public struct Template: Sendable, Hashable {
                     continue
                 }
                 guard let close = text[next...].firstIndex(of: "}") else {
-                    return .failure(TemplateSyntaxError(message: "unclosed '{' in template \"\(text)\"",
-                                                        hint: "write '{{' for a literal '{'"))
+                    return .failure(
+                        TemplateSyntaxError(
+                            message: "unclosed '{' in template \"\(text)\"",
+                            hint: "write '{{' for a literal '{'"))
                 }
                 let name = String(text[next..<close])
                 if name.isEmpty {
-                    return .failure(TemplateSyntaxError(message: "empty placeholder '{}' in template \"\(text)\"",
-                                                        hint: "put an attribute name inside the braces"))
+                    return .failure(
+                        TemplateSyntaxError(
+                            message: "empty placeholder '{}' in template \"\(text)\"",
+                            hint: "put an attribute name inside the braces"))
                 }
                 if name.contains("{") {
-                    return .failure(TemplateSyntaxError(message: "unclosed '{' in template \"\(text)\"",
-                                                        hint: "write '{{' for a literal '{'"))
+                    return .failure(
+                        TemplateSyntaxError(
+                            message: "unclosed '{' in template \"\(text)\"",
+                            hint: "write '{{' for a literal '{'"))
                 }
                 if !literal.isEmpty { segments.append(.literal(literal)); literal = "" }
                 switch name {
@@ -148,8 +154,10 @@ public struct Template: Sendable, Hashable {
                     i = text.index(after: next)
                     continue
                 }
-                return .failure(TemplateSyntaxError(message: "unmatched '}' in template \"\(text)\"",
-                                                    hint: "write '}}' for a literal '}'"))
+                return .failure(
+                    TemplateSyntaxError(
+                        message: "unmatched '}' in template \"\(text)\"",
+                        hint: "write '}}' for a literal '}'"))
             } else {
                 literal.append(c)
                 i = next

@@ -117,10 +117,12 @@ public struct MigrationReport: Codable, Sendable {
         case bytesWritten, itemsPerSecond, megabytesPerSecond, retries, throttles, unprocessedResent, deadLetterFile, stateDirectory
     }
 
-    public init(startedAt: Date, finishedAt: Date, durationSeconds: Double, alreadyComplete: Bool, interrupted: Bool,
-                createdTables: [String], sources: [SourceReport], counts: RunCounters, bytesWritten: Int,
-                itemsPerSecond: Double, megabytesPerSecond: Double, retries: Int, throttles: Int, unprocessedResent: Int,
-                deadLetterFile: String?, stateDirectory: String) {
+    public init(
+        startedAt: Date, finishedAt: Date, durationSeconds: Double, alreadyComplete: Bool, interrupted: Bool,
+        createdTables: [String], sources: [SourceReport], counts: RunCounters, bytesWritten: Int,
+        itemsPerSecond: Double, megabytesPerSecond: Double, retries: Int, throttles: Int, unprocessedResent: Int,
+        deadLetterFile: String?, stateDirectory: String
+    ) {
         self.startedAt = startedAt; self.finishedAt = finishedAt; self.durationSeconds = durationSeconds
         self.alreadyComplete = alreadyComplete; self.interrupted = interrupted; self.createdTables = createdTables
         self.sources = sources; self.counts = counts; self.bytesWritten = bytesWritten
@@ -187,8 +189,10 @@ public final class Migrator: Sendable {
     /// Items DescribeTable reports for all sources (approximate), known once targets are prepared.
     public var expectedItems: Int { expected.withLock { $0 } }
 
-    public init(client: DynamoDBClient, mapping: ResolvedMapping, options: MigrationOptions,
-                logger: Logger = Logger(label: "dynamo-migrate.pipeline")) {
+    public init(
+        client: DynamoDBClient, mapping: ResolvedMapping, options: MigrationOptions,
+        logger: Logger = Logger(label: "dynamo-migrate.pipeline")
+    ) {
         self.client = client
         self.mapping = mapping
         self.options = options
@@ -272,8 +276,9 @@ public final class Migrator: Sendable {
         if !interrupted { ledger.markFinished() }
         checkpoint = ledger.snapshot().0
         try store.save(checkpoint)
-        let report = makeReport(checkpoint, started: started, alreadyComplete: false, interrupted: interrupted,
-                                deadLetters: deadLetters.count > 0 ? deadLetters.path : nil)
+        let report = makeReport(
+            checkpoint, started: started, alreadyComplete: false, interrupted: interrupted,
+            deadLetters: deadLetters.count > 0 ? deadLetters.path : nil)
         try writeReports(report)
         return report
     }
@@ -308,8 +313,9 @@ public final class Migrator: Sendable {
             let blueprint = TargetBlueprint.make(for: target, sources: sources.map(\.1), sourceTTL: ttl, sourceTags: tags)
             let existing = try await client.describeTableIfExists(target.name)
             if let existing, existing.keySchema != blueprint.keySchema {
-                throw PipelineError.keySchemaMismatch(target: target.name, expected: blueprint.keySchema.description,
-                                                      actual: existing.keySchema.description)
+                throw PipelineError.keySchemaMismatch(
+                    target: target.name, expected: blueprint.keySchema.description,
+                    actual: existing.keySchema.description)
             }
             checked.append((PreparedTarget(target: target, blueprint: blueprint, sources: sources, writeUnitsPerSecond: nil), existing))
         }
@@ -328,8 +334,9 @@ public final class Migrator: Sendable {
                 description = try await createTarget(name, blueprint: target.blueprint, checkpoint: &checkpoint, store: store)
                 if !finishedBefore { created.withLock { $0.append(name) } }
             }
-            target.writeUnitsPerSecond = units(absolute: options.maxWriteUnits, percent: options.writePercent,
-                                               of: description, write: true)
+            target.writeUnitsPerSecond = units(
+                absolute: options.maxWriteUnits, percent: options.writePercent,
+                of: description, write: true)
             prepared.append(target)
         }
         return prepared
@@ -338,8 +345,10 @@ public final class Migrator: Sendable {
     /// Creates (or adopts, when the checkpoint records it as ours) the target `name` and does each
     /// remaining step, recording each in the checkpoint. Every step checks first whether it is already
     /// done, since a kill can land between doing it and recording it.
-    func createTarget(_ name: String, blueprint: TargetBlueprint, checkpoint: inout MigrationCheckpoint,
-                      store: FileCheckpointStore) async throws -> TableDescription {
+    func createTarget(
+        _ name: String, blueprint: TargetBlueprint, checkpoint: inout MigrationCheckpoint,
+        store: FileCheckpointStore
+    ) async throws -> TableDescription {
         let recorded = checkpoint.targetCreations?[name]
         var creation = recorded ?? TargetCreation(table: name)
         func record(_ step: TargetCreationStep?) throws {
@@ -393,7 +402,8 @@ public final class Migrator: Sendable {
 
     func enablePointInTimeRecovery(_ name: String, blueprint: TargetBlueprint) async throws {
         if blueprint.pointInTimeRecovery,
-           try await client.describeContinuousBackups(table: name).isPointInTimeRecoveryEnabled == false {
+            try await client.describeContinuousBackups(table: name).isPointInTimeRecoveryEnabled == false
+        {
             // A table that has just turned ACTIVE refuses PITR on AWS for a while: the client waits that out.
             try await client.enablePointInTimeRecovery(table: name)
         }
@@ -414,8 +424,9 @@ public final class Migrator: Sendable {
         let writeLimiter = RateLimiter(unitsPerSecond: prepared.writeUnitsPerSecond, clock: options.clock)
         for (source, description) in prepared.sources {
             if isStopping { return }
-            try await migrateSource(source, description: description, into: prepared, writeLimiter: writeLimiter,
-                                    ledger: ledger, deadLetters: deadLetters)
+            try await migrateSource(
+                source, description: description, into: prepared, writeLimiter: writeLimiter,
+                ledger: ledger, deadLetters: deadLetters)
         }
     }
 
@@ -424,8 +435,10 @@ public final class Migrator: Sendable {
         return ParallelScan.defaultSegments(for: table)
     }
 
-    func migrateSource(_ source: ResolvedSource, description: TableDescription, into prepared: PreparedTarget,
-                       writeLimiter: RateLimiter, ledger: ProgressLedger, deadLetters: DeadLetterLog) async throws {
+    func migrateSource(
+        _ source: ResolvedSource, description: TableDescription, into prepared: PreparedTarget,
+        writeLimiter: RateLimiter, ledger: ProgressLedger, deadLetters: DeadLetterLog
+    ) async throws {
         let target = prepared.target.name
         let key = MigrationCheckpoint.sourceKey(target: target, source: source.table)
         let progress = ledger.ensureSource(key, source: source.table, target: target, totalSegments: segmentCount(for: description))
@@ -434,21 +447,25 @@ public final class Migrator: Sendable {
         live.withLock { $0[key] = statistics }
 
         let transform = source.itemTransform(targetKey: prepared.blueprint.keySchema.spec)
-        let readLimiter = RateLimiter(unitsPerSecond: units(absolute: options.maxReadUnits, percent: options.readPercent,
-                                                            of: description, write: false),
-                                      clock: options.clock)
+        let readLimiter = RateLimiter(
+            unitsPerSecond: units(
+                absolute: options.maxReadUnits, percent: options.readPercent,
+                of: description, write: false),
+            clock: options.clock)
         let queue = BoundedQueue<[WriteUnit]>(capacity: options.queueCapacity)
-        var configured = TargetWriter(client: client, table: target, keySchema: prepared.blueprint.keySchema,
-                                      policy: prepared.target.conflict, limiter: writeLimiter, statistics: statistics,
-                                      logger: logger, clock: options.clock,
-                                  acknowledge: { page, count, kept in ledger.acknowledge(page, count: count, keptExisting: kept) })
+        var configured = TargetWriter(
+            client: client, table: target, keySchema: prepared.blueprint.keySchema,
+            policy: prepared.target.conflict, limiter: writeLimiter, statistics: statistics,
+            logger: logger, clock: options.clock,
+            acknowledge: { page, count, kept in ledger.acknowledge(page, count: count, keptExisting: kept) })
         configured.shouldStop = { [self] in isStopping }
         let writer = configured
-        let reader = SegmentReader(client: client, source: source.table, sourceKey: description.keySchema, target: target,
-                                   targetKey: prepared.blueprint.keySchema, transform: transform, checkpointKey: key,
-                                   totalSegments: progress.totalSegments, pageLimit: options.scanPageLimit,
-                                   limiter: readLimiter, ledger: ledger, statistics: statistics, deadLetters: deadLetters,
-                                   maxFailures: options.maxFailures, queue: queue, shouldStop: { [self] in isStopping })
+        let reader = SegmentReader(
+            client: client, source: source.table, sourceKey: description.keySchema, target: target,
+            targetKey: prepared.blueprint.keySchema, transform: transform, checkpointKey: key,
+            totalSegments: progress.totalSegments, pageLimit: options.scanPageLimit,
+            limiter: readLimiter, ledger: ledger, statistics: statistics, deadLetters: deadLetters,
+            maxFailures: options.maxFailures, queue: queue, shouldStop: { [self] in isStopping })
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<max(1, options.writersPerTarget) {
@@ -468,8 +485,10 @@ public final class Migrator: Sendable {
         }
     }
 
-    func makeReport(_ checkpoint: MigrationCheckpoint, started: Date, alreadyComplete: Bool, interrupted: Bool,
-                    deadLetters: URL?) -> MigrationReport {
+    func makeReport(
+        _ checkpoint: MigrationCheckpoint, started: Date, alreadyComplete: Bool, interrupted: Bool,
+        deadLetters: URL?
+    ) -> MigrationReport {
         // In write order (mapping order), which is what decides keep-existing and overwrite.
         var order: [String: Int] = [:]
         for target in mapping.targets {
@@ -477,8 +496,9 @@ public final class Migrator: Sendable {
         }
         func position(_ p: SourceProgress) -> Int { order[MigrationCheckpoint.sourceKey(target: p.target, source: p.source)] ?? Int.max }
         let sources = checkpoint.sources.values.sorted { (position($0), $0.target, $0.source) < (position($1), $1.target, $1.source) }.map { p in
-            SourceReport(source: p.source, target: p.target, segments: p.totalSegments,
-                         counts: p.segments.sum(\.counts), complete: p.done)
+            SourceReport(
+                source: p.source, target: p.target, segments: p.totalSegments,
+                counts: p.segments.sum(\.counts), complete: p.done)
         }
         let finished = options.clock.date
         let duration = finished.timeIntervalSince(started)

@@ -33,9 +33,11 @@ public struct MigrationPlan: Encodable, Sendable, Equatable {
     public var blocked: Bool
     public var estimate: PlanEstimate
 
-    public init(endpoint: String, mappingFile: String, env: String?, sampleSize: Int, targets: [PlannedTarget],
-                decommission: [PlannedDecommission], ignored: [String], unaccounted: [String], warnings: [String],
-                problems: [PlanProblem], estimate: PlanEstimate) {
+    public init(
+        endpoint: String, mappingFile: String, env: String?, sampleSize: Int, targets: [PlannedTarget],
+        decommission: [PlannedDecommission], ignored: [String], unaccounted: [String], warnings: [String],
+        problems: [PlanProblem], estimate: PlanEstimate
+    ) {
         self.endpoint = endpoint
         self.mappingFile = mappingFile
         self.env = env

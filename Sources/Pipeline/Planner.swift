@@ -66,8 +66,9 @@ public struct Planner: Sendable {
             let sourceTTL = try await client.describeTimeToLive(first.name)
             let sourceTags = try await first.arn.asyncFlatMap { try await client.listTags(arn: $0) } ?? [:]
             let blueprint = TargetBlueprint.make(for: target, sources: sources, sourceTTL: sourceTTL, sourceTags: sourceTags)
-            let planned = try await planTarget(target, blueprint: blueprint, sources: sources,
-                                               decommissioned: decommissioned, problems: &problems)
+            let planned = try await planTarget(
+                target, blueprint: blueprint, sources: sources,
+                decommissioned: decommissioned, problems: &problems)
             targets.append(planned)
         }
 
@@ -76,8 +77,10 @@ public struct Planner: Sendable {
             let description: TableDescription?
             if let known = described[table] { description = known } else { description = try await client.describeTableIfExists(table) }
             let into = mapping.targets.first { $0.sources.contains { $0.table == table } }?.name
-            decommission.append(PlannedDecommission(table: table, migratedInto: into, itemCount: description?.itemCount,
-                                                    deletionProtection: description?.deletionProtection))
+            decommission.append(
+                PlannedDecommission(
+                    table: table, migratedInto: into, itemCount: description?.itemCount,
+                    deletionProtection: description?.deletionProtection))
             if description?.deletionProtection == true {
                 warnings.append("\(table) has deletion protection on: it must be turned off before it can be decommissioned")
             }
@@ -98,14 +101,17 @@ public struct Planner: Sendable {
             sourceItems: items, sourceBytes: allSources.reduce(0) { $0 + $1.sizeBytes }, writeRate: rate,
             seconds: rate > 0 ? Double(items) / rate : 0,
             note: "an estimate: the sources' item counts divided by the write rate; item sizes, capacity and throttling change the real duration")
-        return MigrationPlan(endpoint: client.configuration.endpoint, mappingFile: options.mappingFile, env: options.env,
-                             sampleSize: options.sampleSize, targets: targets, decommission: decommission,
-                             ignored: mapping.ignored, unaccounted: mapping.unaccounted, warnings: warnings,
-                             problems: problems, estimate: estimate)
+        return MigrationPlan(
+            endpoint: client.configuration.endpoint, mappingFile: options.mappingFile, env: options.env,
+            sampleSize: options.sampleSize, targets: targets, decommission: decommission,
+            ignored: mapping.ignored, unaccounted: mapping.unaccounted, warnings: warnings,
+            problems: problems, estimate: estimate)
     }
 
-    func planTarget(_ target: ResolvedTarget, blueprint: TargetBlueprint, sources: [TableDescription],
-                    decommissioned: Set<String>, problems: inout [PlanProblem]) async throws -> PlannedTarget {
+    func planTarget(
+        _ target: ResolvedTarget, blueprint: TargetBlueprint, sources: [TableDescription],
+        decommissioned: Set<String>, problems: inout [PlanProblem]
+    ) async throws -> PlannedTarget {
         let settings = PlannedSettings(blueprint)
         var existing: ExistingTarget?
         var targetActions: [String] = []
@@ -113,16 +119,20 @@ public struct Planner: Sendable {
             let pitr = try await client.describeContinuousBackups(table: target.name).isPointInTimeRecoveryEnabled
             let ttl = try await client.describeTimeToLive(target.name)
             let matches = table.keySchema == blueprint.keySchema
-            existing = ExistingTarget(status: table.status, keySchema: table.keySchema, keySchemaMatches: matches,
-                                      itemCount: table.itemCount, pointInTimeRecovery: pitr,
-                                      differences: Self.differences(existing: table, ttl: ttl, blueprint: blueprint))
+            existing = ExistingTarget(
+                status: table.status, keySchema: table.keySchema, keySchemaMatches: matches,
+                itemCount: table.itemCount, pointInTimeRecovery: pitr,
+                differences: Self.differences(existing: table, ttl: ttl, blueprint: blueprint))
             if matches {
                 targetActions.append("use the existing table (\(table.itemCount) items now); its settings stay as they are")
                 if blueprint.pointInTimeRecovery, !pitr { targetActions.append("enable point-in-time recovery") }
             } else {
-                problems.append(PlanProblem(
-                    kind: .keySchemaMismatch, target: target.name,
-                    message: "target table \(target.name) already exists with key schema \(table.keySchema), but the mapping needs \(blueprint.keySchema); migrate refuses to write into it"))
+                problems.append(
+                    PlanProblem(
+                        kind: .keySchemaMismatch, target: target.name,
+                        message:
+                            "target table \(target.name) already exists with key schema \(table.keySchema), but the mapping needs \(blueprint.keySchema); migrate refuses to write into it"
+                    ))
             }
         } else {
             targetActions.append("create the table and wait until it is ACTIVE")
@@ -142,8 +152,10 @@ public struct Planner: Sendable {
                     do {
                         if let after = try transform.apply(item) {
                             let key = targetKey.key(of: after) ?? [:]
-                            samples.append(PlannedSample(before: DynamoItem(item), outcome: .transformed,
-                                                         after: DynamoItem(after), targetKey: DynamoItem(key)))
+                            samples.append(
+                                PlannedSample(
+                                    before: DynamoItem(item), outcome: .transformed,
+                                    after: DynamoItem(after), targetKey: DynamoItem(key)))
                             produced.append((key, source.table, after))
                         } else {
                             samples.append(PlannedSample(before: DynamoItem(item), outcome: .filtered))
@@ -155,42 +167,54 @@ public struct Planner: Sendable {
             }
             let failing = samples.filter { $0.outcome == .failed }
             if !samples.isEmpty, failing.count == samples.count {
-                problems.append(PlanProblem(
-                    kind: .everySampleFails, target: target.name,
-                    message: "every sampled item of \(source.table) (\(samples.count)) fails its transform, e.g. \(failing[0].error ?? "?"): migrate would dead-letter the whole table"))
+                problems.append(
+                    PlanProblem(
+                        kind: .everySampleFails, target: target.name,
+                        message:
+                            "every sampled item of \(source.table) (\(samples.count)) fails its transform, e.g. \(failing[0].error ?? "?"): migrate would dead-letter the whole table"
+                    ))
             }
-            planned.append(PlannedSource(
-                table: source.table, order: index + 1, keySchema: description.keySchema,
-                billing: PlannedBilling(description.billingMode), itemCount: description.itemCount,
-                sizeBytes: description.sizeBytes, keyPrefix: source.keyPrefix, hasTransforms: !source.transform.isIdentity,
-                deletionProtection: description.deletionProtection, decommission: decommissioned.contains(source.table),
-                actions: Self.sourceActions(target: target, position: index, exists: existing != nil,
-                                            previous: index > 0 ? target.sources[index - 1].table : nil,
-                                            decommission: decommissioned.contains(source.table),
-                                            deletionProtection: description.deletionProtection),
-                samples: samples, matchedBy: source.matchedBy?.text))
+            planned.append(
+                PlannedSource(
+                    table: source.table, order: index + 1, keySchema: description.keySchema,
+                    billing: PlannedBilling(description.billingMode), itemCount: description.itemCount,
+                    sizeBytes: description.sizeBytes, keyPrefix: source.keyPrefix, hasTransforms: !source.transform.isIdentity,
+                    deletionProtection: description.deletionProtection, decommission: decommissioned.contains(source.table),
+                    actions: Self.sourceActions(
+                        target: target, position: index, exists: existing != nil,
+                        previous: index > 0 ? target.sources[index - 1].table : nil,
+                        decommission: decommissioned.contains(source.table),
+                        deletionProtection: description.deletionProtection),
+                    samples: samples, matchedBy: source.matchedBy?.text))
         }
 
         let collisions = Self.collisions(produced, conflict: target.conflict)
         for collision in collisions where target.conflict == .fail && !collision.identical {
-            problems.append(PlanProblem(
-                kind: .conflictWouldFail, target: target.name,
-                message: "sampled items of \(collision.sources.joined(separator: " and ")) share the key \(Self.describe(collision.key.item, schema: targetKey)) in \(target.name) with different content, and its conflict policy is 'fail': migrate would stop there"))
+            problems.append(
+                PlanProblem(
+                    kind: .conflictWouldFail, target: target.name,
+                    message:
+                        "sampled items of \(collision.sources.joined(separator: " and ")) share the key \(Self.describe(collision.key.item, schema: targetKey)) in \(target.name) with different content, and its conflict policy is 'fail': migrate would stop there"
+                ))
         }
-        return PlannedTarget(name: target.name, exists: existing != nil, existing: existing, conflict: target.conflict.rawValue,
-                             inheritsFrom: target.inheritsFrom, settings: settings, actions: targetActions,
-                             lostSettings: blueprint.lostSettings, sources: planned, collisions: collisions)
+        return PlannedTarget(
+            name: target.name, exists: existing != nil, existing: existing, conflict: target.conflict.rawValue,
+            inheritsFrom: target.inheritsFrom, settings: settings, actions: targetActions,
+            lostSettings: blueprint.lostSettings, sources: planned, collisions: collisions)
     }
 
-    static func sourceActions(target: ResolvedTarget, position: Int, exists: Bool, previous: String?,
-                              decommission: Bool, deletionProtection: Bool) -> [String] {
+    static func sourceActions(
+        target: ResolvedTarget, position: Int, exists: Bool, previous: String?,
+        decommission: Bool, deletionProtection: Bool
+    ) -> [String] {
         var actions: [String] = []
         let count = target.sources.count
         let order = count > 1 ? " (source \(position + 1) of \(count))" : ""
         if let glob = target.sources[position].matchedBy {
             // Said first: the table reaches this target through another entry's glob, with that glob's transforms.
-            actions.append("matched by source glob '\(glob.text)' (line \(glob.location.line)), with that entry's transforms; "
-                           + "the entry at line \(target.location.line) names \(target.name) and sets its settings and conflict policy")
+            actions.append(
+                "matched by source glob '\(glob.text)' (line \(glob.location.line)), with that entry's transforms; "
+                    + "the entry at line \(target.location.line) names \(target.name) and sets its settings and conflict policy")
         }
         if position == 0, !exists {
             actions.append("copy into the new table \(target.name)\(order)")
@@ -207,8 +231,9 @@ public struct Planner: Sendable {
             }
         }
         if decommission {
-            actions.append("decommission once \(target.name) verifies"
-                           + (deletionProtection ? " (deletion protection is on: turn it off first)" : ""))
+            actions.append(
+                "decommission once \(target.name) verifies"
+                    + (deletionProtection ? " (deletion protection is on: turn it off first)" : ""))
         }
         return actions
     }
@@ -229,16 +254,21 @@ public struct Planner: Sendable {
             let outcome: String
             switch conflict {
             case .overwrite:
-                outcome = identical ? "the copies are identical; the target gets that item"
+                outcome =
+                    identical
+                    ? "the copies are identical; the target gets that item"
                     : "the item from \(last) is written last and wins"
             case .keepExisting:
                 outcome = "the item from \(first) is kept; later copies are skipped"
             case .fail:
-                outcome = identical ? "the copies are identical, which is not a conflict; the item is written once"
+                outcome =
+                    identical
+                    ? "the copies are identical, which is not a conflict; the item is written once"
                     : "migrate stops at this key"
             }
-            return KeyCollision(key: DynamoItem(key), sources: sources, conflict: conflict.rawValue,
-                                identical: identical, outcome: outcome)
+            return KeyCollision(
+                key: DynamoItem(key), sources: sources, conflict: conflict.rawValue,
+                identical: identical, outcome: outcome)
         }
     }
 
@@ -249,8 +279,10 @@ public struct Planner: Sendable {
         if existing.billingMode != wanted.billingMode {
             out.append("billing is \(describe(existing.billingMode)), the mapping says \(describe(wanted.billingMode))")
         }
-        for (kind, have, want) in [("global", existing.globalSecondaryIndexes, wanted.globalSecondaryIndexes),
-                                   ("local", existing.localSecondaryIndexes, wanted.localSecondaryIndexes)] {
+        for (kind, have, want) in [
+            ("global", existing.globalSecondaryIndexes, wanted.globalSecondaryIndexes),
+            ("local", existing.localSecondaryIndexes, wanted.localSecondaryIndexes),
+        ] {
             let haveNames = Set(have.map(\.name)), wantNames = Set(want.map(\.name))
             for name in wantNames.subtracting(haveNames).sorted() { out.append("\(kind) index \(name) is missing") }
             for name in haveNames.subtracting(wantNames).sorted() { out.append("\(kind) index \(name) is not in the mapping") }

@@ -15,8 +15,10 @@ public struct BackupRecord: Sendable, Equatable, Codable {
     /// The record's format (``StateRecord``); nil in records written before versions (format 1).
     public var formatVersion: Int? = BackupRecord.currentFormatVersion
 
-    public init(backupArn: String, backupName: String, table: String, checksumTakenAt: Date, createdAt: Date,
-                availableAt: Date?, itemCount: Int, contentChecksum: ContentChecksum, sizeBytes: Int?) {
+    public init(
+        backupArn: String, backupName: String, table: String, checksumTakenAt: Date, createdAt: Date,
+        availableAt: Date?, itemCount: Int, contentChecksum: ContentChecksum, sizeBytes: Int?
+    ) {
         self.backupArn = backupArn; self.backupName = backupName; self.table = table
         self.checksumTakenAt = checksumTakenAt; self.createdAt = createdAt; self.availableAt = availableAt
         self.itemCount = itemCount; self.contentChecksum = contentChecksum; self.sizeBytes = sizeBytes
@@ -72,10 +74,12 @@ public struct DrillRecord: Sendable, Equatable, Codable {
     /// The record's format (``StateRecord``); nil in records written before versions (format 1).
     public var formatVersion: Int? = DrillRecord.currentFormatVersion
 
-    public init(table: String, scratchTable: String, sourceKind: DrillSourceKind, sourceReference: String, startedAt: Date,
-                phases: [DrillPhase], measuredRTOSeconds: Double, rtoTargetSeconds: Double?, expectedChecksum: ContentChecksum?,
-                expectedFrom: String, actualChecksum: ContentChecksum?, validation: DrillValidation, kept: Bool,
-                notes: [String], error: String?) {
+    public init(
+        table: String, scratchTable: String, sourceKind: DrillSourceKind, sourceReference: String, startedAt: Date,
+        phases: [DrillPhase], measuredRTOSeconds: Double, rtoTargetSeconds: Double?, expectedChecksum: ContentChecksum?,
+        expectedFrom: String, actualChecksum: ContentChecksum?, validation: DrillValidation, kept: Bool,
+        notes: [String], error: String?
+    ) {
         self.table = table; self.scratchTable = scratchTable; self.sourceKind = sourceKind; self.sourceReference = sourceReference
         self.startedAt = startedAt; self.phases = phases; self.measuredRTOSeconds = measuredRTOSeconds
         self.rtoTargetSeconds = rtoTargetSeconds; self.expectedChecksum = expectedChecksum; self.expectedFrom = expectedFrom

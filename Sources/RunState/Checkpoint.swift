@@ -176,7 +176,8 @@ public struct FileCheckpointStore: CheckpointStore {
 public func plainReason(_ error: any Error) -> String {
     let ns = error as NSError
     if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
-       let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
+        let code = POSIXErrorCode(rawValue: Int32(underlying.code))
+    {
         return String(cString: strerror(code.rawValue))
     }
     if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
@@ -187,7 +188,9 @@ public func plainReason(_ error: any Error) -> String {
         case NSFileWriteFileExistsError: return "a file with that name is in the way"
         case NSFileWriteOutOfSpaceError: return "no space left on the device"
         case NSFileWriteVolumeReadOnlyError: return "the file system is read-only"
-        case NSFileReadUnknownError where (try? FileManager.default.attributesOfItem(atPath: (ns.userInfo[NSFilePathErrorKey] as? String) ?? ""))?[.type] as? FileAttributeType == .typeDirectory:
+        case NSFileReadUnknownError
+        where (try? FileManager.default.attributesOfItem(atPath: (ns.userInfo[NSFilePathErrorKey] as? String) ?? ""))?[.type] as? FileAttributeType
+            == .typeDirectory:
             return "it is a directory, not a file"
         default: break
         }

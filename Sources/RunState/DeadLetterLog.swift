@@ -54,6 +54,8 @@ public final class DeadLetterLog: Sendable {
     public var count: Int { counter.withLock { $0 } }
 
     public func close() {
-        log.withLock { log in log?.close(); log = nil }
+        log.withLock { log in
+            log?.close(); log = nil
+        }
     }
 }

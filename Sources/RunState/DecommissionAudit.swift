@@ -67,4 +67,3 @@ extension StateStore {
         try records(TableDecision.self, in: TableDecision.auditLogName).records
     }
 }
-

@@ -71,8 +71,10 @@ public struct Hash128: Sendable, Hashable, Codable, CustomStringConvertible {
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let value = Hash128(hex: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                                                    debugDescription: "'\(text)' is not 32 hex digits"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "'\(text)' is not 32 hex digits"))
         }
         self = value
     }
@@ -168,16 +170,19 @@ public struct TableChecksum: Sendable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         format = try c.decode(String.self, forKey: .format)
-        totals = ChecksumTotals(itemCount: try c.decode(Int.self, forKey: .itemCount),
-                                canonicalBytes: try c.decode(Int.self, forKey: .canonicalBytes),
-                                hash: try c.decode(Hash128.self, forKey: .hash))
+        totals = ChecksumTotals(
+            itemCount: try c.decode(Int.self, forKey: .itemCount),
+            canonicalBytes: try c.decode(Int.self, forKey: .canonicalBytes),
+            hash: try c.decode(Hash128.self, forKey: .hash))
         buckets = Array(repeating: .empty, count: Self.bucketCount)
         let written = try c.decodeIfPresent([String: ChecksumTotals].self, forKey: .buckets) ?? [:]
         for (name, bucket) in written {
             guard name.utf8.count == 2, name.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
-                  let index = Int(name, radix: 16) else {
-                throw DecodingError.dataCorruptedError(forKey: .buckets, in: c,
-                                                       debugDescription: "bucket '\(name)' is not two hex digits")
+                let index = Int(name, radix: 16)
+            else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .buckets, in: c,
+                    debugDescription: "bucket '\(name)' is not two hex digits")
             }
             buckets[index] = bucket
         }
@@ -267,4 +272,3 @@ public struct ExclusionCounts: Sendable, Hashable, Codable {
         if failureSamples.count < Self.maxSamples { failureSamples.append("\(key): \(reason)") }
     }
 }
-

@@ -17,8 +17,10 @@ public struct RunCounters: Sendable, Equatable, Hashable, Codable {
     /// Bytes of the Scan answers.
     public var bytesRead = 0
 
-    public init(itemsRead: Int = 0, itemsWritten: Int = 0, itemsFiltered: Int = 0, itemsDeadLettered: Int = 0,
-                itemsKeptExisting: Int = 0, bytesRead: Int = 0) {
+    public init(
+        itemsRead: Int = 0, itemsWritten: Int = 0, itemsFiltered: Int = 0, itemsDeadLettered: Int = 0,
+        itemsKeptExisting: Int = 0, bytesRead: Int = 0
+    ) {
         self.itemsRead = itemsRead; self.itemsWritten = itemsWritten; self.itemsFiltered = itemsFiltered
         self.itemsDeadLettered = itemsDeadLettered; self.itemsKeptExisting = itemsKeptExisting; self.bytesRead = bytesRead
     }
@@ -27,11 +29,12 @@ public struct RunCounters: Sendable, Equatable, Hashable, Codable {
 
     /// Field by field.
     public static func + (lhs: RunCounters, rhs: RunCounters) -> RunCounters {
-        RunCounters(itemsRead: lhs.itemsRead + rhs.itemsRead, itemsWritten: lhs.itemsWritten + rhs.itemsWritten,
-                    itemsFiltered: lhs.itemsFiltered + rhs.itemsFiltered,
-                    itemsDeadLettered: lhs.itemsDeadLettered + rhs.itemsDeadLettered,
-                    itemsKeptExisting: lhs.itemsKeptExisting + rhs.itemsKeptExisting,
-                    bytesRead: lhs.bytesRead + rhs.bytesRead)
+        RunCounters(
+            itemsRead: lhs.itemsRead + rhs.itemsRead, itemsWritten: lhs.itemsWritten + rhs.itemsWritten,
+            itemsFiltered: lhs.itemsFiltered + rhs.itemsFiltered,
+            itemsDeadLettered: lhs.itemsDeadLettered + rhs.itemsDeadLettered,
+            itemsKeptExisting: lhs.itemsKeptExisting + rhs.itemsKeptExisting,
+            bytesRead: lhs.bytesRead + rhs.bytesRead)
     }
 
     public static func += (lhs: inout RunCounters, rhs: RunCounters) { lhs = lhs + rhs }

@@ -126,8 +126,9 @@ public enum StatePermissions {
     /// may be the operator's own (`--state-dir .`).
     public static func createDirectory(_ directory: URL) throws {
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: Int(Self.directory)])
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: Int(Self.directory)])
         } catch {
             throw StateFileError.unwritable(path: directory.path, reason: "cannot create the directory (\(plainReason(error)))")
         }
@@ -224,8 +225,9 @@ public final class StateDirectoryLock: StateLock {
     /// or the directory cannot be written.
     public init(directory: URL) throws {
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: Int(StatePermissions.directory)])
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: Int(StatePermissions.directory)])
         } catch {
             throw CheckpointError.unwritable(path: directory.path, reason: "cannot create the state directory (\(plainReason(error)))")
         }

@@ -44,9 +44,11 @@ public struct TargetVerification: Sendable, Codable {
     /// (``MappingFingerprints``); nil in records written before fingerprints or without a mapping document.
     public var mappingFingerprint: String?
 
-    public init(target: String, status: VerificationStatus, keySchema: String, conflictPolicy: ConflictPolicy, targetExists: Bool,
-                sources: [SourceVerification], expected: TableChecksum, actual: TableChecksum, differingBuckets: [String],
-                duplicateKeys: Int, conflictCount: Int, conflicts: [String], reason: String, mappingFingerprint: String?) {
+    public init(
+        target: String, status: VerificationStatus, keySchema: String, conflictPolicy: ConflictPolicy, targetExists: Bool,
+        sources: [SourceVerification], expected: TableChecksum, actual: TableChecksum, differingBuckets: [String],
+        duplicateKeys: Int, conflictCount: Int, conflicts: [String], reason: String, mappingFingerprint: String?
+    ) {
         self.target = target; self.status = status; self.keySchema = keySchema; self.conflictPolicy = conflictPolicy
         self.targetExists = targetExists; self.sources = sources; self.expected = expected; self.actual = actual
         self.differingBuckets = differingBuckets; self.duplicateKeys = duplicateKeys; self.conflictCount = conflictCount
@@ -77,8 +79,10 @@ public struct VerificationRecord: Sendable, Codable {
 
     public static let fileName = "verification.json"
 
-    public init(verifiedAt: Date, endpoint: String?, mapping: String, env: String?, format: String, matched: Bool,
-                targets: [TargetVerification]) {
+    public init(
+        verifiedAt: Date, endpoint: String?, mapping: String, env: String?, format: String, matched: Bool,
+        targets: [TargetVerification]
+    ) {
         self.verifiedAt = verifiedAt; self.endpoint = endpoint; self.mapping = mapping; self.env = env
         self.format = format; self.matched = matched; self.targets = targets
     }

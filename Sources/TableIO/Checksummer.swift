@@ -100,8 +100,9 @@ public struct Checksummer: Sendable {
     }
 
     package func scan(_ description: TableDescription) -> ParallelScan {
-        ParallelScan(client: client, table: description.name,
-                     totalSegments: segments ?? ParallelScan.defaultSegments(for: description), pageLimit: pageLimit)
+        ParallelScan(
+            client: client, table: description.name,
+            totalSegments: segments ?? ParallelScan.defaultSegments(for: description), pageLimit: pageLimit)
     }
 
     /// The checksum of a table's content, bucketed by its own primary key.
@@ -126,8 +127,11 @@ public struct Checksummer: Sendable {
     }
 
     /// The checksum of what `source` puts into a target: each item through `projection`, streamed.
-    public func expectedChecksum(of source: TableDescription, projection: SourceProjection) async throws
-        -> (checksum: TableChecksum, exclusions: ExclusionCounts) {
+    public func expectedChecksum(
+        of source: TableDescription, projection: SourceProjection
+    ) async throws
+        -> (checksum: TableChecksum, exclusions: ExclusionCounts)
+    {
         struct Partial: Sendable { var hasher: ItemHasher; var checksum = TableChecksum(); var counts = ExclusionCounts() }
         let partials = try await scan(source).run(makePartial: { Partial(hasher: ItemHasher(keySchema: projection.targetKey)) }) { partial, items in
             for item in items {
@@ -142,8 +146,11 @@ public struct Checksummer: Sendable {
 
     /// The digests of what `source` puts into a target, by target key (for merges). Keys produced more
     /// than once by the source count in `duplicates`; the later one in scan order is kept.
-    public func expectedDigests(of source: TableDescription, projection: SourceProjection) async throws
-        -> (digests: [[UInt8]: ItemDigest], exclusions: ExclusionCounts, duplicates: Int) {
+    public func expectedDigests(
+        of source: TableDescription, projection: SourceProjection
+    ) async throws
+        -> (digests: [[UInt8]: ItemDigest], exclusions: ExclusionCounts, duplicates: Int)
+    {
         struct Partial: Sendable {
             var hasher: ItemHasher
             var digests: [[UInt8]: ItemDigest] = [:]

@@ -25,9 +25,11 @@ public struct ExportSummary: Sendable, Equatable {
     /// Our extras; nil for an export DynamoDB itself wrote.
     public var dynamoMigrate: ExportExtras?
 
-    public init(exportArn: String?, startTime: Date?, endTime: Date?, tableArn: String?, tableId: String?,
-                exportTime: Date?, manifestFilesS3Key: String, billedSizeBytes: Int?, itemCount: Int,
-                outputFormat: String = "DYNAMODB_JSON", dynamoMigrate: ExportExtras?) {
+    public init(
+        exportArn: String?, startTime: Date?, endTime: Date?, tableArn: String?, tableId: String?,
+        exportTime: Date?, manifestFilesS3Key: String, billedSizeBytes: Int?, itemCount: Int,
+        outputFormat: String = "DYNAMODB_JSON", dynamoMigrate: ExportExtras?
+    ) {
         self.exportArn = exportArn; self.startTime = startTime; self.endTime = endTime; self.tableArn = tableArn
         self.tableId = tableId; self.exportTime = exportTime; self.manifestFilesS3Key = manifestFilesS3Key
         self.billedSizeBytes = billedSizeBytes; self.itemCount = itemCount; self.outputFormat = outputFormat
@@ -51,10 +53,12 @@ public struct ExportExtras: Sendable, Equatable, Codable {
     /// A scan is not a snapshot: items written while it ran may or may not be in the export.
     public var consistency: String
 
-    public init(toolVersion: String = "0.1.0", tableName: String, contentChecksum: ContentChecksum, keySchema: KeySchema,
-                billingMode: String, globalSecondaryIndexes: [IndexRecord], localSecondaryIndexes: [IndexRecord],
-                segments: Int, gzipLevel: Int, uncompressedBytes: Int,
-                consistency: String = "parallel scan between startTime and endTime, not a point-in-time snapshot") {
+    public init(
+        toolVersion: String = "0.1.0", tableName: String, contentChecksum: ContentChecksum, keySchema: KeySchema,
+        billingMode: String, globalSecondaryIndexes: [IndexRecord], localSecondaryIndexes: [IndexRecord],
+        segments: Int, gzipLevel: Int, uncompressedBytes: Int,
+        consistency: String = "parallel scan between startTime and endTime, not a point-in-time snapshot"
+    ) {
         self.toolVersion = toolVersion; self.tableName = tableName; self.contentChecksum = contentChecksum
         self.keySchema = keySchema; self.billingMode = billingMode
         self.globalSecondaryIndexes = globalSecondaryIndexes; self.localSecondaryIndexes = localSecondaryIndexes
@@ -82,11 +86,12 @@ public struct IndexRecord: Sendable, Equatable, Codable {
     }
 
     public var secondaryIndex: SecondaryIndex {
-        let projection: Projection = switch projectionType {
-        case "KEYS_ONLY": .keysOnly
-        case "INCLUDE": .include(nonKeyAttributes ?? [])
-        default: .all
-        }
+        let projection: Projection =
+            switch projectionType {
+            case "KEYS_ONLY": .keysOnly
+            case "INCLUDE": .include(nonKeyAttributes ?? [])
+            default: .all
+            }
         return SecondaryIndex(name: name, keySchema: keySchema, projection: projection)
     }
 }
@@ -120,7 +125,8 @@ public enum ExportFormatError: Error, Sendable, Equatable, CustomStringConvertib
         case .unreadable(let f, let r): "cannot read \(f): \(r)"
         case .malformed(let f, let line, let r): "\(f)\(line.map { ", line \($0)" } ?? ""): \(r)"
         case .noExport(let d): "\(d) holds no export: expected manifest-summary.json there or in AWSDynamoDB/<export id>/ below it"
-        case .severalExports(let d, let ids): "\(d) holds \(ids.count) exports (\(ids.joined(separator: ", "))): name the folder of one, e.g. \(d)/AWSDynamoDB/\(ids.last ?? "")"
+        case .severalExports(let d, let ids):
+            "\(d) holds \(ids.count) exports (\(ids.joined(separator: ", "))): name the folder of one, e.g. \(d)/AWSDynamoDB/\(ids.last ?? "")"
         }
     }
 }
@@ -231,8 +237,10 @@ extension ManifestFileEntry {
             guard let count = json["itemCount"]?.intValue else {
                 throw .malformed(file: file, line: index + 1, reason: "no itemCount")
             }
-            entries.append(ManifestFileEntry(itemCount: count, md5Checksum: json["md5Checksum"]?.stringValue ?? "",
-                                             etag: json["etag"]?.stringValue ?? "", dataFileS3Key: key))
+            entries.append(
+                ManifestFileEntry(
+                    itemCount: count, md5Checksum: json["md5Checksum"]?.stringValue ?? "",
+                    etag: json["etag"]?.stringValue ?? "", dataFileS3Key: key))
         }
         return entries
     }

@@ -19,8 +19,9 @@ public struct ExportReader: Sendable {
         summaryBytes = try Self.read(location.summaryFile)
         summary = try ExportSummary.decode(summaryBytes, file: "manifest-summary.json")
         guard summary.outputFormat == "DYNAMODB_JSON" else {
-            throw .malformed(file: "manifest-summary.json", line: nil,
-                             reason: "outputFormat is \(summary.outputFormat); only DYNAMODB_JSON exports can be read")
+            throw .malformed(
+                file: "manifest-summary.json", line: nil,
+                reason: "outputFormat is \(summary.outputFormat); only DYNAMODB_JSON exports can be read")
         }
         filesBytes = try Self.read(location.filesManifest)
         files = try ManifestFileEntry.decodeLines(filesBytes, file: "manifest-files.json")
@@ -42,11 +43,14 @@ public struct ExportReader: Sendable {
 
     /// Reads one data file, streaming: calls `body` with batches of at most `batchSize` items.
     /// Returns the item count and the MD5 of the file's bytes (as stored, compressed).
-    public func forEachItem(in entry: ManifestFileEntry, batchSize: Int = 100,
-                            _ body: ([Item]) async throws -> Void) async throws -> (items: Int, md5: [UInt8]) {
-        try await DataFileReader.forEachItem(at: location.dataFile(forKey: entry.dataFileS3Key),
-                                             name: "data/" + (entry.dataFileS3Key as NSString).lastPathComponent,
-                                             batchSize: batchSize, body)
+    public func forEachItem(
+        in entry: ManifestFileEntry, batchSize: Int = 100,
+        _ body: ([Item]) async throws -> Void
+    ) async throws -> (items: Int, md5: [UInt8]) {
+        try await DataFileReader.forEachItem(
+            at: location.dataFile(forKey: entry.dataFileS3Key),
+            name: "data/" + (entry.dataFileS3Key as NSString).lastPathComponent,
+            batchSize: batchSize, body)
     }
 }
 
@@ -54,8 +58,10 @@ public struct ExportReader: Sendable {
 enum DataFileReader {
     static let chunkSize = 1 << 20
 
-    static func forEachItem(at url: URL, name: String, batchSize: Int,
-                            _ body: ([Item]) async throws -> Void) async throws -> (items: Int, md5: [UInt8]) {
+    static func forEachItem(
+        at url: URL, name: String, batchSize: Int,
+        _ body: ([Item]) async throws -> Void
+    ) async throws -> (items: Int, md5: [UInt8]) {
         guard let handle = try? FileHandle(forReadingFrom: url) else { throw ExportFormatError.missingFile(name) }
         defer { try? handle.close() }
         var md5 = Insecure.MD5()

@@ -34,18 +34,20 @@ public struct ExportVerifier: Sendable {
     public init(checksummer: any ContentChecksummer = MultisetContentChecksummer()) { self.checksummer = checksummer }
 
     public func verify(_ location: ExportLocation) async -> ExportVerification {
-        var result = ExportVerification(exportDirectory: location.directory.path, tableName: nil, dataFiles: 0, itemCount: 0,
-                                        contentChecksum: nil, contentChecked: false, problems: [], notes: [])
+        var result = ExportVerification(
+            exportDirectory: location.directory.path, tableName: nil, dataFiles: 0, itemCount: 0,
+            contentChecksum: nil, contentChecked: false, problems: [], notes: [])
         func problem(_ file: String, _ message: String) { result.problems.append(ExportProblem(file: file, message: message)) }
 
         let reader: ExportReader
         do {
             reader = try ExportReader(location: location)
         } catch {
-            let file: String = switch error {
-            case .missingFile(let f), .unreadable(let f, _), .malformed(let f, _, _): f
-            case .noExport(let d), .severalExports(let d, _): d
-            }
+            let file: String =
+                switch error {
+                case .missingFile(let f), .unreadable(let f, _), .malformed(let f, _, _): f
+                case .noExport(let d), .severalExports(let d, _): d
+                }
             problem(file, error.description)
             // The checksum files can still be checked, to say which manifest was damaged.
             checkManifestDigest(location.summaryFile, into: &result)
@@ -111,7 +113,8 @@ public struct ExportVerifier: Sendable {
         } else if let recorded = reader.summary.dynamoMigrate?.contentChecksum {
             result.contentChecksum = checksum
             if recorded.algorithm != checksum.algorithm {
-                result.notes.append("the content checksum was recorded with \(recorded.algorithm); this version computes \(checksum.algorithm), so content was not compared")
+                result.notes.append(
+                    "the content checksum was recorded with \(recorded.algorithm); this version computes \(checksum.algorithm), so content was not compared")
             } else {
                 result.contentChecked = true
                 if !recorded.matches(checksum) {
@@ -142,9 +145,10 @@ public struct ExportVerifier: Sendable {
         let actual = Digests.md5Base64(bytes)
         // DynamoDB writes base64; accept hex too, which some tools write.
         if recorded != actual && recorded.lowercased() != Digests.hex(Base64.decode(actual) ?? []) {
-            result.problems.append(ExportProblem(
-                file: manifest.lastPathComponent,
-                message: "MD5 is \(actual), but \(digestFile.lastPathComponent) says \(recorded): one of the two was changed or damaged"))
+            result.problems.append(
+                ExportProblem(
+                    file: manifest.lastPathComponent,
+                    message: "MD5 is \(actual), but \(digestFile.lastPathComponent) says \(recorded): one of the two was changed or damaged"))
         }
     }
 

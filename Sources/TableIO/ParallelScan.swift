@@ -18,8 +18,10 @@ public struct ParallelScan: Sendable {
     /// Enough to keep a client busy; more only adds memory.
     public static let defaultConcurrentSegments = 8
 
-    public init(client: DynamoDBClient, table: String, totalSegments: Int, pageLimit: Int? = nil,
-                consistentRead: Bool = false, limiter: RateLimiter? = nil) {
+    public init(
+        client: DynamoDBClient, table: String, totalSegments: Int, pageLimit: Int? = nil,
+        consistentRead: Bool = false, limiter: RateLimiter? = nil
+    ) {
         self.client = client
         self.table = table
         self.totalSegments = max(1, totalSegments)
@@ -37,8 +39,10 @@ public struct ParallelScan: Sendable {
     /// Calls `body` with every page, segments in parallel (so `body` runs concurrently and must be
     /// thread-safe); pages of one segment arrive in order. Returning normally from `body` asks for the
     /// next page. `startKeys` resumes segments after the given keys.
-    public func forEachPage(startKeys: [Int: Item] = [:], segments: [Int]? = nil,
-                            _ body: @escaping @Sendable (_ segment: Int, _ page: ItemPage) async throws -> Void) async throws {
+    public func forEachPage(
+        startKeys: [Int: Item] = [:], segments: [Int]? = nil,
+        _ body: @escaping @Sendable (_ segment: Int, _ page: ItemPage) async throws -> Void
+    ) async throws {
         let chosen = segments ?? Array(0..<totalSegments)
         try await withThrowingTaskGroup(of: Void.self) { group in
             var started = 0
@@ -81,8 +85,10 @@ public struct ParallelScan: Sendable {
     /// handed to `body` in order. With `prefetch` the next page is fetched while `body` works on the
     /// current one (checksums: two pages in memory per segment); without it the next page is asked for
     /// only once `body` returns (the migrator: its bounded queue is the backpressure).
-    func scanSegment(_ segment: Int, from start: Item?, prefetch: Bool,
-                     _ body: (ItemPage) async throws -> Void) async throws {
+    func scanSegment(
+        _ segment: Int, from start: Item?, prefetch: Bool,
+        _ body: (ItemPage) async throws -> Void
+    ) async throws {
         var keys = SegmentKeys(table: table, segment: segment, totalSegments: totalSegments, start: start)
         var page = try await fetchPage(segment: segment, after: start)
         while true {
@@ -107,10 +113,11 @@ public struct ParallelScan: Sendable {
     /// still means: read more slowly.
     func fetchPage(segment: Int, after start: Item?) async throws -> ItemPage {
         let throttlesBefore = client.statistics.throttles
-        let page = try await client.scan(ScanInput(
-            table: table, segment: totalSegments > 1 ? segment : nil,
-            totalSegments: totalSegments > 1 ? totalSegments : nil, limit: pageLimit,
-            exclusiveStartKey: start, consistentRead: consistentRead, returnConsumedCapacity: limiter != nil))
+        let page = try await client.scan(
+            ScanInput(
+                table: table, segment: totalSegments > 1 ? segment : nil,
+                totalSegments: totalSegments > 1 ? totalSegments : nil, limit: pageLimit,
+                exclusiveStartKey: start, consistentRead: consistentRead, returnConsumedCapacity: limiter != nil))
         if let limiter {
             if client.statistics.throttles > throttlesBefore { limiter.noteThrottle() }
             try await limiter.acquire(page.consumedCapacity ?? Double(max(1, (page.responseBytes + 8191) / 8192)))
@@ -138,8 +145,9 @@ struct SegmentKeys {
     mutating func next(after page: ItemPage) throws(ScanError) -> Item? {
         guard let key = page.lastEvaluatedKey else { return nil }
         guard seen.insert(key).inserted else {
-            throw .repeatedLastEvaluatedKey(table: table, segment: segment, totalSegments: totalSegments,
-                                            key: SegmentProgress.encodeKey(key))
+            throw .repeatedLastEvaluatedKey(
+                table: table, segment: segment, totalSegments: totalSegments,
+                key: SegmentProgress.encodeKey(key))
         }
         return key
     }

@@ -17,8 +17,16 @@ public final class PipelineStatistics: Sendable {
     private let state = Mutex(Snapshot())
     public init() {}
     public var snapshot: Snapshot { state.withLock { $0 } }
-    package func addRead(_ items: Int, bytes: Int) { state.withLock { $0.counts.itemsRead += items; $0.counts.bytesRead += bytes; $0.scanPages += 1 } }
-    package func addWritten(_ items: Int, bytes: Int) { state.withLock { $0.counts.itemsWritten += items; $0.bytesWritten += bytes } }
+    package func addRead(_ items: Int, bytes: Int) {
+        state.withLock {
+            $0.counts.itemsRead += items; $0.counts.bytesRead += bytes; $0.scanPages += 1
+        }
+    }
+    package func addWritten(_ items: Int, bytes: Int) {
+        state.withLock {
+            $0.counts.itemsWritten += items; $0.bytesWritten += bytes
+        }
+    }
     package func addFiltered(_ n: Int) { state.withLock { $0.counts.itemsFiltered += n } }
     package func addDeadLettered(_ n: Int) { state.withLock { $0.counts.itemsDeadLettered += n } }
     package func addKeptExisting(_ n: Int) { state.withLock { $0.counts.itemsKeptExisting += n } }

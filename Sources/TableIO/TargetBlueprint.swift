@@ -20,8 +20,10 @@ public struct TargetBlueprint: Sendable {
     ///   - sources: DescribeTable of every source of the target, in mapping order.
     ///   - sourceTTL: the first source's TTL setting.
     ///   - sourceTags: the first source's tags.
-    public static func make(for target: ResolvedTarget, sources: [TableDescription],
-                            sourceTTL: TimeToLive?, sourceTags: [String: String]) -> TargetBlueprint {
+    public static func make(
+        for target: ResolvedTarget, sources: [TableDescription],
+        sourceTTL: TimeToLive?, sourceTags: [String: String]
+    ) -> TargetBlueprint {
         let settings = target.settings
         let inherited = settings.inherit ? sources.first : nil
         let keySchema = settings.key.map(KeySchema.init) ?? inherited?.keySchema ?? sources.first!.keySchema
@@ -32,9 +34,11 @@ public struct TargetBlueprint: Sendable {
         case .provisioned(let r, let w)?: billing = .provisioned(read: r, write: w)
         case nil: billing = inherited?.billingMode ?? .payPerRequest
         }
-        let gsis = settings.globalSecondaryIndexes.map { $0.map { SecondaryIndex(spec: $0, tableKey: keySchema) } }
+        let gsis =
+            settings.globalSecondaryIndexes.map { $0.map { SecondaryIndex(spec: $0, tableKey: keySchema) } }
             ?? inherited?.globalSecondaryIndexes ?? []
-        let lsis = settings.localSecondaryIndexes.map { $0.map { SecondaryIndex(spec: $0, tableKey: keySchema) } }
+        let lsis =
+            settings.localSecondaryIndexes.map { $0.map { SecondaryIndex(spec: $0, tableKey: keySchema) } }
             ?? inherited?.localSecondaryIndexes ?? []
         let stream: StreamViewType?
         switch settings.stream {
@@ -57,10 +61,11 @@ public struct TargetBlueprint: Sendable {
         for tag in settings.tags ?? [] { tags[tag.key] = tag.value }
         let ttl = settings.ttl ?? (settings.inherit && sourceTTL?.isEnabled == true ? sourceTTL?.attributeName : nil)
 
-        var input = CreateTableInput(name: target.name, keySchema: keySchema, billingMode: billing,
-                                     globalSecondaryIndexes: gsis, localSecondaryIndexes: lsis,
-                                     stream: stream, sse: sse, tags: tags,
-                                     deletionProtection: settings.deletionProtection ?? inherited?.deletionProtection ?? false)
+        var input = CreateTableInput(
+            name: target.name, keySchema: keySchema, billingMode: billing,
+            globalSecondaryIndexes: gsis, localSecondaryIndexes: lsis,
+            stream: stream, sse: sse, tags: tags,
+            deletionProtection: settings.deletionProtection ?? inherited?.deletionProtection ?? false)
         // LSIs must share the table's partition key; inherited ones from a source with another key cannot be kept.
         var lost: [String] = []
         input.localSecondaryIndexes = lsis.filter { index in
@@ -69,7 +74,9 @@ public struct TargetBlueprint: Sendable {
             return fits
         }
         if case .payPerRequest = billing {
-            input.globalSecondaryIndexes = input.globalSecondaryIndexes.map { var i = $0; i.provisioned = nil; return i }
+            input.globalSecondaryIndexes = input.globalSecondaryIndexes.map {
+                var i = $0; i.provisioned = nil; return i
+            }
         }
         // What the sources had that the target will not. An index counts as kept only when the target
         // has one of the same name and key schema.
@@ -89,7 +96,8 @@ public struct TargetBlueprint: Sendable {
                 lost.append("stream (\(stream.rawValue)) of \(source.name)")
             }
             if let sourceSSE = source.sse, sourceSSE.enabled,
-               input.sse?.enabled != true || (sourceSSE.customerManagedKeyId != nil && input.sse?.customerManagedKeyId != sourceSSE.customerManagedKeyId) {
+                input.sse?.enabled != true || (sourceSSE.customerManagedKeyId != nil && input.sse?.customerManagedKeyId != sourceSSE.customerManagedKeyId)
+            {
                 lost.append("encryption with \(sourceSSE.customerManagedKeyId.map { "KMS key \($0)" } ?? "a KMS key") of \(source.name)")
             }
         }
@@ -99,8 +107,9 @@ public struct TargetBlueprint: Sendable {
         if !settings.inherit, !sourceTags.isEmpty {
             lost.append("tags of \(sources.first!.name) (\(sourceTags.keys.sorted().joined(separator: ", ")))")
         }
-        return TargetBlueprint(table: input, pointInTimeRecovery: settings.effectivePointInTimeRecovery,
-                               ttlAttribute: ttl, lostSettings: lost)
+        return TargetBlueprint(
+            table: input, pointInTimeRecovery: settings.effectivePointInTimeRecovery,
+            ttlAttribute: ttl, lostSettings: lost)
     }
 }
 
@@ -118,20 +127,22 @@ extension KeySchema {
 
 extension KeyAttribute {
     init(_ spec: KeyAttributeSpec) {
-        let type: ScalarAttributeType = switch spec.type {
-        case .s: .string
-        case .n: .number
-        case .b: .binary
-        }
+        let type: ScalarAttributeType =
+            switch spec.type {
+            case .s: .string
+            case .n: .number
+            case .b: .binary
+            }
         self.init(name: spec.name, type: type)
     }
 
     var spec: KeyAttributeSpec {
-        let type: KeyAttributeType = switch self.type {
-        case .string: .s
-        case .number: .n
-        case .binary: .b
-        }
+        let type: KeyAttributeType =
+            switch self.type {
+            case .string: .s
+            case .number: .n
+            case .binary: .b
+            }
         return KeyAttributeSpec(name: name, type: type)
     }
 }
@@ -139,14 +150,16 @@ extension KeyAttribute {
 extension SecondaryIndex {
     init(spec: SecondaryIndexSpec, tableKey: KeySchema) {
         let partition = spec.partition.map(KeyAttribute.init) ?? tableKey.partitionKey
-        let projection: Projection = switch spec.projection {
-        case .all: .all
-        case .keysOnly: .keysOnly
-        case .include(let names): .include(names)
-        }
+        let projection: Projection =
+            switch spec.projection {
+            case .all: .all
+            case .keysOnly: .keysOnly
+            case .include(let names): .include(names)
+            }
         var provisioned: (read: Int, write: Int)?
         if let r = spec.read, let w = spec.write { provisioned = (r, w) }
-        self.init(name: spec.name, keySchema: KeySchema(partitionKey: partition, sortKey: spec.sort.map(KeyAttribute.init)),
-                  projection: projection, provisioned: provisioned)
+        self.init(
+            name: spec.name, keySchema: KeySchema(partitionKey: partition, sortKey: spec.sort.map(KeyAttribute.init)),
+            projection: projection, provisioned: provisioned)
     }
 }

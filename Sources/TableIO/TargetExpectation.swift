@@ -22,8 +22,11 @@ public struct TargetExpectation: Sendable {
     public init(checksummer: Checksummer) { self.checksummer = checksummer }
 
     /// The target's key schema: the existing table's, or the one the migrator would create it with.
-    public func targetKeySchema(_ target: ResolvedTarget, sources: [TableDescription]) async throws
-        -> (schema: KeySchema, existing: TableDescription?) {
+    public func targetKeySchema(
+        _ target: ResolvedTarget, sources: [TableDescription]
+    ) async throws
+        -> (schema: KeySchema, existing: TableDescription?)
+    {
         let existing: TableDescription?
         do { existing = try await checksummer.client.describeTableIfExists(target.name) } catch { throw VerificationError.client(error) }
         if let existing { return (existing.keySchema, existing) }
@@ -38,8 +41,9 @@ public struct TargetExpectation: Sendable {
         for source in target.sources { descriptions.append(try await checksummer.describe(source.table)) }
         let (keySchema, existing) = try await targetKeySchema(target, sources: descriptions)
         let projections = zip(target.sources, descriptions).map { source, description in
-            SourceProjection(sourceKey: description.keySchema, targetKey: keySchema,
-                             transform: source.itemTransform(targetKey: keySchema.spec))
+            SourceProjection(
+                sourceKey: description.keySchema, targetKey: keySchema,
+                transform: source.itemTransform(targetKey: keySchema.spec))
         }
 
         // The target is scanned while the sources are.
@@ -91,7 +95,8 @@ public struct TargetExpectation: Sendable {
             reason = "\(conflictCount) keys come from two sources with different content, and the conflict policy is 'fail'"
         } else if expected != actual {
             status = .mismatch
-            reason = "expected \(expected.itemCount) items (\(expected.canonicalBytes) canonical bytes), the target holds \(actual.itemCount) (\(actual.canonicalBytes)); \(differing.count) of 256 buckets differ"
+            reason =
+                "expected \(expected.itemCount) items (\(expected.canonicalBytes) canonical bytes), the target holds \(actual.itemCount) (\(actual.canonicalBytes)); \(differing.count) of 256 buckets differ"
         } else {
             status = .match
             reason = "\(actual.itemCount) items match"

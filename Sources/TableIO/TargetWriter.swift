@@ -32,9 +32,11 @@ public enum PipelineError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .conflict(let table, let key, let source):
-            return "conflict in \(table): key \(key) from \(source) already exists with different content, and the mapping's conflict policy is 'fail'. Choose 'overwrite' or 'keep-existing', or fix the key rewrite so sources do not collide."
+            return
+                "conflict in \(table): key \(key) from \(source) already exists with different content, and the mapping's conflict policy is 'fail'. Choose 'overwrite' or 'keep-existing', or fix the key rewrite so sources do not collide."
         case .noProgress(let table, let attempts, let pending):
-            return "BatchWriteItem into \(table) left \(pending) items unprocessed \(attempts) times in a row; stopping rather than giving up silently. Check the table's capacity, then rerun with --resume."
+            return
+                "BatchWriteItem into \(table) left \(pending) items unprocessed \(attempts) times in a row; stopping rather than giving up silently. Check the table's capacity, then rerun with --resume."
         case .tooManyFailures(let limit, let path):
             return "more than \(limit) items could not be migrated (--max-failures); see \(path.path)"
         case .keySchemaMismatch(let target, let expected, let actual):
@@ -73,10 +75,12 @@ public struct TargetWriter: Sendable {
     /// Consecutive rounds without any progress before giving up loudly.
     var maxStalledRounds = 60
 
-    public init(client: DynamoDBClient, table: String, keySchema: KeySchema, policy: ConflictPolicy = .overwrite,
-                limiter: RateLimiter = RateLimiter(unitsPerSecond: nil), statistics: PipelineStatistics = PipelineStatistics(),
-                logger: Logger = Logger(label: "dynamo-migrate.writer"), clock: (any RunClock)? = nil,
-                acknowledge: @escaping @Sendable (_ page: PageRef, _ count: Int, _ keptExisting: Int) -> Void = { _, _, _ in }) {
+    public init(
+        client: DynamoDBClient, table: String, keySchema: KeySchema, policy: ConflictPolicy = .overwrite,
+        limiter: RateLimiter = RateLimiter(unitsPerSecond: nil), statistics: PipelineStatistics = PipelineStatistics(),
+        logger: Logger = Logger(label: "dynamo-migrate.writer"), clock: (any RunClock)? = nil,
+        acknowledge: @escaping @Sendable (_ page: PageRef, _ count: Int, _ keptExisting: Int) -> Void = { _, _, _ in }
+    ) {
         self.client = client; self.table = table; self.keySchema = keySchema; self.policy = policy
         self.limiter = limiter; self.statistics = statistics; self.logger = logger
         self.clock = clock ?? client.clock; self.acknowledge = acknowledge
@@ -101,7 +105,8 @@ public struct TargetWriter: Sendable {
                 // DynamoDB rejects a batch holding one key twice: send what we have first.
                 if batch.count == DynamoDBLimits.maxBatchWriteRequests
                     || batchBytes + unit.size + 1024 > DynamoDBLimits.maxBatchWriteBytes
-                    || keysInBatch.contains(unit.key) {
+                    || keysInBatch.contains(unit.key)
+                {
                     try await write(batch)
                     batch.removeAll(keepingCapacity: true)
                     keysInBatch.removeAll(keepingCapacity: true)
@@ -133,8 +138,9 @@ public struct TargetWriter: Sendable {
             let output: BatchWriteOutput
             let throttlesBefore = client.statistics.throttles
             do {
-                output = try await client.batchWriteItem([table: pending.map { .put($0.item) }], returnConsumedCapacity: true,
-                                                         itemSizesChecked: true)
+                output = try await client.batchWriteItem(
+                    [table: pending.map { .put($0.item) }], returnConsumedCapacity: true,
+                    itemSizesChecked: true)
             } catch {
                 throw PipelineError.client(error)
             }
@@ -151,10 +157,11 @@ public struct TargetWriter: Sendable {
                 statistics.addWritten(pending.count, bytes: pending.reduce(0) { $0 + $1.size })
                 return
             }
-            let left = Set(unprocessed.compactMap { request -> Item? in
-                if case .put(let item) = request { return pending.first { $0.item == item }?.key ?? item }
-                return nil
-            })
+            let left = Set(
+                unprocessed.compactMap { request -> Item? in
+                    if case .put(let item) = request { return pending.first { $0.item == item }?.key ?? item }
+                    return nil
+                })
             let done = pending.filter { !left.contains($0.key) }
             acknowledge(done)
             statistics.addWritten(done.count, bytes: done.reduce(0) { $0 + $1.size })
@@ -178,13 +185,14 @@ public struct TargetWriter: Sendable {
         while true {
             try await limiter.acquire(Double(writeUnits(unit.size)))
             do {
-                try await client.putItem(table: table, item: unit.item, conditionExpression: "attribute_not_exists(#k)",
-                                         expressionAttributeNames: ["#k": partition])
+                try await client.putItem(
+                    table: table, item: unit.item, conditionExpression: "attribute_not_exists(#k)",
+                    expressionAttributeNames: ["#k": partition])
                 statistics.addRequest()
                 statistics.addWritten(1, bytes: unit.size)
                 acknowledge(unit.page, 1, 0)
                 return
-            } catch where error.isConditionalCheckFailed {
+            } catch  where error.isConditionalCheckFailed {
                 statistics.addRequest()
             } catch {
                 throw PipelineError.client(error)

@@ -75,16 +75,18 @@ public struct TableDiffer: Sendable {
         async let targetDescription = checksummer.describe(target)
         let (sourceTable, targetTable) = try await (sourceDescription, targetDescription)
         let keySchema = targetTable.keySchema
-        let projection = SourceProjection(sourceKey: sourceTable.keySchema, targetKey: keySchema,
-                                          transform: transform?.itemTransform(targetKey: keySchema.spec) ?? .identity)
+        let projection = SourceProjection(
+            sourceKey: sourceTable.keySchema, targetKey: keySchema,
+            transform: transform?.itemTransform(targetKey: keySchema.spec) ?? .identity)
 
         async let expectedPass = checksummer.expectedChecksum(of: sourceTable, projection: projection)
         async let actualPass = checksummer.checksum(of: targetTable, keySchema: keySchema)
         let ((expected, exclusions), actual) = try await (expectedPass, actualPass)
         let differing = expected.differingBuckets(from: actual)
-        var diff = TableDiff(source: source, target: target, keySchema: keySchema, expected: expected.totals,
-                             actual: actual.totals, exclusions: exclusions, differingBuckets: differing,
-                             missing: [], extra: [], changed: [], duplicateKeys: 0)
+        var diff = TableDiff(
+            source: source, target: target, keySchema: keySchema, expected: expected.totals,
+            actual: actual.totals, exclusions: exclusions, differingBuckets: differing,
+            missing: [], extra: [], changed: [], duplicateKeys: 0)
         guard !differing.isEmpty else { return diff }
 
         var wanted = [Bool](repeating: false, count: TableChecksum.bucketCount)
@@ -129,8 +131,10 @@ public struct TableDiffer: Sendable {
     }
 
     /// The items of `table` (as `project` makes them) whose key falls in a wanted bucket, by key bytes.
-    func collect(_ table: TableDescription, buckets: [Bool],
-                 project: @escaping @Sendable (Item, inout ExclusionCounts) -> ExpectedItem?) async throws -> Collected {
+    func collect(
+        _ table: TableDescription, buckets: [Bool],
+        project: @escaping @Sendable (Item, inout ExclusionCounts) -> ExpectedItem?
+    ) async throws -> Collected {
         let partials = try await checksummer.scan(table).run(makePartial: { Collected() }) { partial, items in
             for item in items {
                 guard let projected = project(item, &partial.counts) else { continue }

@@ -35,14 +35,18 @@ public struct MappingVerifier: Sendable {
     public func verify(mappingPath: String, env: String?) async throws -> VerificationRecord {
         var targets: [TargetVerification] = []
         for target in mapping.targets { targets.append(try await verify(target)) }
-        return VerificationRecord(verifiedAt: clock.date, endpoint: checksummer.client.configuration.endpoint,
-                                  mapping: mappingPath, env: env, format: CanonicalEncoding.format,
-                                  matched: targets.allSatisfy { $0.status == .match }, targets: targets)
+        return VerificationRecord(
+            verifiedAt: clock.date, endpoint: checksummer.client.configuration.endpoint,
+            mapping: mappingPath, env: env, format: CanonicalEncoding.format,
+            matched: targets.allSatisfy { $0.status == .match }, targets: targets)
     }
 
     /// The target's key schema: the existing table's, or the one the migrator would create it with.
-    public func targetKeySchema(_ target: ResolvedTarget, sources: [TableDescription]) async throws
-        -> (schema: KeySchema, existing: TableDescription?) {
+    public func targetKeySchema(
+        _ target: ResolvedTarget, sources: [TableDescription]
+    ) async throws
+        -> (schema: KeySchema, existing: TableDescription?)
+    {
         try await expectation.targetKeySchema(target, sources: sources)
     }
 

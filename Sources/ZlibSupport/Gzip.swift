@@ -222,8 +222,10 @@ public final class GzipReader {
 
 /// Runs `write` over the bytes of an array and returns what it appended. (`withUnsafeBytes` only
 /// rethrows untyped errors, so the typed one is carried out by hand.)
-private func collectOutput(of bytes: [UInt8],
-                           _ write: (UnsafeRawBufferPointer, inout [UInt8]) throws(GzipError) -> Void) throws(GzipError) -> [UInt8] {
+private func collectOutput(
+    of bytes: [UInt8],
+    _ write: (UnsafeRawBufferPointer, inout [UInt8]) throws(GzipError) -> Void
+) throws(GzipError) -> [UInt8] {
     var output: [UInt8] = []
     var failure: GzipError?
     bytes.withUnsafeBytes { buffer in
@@ -234,8 +236,10 @@ private func collectOutput(of bytes: [UInt8],
 }
 
 /// Feeds `buffer` to `stream` in chunks its 32-bit counters can take, running `step` after each chunk.
-private func feed(_ buffer: UnsafeRawBufferPointer, into stream: UnsafeMutablePointer<z_stream>,
-                  _ step: () throws(GzipError) -> Void) throws(GzipError) {
+private func feed(
+    _ buffer: UnsafeRawBufferPointer, into stream: UnsafeMutablePointer<z_stream>,
+    _ step: () throws(GzipError) -> Void
+) throws(GzipError) {
     guard let base = buffer.baseAddress else { return }
     var offset = 0
     while offset < buffer.count {

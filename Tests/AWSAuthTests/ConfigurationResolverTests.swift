@@ -26,13 +26,17 @@ final class AWSHome {
         extra.merging(["HOME": home.path, "AWS_EC2_METADATA_DISABLED": "true"]) { a, _ in a }
     }
 
-    func resolve(profile: String? = nil, region: String? = nil, endpointURL: String? = nil,
-                 _ extra: [String: String] = [:]) throws(AWSConfigurationError) -> AWSConfiguration {
+    func resolve(
+        profile: String? = nil, region: String? = nil, endpointURL: String? = nil,
+        _ extra: [String: String] = [:]
+    ) throws(AWSConfigurationError) -> AWSConfiguration {
         try AWSConfigurationResolver.resolve(profile: profile, region: region, endpointURL: endpointURL, environment: env(extra))
     }
 
-    func error(profile: String? = nil, region: String? = nil, endpointURL: String? = nil,
-               _ extra: [String: String] = [:]) -> AWSConfigurationError? {
+    func error(
+        profile: String? = nil, region: String? = nil, endpointURL: String? = nil,
+        _ extra: [String: String] = [:]
+    ) -> AWSConfigurationError? {
         do {
             _ = try resolve(profile: profile, region: region, endpointURL: endpointURL, extra)
             return nil
@@ -48,22 +52,23 @@ final class AWSHome {
     static let envKeys = ["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "env-secret"]
     static let standardFiles = (
         credentials: """
-            [default]
-            aws_access_key_id = AKIADEFAULT
-            aws_secret_access_key = default-secret
+        [default]
+        aws_access_key_id = AKIADEFAULT
+        aws_secret_access_key = default-secret
 
-            [prod]
-            aws_access_key_id = AKIAPROD
-            aws_secret_access_key = prod-secret
-            aws_session_token = prod-token
-            """,
+        [prod]
+        aws_access_key_id = AKIAPROD
+        aws_secret_access_key = prod-secret
+        aws_session_token = prod-token
+        """,
         config: """
-            [default]
-            region = eu-west-1
+        [default]
+        region = eu-west-1
 
-            [profile prod]
-            region = us-west-2
-            """)
+        [profile prod]
+        region = us-west-2
+        """
+    )
 
     // MARK: Credentials
 
@@ -71,8 +76,11 @@ final class AWSHome {
     func environmentCredentials() throws {
         let home = try AWSHome(credentials: Self.standardFiles.credentials, config: Self.standardFiles.config)
         let config = try home.resolve(Self.envKeys.merging(["AWS_SESSION_TOKEN": "env-token"]) { a, _ in a })
-        #expect(config == AWSConfiguration(credentials: Credentials(accessKeyId: "AKIAENV", secretAccessKey: "env-secret", sessionToken: "env-token"),
-                                           region: "eu-west-1", endpoint: "https://dynamodb.eu-west-1.amazonaws.com", profile: "default"))
+        #expect(
+            config
+                == AWSConfiguration(
+                    credentials: Credentials(accessKeyId: "AKIAENV", secretAccessKey: "env-secret", sessionToken: "env-token"),
+                    region: "eu-west-1", endpoint: "https://dynamodb.eu-west-1.amazonaws.com", profile: "default"))
         let withProfileVariable = try home.resolve(Self.envKeys.merging(["AWS_PROFILE": "prod"]) { a, _ in a })
         #expect(withProfileVariable.staticCredentials == Credentials(accessKeyId: "AKIAENV", secretAccessKey: "env-secret"))
         #expect(withProfileVariable.region == "us-west-2")
@@ -83,8 +91,11 @@ final class AWSHome {
     func explicitProfileIgnoresEnvironment() throws {
         let home = try AWSHome(credentials: Self.standardFiles.credentials, config: Self.standardFiles.config)
         let config = try home.resolve(profile: "prod", Self.envKeys)
-        #expect(config == AWSConfiguration(credentials: Credentials(accessKeyId: "AKIAPROD", secretAccessKey: "prod-secret", sessionToken: "prod-token"),
-                                           region: "us-west-2", endpoint: "https://dynamodb.us-west-2.amazonaws.com", profile: "prod"))
+        #expect(
+            config
+                == AWSConfiguration(
+                    credentials: Credentials(accessKeyId: "AKIAPROD", secretAccessKey: "prod-secret", sessionToken: "prod-token"),
+                    region: "us-west-2", endpoint: "https://dynamodb.us-west-2.amazonaws.com", profile: "prod"))
     }
 
     @Test("Without environment keys: the default profile from the credentials file")
@@ -108,7 +119,8 @@ final class AWSHome {
             """
         let home = try AWSHome(credentials: "[both]\naws_access_key_id = AKIACREDS\naws_secret_access_key = creds-secret\n", config: config)
         #expect(try home.resolve(profile: "both").staticCredentials == Credentials(accessKeyId: "AKIACREDS", secretAccessKey: "creds-secret"))
-        #expect(try home.resolve(profile: "onlyconfig").staticCredentials
+        #expect(
+            try home.resolve(profile: "onlyconfig").staticCredentials
                 == Credentials(accessKeyId: "AKIAONLYCONFIG", secretAccessKey: "onlyconfig-secret", sessionToken: "onlyconfig-token"))
     }
 
@@ -118,15 +130,20 @@ final class AWSHome {
         try FileManager.default.createDirectory(at: home.home.appendingPathComponent("elsewhere"), withIntermediateDirectories: true)
         try home.write("[x]\naws_access_key_id=AKIAX\naws_secret_access_key=x-secret\n", to: home.home.appendingPathComponent("elsewhere/creds").path)
         try home.write("[profile x]\nregion=eu-north-1\n", to: home.home.appendingPathComponent("elsewhere/conf").path)
-        let config = try home.resolve(profile: "x", ["AWS_SHARED_CREDENTIALS_FILE": "~/elsewhere/creds",
-                                                    "AWS_CONFIG_FILE": home.home.appendingPathComponent("elsewhere/conf").path])
+        let config = try home.resolve(
+            profile: "x",
+            [
+                "AWS_SHARED_CREDENTIALS_FILE": "~/elsewhere/creds",
+                "AWS_CONFIG_FILE": home.home.appendingPathComponent("elsewhere/conf").path,
+            ])
         #expect(config.staticCredentials == Credentials(accessKeyId: "AKIAX", secretAccessKey: "x-secret"))
         #expect(config.region == "eu-north-1")
     }
 
     @Test("INI details: comments, blank lines, indentation, key case, ':' delimiter, CRLF, BOM, [profile default]")
     func iniDetails() throws {
-        let credentials = "\u{FEFF}# leading comment\r\n; another\r\n\r\n[ default ]\r\n  AWS_Access_Key_ID: AKIACASE\r\n\tAws_Secret_Access_Key   =   case-secret  \r\n"
+        let credentials =
+            "\u{FEFF}# leading comment\r\n; another\r\n\r\n[ default ]\r\n  AWS_Access_Key_ID: AKIACASE\r\n\tAws_Secret_Access_Key   =   case-secret  \r\n"
         let config = """
             [profile default]
             # region = wrong
@@ -163,8 +180,9 @@ final class AWSHome {
         #expect(try home.resolve(all).region == "us-east-2")
         #expect(try home.resolve(["AWS_DEFAULT_REGION": "ca-central-1"]).region == "ca-central-1")
         #expect(try home.resolve().region == "eu-west-1")
-        let credsRegion = try AWSHome(credentials: "[default]\naws_access_key_id=A\naws_secret_access_key=B\nregion=il-central-1\n",
-                                      config: "[default]\nregion=eu-west-1\n")
+        let credsRegion = try AWSHome(
+            credentials: "[default]\naws_access_key_id=A\naws_secret_access_key=B\nregion=il-central-1\n",
+            config: "[default]\nregion=eu-west-1\n")
         #expect(try credsRegion.resolve().region == "il-central-1")
     }
 
@@ -188,11 +206,13 @@ final class AWSHome {
         #expect(try home.resolve(env).endpoint == "http://service-env:3")
         #expect(try home.resolve(["AWS_ENDPOINT_URL": "http://global-env:4"]).endpoint == "http://global-env:4")
         #expect(try home.resolve().endpoint == "http://services-endpoint:2")
-        #expect(try home.resolve(["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"].merging(env) { a, _ in a }).endpoint
+        #expect(
+            try home.resolve(["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"].merging(env) { a, _ in a }).endpoint
                 == "https://dynamodb.eu-west-1.amazonaws.com")
 
-        let profileOnly = try AWSHome(credentials: Self.standardFiles.credentials,
-                                      config: "[default]\nregion = eu-west-1\nendpoint_url = http://profile-endpoint:1\n")
+        let profileOnly = try AWSHome(
+            credentials: Self.standardFiles.credentials,
+            config: "[default]\nregion = eu-west-1\nendpoint_url = http://profile-endpoint:1\n")
         #expect(try profileOnly.resolve().endpoint == "http://profile-endpoint:1")
     }
 
@@ -211,14 +231,19 @@ final class AWSHome {
         let expected = AWSConfigurationError.unknownProfile("staging", files: [home.credentialsPath, home.configPath])
         #expect(home.error(profile: "staging") == expected)
         #expect(home.error(["AWS_PROFILE": "staging"].merging(Self.envKeys) { a, _ in a }) == expected)
-        #expect(expected.description
-                == "The profile \"staging\" was not found in \(home.credentialsPath) or \(home.configPath). Check the spelling of --profile / AWS_PROFILE, or list profiles with `aws configure list-profiles`.")
+        #expect(
+            expected.description
+                == "The profile \"staging\" was not found in \(home.credentialsPath) or \(home.configPath). Check the spelling of --profile / AWS_PROFILE, or list profiles with `aws configure list-profiles`."
+        )
     }
 
-    @Test("Malformed files report path, line and what is wrong",
-          arguments: [
-            ("[default]\naws_access_key_id = A\nthis line has no delimiter\n", 3,
-             "expected `[section]`, `name = value` or a comment starting with # or ;"),
+    @Test(
+        "Malformed files report path, line and what is wrong",
+        arguments: [
+            (
+                "[default]\naws_access_key_id = A\nthis line has no delimiter\n", 3,
+                "expected `[section]`, `name = value` or a comment starting with # or ;"
+            ),
             ("# comment\naws_access_key_id = A\n", 2, "a setting comes before any section header such as [default]"),
             ("[default\n", 1, "the section header has no closing `]`"),
             ("[]\n", 1, "the section header `[]` has no name"),
@@ -226,7 +251,7 @@ final class AWSHome {
             ("[default]\nregion=a\nREGION=b\n", 3, "\"region\" is set twice in [default]"),
             ("[default]\n = value\n", 2, "a setting has no name before `=`"),
             ("[default]\ns3 =\n  not a nested setting\n", 3, "this indented line belongs to \"s3\" (line 2) but is not `name = value`"),
-          ])
+        ])
     func malformedFile(text: String, line: Int, reason: String) throws {
         let home = try AWSHome(credentials: Self.standardFiles.credentials, config: text)
         #expect(home.error(Self.envKeys) == .malformedFile(path: home.configPath, line: line, reason: reason))
@@ -253,35 +278,43 @@ final class AWSHome {
 
     @Test("A profile with one key but not the other names the missing key and the file")
     func incompleteProfile() throws {
-        let home = try AWSHome(credentials: "[default]\naws_access_key_id = AKIAHALF\n",
-                               config: "[profile other]\naws_secret_access_key = half-secret\nregion=eu-west-1\n")
+        let home = try AWSHome(
+            credentials: "[default]\naws_access_key_id = AKIAHALF\n",
+            config: "[profile other]\naws_secret_access_key = half-secret\nregion=eu-west-1\n")
         #expect(home.error(region: "eu-west-1") == .incompleteProfile(profile: "default", file: home.credentialsPath, missing: "aws_secret_access_key"))
         #expect(home.error(profile: "other") == .incompleteProfile(profile: "other", file: home.configPath, missing: "aws_access_key_id"))
-        #expect(AWSConfigurationError.incompleteProfile(profile: "default", file: "/h/.aws/credentials", missing: "aws_secret_access_key").description
-                == "The profile \"default\" in /h/.aws/credentials has no aws_secret_access_key. A profile with static keys needs both aws_access_key_id and aws_secret_access_key.")
+        #expect(
+            AWSConfigurationError.incompleteProfile(profile: "default", file: "/h/.aws/credentials", missing: "aws_secret_access_key").description
+                == "The profile \"default\" in /h/.aws/credentials has no aws_secret_access_key. A profile with static keys needs both aws_access_key_id and aws_secret_access_key."
+        )
     }
 
     @Test("No credentials lists every place searched")
     func noCredentials() throws {
         let home = try AWSHome(config: "[default]\nregion = eu-west-1\n")
-        #expect(home.error() == .noCredentials(searched: [
-            "environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (not set)",
-            "profile \"default\" in \(home.credentialsPath) (file not found)",
-            "profile \"default\" in \(home.configPath) (no keys)",
-        ]))
+        #expect(
+            home.error()
+                == .noCredentials(searched: [
+                    "environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (not set)",
+                    "profile \"default\" in \(home.credentialsPath) (file not found)",
+                    "profile \"default\" in \(home.configPath) (no keys)",
+                ]))
         let withProfile = try AWSHome(credentials: "[other]\naws_access_key_id=A\naws_secret_access_key=B\n", config: "[profile p]\nregion = eu-west-1\n")
-        #expect(withProfile.error(profile: "p", Self.envKeys) == .noCredentials(searched: [
-            "environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (skipped because --profile was given)",
-            "profile \"p\" in \(withProfile.credentialsPath) (no such profile)",
-            "profile \"p\" in \(withProfile.configPath) (no keys)",
-        ]))
-        #expect(AWSConfigurationError.noCredentials(searched: ["a", "b"]).description == """
-            No AWS credentials found. Looked in:
-              - a
-              - b
-            Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run `aws configure`, or pass --profile NAME \
-            (an SSO profile needs `aws sso login --profile NAME` first). `dynamo-migrate whoami` shows what is used.
-            """)
+        #expect(
+            withProfile.error(profile: "p", Self.envKeys)
+                == .noCredentials(searched: [
+                    "environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (skipped because --profile was given)",
+                    "profile \"p\" in \(withProfile.credentialsPath) (no such profile)",
+                    "profile \"p\" in \(withProfile.configPath) (no keys)",
+                ]))
+        #expect(
+            AWSConfigurationError.noCredentials(searched: ["a", "b"]).description == """
+                No AWS credentials found. Looked in:
+                  - a
+                  - b
+                Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run `aws configure`, or pass --profile NAME \
+                (an SSO profile needs `aws sso login --profile NAME` first). `dynamo-migrate whoami` shows what is used.
+                """)
     }
 
     @Test("No region anywhere")
@@ -311,7 +344,8 @@ final class AWSHome {
         let home = try AWSHome(credentials: Self.standardFiles.credentials, config: Self.standardFiles.config)
         #expect(home.error(["AWS_ACCESS_KEY_ID": "AKIAENV"]) == .incompleteEnvironment(missing: "AWS_SECRET_ACCESS_KEY"))
         #expect(home.error(["AWS_SECRET_ACCESS_KEY": "env-secret"]) == .incompleteEnvironment(missing: "AWS_ACCESS_KEY_ID"))
-        #expect(AWSConfigurationError.incompleteEnvironment(missing: "AWS_SECRET_ACCESS_KEY").description
+        #expect(
+            AWSConfigurationError.incompleteEnvironment(missing: "AWS_SECRET_ACCESS_KEY").description
                 == "The environment sets AWS_ACCESS_KEY_ID but not AWS_SECRET_ACCESS_KEY. Set both, or unset AWS_ACCESS_KEY_ID to use a profile.")
     }
 
@@ -332,11 +366,16 @@ final class AWSHome {
         let home = try AWSHome(credentials: Self.standardFiles.credentials, config: config)
         let role = try home.resolve(profile: "role")
         #expect(role.credentialProvider is AssumeRoleCredentialProvider)
-        #expect(role.credentialProvider.source == "assume role arn:aws:iam::123456789012:role/admin (profile \"role\") with credentials from profile \"default\" in \(home.credentialsPath)")
+        #expect(
+            role.credentialProvider.source
+                == "assume role arn:aws:iam::123456789012:role/admin (profile \"role\") with credentials from profile \"default\" in \(home.credentialsPath)")
         // The SSO provider reads its [sso-session] section (missing here); credential_process resolves.
-        #expect(home.error(profile: "sso") == .credentialProvider(CredentialProviderError(
-            source: "SSO (profile \"sso\" in \(home.configPath))",
-            reason: "sso_session = corp, but \(home.configPath) has no [sso-session corp] section")))
+        #expect(
+            home.error(profile: "sso")
+                == .credentialProvider(
+                    CredentialProviderError(
+                        source: "SSO (profile \"sso\" in \(home.configPath))",
+                        reason: "sso_session = corp, but \(home.configPath) has no [sso-session corp] section")))
         #expect(try home.resolve(profile: "process").credentialProvider is ProcessCredentialProvider)
     }
 
@@ -387,9 +426,12 @@ final class AWSHome {
         dump(credentials, to: &dumps[0])
         dump(configuration, to: &dumps[1])
         dump(signer, to: &dumps[2])
-        let texts = [credentials.description, String(reflecting: credentials), "\(credentials)",
-                     configuration.description, String(reflecting: configuration),
-                     String(describing: signer), String(reflecting: signer)] + dumps
+        let texts =
+            [
+                credentials.description, String(reflecting: credentials), "\(credentials)",
+                configuration.description, String(reflecting: configuration),
+                String(describing: signer), String(reflecting: signer),
+            ] + dumps
         for text in texts {
             #expect(!text.contains(s) && !text.contains(t), "secret leaked in: \(text)")
         }
@@ -400,19 +442,21 @@ final class AWSHome {
 
 /// One spelling per endpoint, so records made through one spelling compare equal to another.
 @Suite struct EndpointNormalizationTests {
-    @Test("Scheme and host lowercased, default port dropped, trailing slashes removed", arguments: [
-        ("http://h:8000/", "http://h:8000"),
-        ("http://h:8000", "http://h:8000"),
-        ("HTTP://Local.Host:8000//", "http://local.host:8000"),
-        ("http://h:80/", "http://h"),
-        ("https://h:443", "https://h"),
-        ("https://h:80", "https://h:80"),
-        ("http://h:443", "http://h:443"),
-        ("https://DynamoDB.EU-West-1.amazonaws.com/", "https://dynamodb.eu-west-1.amazonaws.com"),
-        ("  http://127.0.0.1:5000/  ", "http://127.0.0.1:5000"),
-        ("http://h:8000/Prefix/", "http://h:8000/Prefix"),
-        ("http://[::1]:8000/", "http://[::1]:8000"),
-    ])
+    @Test(
+        "Scheme and host lowercased, default port dropped, trailing slashes removed",
+        arguments: [
+            ("http://h:8000/", "http://h:8000"),
+            ("http://h:8000", "http://h:8000"),
+            ("HTTP://Local.Host:8000//", "http://local.host:8000"),
+            ("http://h:80/", "http://h"),
+            ("https://h:443", "https://h"),
+            ("https://h:80", "https://h:80"),
+            ("http://h:443", "http://h:443"),
+            ("https://DynamoDB.EU-West-1.amazonaws.com/", "https://dynamodb.eu-west-1.amazonaws.com"),
+            ("  http://127.0.0.1:5000/  ", "http://127.0.0.1:5000"),
+            ("http://h:8000/Prefix/", "http://h:8000/Prefix"),
+            ("http://[::1]:8000/", "http://[::1]:8000"),
+        ])
     func normalized(input: String, expected: String) {
         #expect(AWSConfiguration.normalizedEndpoint(input) == expected)
         #expect(AWSConfiguration.normalizedEndpoint(expected) == expected, "idempotent")
@@ -428,8 +472,9 @@ final class AWSHome {
     }
 
     @Test func theResolverReturnsTheNormalizedForm() throws {
-        let resolved = try AWSHome().resolve(region: "eu-west-1", endpointURL: "HTTP://LocalHost:8000/",
-                                             ["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret"])
+        let resolved = try AWSHome().resolve(
+            region: "eu-west-1", endpointURL: "HTTP://LocalHost:8000/",
+            ["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret"])
         #expect(resolved.endpoint == "http://localhost:8000")
     }
 }

@@ -3,16 +3,19 @@ import AWSAuth
 import CurlTransport
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct ContainerCredentialProviderTests {
     let http = CurlTransport()
 
     @Test func relativeURIIsFetchedFromTheECSAgent() throws {
-        let provider = try #require(try ContainerCredentialProvider.fromEnvironment(
-            ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/abc-123",
-             "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:9/ignored"], http: http))
+        let provider = try #require(
+            try ContainerCredentialProvider.fromEnvironment(
+                [
+                    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/abc-123",
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:9/ignored",
+                ], http: http))
         #expect(provider.url == "http://169.254.170.2/v2/credentials/abc-123")
         #expect(provider.authorization == .none)
         #expect(provider.source == "container credentials (http://169.254.170.2/v2/credentials/abc-123)")
@@ -33,17 +36,22 @@ import TestSupport
         defer { server.stop() }
         let tokenFile = TestEnvironment.temporaryDirectory("pod-identity").appendingPathComponent("token").path
         try (Planted.authorizationToken + "-1\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        let provider = try #require(try ContainerCredentialProvider.fromEnvironment(
-            ["AWS_CONTAINER_CREDENTIALS_FULL_URI": server.endpoint + "/v1/credentials",
-             "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile,
-             "AWS_CONTAINER_AUTHORIZATION_TOKEN": "ignored-when-a-file-is-given"], http: http))
+        let provider = try #require(
+            try ContainerCredentialProvider.fromEnvironment(
+                [
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.endpoint + "/v1/credentials",
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile,
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN": "ignored-when-a-file-is-given",
+                ], http: http))
 
         let first = try await provider.fetch()
         expectNoSecrets(String(describing: first))
         expectNoSecrets(provider.source)
-        #expect(first == ExpiringCredentials(
-            credentials: Credentials(accessKeyId: "ASIAONE", secretAccessKey: Planted.secret, sessionToken: Planted.sessionToken),
-            expiration: utc("2026-11-30T10:00:00Z")))
+        #expect(
+            first
+                == ExpiringCredentials(
+                    credentials: Credentials(accessKeyId: "ASIAONE", secretAccessKey: Planted.secret, sessionToken: Planted.sessionToken),
+                    expiration: utc("2026-11-30T10:00:00Z")))
         try (Planted.authorizationToken + "-2").write(toFile: tokenFile, atomically: true, encoding: .utf8)
         let second = try await provider.fetch()
         #expect(second.credentials.accessKeyId == "ASIATWO")
@@ -61,22 +69,33 @@ import TestSupport
             request.header("Authorization") == Planted.authorizationToken ? .json(Planted.metadataJSON()) : .text("", status: 403)
         }
         defer { server.stop() }
-        let provider = try #require(try ContainerCredentialProvider.fromEnvironment(
-            ["AWS_CONTAINER_CREDENTIALS_FULL_URI": server.endpoint + "/creds",
-             "AWS_CONTAINER_AUTHORIZATION_TOKEN": Planted.authorizationToken], http: http))
+        let provider = try #require(
+            try ContainerCredentialProvider.fromEnvironment(
+                [
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.endpoint + "/creds",
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN": Planted.authorizationToken,
+                ], http: http))
         #expect(try await provider.fetch().credentials.accessKeyId == "ASIAEXAMPLE")
         expectNoSecrets(provider.source)
     }
 
     @Test func fullURIHostsAsTheSDKsAllowThem() throws {
-        for allowed in ["http://127.0.0.1:8080/c", "http://127.1.2.3/c", "http://localhost/c", "http://[::1]:80/c",
-                        "http://169.254.170.23/v1/credentials", "http://[fd00:ec2::23]/v1/credentials",
-                        "http://169.254.170.2/c", "https://creds.example.com/c"] {
+        for allowed in [
+            "http://127.0.0.1:8080/c", "http://127.1.2.3/c", "http://localhost/c", "http://[::1]:80/c",
+            "http://169.254.170.23/v1/credentials", "http://[fd00:ec2::23]/v1/credentials",
+            "http://169.254.170.2/c", "https://creds.example.com/c",
+        ] {
             #expect(try ContainerCredentialProvider.fromEnvironment(["AWS_CONTAINER_CREDENTIALS_FULL_URI": allowed], http: http)?.url == allowed)
         }
         for (refused, reason) in [
-            ("http://10.0.0.1/c", "the host 10.0.0.1 is neither loopback nor the ECS or EKS Pod Identity agent (169.254.170.2, 169.254.170.23, fd00:ec2::23); use https for any other host"),
-            ("http://creds.example.com/c", "the host creds.example.com is neither loopback nor the ECS or EKS Pod Identity agent (169.254.170.2, 169.254.170.23, fd00:ec2::23); use https for any other host"),
+            (
+                "http://10.0.0.1/c",
+                "the host 10.0.0.1 is neither loopback nor the ECS or EKS Pod Identity agent (169.254.170.2, 169.254.170.23, fd00:ec2::23); use https for any other host"
+            ),
+            (
+                "http://creds.example.com/c",
+                "the host creds.example.com is neither loopback nor the ECS or EKS Pod Identity agent (169.254.170.2, 169.254.170.23, fd00:ec2::23); use https for any other host"
+            ),
             ("ftp://127.0.0.1/c", "\"ftp://127.0.0.1/c\" must be an http:// or https:// URL"),
             ("not a url", "\"not a url\" is not an http:// or https:// URL with a host"),
         ] {
@@ -89,7 +108,9 @@ import TestSupport
     @Test func oneRetryAfterAServerError() async throws {
         let calls = Shared(0)
         let server = try RoutedHTTPServer { _ in
-            let n = calls.withLock { $0 += 1; return $0 }
+            let n = calls.withLock {
+                $0 += 1; return $0
+            }
             return n == 1 ? .text("starting", status: 503) : .json(Planted.metadataJSON())
         }
         defer { server.stop() }
@@ -113,9 +134,11 @@ import TestSupport
             }
         }
         defer { server.stop() }
-        let cases = [("/no-secret", "the answer has no SecretAccessKey"),
-                     ("/bad-date", "the answer's Expiration \"tomorrow\" is not an ISO 8601 date"),
-                     ("/html", "the answer is not a JSON object")]
+        let cases = [
+            ("/no-secret", "the answer has no SecretAccessKey"),
+            ("/bad-date", "the answer's Expiration \"tomorrow\" is not an ISO 8601 date"),
+            ("/html", "the answer is not a JSON object"),
+        ]
         for (path, reason) in cases {
             let error = await providerError { try await ContainerCredentialProvider(url: server.endpoint + path, http: http).fetch() }
             #expect(error?.reason == reason)
@@ -149,21 +172,24 @@ func unusedPort() throws -> Int {
     let http = CurlTransport()
 
     @Test func machineProvidersInBotocoresOrder() throws {
-        #expect(try CredentialProviderFactory.machineProviders(
-            environment: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/c"], http: http).map(\.source)
-            == ["container credentials (http://169.254.170.2/v2/c)", "EC2 instance metadata (http://169.254.169.254)"])
+        #expect(
+            try CredentialProviderFactory.machineProviders(
+                environment: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/c"], http: http
+            ).map(\.source)
+                == ["container credentials (http://169.254.170.2/v2/c)", "EC2 instance metadata (http://169.254.169.254)"])
         #expect(try CredentialProviderFactory.machineProviders(environment: ["AWS_EC2_METADATA_DISABLED": "true"], http: http).isEmpty)
     }
 
     @Test func profileProviders() throws {
-        let home = try AWSHome(config: """
-            [profile both]
-            sso_start_url = https://x.awsapps.com/start
-            sso_region = us-east-1
-            sso_account_id = 1
-            sso_role_name = R
-            credential_process = /opt/creds
-            """)
+        let home = try AWSHome(
+            config: """
+                [profile both]
+                sso_start_url = https://x.awsapps.com/start
+                sso_region = us-east-1
+                sso_account_id = 1
+                sso_role_name = R
+                credential_process = /opt/creds
+                """)
         let found = try CredentialProviderFactory.profileProviders(profile: "both", environment: home.env(), http: http)
         #expect(found.sso?.source == "SSO (profile \"both\", account 1, role R)")
         #expect(found.process?.command == "/opt/creds")

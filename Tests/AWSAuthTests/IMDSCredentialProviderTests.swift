@@ -3,8 +3,8 @@ import AWSAuth
 import CurlTransport
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// A small instance metadata service: PUT /latest/api/token hands out `IMDSsessionTOKEN0123-N`, every
 /// GET needs the current token (401 otherwise, as IMDS answers), `revoke()` makes the current one invalid.
@@ -19,7 +19,9 @@ final class FakeIMDS: Sendable {
         server = try RoutedHTTPServer { request in
             if request.method == "PUT" && request.path == "/latest/api/token" {
                 guard request.header("X-aws-ec2-metadata-token-ttl-seconds") == "21600" else { return .text("", status: 400) }
-                let token = state.withLock { $0.issued += 1; $0.valid = "\(Planted.imdsToken)-\($0.issued)"; return $0.valid! }
+                let token = state.withLock {
+                    $0.issued += 1; $0.valid = "\(Planted.imdsToken)-\($0.issued)"; return $0.valid!
+                }
                 return .text(token)
             }
             guard request.method == "GET" else { return .text("", status: 405) }
@@ -49,8 +51,9 @@ final class FakeIMDS: Sendable {
     @Test func tokenThenRoleThenCredentialsAndTheTokenIsKept() async throws {
         let imds = try FakeIMDS()
         defer { imds.stop() }
-        let provider = try #require(try IMDSCredentialProvider.fromEnvironment(
-            ["AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.endpoint + "/"], http: http, clock: TestClock()))
+        let provider = try #require(
+            try IMDSCredentialProvider.fromEnvironment(
+                ["AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.endpoint + "/"], http: http, clock: TestClock()))
         #expect(provider.source == "EC2 instance metadata (\(imds.endpoint))")
 
         let expected = ExpiringCredentials(
@@ -58,13 +61,14 @@ final class FakeIMDS: Sendable {
             expiration: utc("2026-11-30T10:00:00Z"))
         #expect(try await provider.fetch() == expected)
         #expect(try await provider.fetch() == expected)
-        #expect(imds.server.requests.map { "\($0.method) \($0.path)" } == [
-            "PUT /latest/api/token",
-            "GET /latest/meta-data/iam/security-credentials/",
-            "GET /latest/meta-data/iam/security-credentials/app-role",
-            "GET /latest/meta-data/iam/security-credentials/",
-            "GET /latest/meta-data/iam/security-credentials/app-role",
-        ], "one token PUT for both fetches")
+        #expect(
+            imds.server.requests.map { "\($0.method) \($0.path)" } == [
+                "PUT /latest/api/token",
+                "GET /latest/meta-data/iam/security-credentials/",
+                "GET /latest/meta-data/iam/security-credentials/app-role",
+                "GET /latest/meta-data/iam/security-credentials/",
+                "GET /latest/meta-data/iam/security-credentials/app-role",
+            ], "one token PUT for both fetches")
     }
 
     @Test func aRefusedTokenIsReplacedOnce() async throws {
@@ -101,7 +105,9 @@ final class FakeIMDS: Sendable {
         let imds = try FakeIMDS(role: nil)
         defer { imds.stop() }
         let error = await providerError { try await IMDSCredentialProvider(endpoint: imds.endpoint, http: http).fetch() }
-        #expect(error?.reason == "asking for the instance profile's role, the service answered HTTP 404; is an IAM role (instance profile) attached to the instance?")
+        #expect(
+            error?.reason
+                == "asking for the instance profile's role, the service answered HTTP 404; is an IAM role (instance profile) attached to the instance?")
     }
 
     @Test func disabledAndEndpointSettings() throws {
@@ -109,9 +115,13 @@ final class FakeIMDS: Sendable {
         #expect(try IMDSCredentialProvider.fromEnvironment(["AWS_EC2_METADATA_DISABLED": "TRUE"], http: http)?.endpoint == nil)
         #expect(try IMDSCredentialProvider.fromEnvironment(["AWS_EC2_METADATA_DISABLED": "false"], http: http)?.endpoint == "http://169.254.169.254")
         #expect(try IMDSCredentialProvider.fromEnvironment([:], http: http)?.endpoint == "http://169.254.169.254")
-        #expect(try IMDSCredentialProvider.fromEnvironment(["AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv6"], http: http)?.endpoint == "http://[fd00:ec2::254]")
-        #expect(throws: CredentialProviderError(source: "EC2 instance metadata (AWS_EC2_METADATA_SERVICE_ENDPOINT)",
-                                                reason: "\"169.254.169.254\" is not an http:// or https:// URL with a host")) {
+        #expect(
+            try IMDSCredentialProvider.fromEnvironment(["AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv6"], http: http)?.endpoint == "http://[fd00:ec2::254]")
+        #expect(
+            throws: CredentialProviderError(
+                source: "EC2 instance metadata (AWS_EC2_METADATA_SERVICE_ENDPOINT)",
+                reason: "\"169.254.169.254\" is not an http:// or https:// URL with a host")
+        ) {
             _ = try IMDSCredentialProvider.fromEnvironment(["AWS_EC2_METADATA_SERVICE_ENDPOINT": "169.254.169.254"], http: http)
         }
     }
@@ -122,7 +132,10 @@ final class FakeIMDS: Sendable {
         defer { silent.stop() }
         let provider = IMDSCredentialProvider(endpoint: silent.endpoint, http: http)
         let error = await providerError { try await provider.fetch() }
-        #expect(error?.reason == "the metadata service did not answer (\(silent.endpoint)/latest/api/token timed out after 1.0 seconds); not on EC2, or set AWS_EC2_METADATA_DISABLED=true")
+        #expect(
+            error?.reason
+                == "the metadata service did not answer (\(silent.endpoint)/latest/api/token timed out after 1.0 seconds); not on EC2, or set AWS_EC2_METADATA_DISABLED=true"
+        )
         #expect(silent.count("PUT", "/latest/api/token") == 2)
     }
 }

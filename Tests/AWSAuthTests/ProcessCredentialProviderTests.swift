@@ -1,8 +1,8 @@
 // credential_process with real script files run through /bin/sh.
 import AWSAuth
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct ProcessCredentialProviderTests {
     let dir = TestEnvironment.temporaryDirectory("credential-process")
@@ -16,7 +16,9 @@ import TestSupport
     }
 
     @Test func jsonOnStdout() async throws {
-        let command = try script("ok.sh", """
+        let command = try script(
+            "ok.sh",
+            """
             [ "$2" = dev ] || exit 9
             cat <<JSON
             {"Version": 1, "AccessKeyId": "ASIAPROCESS", "SecretAccessKey": "\(Planted.secret)",
@@ -24,22 +26,27 @@ import TestSupport
             JSON
             """)
         let provider = ProcessCredentialProvider(profile: "dev", command: command)
-        #expect(try await provider.fetch() == ExpiringCredentials(
-            credentials: Credentials(accessKeyId: "ASIAPROCESS", secretAccessKey: Planted.secret, sessionToken: Planted.sessionToken),
-            expiration: utc("2026-11-30T10:00:00Z")))
+        #expect(
+            try await provider.fetch()
+                == ExpiringCredentials(
+                    credentials: Credentials(accessKeyId: "ASIAPROCESS", secretAccessKey: Planted.secret, sessionToken: Planted.sessionToken),
+                    expiration: utc("2026-11-30T10:00:00Z")))
         #expect(provider.source == "credential_process of the profile \"dev\"")
     }
 
     @Test func longTermKeysWithoutExpiration() async throws {
         let command = try script("static.sh", #"echo '{"Version":1,"AccessKeyId":"AKIASTATIC","SecretAccessKey":"s"}'"#)
-        #expect(try await ProcessCredentialProvider(profile: "p", command: command).fetch()
+        #expect(
+            try await ProcessCredentialProvider(profile: "p", command: command).fetch()
                 == ExpiringCredentials(credentials: Credentials(accessKeyId: "AKIASTATIC", secretAccessKey: "s")))
     }
 
     @Test func aFailingCommandIsReportedWithItsStderr() async throws {
         let command = try script("fail.sh", "echo 'vault is sealed' >&2\nexit 3\n")
         let error = await providerError { try await ProcessCredentialProvider(profile: "dev", command: command).fetch() }
-        #expect(error?.description == "cannot get credentials from credential_process of the profile \"dev\": the command exited with status 3; its stderr: vault is sealed")
+        #expect(
+            error?.description
+                == "cannot get credentials from credential_process of the profile \"dev\": the command exited with status 3; its stderr: vault is sealed")
     }
 
     @Test func badOutputNeverShowsWhatWasPrinted() async throws {
@@ -58,7 +65,9 @@ import TestSupport
 
     /// A command that fills the stderr pipe before it writes stdout must not hang the read.
     @Test func muchOutputOnBothStreams() async throws {
-        let command = try script("chatty.sh", """
+        let command = try script(
+            "chatty.sh",
+            """
             i=0; while [ $i -lt 3000 ]; do echo "progress line $i of a chatty credential helper" >&2; i=$((i+1)); done
             echo '{"Version":1,"AccessKeyId":"ASIACHATTY","SecretAccessKey":"s","SessionToken":"t"}'
             """)
@@ -68,7 +77,9 @@ import TestSupport
     @Test func fromTheProfileFilesCredentialsFileFirst() throws {
         let home = try AWSHome(
             credentials: "[dev]\ncredential_process = /opt/creds --from-credentials\n",
-            config: "[profile dev]\ncredential_process = /opt/creds --from-config\n[profile other]\ncredential_process = /opt/other\n[profile plain]\nregion = eu-west-1\n")
+            config:
+                "[profile dev]\ncredential_process = /opt/creds --from-config\n[profile other]\ncredential_process = /opt/other\n[profile plain]\nregion = eu-west-1\n"
+        )
         #expect(try ProcessCredentialProvider.fromConfig(profile: "dev", environment: home.env())?.command == "/opt/creds --from-credentials")
         #expect(try ProcessCredentialProvider.fromConfig(profile: "other", environment: home.env())?.command == "/opt/other")
         #expect(try ProcessCredentialProvider.fromConfig(profile: "plain", environment: home.env())?.command == nil)

@@ -2,8 +2,8 @@
 import AWSAuth
 import CurlTransport
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct SSOCredentialProviderTests {
     let http = CurlTransport()
@@ -48,7 +48,9 @@ import TestSupport
             guard ["111122223333": "ReadOnly", "444455556666": "Admin"][query["account_id"] ?? ""] == query["role_name"] else {
                 return .json(#"{"message":"No access"}"#, status: 403)
             }
-            return .json(#"{"roleCredentials":{"accessKeyId":"ASIASSO\#(query["role_name"]!)","secretAccessKey":"\#(Planted.secret)","sessionToken":"\#(Planted.sessionToken)","expiration":1796029200000}}"#)
+            return .json(
+                #"{"roleCredentials":{"accessKeyId":"ASIASSO\#(query["role_name"]!)","secretAccessKey":"\#(Planted.secret)","sessionToken":"\#(Planted.sessionToken)","expiration":1796029200000}}"#
+            )
         }
     }
 
@@ -64,16 +66,19 @@ import TestSupport
         defer { portal.stop() }
         let home = try AWSHome(config: Self.config)
         try cache(home, Self.sessionCacheName, expiresAt: "2026-11-30T12:00:00Z")
-        let provider = try #require(try SSOCredentialProvider.fromConfig(
-            profile: "dev", environment: home.env(["AWS_ENDPOINT_URL_SSO": portal.endpoint]), http: http,
-            clock: TestClock(date: utc("2026-11-30T09:00:00Z"))))
+        let provider = try #require(
+            try SSOCredentialProvider.fromConfig(
+                profile: "dev", environment: home.env(["AWS_ENDPOINT_URL_SSO": portal.endpoint]), http: http,
+                clock: TestClock(date: utc("2026-11-30T09:00:00Z"))))
         #expect(provider.region == "eu-central-1")
         #expect(provider.source == "SSO (profile \"dev\", account 111122223333, role ReadOnly)")
         let fetched = try await provider.fetch()
         expectNoSecrets(String(describing: fetched))
-        #expect(fetched == ExpiringCredentials(
-            credentials: Credentials(accessKeyId: "ASIASSOReadOnly", secretAccessKey: Planted.secret, sessionToken: Planted.sessionToken),
-            expiration: Date(timeIntervalSince1970: 1_796_029_200)))
+        #expect(
+            fetched
+                == ExpiringCredentials(
+                    credentials: Credentials(accessKeyId: "ASIASSOReadOnly", secretAccessKey: Planted.secret, sessionToken: Planted.sessionToken),
+                    expiration: Date(timeIntervalSince1970: 1_796_029_200)))
         #expect(portal.requests.map(\.query) == ["account_id=111122223333&role_name=ReadOnly"])
     }
 
@@ -86,9 +91,10 @@ import TestSupport
         #expect(unconfigured.portalEndpoint == "https://portal.sso.us-east-1.amazonaws.com")
         #expect(unconfigured.sessionName == nil)
 
-        let provider = try #require(try SSOCredentialProvider.fromConfig(
-            profile: "legacy", environment: home.env(["AWS_ENDPOINT_URL_SSO": portal.endpoint]), http: http,
-            clock: TestClock(date: utc("2026-11-30T09:00:00Z"))))
+        let provider = try #require(
+            try SSOCredentialProvider.fromConfig(
+                profile: "legacy", environment: home.env(["AWS_ENDPOINT_URL_SSO": portal.endpoint]), http: http,
+                clock: TestClock(date: utc("2026-11-30T09:00:00Z"))))
         #expect(try await provider.fetch().credentials.accessKeyId == "ASIASSOAdmin")
     }
 
@@ -97,19 +103,26 @@ import TestSupport
         defer { portal.stop() }
         let home = try AWSHome(config: Self.config)
         let env = home.env(["AWS_ENDPOINT_URL_SSO": portal.endpoint])
-        let provider = try #require(try SSOCredentialProvider.fromConfig(
-            profile: "dev", environment: env, http: http, clock: TestClock(date: utc("2026-11-30T09:00:00Z"))))
+        let provider = try #require(
+            try SSOCredentialProvider.fromConfig(
+                profile: "dev", environment: env, http: http, clock: TestClock(date: utc("2026-11-30T09:00:00Z"))))
 
         var error = await providerError { try await provider.fetch() }
         #expect(error?.reason == "there is no cached SSO token (\(home.home.path)/.aws/sso/cache/\(Self.sessionCacheName)): run `aws sso login --profile dev`")
 
         try cache(home, Self.sessionCacheName, expiresAt: "2026-11-30T08:59:59Z")
         error = await providerError { try await provider.fetch() }
-        #expect(error?.description == "cannot get credentials from SSO (profile \"dev\", account 111122223333, role ReadOnly): the SSO session has expired: run `aws sso login --profile dev` (the cached token expired at 2026-11-30T08:59:59Z)")
+        #expect(
+            error?.description
+                == "cannot get credentials from SSO (profile \"dev\", account 111122223333, role ReadOnly): the SSO session has expired: run `aws sso login --profile dev` (the cached token expired at 2026-11-30T08:59:59Z)"
+        )
 
         try cache(home, Self.sessionCacheName, expiresAt: "2026-11-30T12:00:00Z", token: "revoked-token")
         error = await providerError { try await provider.fetch() }
-        #expect(error?.reason == "the SSO portal refused the cached token (HTTP 401 (Session token not found or invalid)): the SSO session has expired or was revoked: run `aws sso login --profile dev`")
+        #expect(
+            error?.reason
+                == "the SSO portal refused the cached token (HTTP 401 (Session token not found or invalid)): the SSO session has expired or was revoked: run `aws sso login --profile dev`"
+        )
         #expect(portal.requests.count == 1, "nothing is sent with a missing or expired token; a 401 is not retried")
     }
 

@@ -3,8 +3,8 @@
 import AWSAuth
 import CurlTransport
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 let sharedHTTP = CurlTransport()
 let localSTS = STSClient(endpoint: localEndpoint, region: "us-east-1", http: sharedHTTP)
@@ -15,10 +15,13 @@ let localSTS = STSClient(endpoint: localEndpoint, region: "us-east-1", http: sha
         #expect(STSClient.endpoint(region: "eu-west-1", environment: [:]) == ("https://sts.eu-west-1.amazonaws.com", "regional endpoint for eu-west-1"))
         #expect(STSClient.endpoint(region: "cn-north-1", environment: [:]).url == "https://sts.cn-north-1.amazonaws.com.cn")
         let legacy = ["AWS_STS_REGIONAL_ENDPOINTS": "legacy"]
-        #expect(STSClient.endpoint(region: "eu-west-1", environment: legacy) == ("https://sts.amazonaws.com", "global endpoint (AWS_STS_REGIONAL_ENDPOINTS=legacy)"))
+        #expect(
+            STSClient.endpoint(region: "eu-west-1", environment: legacy) == ("https://sts.amazonaws.com", "global endpoint (AWS_STS_REGIONAL_ENDPOINTS=legacy)")
+        )
         #expect(STSClient.endpoint(region: "af-south-1", environment: legacy).url == "https://sts.af-south-1.amazonaws.com")
         #expect(STSClient.endpoint(region: "eu-west-1", environment: ["AWS_STS_REGIONAL_ENDPOINTS": "regional"]).url == "https://sts.eu-west-1.amazonaws.com")
-        #expect(STSClient.endpoint(region: "eu-west-1", environment: [:], regionalSetting: ("legacy", "sts_regional_endpoints")).url == "https://sts.amazonaws.com")
+        #expect(
+            STSClient.endpoint(region: "eu-west-1", environment: [:], regionalSetting: ("legacy", "sts_regional_endpoints")).url == "https://sts.amazonaws.com")
     }
 
     @Test("AWS_ENDPOINT_URL_STS, then AWS_ENDPOINT_URL, then the profile's; AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ignores them")
@@ -27,7 +30,8 @@ let localSTS = STSClient(endpoint: localEndpoint, region: "us-east-1", http: sha
         #expect(STSClient.endpoint(region: "eu-west-1", environment: both) == ("http://sts.local:1", "AWS_ENDPOINT_URL_STS"))
         #expect(STSClient.endpoint(region: "eu-west-1", environment: ["AWS_ENDPOINT_URL": "http://all.local:2"]) == ("http://all.local:2", "AWS_ENDPOINT_URL"))
         #expect(STSClient.endpoint(region: "eu-west-1", environment: [:], configured: ("http://p:3", "profile")) == ("http://p:3", "profile"))
-        #expect(STSClient.endpoint(region: "eu-west-1", environment: both.merging(["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"]) { $1 }).url
+        #expect(
+            STSClient.endpoint(region: "eu-west-1", environment: both.merging(["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"]) { $1 }).url
                 == "https://sts.eu-west-1.amazonaws.com")
     }
 
@@ -52,14 +56,20 @@ let localSTS = STSClient(endpoint: localEndpoint, region: "us-east-1", http: sha
             <Code>AccessDenied</Code><Message>User: arn:aws:iam::1:user/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::2:role/r &amp; more</Message>\
             </Error><RequestId>req-123</RequestId></ErrorResponse>
             """
-        let server = try CannedHTTPServer(textResponses: ["HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"])
+        let server = try CannedHTTPServer(textResponses: [
+            "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        ])
         defer { server.stop() }
         let sts = STSClient(endpoint: server.endpoint, region: "us-east-1", http: sharedHTTP)
-        await #expect(throws: STSError(action: "AssumeRole", code: "AccessDenied",
-                                       message: "User: arn:aws:iam::1:user/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::2:role/r & more",
-                                       httpStatus: 403, requestId: "req-123", endpoint: server.endpoint)) {
-            try await sts.assumeRole(roleArn: "arn:aws:iam::2:role/r", sessionName: "s",
-                                     credentials: Credentials(accessKeyId: "AKID", secretAccessKey: "SeCrEt"))
+        await #expect(
+            throws: STSError(
+                action: "AssumeRole", code: "AccessDenied",
+                message: "User: arn:aws:iam::1:user/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::2:role/r & more",
+                httpStatus: 403, requestId: "req-123", endpoint: server.endpoint)
+        ) {
+            try await sts.assumeRole(
+                roleArn: "arn:aws:iam::2:role/r", sessionName: "s",
+                credentials: Credentials(accessKeyId: "AKID", secretAccessKey: "SeCrEt"))
         }
     }
 
@@ -78,16 +88,20 @@ struct STSLocalTests {
     func assumeRoleAndIdentity() async throws {
         let me = try await localSTS.getCallerIdentity(credentials: testCredentials)
         #expect(me.account == "123456789012")
-        let role = try await localSTS.assumeRole(roleArn: "arn:aws:iam::111122223333:role/migrator", sessionName: "night-run",
-                                                 externalId: "ext-1", durationSeconds: 900, credentials: testCredentials)
+        let role = try await localSTS.assumeRole(
+            roleArn: "arn:aws:iam::111122223333:role/migrator", sessionName: "night-run",
+            externalId: "ext-1", durationSeconds: 900, credentials: testCredentials)
         #expect(role.credentials.credentials.accessKeyId.hasPrefix("ASIA"))
         #expect(role.credentials.credentials.sessionToken != nil)
         #expect(role.assumedRoleArn == "arn:aws:sts::111122223333:assumed-role/migrator/night-run")
         let expiresIn = try #require(role.credentials.expiration).timeIntervalSinceNow
         #expect(expiresIn > 800 && expiresIn <= 900)
         let assumed = try await localSTS.getCallerIdentity(credentials: role.credentials.credentials)
-        #expect(assumed == CallerIdentity(account: "111122223333", arn: "arn:aws:sts::111122223333:assumed-role/migrator/night-run",
-                                          userId: assumed.userId))
+        #expect(
+            assumed
+                == CallerIdentity(
+                    account: "111122223333", arn: "arn:aws:sts::111122223333:assumed-role/migrator/night-run",
+                    userId: assumed.userId))
         #expect(assumed.userId.hasSuffix(":night-run"))
     }
 
@@ -101,14 +115,18 @@ struct STSLocalTests {
             "AWS_ROLE_SESSION_NAME": "pod-1", "AWS_ENDPOINT_URL": localEndpoint,
         ])
         let provider = configuration.credentialProvider
-        #expect(provider.source == "web identity token \(tokenFile) for role arn:aws:iam::444455556666:role/eks-pod (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN)")
+        #expect(
+            provider.source == "web identity token \(tokenFile) for role arn:aws:iam::444455556666:role/eks-pod (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN)")
         let credentials = try await provider.fetch()
         let identity = try await localSTS.getCallerIdentity(credentials: credentials.credentials)
         #expect(identity.arn == "arn:aws:sts::444455556666:assumed-role/eks-pod/pod-1")
         // The next fetch reads the file again: removed, it fails saying so.
         try FileManager.default.removeItem(atPath: tokenFile)
-        await #expect(throws: CredentialProviderError(source: provider.source,
-                                                      reason: "cannot read the token file \(tokenFile): it is missing or not readable")) {
+        await #expect(
+            throws: CredentialProviderError(
+                source: provider.source,
+                reason: "cannot read the token file \(tokenFile): it is missing or not readable")
+        ) {
             try await provider.fetch()
         }
     }
@@ -136,16 +154,20 @@ struct STSLocalTests {
         let identity = try await localSTS.getCallerIdentity(credentials: credentials.credentials)
         #expect(identity.account == "222233334444")
         #expect(identity.arn == "arn:aws:sts::222233334444:assumed-role/target/final-hop")
-        #expect(configuration.credentialProvider.source
-                == "assume role arn:aws:iam::222233334444:role/target (profile \"a\") with credentials from assume role arn:aws:iam::111122223333:role/hop (profile \"b\") with credentials from profile \"c\" in \(home.credentialsPath)")
+        #expect(
+            configuration.credentialProvider.source
+                == "assume role arn:aws:iam::222233334444:role/target (profile \"a\") with credentials from assume role arn:aws:iam::111122223333:role/hop (profile \"b\") with credentials from profile \"c\" in \(home.credentialsPath)"
+        )
     }
 
     @Test("credential_source = Environment assumes the role with the environment's keys")
     func credentialSourceEnvironment() async throws {
         let home = try AWSHome(config: "[profile ops]\nrole_arn = arn:aws:iam::777788889999:role/ops\ncredential_source = Environment\nregion = us-east-1\n")
-        let configuration = try home.resolve(profile: "ops", [
-            "AWS_ACCESS_KEY_ID": "AKIDENVSOURCE", "AWS_SECRET_ACCESS_KEY": "s", "AWS_ENDPOINT_URL_STS": localEndpoint,
-        ])
+        let configuration = try home.resolve(
+            profile: "ops",
+            [
+                "AWS_ACCESS_KEY_ID": "AKIDENVSOURCE", "AWS_SECRET_ACCESS_KEY": "s", "AWS_ENDPOINT_URL_STS": localEndpoint,
+            ])
         let credentials = try await configuration.credentialProvider.fetch()
         #expect(try await localSTS.getCallerIdentity(credentials: credentials.credentials).account == "777788889999")
         #expect(configuration.stsEndpointSource == "AWS_ENDPOINT_URL_STS")
@@ -155,11 +177,15 @@ struct STSLocalTests {
 @Suite struct RoleProfileErrorTests {
     @Test("mfa_serial is refused with what to do instead")
     func mfaRefused() throws {
-        let home = try AWSHome(credentials: "[base]\naws_access_key_id=A\naws_secret_access_key=B\n",
-                               config: "[profile admin]\nrole_arn = arn:aws:iam::1:role/admin\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/me\nregion = eu-west-1\n")
+        let home = try AWSHome(
+            credentials: "[base]\naws_access_key_id=A\naws_secret_access_key=B\n",
+            config: "[profile admin]\nrole_arn = arn:aws:iam::1:role/admin\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/me\nregion = eu-west-1\n")
         let error = home.error(profile: "admin")
         #expect(error == .mfaRequired(profile: "admin", file: home.configPath))
-        #expect(error?.description == "The profile \"admin\" in \(home.configPath) sets mfa_serial: this tool runs unattended and cannot ask for an MFA code. Use a role without an MFA condition for automation, or export temporary keys first: eval \"$(aws configure export-credentials --profile admin --format env)\".")
+        #expect(
+            error?.description
+                == "The profile \"admin\" in \(home.configPath) sets mfa_serial: this tool runs unattended and cannot ask for an MFA code. Use a role without an MFA condition for automation, or export temporary keys first: eval \"$(aws configure export-credentials --profile admin --format env)\"."
+        )
     }
 
     @Test("source_profile loops are refused, naming the loop; a profile naming itself uses its own keys")
@@ -184,28 +210,49 @@ struct STSLocalTests {
                 """)
         #expect(home.error(profile: "a") == .roleChainLoop(profiles: ["a", "b", "c", "a"]))
         let selfie = try home.resolve(profile: "self")
-        #expect(selfie.credentialProvider.source == "assume role arn:aws:iam::1:role/self (profile \"self\") with credentials from profile \"self\" in \(home.credentialsPath)")
+        #expect(
+            selfie.credentialProvider.source
+                == "assume role arn:aws:iam::1:role/self (profile \"self\") with credentials from profile \"self\" in \(home.credentialsPath)")
     }
 
-    @Test("Role profiles that cannot work say why", arguments: [
-        ("role_arn = arn:aws:iam::1:role/r\n", "it sets role_arn but neither source_profile nor credential_source, so there are no credentials to assume the role with"),
-        ("role_arn = arn:aws:iam::1:role/r\nsource_profile = nobody\n", "its source_profile \"nobody\" does not exist"),
-        ("role_arn = arn:aws:iam::1:role/r\nsource_profile = empty\n", "its source_profile \"empty\" has no credentials (no keys, role, web identity, SSO or credential_process)"),
-        ("role_arn = arn:aws:iam::1:role/r\ncredential_source = Laptop\n", "credential_source = Laptop is not one of Environment, Ec2InstanceMetadata, EcsContainer"),
-        ("role_arn = arn:aws:iam::1:role/r\ncredential_source = Environment\nsource_profile = empty\n", "it sets both source_profile and credential_source; keep one"),
-        ("role_arn = arn:aws:iam::1:role/r\ncredential_source = Environment\nduration_seconds = 60\n", "duration_seconds = 60 is not a number of seconds between 900 and 43200"),
-        ("web_identity_token_file = /t\n", "it sets web_identity_token_file but no role_arn"),
-    ])
+    @Test(
+        "Role profiles that cannot work say why",
+        arguments: [
+            (
+                "role_arn = arn:aws:iam::1:role/r\n",
+                "it sets role_arn but neither source_profile nor credential_source, so there are no credentials to assume the role with"
+            ),
+            ("role_arn = arn:aws:iam::1:role/r\nsource_profile = nobody\n", "its source_profile \"nobody\" does not exist"),
+            (
+                "role_arn = arn:aws:iam::1:role/r\nsource_profile = empty\n",
+                "its source_profile \"empty\" has no credentials (no keys, role, web identity, SSO or credential_process)"
+            ),
+            (
+                "role_arn = arn:aws:iam::1:role/r\ncredential_source = Laptop\n",
+                "credential_source = Laptop is not one of Environment, Ec2InstanceMetadata, EcsContainer"
+            ),
+            (
+                "role_arn = arn:aws:iam::1:role/r\ncredential_source = Environment\nsource_profile = empty\n",
+                "it sets both source_profile and credential_source; keep one"
+            ),
+            (
+                "role_arn = arn:aws:iam::1:role/r\ncredential_source = Environment\nduration_seconds = 60\n",
+                "duration_seconds = 60 is not a number of seconds between 900 and 43200"
+            ),
+            ("web_identity_token_file = /t\n", "it sets web_identity_token_file but no role_arn"),
+        ])
     func invalidRoleProfiles(settings: String, reason: String) throws {
         let home = try AWSHome(config: "[profile p]\n\(settings)region = eu-west-1\n[profile empty]\nregion = eu-west-1\n")
-        #expect(home.error(profile: "p", ["AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "B"])
+        #expect(
+            home.error(profile: "p", ["AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "B"])
                 == .invalidRoleProfile(profile: "p", file: home.configPath, reason: reason))
     }
 
     @Test("credential_source names a provider that is switched off or not configured: it says so")
     func unavailableSources() throws {
-        let home = try AWSHome(config: "[profile p]\nrole_arn = arn:aws:iam::1:role/r\ncredential_source = Ec2InstanceMetadata\nregion = eu-west-1\n"
-                                   + "[profile c]\nrole_arn = arn:aws:iam::1:role/r\ncredential_source = EcsContainer\nregion = eu-west-1\n")
+        let home = try AWSHome(
+            config: "[profile p]\nrole_arn = arn:aws:iam::1:role/r\ncredential_source = Ec2InstanceMetadata\nregion = eu-west-1\n"
+                + "[profile c]\nrole_arn = arn:aws:iam::1:role/r\ncredential_source = EcsContainer\nregion = eu-west-1\n")
         #expect(home.error(profile: "p") == .credentialSourceUnavailable(profile: "p", file: home.configPath, source: "Ec2InstanceMetadata"))
         #expect(home.error(profile: "c") == .credentialSourceUnavailable(profile: "c", file: home.configPath, source: "EcsContainer"))
         #expect(try home.resolve(profile: "p", ["AWS_EC2_METADATA_DISABLED": "false"]).credentialProvider is AssumeRoleCredentialProvider)

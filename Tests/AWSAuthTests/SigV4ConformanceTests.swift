@@ -1,8 +1,8 @@
 // Conformance with the AWS SigV4 test suite in ../shared/sigv4-test-suite (header signing).
 import AWSAuth
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// One case folder of the AWS SigV4 test suite, read into what the signer needs.
 struct SigV4SuiteCase {
@@ -15,14 +15,16 @@ struct SigV4SuiteCase {
 
     static var suiteDirectory: URL? {
         guard let dir = TestEnvironment.sharedDirectory?.appendingPathComponent("sigv4-test-suite"),
-              FileManager.default.fileExists(atPath: dir.path) else { return nil }
+            FileManager.default.fileExists(atPath: dir.path)
+        else { return nil }
         return dir
     }
 
     /// Folder names holding a header-signing case; empty when the suite is absent.
     static var caseNames: [String] {
         guard let dir = suiteDirectory,
-              let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return [] }
+            let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path)
+        else { return [] }
         return names.filter {
             FileManager.default.fileExists(atPath: dir.appendingPathComponent($0).appendingPathComponent("header-canonical-request.txt").path)
         }.sorted()
@@ -45,10 +47,11 @@ struct SigV4SuiteCase {
         let region = try #require(context["region"] as? String)
         let service = try #require(context["service"] as? String)
         let timestamp = try #require(context["timestamp"] as? String)
-        signer = SigV4Signer(credentials: credentials, region: region, service: service,
-                             normalizesPath: context["normalize"] as? Bool ?? true,
-                             signsSessionToken: !(context["omit_session_token"] as? Bool ?? false),
-                             addsContentSHA256Header: context["sign_body"] as? Bool ?? false)
+        signer = SigV4Signer(
+            credentials: credentials, region: region, service: service,
+            normalizesPath: context["normalize"] as? Bool ?? true,
+            signsSessionToken: !(context["omit_session_token"] as? Bool ?? false),
+            addsContentSHA256Header: context["sign_body"] as? Bool ?? false)
         date = try #require(ISO8601DateFormatter().date(from: timestamp))
         expires = context["expiration_in_seconds"] as? Int ?? 3600
         request = try Self.parseRequest(try String(contentsOf: dir.appendingPathComponent("request.txt"), encoding: .utf8))
@@ -92,18 +95,22 @@ struct SigV4SuiteCase {
 }
 
 @Suite struct SigV4ConformanceTests {
-    @Test("The suite's header-signing cases are all found",
-          .enabled(if: SigV4SuiteCase.suiteDirectory != nil,
-                   "AWS SigV4 test suite not found at ../shared/sigv4-test-suite next to the package; conformance not checked"))
+    @Test(
+        "The suite's header-signing cases are all found",
+        .enabled(
+            if: SigV4SuiteCase.suiteDirectory != nil,
+            "AWS SigV4 test suite not found at ../shared/sigv4-test-suite next to the package; conformance not checked"))
     func suiteIsComplete() {
         // 38 case folders as shipped; fewer means cases silently went missing.
         #expect(SigV4SuiteCase.caseNames.count == 38)
     }
 
-    @Test("Header signing matches the AWS SigV4 test suite byte for byte",
-          .enabled(if: SigV4SuiteCase.suiteDirectory != nil,
-                   "AWS SigV4 test suite not found at ../shared/sigv4-test-suite next to the package; conformance not checked"),
-          arguments: SigV4SuiteCase.caseNames)
+    @Test(
+        "Header signing matches the AWS SigV4 test suite byte for byte",
+        .enabled(
+            if: SigV4SuiteCase.suiteDirectory != nil,
+            "AWS SigV4 test suite not found at ../shared/sigv4-test-suite next to the package; conformance not checked"),
+        arguments: SigV4SuiteCase.caseNames)
     func headerSigning(caseName: String) throws {
         let c = try SigV4SuiteCase(name: caseName)
         let canonical = c.signer.canonicalRequest(for: c.request, date: c.date)
@@ -120,10 +127,12 @@ struct SigV4SuiteCase {
         #expect(c.signer.authorization(for: c.request, date: c.date) == signed.last?.value)
     }
 
-    @Test("Query (presigned) signing matches the AWS SigV4 test suite byte for byte",
-          .enabled(if: SigV4SuiteCase.suiteDirectory != nil,
-                   "AWS SigV4 test suite not found at ../shared/sigv4-test-suite next to the package; conformance not checked"),
-          arguments: SigV4SuiteCase.caseNames)
+    @Test(
+        "Query (presigned) signing matches the AWS SigV4 test suite byte for byte",
+        .enabled(
+            if: SigV4SuiteCase.suiteDirectory != nil,
+            "AWS SigV4 test suite not found at ../shared/sigv4-test-suite next to the package; conformance not checked"),
+        arguments: SigV4SuiteCase.caseNames)
     func querySigning(caseName: String) throws {
         let c = try SigV4SuiteCase(name: caseName)
         let canonical = c.signer.presignedCanonicalRequest(for: c.request, date: c.date, expires: c.expires)

@@ -6,25 +6,25 @@ import Testing
 /// Runs botocore through python3; every case is signed at a fixed time by patching botocore's clock.
 enum Botocore {
     static let script = #"""
-import sys, json, datetime
-import botocore.auth
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+        import sys, json, datetime
+        import botocore.auth
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
 
-out = []
-for c in json.load(sys.stdin):
-    now = datetime.datetime.fromtimestamp(c["epochSeconds"], tz=datetime.timezone.utc).replace(tzinfo=None)
-    botocore.auth.get_current_datetime = lambda *args, **kwargs: now
-    creds = Credentials(c["accessKeyId"], c["secretAccessKey"], c.get("sessionToken"))
-    request = AWSRequest(method="POST", url=c["url"], data=c["body"].encode("utf-8"),
-                         headers=dict((h[0], h[1]) for h in c["headers"]))
-    SigV4Auth(creds, "dynamodb", c["region"]).add_auth(request)
-    out.append({"authorization": request.headers["Authorization"],
-                "amzDate": request.headers["X-Amz-Date"],
-                "securityToken": request.headers.get("X-Amz-Security-Token")})
-json.dump(out, sys.stdout)
-"""#
+        out = []
+        for c in json.load(sys.stdin):
+            now = datetime.datetime.fromtimestamp(c["epochSeconds"], tz=datetime.timezone.utc).replace(tzinfo=None)
+            botocore.auth.get_current_datetime = lambda *args, **kwargs: now
+            creds = Credentials(c["accessKeyId"], c["secretAccessKey"], c.get("sessionToken"))
+            request = AWSRequest(method="POST", url=c["url"], data=c["body"].encode("utf-8"),
+                                 headers=dict((h[0], h[1]) for h in c["headers"]))
+            SigV4Auth(creds, "dynamodb", c["region"]).add_auth(request)
+            out.append({"authorization": request.headers["Authorization"],
+                        "amzDate": request.headers["X-Amz-Date"],
+                        "securityToken": request.headers.get("X-Amz-Security-Token")})
+        json.dump(out, sys.stdout)
+        """#
 
     /// True when `python3 -c "import botocore"` succeeds.
     static let isAvailable: Bool = {
@@ -96,16 +96,24 @@ struct BotocoreResult: Codable {
 }
 
 enum DifferentialCases {
-    static let operations = ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchWriteItem",
-                             "BatchGetItem", "TransactWriteItems", "DescribeTable", "CreateTable", "ListTables",
-                             "UpdateContinuousBackups", "ExportTableToPointInTime"]
-    static let regions = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2", "sa-east-1",
-                          "cn-north-1", "us-gov-west-1", "me-central-1", "af-south-1"]
+    static let operations = [
+        "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchWriteItem",
+        "BatchGetItem", "TransactWriteItems", "DescribeTable", "CreateTable", "ListTables",
+        "UpdateContinuousBackups", "ExportTableToPointInTime",
+    ]
+    static let regions = [
+        "us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2", "sa-east-1",
+        "cn-north-1", "us-gov-west-1", "me-central-1", "af-south-1",
+    ]
     /// Fixed instants, including day, month, year and leap-day boundaries.
-    static let instants: [Int64] = [0, 946_684_799, 946_684_800, 1_440_938_160, 1_709_251_199, 1_709_251_200,
-                                    1_735_689_599, 2_147_483_648, 4_107_542_400, 1_767_225_600]
-    static let textPieces = ["Björk", "東京", "🎸🎶", "naïve café", "Ελληνικά", "עברית", "e\u{301}", "\\\"quoted\\\"",
-                             "tab\\tnew\\nline", "plain", "ß", "\u{2028}", "𝄞", "100%", "a&b=c", "/slash/"]
+    static let instants: [Int64] = [
+        0, 946_684_799, 946_684_800, 1_440_938_160, 1_709_251_199, 1_709_251_200,
+        1_735_689_599, 2_147_483_648, 4_107_542_400, 1_767_225_600,
+    ]
+    static let textPieces = [
+        "Björk", "東京", "🎸🎶", "naïve café", "Ελληνικά", "עברית", "e\u{301}", "\\\"quoted\\\"",
+        "tab\\tnew\\nline", "plain", "ß", "\u{2028}", "𝄞", "100%", "a&b=c", "/slash/",
+    ]
 
     static func make(count: Int, seed: UInt64) -> [DifferentialCase] {
         var rng = SeededGenerator(state: seed)
@@ -130,9 +138,11 @@ enum DifferentialCases {
             let itemCount = i % 25 == 0 ? 400 : Int.random(in: 0...6, using: &rng)
             for n in 0..<itemCount {
                 let text = (0..<Int.random(in: 1...4, using: &rng)).map { _ in pick(textPieces) }.joined(separator: " ")
-                items.append(#"{"PutRequest":{"Item":{"pk":{"S":"id-\#(n)"},"text":{"S":"\#(text)"},"n":{"N":"\#(Int.random(in: -99999...99999, using: &rng))"}}}}"#)
+                items.append(
+                    #"{"PutRequest":{"Item":{"pk":{"S":"id-\#(n)"},"text":{"S":"\#(text)"},"n":{"N":"\#(Int.random(in: -99999...99999, using: &rng))"}}}}"#)
             }
-            let body = operation == "ListTables" && Bool.random(using: &rng)
+            let body =
+                operation == "ListTables" && Bool.random(using: &rng)
                 ? "{}"
                 : #"{"RequestItems":{"T-\#(pick(textPieces))":[\#(items.joined(separator: ","))]}}"#
 
@@ -156,8 +166,9 @@ enum DifferentialCases {
 }
 
 @Suite struct SigV4DifferentialTests {
-    @Test("Authorization headers equal botocore's for random DynamoDB requests",
-          .enabled(if: Botocore.isAvailable, "python3 with botocore is not installed; differential test against botocore skipped"))
+    @Test(
+        "Authorization headers equal botocore's for random DynamoDB requests",
+        .enabled(if: Botocore.isAvailable, "python3 with botocore is not installed; differential test against botocore skipped"))
     func matchesBotocore() throws {
         let seed: UInt64 = 0x5EED_0F_D1FF
         let cases = DifferentialCases.make(count: 600, seed: seed)
@@ -169,20 +180,25 @@ enum DifferentialCases {
 
         var mismatches = 0
         for (index, (c, reference)) in zip(cases, expected).enumerated() {
-            let signer = SigV4Signer(credentials: Credentials(accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey,
-                                                              sessionToken: c.sessionToken),
-                                     region: c.region, service: "dynamodb")
-            let request = SigningRequest(method: "POST", path: "/",
-                                         headers: [("Host", c.host)] + c.headers.map { ($0[0], $0[1]) },
-                                         body: Array(c.body.utf8))
+            let signer = SigV4Signer(
+                credentials: Credentials(
+                    accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey,
+                    sessionToken: c.sessionToken),
+                region: c.region, service: "dynamodb")
+            let request = SigningRequest(
+                method: "POST", path: "/",
+                headers: [("Host", c.host)] + c.headers.map { ($0[0], $0[1]) },
+                body: Array(c.body.utf8))
             let date = Date(timeIntervalSince1970: TimeInterval(c.epochSeconds))
             let signed = signer.signedHeaders(for: request, date: date)
             func header(_ name: String) -> String? { signed.last { $0.name == name }?.value }
             if header("Authorization") != reference.authorization || header("X-Amz-Date") != reference.amzDate
-                || header("X-Amz-Security-Token") != reference.securityToken {
+                || header("X-Amz-Security-Token") != reference.securityToken
+            {
                 mismatches += 1
                 if mismatches <= 3 {
-                    Issue.record("""
+                    Issue.record(
+                        """
                         case \(index) (seed \(seed)) differs from botocore
                           ours:     \(header("Authorization") ?? "nil")
                           botocore: \(reference.authorization)

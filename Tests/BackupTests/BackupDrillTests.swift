@@ -1,11 +1,12 @@
-@testable import Backup
 import DynamoClient
 import DynamoCore
 import Foundation
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
+
+@testable import Backup
 
 /// Checksums like the default, then writes one more item to the table: a write landing between the
 /// checksum and CreateBackup, the race `backup create` cannot rule out and a drill must catch.
@@ -93,7 +94,8 @@ struct RacingWriteChecksummer: ContentChecksummer {
         let (table, _) = try await tableWithItems(5)
         let backup = try await client.createBackup(table: table, name: "by-hand")
         try await client.waitUntilBackupAvailable(backup.arn, pollInterval: .milliseconds(50))
-        let drill = try await RestoreDrill(client: client, store: store()).run(table: table, from: .backup(arn: backup.arn), options: DrillOptions(keepScratchTable: true))
+        let drill = try await RestoreDrill(client: client, store: store()).run(
+            table: table, from: .backup(arn: backup.arn), options: DrillOptions(keepScratchTable: true))
         #expect(drill.validation == .notCompared)
         #expect(drill.expectedFrom == "none")
         #expect(drill.actualChecksum?.itemCount == 5)
@@ -107,8 +109,9 @@ struct RacingWriteChecksummer: ContentChecksummer {
         let (table, _) = try await tableWithItems(5)
         let store = store()
         _ = try await BackupManager(client: client, store: store).create(table: table)
-        let drill = try await RestoreDrill(client: client, store: store).run(table: table, from: .latestBackup,
-                                                                               options: DrillOptions(rtoSeconds: 1e-9))
+        let drill = try await RestoreDrill(client: client, store: store).run(
+            table: table, from: .latestBackup,
+            options: DrillOptions(rtoSeconds: 1e-9))
         #expect(drill.validation == .passed)
         #expect(drill.rtoMet == false)
         #expect(!drill.passed)
@@ -141,8 +144,9 @@ struct RacingWriteChecksummer: ContentChecksummer {
         #expect(good.passed)
 
         try forgeOneItem(in: result)
-        let forged = try await RestoreDrill(client: client, store: store).run(table: table, from: .export(result.location.directory),
-                                                                                now: Date().addingTimeInterval(5))
+        let forged = try await RestoreDrill(client: client, store: store).run(
+            table: table, from: .export(result.location.directory),
+            now: Date().addingTimeInterval(5))
         #expect(forged.error == nil)
         #expect(forged.validation == .failed)
         #expect(forged.actualChecksum?.itemCount == 30)
@@ -156,15 +160,16 @@ struct RacingWriteChecksummer: ContentChecksummer {
         try await client.createTable(CreateTableInput(name: table, keySchema: KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string))))
         try await client.waitUntilActive(table, pollInterval: .milliseconds(50))
         try await writeAll(client, table, sampleItems(3))
-        let policy = try BackupPolicy.parse(yaml: """
-            version: 1
-            policies:
-              - name: live
-                tables: ["\(prefix)-*"]
-                pitr: { required: true, recoveryPeriodDays: 7 }
-                rpo: 1h
-                retention: { daily: 7, weekly: 4, monthly: 3 }
-            """, file: "live.yaml")
+        let policy = try BackupPolicy.parse(
+            yaml: """
+                version: 1
+                policies:
+                  - name: live
+                    tables: ["\(prefix)-*"]
+                    pitr: { required: true, recoveryPeriodDays: 7 }
+                    rpo: 1h
+                    retention: { daily: 7, weekly: 4, monthly: 3 }
+                """, file: "live.yaml")
         let before = try await BackupPolicyAuditor(client: client).audit(policy)
         #expect(before.map(\.name) == [table])
         #expect(before.first?.verdict.violations == [.pitrDisabled, .noBackups])

@@ -1,13 +1,14 @@
-// Attribute names and string values that Swift calls equal but DynamoDB keeps apart ("é" as U+00E9 and as
-// "e" + U+0301) survive a backup, its restore drill and the drill's validation as two attributes.
-@testable import Backup
 import DynamoClient
 import DynamoCore
 import Foundation
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
+
+// Attribute names and string values that Swift calls equal but DynamoDB keeps apart ("é" as U+00E9 and as
+// "e" + U+0301) survive a backup, its restore drill and the drill's validation as two attributes.
+@testable import Backup
 
 private let nfc = "\u{E9}", nfd = "e\u{301}"
 
@@ -18,9 +19,11 @@ private let nfc = "\u{E9}", nfd = "e\u{301}"
     /// Items holding both spellings as names (top level and nested), as values and as partition keys.
     var items: [Item] {
         [
-            ["pk": .s(nfc), AttributeName(nfc): .s("nfc"), AttributeName(nfd): .s("nfd"),
-             "m": .m([AttributeName(nfc): .n(DynamoNumber(1)), AttributeName(nfd): .n(DynamoNumber(2))]),
-             "ss": .ss([nfc, nfd])],
+            [
+                "pk": .s(nfc), AttributeName(nfc): .s("nfc"), AttributeName(nfd): .s("nfd"),
+                "m": .m([AttributeName(nfc): .n(DynamoNumber(1)), AttributeName(nfd): .n(DynamoNumber(2))]),
+                "ss": .ss([nfc, nfd]),
+            ],
             ["pk": .s(nfd), AttributeName(nfc): .s(nfd)],
         ]
     }
@@ -38,8 +41,10 @@ private let nfc = "\u{E9}", nfd = "e\u{301}"
         #expect(backup.contentChecksum == checksummer.checksum(items: items))
 
         // Folding the two spellings into one would be another checksum: the drill's comparison can tell.
-        let folded: [Item] = [["pk": .s(nfc), AttributeName(nfc): .s("nfd"), "m": .m([AttributeName(nfc): .n(DynamoNumber(2))]), "ss": .ss([nfc])],
-                              ["pk": .s(nfd), AttributeName(nfc): .s(nfd)]]
+        let folded: [Item] = [
+            ["pk": .s(nfc), AttributeName(nfc): .s("nfd"), "m": .m([AttributeName(nfc): .n(DynamoNumber(2))]), "ss": .ss([nfc])],
+            ["pk": .s(nfd), AttributeName(nfc): .s(nfd)],
+        ]
         #expect(checksummer.checksum(items: folded) != backup.contentChecksum)
 
         let drill = try await RestoreDrill(client: client, store: store).run(table: table, from: .latestBackup)

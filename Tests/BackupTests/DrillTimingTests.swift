@@ -4,8 +4,8 @@ import DynamoCore
 import Foundation
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
 
 /// Drills within DynamoDB's limits: scratch table names of at most 255 characters, and a point in
 /// time inside the table's recovery window (checked against DescribeContinuousBackups first).
@@ -72,13 +72,18 @@ struct DrillTimingTests {
         let proxy = try FaultProxy(upstream: localEndpoint)
         defer { proxy.stop() }
         // AWS keeps 35 days at most; this window is 2026-11-20 12:00 to 2026-11-27 12:00 UTC.
-        proxy.inject(.rewriteMember("ContinuousBackupsDescription.PointInTimeRecoveryDescription",
-                                    json: #"{"PointInTimeRecoveryStatus":"ENABLED","EarliestRestorableDateTime":1795176000,"LatestRestorableDateTime":1795780800}"#),
-                     operation: "DescribeContinuousBackups", times: 2)
+        proxy.inject(
+            .rewriteMember(
+                "ContinuousBackupsDescription.PointInTimeRecoveryDescription",
+                json: #"{"PointInTimeRecoveryStatus":"ENABLED","EarliestRestorableDateTime":1795176000,"LatestRestorableDateTime":1795780800}"#),
+            operation: "DescribeContinuousBackups", times: 2)
         let faulty = makeClient(endpoint: proxy.endpoint)
         let drill = RestoreDrill(client: faulty, store: store())
         let tooEarly = try await drill.run(table: table, from: .pointInTime(.at(Date(timeIntervalSince1970: 1_795_000_000))), now: at)
-        #expect(tooEarly.error == "--pitr 2026-11-18T11:06:40.000Z is before the point-in-time recovery window of \(table), which is 2026-11-20T12:00:00.000Z to 2026-11-27T12:00:00.000Z (EarliestRestorableDateTime to LatestRestorableDateTime): choose a time inside it, or --pitr latest")
+        #expect(
+            tooEarly.error
+                == "--pitr 2026-11-18T11:06:40.000Z is before the point-in-time recovery window of \(table), which is 2026-11-20T12:00:00.000Z to 2026-11-27T12:00:00.000Z (EarliestRestorableDateTime to LatestRestorableDateTime): choose a time inside it, or --pitr latest"
+        )
         let tooLate = try await drill.run(table: table, from: .pointInTime(.at(at.addingTimeInterval(60))), now: at)
         #expect(tooLate.error?.hasPrefix("--pitr 2026-11-27T12:01:00.000Z is after the point-in-time recovery window of \(table)") == true)
         #expect(!proxy.log.contains { $0.operation == "RestoreTableToPointInTime" }, "nothing restored")

@@ -1,13 +1,14 @@
-@testable import Backup
 import DynamoClient
 import DynamoCore
 import Foundation
 import Mappings
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
 import ZlibSupport
+
+@testable import Backup
 
 /// Items meant to break an export: every type, 38-digit numbers, every byte value, awkward unicode,
 /// deep nesting, empty values, and an item close to DynamoDB's 400 KB limit.
@@ -16,22 +17,30 @@ func adversarialItems() -> [Item] {
     for level in 0..<30 { deep = level % 2 == 0 ? .m(["k\(level)": deep, "z": .null]) : .l([deep, .n(DynamoNumber(level))]) }
     let allBytes = (0...255).map { UInt8($0) }
     var items: [Item] = [
-        ["pk": .s("numbers"), "sk": .n(DynamoNumber(0)),
-         "big": .n(DynamoNumber(unchecked: "12345678901234567890123456789012345678")),
-         "negSmall": .n(DynamoNumber(unchecked: "-0.12345678901234567890123456789012345678")),
-         "huge": .n(DynamoNumber(unchecked: "99999999999999999999999999999999999999000000000000")),
-         "tiny": .n(DynamoNumber(unchecked: "0.000000000000000000000000000000000000000000000000000000000001")),
-         "ns": .ns([DynamoNumber(unchecked: "12345678901234567890123456789012345678"), DynamoNumber(unchecked: "-1"), DynamoNumber(unchecked: "0.5")])],
-        ["pk": .s("binary"), "sk": .n(DynamoNumber(1)), "b": .b(allBytes), "empty": .b([]),
-         "bs": .bs([allBytes, [0], [255, 254]])],
-        ["pk": .s("unicode \u{1F9EA} \"q\" \\ / \u{0}\u{1}\u{1F}\n\t é e\u{301} 中文 \u{FEFF}"), "sk": .n(DynamoNumber(2)),
-         "s": .s("\u{2028}\u{2029} ünïcödé \u{10FFFF}"), "emptyString": .s(""),
-         "ss": .ss(["a", "\u{1F600}", "é", "e\u{301}"]),
-         "name with spaces and \"quotes\"": .bool(false), "t": .bool(true), "nothing": .null],
+        [
+            "pk": .s("numbers"), "sk": .n(DynamoNumber(0)),
+            "big": .n(DynamoNumber(unchecked: "12345678901234567890123456789012345678")),
+            "negSmall": .n(DynamoNumber(unchecked: "-0.12345678901234567890123456789012345678")),
+            "huge": .n(DynamoNumber(unchecked: "99999999999999999999999999999999999999000000000000")),
+            "tiny": .n(DynamoNumber(unchecked: "0.000000000000000000000000000000000000000000000000000000000001")),
+            "ns": .ns([DynamoNumber(unchecked: "12345678901234567890123456789012345678"), DynamoNumber(unchecked: "-1"), DynamoNumber(unchecked: "0.5")]),
+        ],
+        [
+            "pk": .s("binary"), "sk": .n(DynamoNumber(1)), "b": .b(allBytes), "empty": .b([]),
+            "bs": .bs([allBytes, [0], [255, 254]]),
+        ],
+        [
+            "pk": .s("unicode \u{1F9EA} \"q\" \\ / \u{0}\u{1}\u{1F}\n\t é e\u{301} 中文 \u{FEFF}"), "sk": .n(DynamoNumber(2)),
+            "s": .s("\u{2028}\u{2029} ünïcödé \u{10FFFF}"), "emptyString": .s(""),
+            "ss": .ss(["a", "\u{1F600}", "é", "e\u{301}"]),
+            "name with spaces and \"quotes\"": .bool(false), "t": .bool(true), "nothing": .null,
+        ],
         ["pk": .s("nested"), "sk": .n(DynamoNumber(3)), "deep": deep, "emptyMap": .m([:]), "emptyList": .l([])],
         // Canonically equivalent but byte-different names, values and keys: two of each to DynamoDB.
-        ["pk": .s("\u{E9}"), "sk": .n(DynamoNumber(5)), "\u{E9}": .s("nfc"), "e\u{301}": .s("nfd"),
-         "m": .m(["\u{E9}": .n(DynamoNumber(1)), "e\u{301}": .n(DynamoNumber(2))]), "ss": .ss(["\u{E9}", "e\u{301}"])],
+        [
+            "pk": .s("\u{E9}"), "sk": .n(DynamoNumber(5)), "\u{E9}": .s("nfc"), "e\u{301}": .s("nfd"),
+            "m": .m(["\u{E9}": .n(DynamoNumber(1)), "e\u{301}": .n(DynamoNumber(2))]), "ss": .ss(["\u{E9}", "e\u{301}"]),
+        ],
         ["pk": .s("e\u{301}"), "sk": .n(DynamoNumber(5)), "\u{E9}": .s("e\u{301}")],
         // About 390 KB of UTF-8 (two bytes per é): under 400 KB with its names.
         ["pk": .s("large"), "sk": .n(DynamoNumber(4)), "blob": .s(String(repeating: "é", count: 195_000))],
@@ -40,7 +49,9 @@ func adversarialItems() -> [Item] {
     return items
 }
 
-func exportFixture(_ client: DynamoDBClient, items: [Item], segments: Int = 3, options: ExportOptions? = nil) async throws -> (table: String, result: ExportResult) {
+func exportFixture(
+    _ client: DynamoDBClient, items: [Item], segments: Int = 3, options: ExportOptions? = nil
+) async throws -> (table: String, result: ExportResult) {
     let table = try await makeTable(client, prefix: "bk-export", sortKey: KeyAttribute(name: "sk", type: .number))
     try await writeAll(client, table, items)
     let directory = TestEnvironment.temporaryDirectory("bk-export")
@@ -63,15 +74,20 @@ func exportFixture(_ client: DynamoDBClient, items: [Item], segments: Int = 3, o
         #expect(names == ["_started", "data", "manifest-summary.json", "manifest-summary.md5", "manifest-files.json", "manifest-files.md5"])
         #expect(location.directory.deletingLastPathComponent().lastPathComponent == "AWSDynamoDB")
         let summaryJSON = try JSON.parse([UInt8](Data(contentsOf: location.summaryFile)))
-        for field in ["version", "exportArn", "startTime", "endTime", "tableArn", "tableId", "exportTime", "s3Bucket", "s3Prefix",
-                      "s3SseAlgorithm", "manifestFilesS3Key", "billedSizeBytes", "itemCount", "outputFormat"] {
+        for field in [
+            "version", "exportArn", "startTime", "endTime", "tableArn", "tableId", "exportTime", "s3Bucket", "s3Prefix",
+            "s3SseAlgorithm", "manifestFilesS3Key", "billedSizeBytes", "itemCount", "outputFormat",
+        ] {
             #expect(summaryJSON[field] != nil, "manifest-summary.json lacks \(field)")
         }
         #expect(summaryJSON["itemCount"]?.intValue == items.count)
         #expect(summaryJSON["outputFormat"]?.stringValue == "DYNAMODB_JSON")
         #expect(summaryJSON["manifestFilesS3Key"]?.stringValue == "AWSDynamoDB/\(location.exportId)/manifest-files.json")
-        #expect(result.summary.dynamoMigrate?.keySchema == KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string),
-                                                                     sortKey: KeyAttribute(name: "sk", type: .number)))
+        #expect(
+            result.summary.dynamoMigrate?.keySchema
+                == KeySchema(
+                    partitionKey: KeyAttribute(name: "pk", type: .string),
+                    sortKey: KeyAttribute(name: "sk", type: .number)))
         #expect(result.summary.dynamoMigrate?.contentChecksum == MultisetContentChecksummer().checksum(items: items))
         // Small files: segments were rolled into several parts, every key relative to the export.
         #expect(result.files.count > 3)
@@ -141,22 +157,25 @@ func exportFixture(_ client: DynamoDBClient, items: [Item], segments: Int = 3, o
     @Test func importAppliesAMappingSourcesTransforms() async throws {
         let items = sampleItems(30, sortKey: true)
         let (table, result) = try await exportFixture(client, items: items, segments: 1)
-        let document = try MappingLoader.parse(yaml: """
-            version: 1
-            tables:
-              - target: new-orders
-                sources:
-                  - table: \(table)
-                    key-prefix: "eu#"
-                    transforms:
-                      - rename: { s: greeting }
-                      - drop: [bs]
-                      - filter: { attribute: flag, equals: true }
-            """, file: "m.yaml", env: nil)
+        let document = try MappingLoader.parse(
+            yaml: """
+                version: 1
+                tables:
+                  - target: new-orders
+                    sources:
+                      - table: \(table)
+                        key-prefix: "eu#"
+                        transforms:
+                          - rename: { s: greeting }
+                          - drop: [bs]
+                          - filter: { attribute: flag, equals: true }
+                """, file: "m.yaml", env: nil)
         let target = TestEnvironment.uniqueTableName("bk-import-mapped")
         let reader = try ExportReader(location: result.location)
-        let imported = try await TableImporter(client: client).importExport(reader, into: target, options: ImportOptions(
-            createTable: true, transform: { key in document.importTransform(forSource: table, partitionKey: key.partitionKey.name)! }))
+        let imported = try await TableImporter(client: client).importExport(
+            reader, into: target,
+            options: ImportOptions(
+                createTable: true, transform: { key in document.importTransform(forSource: table, partitionKey: key.partitionKey.name)! }))
         #expect(imported.itemsRead == 30)
         #expect(imported.itemsFiltered == 15)
         #expect(imported.itemsWritten == 15)

@@ -1,11 +1,12 @@
-@testable import Backup
 import DynamoClient
 import DynamoCore
 import Foundation
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
+
+@testable import Backup
 
 /// Backups, drills and imports whose CreateBackup / RestoreTableFromBackup / CreateTable answer is
 /// lost on the way back (the server applied it): each must end in the state it was asked for.
@@ -105,16 +106,20 @@ extension LostAnswerBackupTests {
         try await writeAll(client, table, sampleItems(6))
         let store = store()
         let checksum = MultisetContentChecksummer().checksum(items: sampleItems(6))
-        let name = BackupManager.backupName(template: BackupManager.defaultNameTemplate, table: table,
-                                            at: Date(timeIntervalSince1970: 1_795_780_800))
-        let pending = PendingBackup(backupName: name, table: table, endpoint: client.configuration.endpoint,
-                                    checksumTakenAt: Date(timeIntervalSince1970: 1_795_780_799),
-                                    requestedAt: Date(timeIntervalSince1970: 1_795_780_800), contentChecksum: checksum)
+        let name = BackupManager.backupName(
+            template: BackupManager.defaultNameTemplate, table: table,
+            at: Date(timeIntervalSince1970: 1_795_780_800))
+        let pending = PendingBackup(
+            backupName: name, table: table, endpoint: client.configuration.endpoint,
+            checksumTakenAt: Date(timeIntervalSince1970: 1_795_780_799),
+            requestedAt: Date(timeIntervalSince1970: 1_795_780_800), contentChecksum: checksum)
         try store.recordPendingBackup(pending)
         let made = try await client.createBackup(table: table, name: name)
         // A pending backup DynamoDB never made is simply forgotten.
-        try store.recordPendingBackup(PendingBackup(backupName: "never-made", table: table, endpoint: client.configuration.endpoint,
-                                                    checksumTakenAt: Date(), requestedAt: Date(), contentChecksum: checksum))
+        try store.recordPendingBackup(
+            PendingBackup(
+                backupName: "never-made", table: table, endpoint: client.configuration.endpoint,
+                checksumTakenAt: Date(), requestedAt: Date(), contentChecksum: checksum))
 
         let next = try await BackupManager(client: client, store: store).create(table: table)
         let records = try store.backups().records

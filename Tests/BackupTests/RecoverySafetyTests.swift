@@ -4,8 +4,8 @@ import DynamoCore
 import Foundation
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
 
 /// The restore paths refuse what would give a false sense of safety.
 @Suite(needsLocalServer) struct RecoverySafetyTests {
@@ -15,8 +15,10 @@ import TestSupport
         let (source, result) = try await exportFixture(client, items: sampleItems(30, sortKey: true), segments: 1)
         try forgeOneItem(in: result)
         let target = TestEnvironment.uniqueTableName("bk-import-refused")
-        let run = try TestEnvironment.runCLI(["import", result.location.directory.path, "--table", target, "--create",
-                                              "--endpoint-url", localEndpoint])
+        let run = try TestEnvironment.runCLI([
+            "import", result.location.directory.path, "--table", target, "--create",
+            "--endpoint-url", localEndpoint,
+        ])
         #expect(run.status == 1)
         #expect(run.stderr.hasPrefix("error: the export in \(result.location.directory.path) does not verify, so nothing was loaded:"))
         #expect(try await client.describeTableIfExists(target) == nil, "no table was created")

@@ -2,11 +2,12 @@
 import DynamoClient
 import DynamoCore
 import Foundation
+import TestSupport
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Testing
-import TestSupport
 
 /// A running `dynamo-bench-server` (the debug build next to the tests), stopped on deinit.
 final class BenchServer: @unchecked Sendable {
@@ -103,7 +104,9 @@ func items(_ bytes: [UInt8], field: String = "Items") throws -> [Item] {
     try reader.readObject { r, name in
         if name == field {
             if field == "Items" { result = try r.readItems() } else { result = [try r.readItem()] }
-        } else { try r.skipValue() }
+        } else {
+            try r.skipValue()
+        }
     }
     return result
 }
@@ -116,10 +119,10 @@ func batchBodies(table: String) -> [String] {
         let requests = (0..<20).map { j -> String in
             let i = batch * 20 + j
             return """
-            {"PutRequest":{"Item":{"pk":{"S":"p\(i % 5)"},"sk":{"N":"\(i)"},"s":{"S":"value \(i) é"},"n":{"N":"\(i * 3).5"},\
-            "b":{"B":"AAEC"},"flag":{"BOOL":\(i % 2 == 0)},"none":{"NULL":true},"m":{"M":{"x":{"S":"y"},"l":{"L":[{"N":"1"},{"S":"a"}]}}},\
-            "ss":{"SS":["a","b\(i)"]},"ns":{"NS":["1","\(i + 2)"]}}}}
-            """
+                {"PutRequest":{"Item":{"pk":{"S":"p\(i % 5)"},"sk":{"N":"\(i)"},"s":{"S":"value \(i) é"},"n":{"N":"\(i * 3).5"},\
+                "b":{"B":"AAEC"},"flag":{"BOOL":\(i % 2 == 0)},"none":{"NULL":true},"m":{"M":{"x":{"S":"y"},"l":{"L":[{"N":"1"},{"S":"a"}]}}},\
+                "ss":{"SS":["a","b\(i)"]},"ns":{"NS":["1","\(i + 2)"]}}}}
+                """
         }
         return "{\"RequestItems\":{\"\(table)\":[\(requests.joined(separator: ","))]}}"
     }
@@ -131,18 +134,23 @@ func runSequence(_ caller: RawCaller, table: String) async throws -> [(String, O
     func record(_ label: String, _ outcome: Outcome) { log.append((label, outcome)) }
 
     let create = """
-    {"TableName":"\(table)","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],\
-    "AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"BillingMode":"PAY_PER_REQUEST"}
-    """
+        {"TableName":"\(table)","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],\
+        "AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"BillingMode":"PAY_PER_REQUEST"}
+        """
     let (created, _) = await caller.call("CreateTable", create)
     if case .answer(let json) = created {
         let d = json["TableDescription"]
-        record("create", .answer(.object([
-            "TableName": d?["TableName"] ?? .null, "KeySchema": d?["KeySchema"] ?? .null,
-            "AttributeDefinitions": d?["AttributeDefinitions"] ?? .null,
-            "BillingMode": d?["BillingModeSummary"]?["BillingMode"] ?? .null,
-        ])))
-    } else { record("create", created) }
+        record(
+            "create",
+            .answer(
+                .object([
+                    "TableName": d?["TableName"] ?? .null, "KeySchema": d?["KeySchema"] ?? .null,
+                    "AttributeDefinitions": d?["AttributeDefinitions"] ?? .null,
+                    "BillingMode": d?["BillingModeSummary"]?["BillingMode"] ?? .null,
+                ])))
+    } else {
+        record("create", created)
+    }
     record("create again", await caller.call("CreateTable", create).0)
 
     for (n, body) in batchBodies(table: table).enumerated() {
@@ -150,19 +158,34 @@ func runSequence(_ caller: RawCaller, table: String) async throws -> [(String, O
         let (outcome, _) = await caller.call("BatchWriteItem", body)
         record("batch \(n)", outcome.answer.map { .answer($0["UnprocessedItems"] ?? .null) } ?? outcome)
     }
-    record("put overwrite", await caller.call("PutItem", """
-        {"TableName":"\(table)","Item":{"pk":{"S":"p0"},"sk":{"N":"0"},"s":{"S":"replaced"}}}
-        """).0)
-    record("put new", await caller.call("PutItem", """
-        {"TableName":"\(table)","Item":{"pk":{"S":"solo"},"sk":{"N":"-1.25"},"l":{"L":[]},"m":{"M":{}}}}
-        """).0)
+    record(
+        "put overwrite",
+        await caller.call(
+            "PutItem",
+            """
+            {"TableName":"\(table)","Item":{"pk":{"S":"p0"},"sk":{"N":"0"},"s":{"S":"replaced"}}}
+            """
+        ).0)
+    record(
+        "put new",
+        await caller.call(
+            "PutItem",
+            """
+            {"TableName":"\(table)","Item":{"pk":{"S":"solo"},"sk":{"N":"-1.25"},"l":{"L":[]},"m":{"M":{}}}}
+            """
+        ).0)
     let (_, got) = await caller.call("GetItem", #"{"TableName":"\#(table)","Key":{"pk":{"S":"p1"},"sk":{"N":"6"}}}"#)
-    let expected = try JSONReader.parseItem(Array(#"{"pk":{"S":"p1"},"sk":{"N":"6"},"s":{"S":"value 6 é"},"n":{"N":"18.5"},"b":{"B":"AAEC"},"flag":{"BOOL":true},"none":{"NULL":true},"m":{"M":{"x":{"S":"y"},"l":{"L":[{"N":"1"},{"S":"a"}]}}},"ss":{"SS":["a","b6"]},"ns":{"NS":["1","8"]}}"#.utf8))
+    let expected = try JSONReader.parseItem(
+        Array(
+            #"{"pk":{"S":"p1"},"sk":{"N":"6"},"s":{"S":"value 6 é"},"n":{"N":"18.5"},"b":{"B":"AAEC"},"flag":{"BOOL":true},"none":{"NULL":true},"m":{"M":{"x":{"S":"y"},"l":{"L":[{"N":"1"},{"S":"a"}]}}},"ss":{"SS":["a","b6"]},"ns":{"NS":["1","8"]}}"#
+                .utf8))
     record("get p1/6", .answer(.bool(try items(got, field: "Item") == [expected])))
     let (gotReplaced, replacedBytes) = await caller.call("GetItem", #"{"TableName":"\#(table)","Key":{"pk":{"S":"p0"},"sk":{"N":"0"}}}"#)
     if case .answer = gotReplaced {
         record("get replaced", .answer(.number(String(try items(replacedBytes, field: "Item").first?.count ?? -1))))
-    } else { record("get replaced", gotReplaced) }
+    } else {
+        record("get replaced", gotReplaced)
+    }
     record("get missing", await caller.call("GetItem", #"{"TableName":"\#(table)","Key":{"pk":{"S":"nope"},"sk":{"N":"1"}}}"#).0)
 
     // Full scan: the set of items and the count.
@@ -190,8 +213,13 @@ func runSequence(_ caller: RawCaller, table: String) async throws -> [(String, O
     record("segments: union equals table", .answer(.bool(itemSet(union) == all && union.count == all.count)))
     record("segments: pages within Limit", .answer(.number(String(pagesOverLimit))))
     let (limited, limitedBytes) = await caller.call("Scan", #"{"TableName":"\#(table)","Limit":5}"#)
-    record("scan limit 5", .answer(.array([limited.answer?["Count"] ?? .null, .bool(limited.answer?["LastEvaluatedKey"] != nil),
-                                           .number(String(try items(limitedBytes).count))])))
+    record(
+        "scan limit 5",
+        .answer(
+            .array([
+                limited.answer?["Count"] ?? .null, .bool(limited.answer?["LastEvaluatedKey"] != nil),
+                .number(String(try items(limitedBytes).count)),
+            ])))
     let described = await caller.call("DescribeTable", #"{"TableName":"\#(table)"}"#).0
     record("describe", .answer(.array([described.answer?["Table"]?["ItemCount"] ?? .null, described.answer?["Table"]?["TableStatus"] ?? .null])))
 

@@ -1,8 +1,8 @@
 import DynamoClient
 import DynamoCore
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// botocore's model of DynamoDB, through Tests/Conformance/validate_dynamodb_requests.py: what AWS would
 /// reject that moto lets through (see the script's doc string for every check).
@@ -13,12 +13,14 @@ enum RequestValidator {
     /// project's environment first), else the project's environment itself (scripts/python-env.sh).
     static let python: URL? = {
         var candidates = [URL(fileURLWithPath: "/usr/bin/env")]
-        let venv = ProcessInfo.processInfo.environment["DYNAMO_MIGRATE_VENV"]
+        let venv =
+            ProcessInfo.processInfo.environment["DYNAMO_MIGRATE_VENV"]
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/dynamo-migrate/venv").path
         candidates.append(URL(fileURLWithPath: venv).appendingPathComponent("bin/python3"))
         return candidates.first { candidate in
             guard FileManager.default.isExecutableFile(atPath: candidate.path),
-                  let result = try? run(candidate, ["-c", "import botocore.validate, botocore.serialize"]) else { return false }
+                let result = try? run(candidate, ["-c", "import botocore.validate, botocore.serialize"])
+            else { return false }
             return result.status == 0
         }
     }()
@@ -56,8 +58,12 @@ enum RequestValidator {
         guard let python else { throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "python3 with botocore"]) }
         let result = try run(python, [script.path, file.path])
         guard result.status == 0 else {
-            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey:
-                "the validator exited \(result.status): \(String(decoding: result.stderr, as: UTF8.self))"])
+            throw CocoaError(
+                .executableLoad,
+                userInfo: [
+                    NSLocalizedDescriptionKey:
+                        "the validator exited \(result.status): \(String(decoding: result.stderr, as: UTF8.self))"
+                ])
         }
         return try JSONDecoder().decode(Report.self, from: result.stdout)
     }
@@ -87,20 +93,29 @@ private func recorded(_ operation: String, _ body: String) -> RecordedRequest {
 
 @Suite("DynamoDB request conformance: the validator itself")
 struct RequestValidatorTests {
-    @Test("the validator names exactly what AWS would reject: 26 writes, a 256-character table name, an unused placeholder",
-          .enabled(if: RequestValidator.isAvailable, "request conformance NOT checked: \(RequestValidator.unavailableReason ?? "")"))
+    @Test(
+        "the validator names exactly what AWS would reject: 26 writes, a 256-character table name, an unused placeholder",
+        .enabled(if: RequestValidator.isAvailable, "request conformance NOT checked: \(RequestValidator.unavailableReason ?? "")"))
     func validatorFindsTheProblems() throws {
         let longName = String(repeating: "t", count: 256)
         let puts = (0..<26).map { #"{"PutRequest":{"Item":{"pk":{"S":"item-\#($0)"},"b":{"B":"AAH/"}}}}"# }.joined(separator: ",")
         let requests = [
             recorded("BatchWriteItem", #"{"RequestItems":{"\#(longName)":[\#(puts)]}}"#),
-            recorded("UpdateItem", ##"""
+            recorded(
+                "UpdateItem",
+                ##"""
                 {"TableName":"orders","Key":{"pk":{"S":"1"}},"UpdateExpression":"SET #a = :v",
                  "ExpressionAttributeNames":{"#a":"a"},"ExpressionAttributeValues":{":v":{"N":"1"},":unused":{"S":"x"}}}
                 """##),
             // Well-formed requests of the same operations: no problem may be reported for them.
-            recorded("BatchWriteItem", #"{"RequestItems":{"orders":[{"PutRequest":{"Item":{"pk":{"S":"1"},"b":{"B":"AAH/"},"ns":{"NS":["1","2"]}}}},{"DeleteRequest":{"Key":{"pk":{"S":"2"}}}}]}}"#),
-            recorded("UpdateItem", ##"{"TableName":"orders","Key":{"pk":{"S":"1"}},"UpdateExpression":"SET #a = :v","ExpressionAttributeNames":{"#a":"a"},"ExpressionAttributeValues":{":v":{"N":"1"}}}"##),
+            recorded(
+                "BatchWriteItem",
+                #"{"RequestItems":{"orders":[{"PutRequest":{"Item":{"pk":{"S":"1"},"b":{"B":"AAH/"},"ns":{"NS":["1","2"]}}}},{"DeleteRequest":{"Key":{"pk":{"S":"2"}}}}]}}"#
+            ),
+            recorded(
+                "UpdateItem",
+                ##"{"TableName":"orders","Key":{"pk":{"S":"1"}},"UpdateExpression":"SET #a = :v","ExpressionAttributeNames":{"#a":"a"},"ExpressionAttributeValues":{":v":{"N":"1"}}}"##
+            ),
             recorded("Scan", #"{"TableName":"orders","Limit":7,"Segment":1,"TotalSegments":2,"ExclusiveStartKey":{"pk":{"S":"x"}}}"#),
             recorded("RestoreTableToPointInTime", #"{"SourceTableName":"orders","TargetTableName":"orders-drill","RestoreDateTime":1764489600.25}"#),
         ]
@@ -110,27 +125,39 @@ struct RequestValidatorTests {
         let report = try RequestValidator.validate(file)
         #expect(report.requests == 6)
         let abbreviated = "'tttttttttttttttttttt…tttttttttt' (256 chars)"
-        #expect(report.problems == [
-            .init(index: 0, operation: "BatchWriteItem",
-                  problem: "BatchWriteItem.RequestItems (key): table name \(abbreviated) has 256 characters, DynamoDB allows 3-255"),
-            .init(index: 0, operation: "BatchWriteItem", problem: "BatchWriteItem: 26 write requests, at most 25"),
-            .init(index: 1, operation: "UpdateItem",
-                  problem: "UpdateItem.ExpressionAttributeValues: :unused is defined but not used in any expression"),
-        ])
+        #expect(
+            report.problems == [
+                .init(
+                    index: 0, operation: "BatchWriteItem",
+                    problem: "BatchWriteItem.RequestItems (key): table name \(abbreviated) has 256 characters, DynamoDB allows 3-255"),
+                .init(index: 0, operation: "BatchWriteItem", problem: "BatchWriteItem: 26 write requests, at most 25"),
+                .init(
+                    index: 1, operation: "UpdateItem",
+                    problem: "UpdateItem.ExpressionAttributeValues: :unused is defined but not used in any expression"),
+            ])
     }
 
-    @Test("the validator's other checks: botocore's model, limits of values, names and expressions",
-          .enabled(if: RequestValidator.isAvailable, "request conformance NOT checked: \(RequestValidator.unavailableReason ?? "")"))
+    @Test(
+        "the validator's other checks: botocore's model, limits of values, names and expressions",
+        .enabled(if: RequestValidator.isAvailable, "request conformance NOT checked: \(RequestValidator.unavailableReason ?? "")"))
     func validatorOtherChecks() throws {
         let requests = [
             recorded("Scan", #"{"TableName":"orders","Limit":0,"Segment":2,"TotalSegments":2,"Bogus":true}"#),
-            recorded("PutItem", #"{"TableName":"orders","Item":{"pk":{"S":"1"},"e":{"SS":[]},"d":{"NS":["1","1.0"]},"x":{"S":"a","N":"1"},"b":{"B":"not base64!"}}}"#),
+            recorded(
+                "PutItem", #"{"TableName":"orders","Item":{"pk":{"S":"1"},"e":{"SS":[]},"d":{"NS":["1","1.0"]},"x":{"S":"a","N":"1"},"b":{"B":"not base64!"}}}"#
+            ),
             recorded("Query", ##"{"TableName":"orders","KeyConditionExpression":"#k = :k","ExpressionAttributeNames":{"#k":"pk"}}"##),
             recorded("RestoreTableToPointInTime", #"{"SourceTableName":"orders","TargetTableName":"orders-drill","RestoreDateTime":"2026-11-30T08:00:00Z"}"#),
             recorded("CreateBackup", #"{"TableName":"orders","BackupName":"orders/backup"}"#),
             // Keys of a table whose CreateTable was recorded: types, sizes, index keys, duplicates.
-            recorded("CreateTable", #"{"TableName":"keyed","BillingMode":"PAY_PER_REQUEST","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"g","AttributeType":"S"}],"GlobalSecondaryIndexes":[{"IndexName":"byG","KeySchema":[{"AttributeName":"g","KeyType":"HASH"}],"Projection":{"ProjectionType":"ALL"}}]}"#),
-            recorded("BatchWriteItem", #"{"RequestItems":{"keyed":[{"PutRequest":{"Item":{"pk":{"N":"1"}}}},{"PutRequest":{"Item":{"pk":{"S":""}}}},{"PutRequest":{"Item":{"pk":{"S":"a"},"g":{"N":"1"}}}},{"DeleteRequest":{"Key":{"pk":{"S":"a"}}}}]}}"#),
+            recorded(
+                "CreateTable",
+                #"{"TableName":"keyed","BillingMode":"PAY_PER_REQUEST","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"g","AttributeType":"S"}],"GlobalSecondaryIndexes":[{"IndexName":"byG","KeySchema":[{"AttributeName":"g","KeyType":"HASH"}],"Projection":{"ProjectionType":"ALL"}}]}"#
+            ),
+            recorded(
+                "BatchWriteItem",
+                #"{"RequestItems":{"keyed":[{"PutRequest":{"Item":{"pk":{"N":"1"}}}},{"PutRequest":{"Item":{"pk":{"S":""}}}},{"PutRequest":{"Item":{"pk":{"S":"a"},"g":{"N":"1"}}}},{"DeleteRequest":{"Key":{"pk":{"S":"a"}}}}]}}"#
+            ),
         ]
         let file = TestEnvironment.temporaryDirectory("validator-unit").appendingPathComponent("requests.jsonl")
         try Data(requests.map { $0.jsonLine + "\n" }.joined().utf8).write(to: file)
@@ -170,8 +197,9 @@ struct EndToEndConformanceTests {
         var expectedStatus: Int32
     }
 
-    @Test("every request of plan, migrate (every conflict policy), verify, diff, checksum, backups, drills, export/import and decommission is one AWS accepts",
-          .enabled(if: RequestValidator.isAvailable, "request conformance NOT checked: \(RequestValidator.unavailableReason ?? "")"))
+    @Test(
+        "every request of plan, migrate (every conflict policy), verify, diff, checksum, backups, drills, export/import and decommission is one AWS accepts",
+        .enabled(if: RequestValidator.isAvailable, "request conformance NOT checked: \(RequestValidator.unavailableReason ?? "")"))
     func everyRequestConforms() async throws {
         // Small sources (moto copies about 350 items/s): A and D (every attribute type), B and E (overlapping
         // their keys with other content), C (to decommission, with deletion protection on).
@@ -180,8 +208,9 @@ struct EndToEndConformanceTests {
         let d = try await makeTable(client, prefix: "conf-d")
         let e = try await makeTable(client, prefix: "conf-e")
         let c = TestEnvironment.uniqueTableName("conf-c")
-        try await client.createTable(CreateTableInput(
-            name: c, keySchema: KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string)), deletionProtection: true))
+        try await client.createTable(
+            CreateTableInput(
+                name: c, keySchema: KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string)), deletionProtection: true))
         try await client.waitUntilActive(c, pollInterval: .milliseconds(50))
         try await writeAll(client, a, sampleItems(30))
         try await writeAll(client, b, (0..<10).map { ["pk": .s("item-\($0)"), "from": .s("b"), "n": .n(DynamoNumber($0))] })
@@ -196,7 +225,8 @@ struct EndToEndConformanceTests {
         let directory = TestEnvironment.temporaryDirectory("conformance")
         defer { try? FileManager.default.removeItem(at: directory) }
         let mapping = directory.appendingPathComponent("mapping.yaml")
-        try Data("""
+        try Data(
+            """
             version: 1
             tables:
               - target: \(overwrite)
@@ -224,9 +254,11 @@ struct EndToEndConformanceTests {
                 conflict: fail
                 source: \(c)
             decommission: [\(c)]
-            """.utf8).write(to: mapping)
+            """.utf8
+        ).write(to: mapping)
         let policy = directory.appendingPathComponent("policy.yaml")
-        try Data("""
+        try Data(
+            """
             version: 1
             policies:
               - name: conformance
@@ -234,7 +266,8 @@ struct EndToEndConformanceTests {
                 pitr: { required: true, recoveryPeriodDays: 35 }
                 rpo: 24h
                 retention: { daily: 0, weekly: 0, monthly: 0 }
-            """.utf8).write(to: policy)
+            """.utf8
+        ).write(to: policy)
         let state = directory.appendingPathComponent("state").path
         let backups = directory.appendingPathComponent("backups").path
         let export = directory.appendingPathComponent("export").path
@@ -258,8 +291,9 @@ struct EndToEndConformanceTests {
         try run(["backup", "create", a, "--state-dir", backups, "--name", "{table}-first"])
         try run(["backup", "create", a, c, "--state-dir", backups])
         try run(["backup", "list", "--state-dir", backups, "--match", "conf-*"])
-        try run(["backup", "verify", "--policy", policy.path, "--metrics", directory.appendingPathComponent("metrics.prom").path],
-                expect: 1)  // PITR off on A and B, no backup of B
+        try run(
+            ["backup", "verify", "--policy", policy.path, "--metrics", directory.appendingPathComponent("metrics.prom").path],
+            expect: 1)  // PITR off on A and B, no backup of B
         try run(["backup", "enforce", "--policy", policy.path, "--apply", "--state-dir", backups])
         let newest = try await client.listBackups(table: a).max { ($0.creationDate ?? .distantPast) < ($1.creationDate ?? .distantPast) }
         let arn = try #require(newest?.arn)
@@ -278,8 +312,10 @@ struct EndToEndConformanceTests {
         try run(["drill", "run", a, "--from-export", export, "--state-dir", backups])
         try run(["decommission", mapping.path, "--state-dir", state, "--backup-state-dir", backups], expect: 1)  // protected
         try run(["decommission", mapping.path, "--state-dir", state, "--backup-state-dir", backups, "--disable-deletion-protection"])
-        try run(["decommission", mapping.path, "--state-dir", state, "--backup-state-dir", backups,
-                 "--execute", "--yes-delete", c, "--disable-deletion-protection"])
+        try run([
+            "decommission", mapping.path, "--state-dir", state, "--backup-state-dir", backups,
+            "--execute", "--yes-delete", c, "--disable-deletion-protection",
+        ])
         #expect(try await client.describeTableIfExists(c) == nil, "decommission --execute deleted \(c)")
 
         // Every request, checked.
@@ -288,7 +324,9 @@ struct EndToEndConformanceTests {
         try proxy.writeRecordedRequests(to: file)
         let report = try RequestValidator.validate(file)
         #expect(report.requests == proxy.recordedRequests.count)
-        #expect(report.problems.isEmpty, """
+        #expect(
+            report.problems.isEmpty,
+            """
             \(report.problems.count) requests AWS would reject:
             \(report.problems.prefix(40).map(\.description).joined(separator: "\n"))
             """)
@@ -298,9 +336,12 @@ struct EndToEndConformanceTests {
             "DescribeBackup", "ListBackups", "DeleteBackup", "RestoreTableFromBackup", "RestoreTableToPointInTime",
             "DeleteTable", "UpdateTable",
         ]
-        #expect(expectedOperations.isSubset(of: Set(report.operations.keys)),
-                "operations never sent: \(expectedOperations.subtracting(report.operations.keys).sorted())")
-        print("conformance: \(report.requests) requests checked: \(report.operations.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        #expect(
+            expectedOperations.isSubset(of: Set(report.operations.keys)),
+            "operations never sent: \(expectedOperations.subtracting(report.operations.keys).sorted())")
+        print(
+            "conformance: \(report.requests) requests checked: \(report.operations.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))"
+        )
 
         for table in [overwrite, keep, fail, imported, a, b, c, d, e] {
             if try await client.describeTableIfExists(table) != nil {
@@ -321,20 +362,26 @@ struct EndToEndConformanceTests {
 struct LimitsConformanceTests {
     let client = makeClient(endpoint: localEndpoint)
 
-    @Test("migrate, verify, checksum, diff, backup, export and import of a table whose names are at DynamoDB's limits send only requests AWS accepts",
-          .enabled(if: RequestValidator.isAvailable, "request conformance NOT checked: \(RequestValidator.unavailableReason ?? "")"))
+    @Test(
+        "migrate, verify, checksum, diff, backup, export and import of a table whose names are at DynamoDB's limits send only requests AWS accepts",
+        .enabled(if: RequestValidator.isAvailable, "request conformance NOT checked: \(RequestValidator.unavailableReason ?? "")"))
     func namesAtTheLimits() async throws {
         let stem = "conf-long-\(UInt32.random(in: 0...UInt32.max))-"
         let source = stem + String(repeating: "x", count: 255 - stem.count)
         let keyName = String(repeating: "é", count: 127) + "k"  // 255 bytes
         let attributeName = String(repeating: "a", count: 2_000)
-        try await client.createTable(CreateTableInput(
-            name: source, keySchema: KeySchema(partitionKey: KeyAttribute(name: keyName, type: .string))))
+        try await client.createTable(
+            CreateTableInput(
+                name: source, keySchema: KeySchema(partitionKey: KeyAttribute(name: keyName, type: .string))))
         try await client.waitUntilActive(source, pollInterval: .milliseconds(50))
-        try await writeAll(client, source, (0..<8).map { i in
-            [AttributeName(keyName): .s("key-\(i)"), "g": .s("group-\(i % 3)"), AttributeName(attributeName): .n(DynamoNumber(i)),
-             "m": .m([AttributeName(attributeName): .s("nested"), "deep": .l([.m([AttributeName(keyName): .bool(true)])])])]
-        })
+        try await writeAll(
+            client, source,
+            (0..<8).map { i in
+                [
+                    AttributeName(keyName): .s("key-\(i)"), "g": .s("group-\(i % 3)"), AttributeName(attributeName): .n(DynamoNumber(i)),
+                    "m": .m([AttributeName(attributeName): .s("nested"), "deep": .l([.m([AttributeName(keyName): .bool(true)])])]),
+                ]
+            })
         let target = TestEnvironment.uniqueTableName("conf-limit-target")
         let imported = TestEnvironment.uniqueTableName("conf-limit-imported")
         let indexName = String(repeating: "i", count: 255)
@@ -342,7 +389,8 @@ struct LimitsConformanceTests {
         let directory = TestEnvironment.temporaryDirectory("conformance-limits")
         defer { try? FileManager.default.removeItem(at: directory) }
         let mapping = directory.appendingPathComponent("mapping.yaml")
-        try Data("""
+        try Data(
+            """
             version: 1
             tables:
               - source: \(source)
@@ -352,7 +400,8 @@ struct LimitsConformanceTests {
                   global-secondary-indexes:
                     - { name: \(indexName), partition: { name: g, type: S }, sort: { name: \(keyName), type: S }, projection: keys-only }
                   ttl: \(keyName)
-            """.utf8).write(to: mapping)
+            """.utf8
+        ).write(to: mapping)
         let state = directory.appendingPathComponent("state").path
         let backups = directory.appendingPathComponent("backups").path
         let export = directory.appendingPathComponent("export").path
@@ -362,7 +411,9 @@ struct LimitsConformanceTests {
         proxy.startRecording()
         func run(_ arguments: [String], expect status: Int32 = 0) throws {
             let result = try TestEnvironment.runCLI(arguments + ["--endpoint-url", proxy.endpoint], killAfter: 300)
-            #expect(result.status == status, "dynamo-migrate \(arguments.joined(separator: " ").prefix(300)) exited \(result.status)\n\(result.stdout)\n\(result.stderr)")
+            #expect(
+                result.status == status,
+                "dynamo-migrate \(arguments.joined(separator: " ").prefix(300)) exited \(result.status)\n\(result.stdout)\n\(result.stderr)")
         }
         try run(["plan", mapping.path, "--sample", "2"])
         try run(["migrate", mapping.path, "--state-dir", state, "--page-size", "3"])
@@ -378,12 +429,15 @@ struct LimitsConformanceTests {
         let file = directory.appendingPathComponent("requests.jsonl")
         try proxy.writeRecordedRequests(to: file)
         let report = try RequestValidator.validate(file)
-        #expect(report.problems.isEmpty, """
+        #expect(
+            report.problems.isEmpty,
+            """
             \(report.problems.count) requests AWS would reject:
             \(report.problems.prefix(40).map(\.description).joined(separator: "\n"))
             """)
-        #expect(["CreateTable", "BatchWriteItem", "PutItem", "CreateBackup", "UpdateTimeToLive"].allSatisfy { report.operations[$0] != nil },
-                "\(report.operations)")
+        #expect(
+            ["CreateTable", "BatchWriteItem", "PutItem", "CreateBackup", "UpdateTimeToLive"].allSatisfy { report.operations[$0] != nil },
+            "\(report.operations)")
 
         for table in [source, target, imported] { try? await client.deleteTable(table) }
         for backup in (try? await client.listBackups(table: source)) ?? [] { try? await client.deleteBackup(arn: backup.arn) }

@@ -1,8 +1,8 @@
 import DynamoClient
 import DynamoCore
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The binary, end to end: `verify` records each target's mapping fingerprint and `decommission`
 /// compares it with the mapping it is given.
@@ -23,7 +23,8 @@ struct DecommissionCommandTests {
         func write(_ yaml: String) throws { try Data(yaml.utf8).write(to: mapping) }
         let common = ["--endpoint-url", localEndpoint, "--state-dir", state]
 
-        try write("""
+        try write(
+            """
             version: 1
             tables:
               - target: \(target)
@@ -41,7 +42,8 @@ struct DecommissionCommandTests {
         let backup = try await client.createBackup(table: source, name: "\(source)-before-decommission")
         try await client.waitUntilBackupAvailable(backup.arn, pollInterval: .milliseconds(50))
 
-        try write("""
+        try write(
+            """
             version: 1
             tables:
               - target: \(target)
@@ -52,7 +54,10 @@ struct DecommissionCommandTests {
         let result = try TestEnvironment.runCLI(["decommission", mapping.path, "--execute", "--yes-delete", source] + common)
         #expect(result.status == 1)
         #expect(result.stdout.contains("\(source): REFUSED\n"))
-        #expect(result.stdout.contains("  ✘ data accounted for: the mapping's entry for target \(target) (its sources, transforms, filters, key prefixes, conflict policy or env) changed since it was verified: re-run verify\n"))
+        #expect(
+            result.stdout.contains(
+                "  ✘ data accounted for: the mapping's entry for target \(target) (its sources, transforms, filters, key prefixes, conflict policy or env) changed since it was verified: re-run verify\n"
+            ))
         #expect(try await client.describeTableIfExists(source) != nil, "the 67 filtered items exist only in the source")
 
         try? await client.deleteTable(source)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Bad input gets a specific message and a non-zero exit; nothing is touched.
 @Suite struct InputErrorTests {
@@ -21,8 +21,10 @@ import TestSupport
 
     /// `--segments` is one option: every command that scans refuses the same bad values with the same line
     /// (backup create used to take any number).
-    @Test(arguments: [["migrate", "m.yaml"], ["verify", "m.yaml"], ["checksum", "t"], ["diff", "a", "b"],
-                      ["export", "table", "t", "--to", "/tmp/x"], ["backup", "create", "t"]])
+    @Test(arguments: [
+        ["migrate", "m.yaml"], ["verify", "m.yaml"], ["checksum", "t"], ["diff", "a", "b"],
+        ["export", "table", "t", "--to", "/tmp/x"], ["backup", "create", "t"],
+    ])
     func badSegmentsExitWithTwoEverywhere(_ command: [String]) throws {
         for bad in ["0", "1000001"] {
             let run = try TestEnvironment.runCLI(command + ["--segments", bad])
@@ -42,7 +44,8 @@ import TestSupport
     }
 
     @Test func aMalformedMappingIsRefusedBeforeAnyNetworkCall() throws {
-        let path = try mapping("""
+        let path = try mapping(
+            """
             version: 1
             tables:
               - source: orders-old
@@ -50,8 +53,9 @@ import TestSupport
                 target: orders-new
             """)
         // The endpoint is closed: only a mapping checked before any network call can give this answer.
-        let run = try TestEnvironment.runCLI(["migrate", path, "--endpoint-url", "http://127.0.0.1:9"]
-                                             , environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "us-east-1"])
+        let run = try TestEnvironment.runCLI(
+            ["migrate", path, "--endpoint-url", "http://127.0.0.1:9"],
+            environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "us-east-1"])
         #expect(run.status == 2)
         #expect(run.stderr == "error: the mapping file has problems:\n\(path):4:5: unknown key 'tranforms' in table entry; did you mean 'transforms'?\n")
     }
@@ -62,11 +66,20 @@ import TestSupport
         let env = ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "us-east-1"]
         let tables = try TestEnvironment.runCLI(["tables", "--match", "orders-[ab]", "--endpoint-url", "http://127.0.0.1:9"], environment: env)
         #expect(tables.status == 2)
-        #expect(tables.stderr == "error: --match 'orders-[ab]': '[' cannot be part of a table name; a glob has * (any run of characters) and ? (one character), nothing else\n")
-        let backups = try TestEnvironment.runCLI(["backup", "list", "--match", "orders\\*", "--endpoint-url", "http://127.0.0.1:9",
-                                                  "--state-dir", TestEnvironment.temporaryDirectory("match").path], environment: env)
+        #expect(
+            tables.stderr
+                == "error: --match 'orders-[ab]': '[' cannot be part of a table name; a glob has * (any run of characters) and ? (one character), nothing else\n"
+        )
+        let backups = try TestEnvironment.runCLI(
+            [
+                "backup", "list", "--match", "orders\\*", "--endpoint-url", "http://127.0.0.1:9",
+                "--state-dir", TestEnvironment.temporaryDirectory("match").path,
+            ], environment: env)
         #expect(backups.status == 2)
-        #expect(backups.stderr == "error: --match 'orders\\*': '\\' cannot be part of a table name; a glob has * (any run of characters) and ? (one character), nothing else\n")
+        #expect(
+            backups.stderr
+                == "error: --match 'orders\\*': '\\' cannot be part of a table name; a glob has * (any run of characters) and ? (one character), nothing else\n"
+        )
     }
 
     @Test func anUnreachableEndpointSaysWhichAndExitsWithOne() throws {
@@ -81,8 +94,9 @@ import TestSupport
         let none = try TestEnvironment.runCLI(["tables", "--endpoint-url", "http://127.0.0.1:9"], environment: ["AWS_REGION": "us-east-1"])
         #expect(none.status == 2)
         #expect(none.stderr.hasPrefix("error: No AWS credentials found. Looked in:"))
-        let profile = try TestEnvironment.runCLI(["tables", "--profile", "nope", "--endpoint-url", "http://127.0.0.1:9"],
-                                                 environment: ["AWS_REGION": "us-east-1"])
+        let profile = try TestEnvironment.runCLI(
+            ["tables", "--profile", "nope", "--endpoint-url", "http://127.0.0.1:9"],
+            environment: ["AWS_REGION": "us-east-1"])
         #expect(profile.status == 2)
         #expect(profile.stderr.contains("nope"))
         #expect(!profile.stderr.contains("test-secret-key"))
@@ -100,8 +114,10 @@ import TestSupport
         let region = try TestEnvironment.runCLI(["tables", "--region", ""] + closed)
         #expect(region.status == 2)
         #expect(region.stderr.hasPrefix("Error: --region is empty; give a region such as us-east-1, or leave the flag out\n"), "\(region.stderr)")
-        for arguments in [["checksum", ""], ["export", "", "--to", "x"], ["backup", "create", ""], ["diff", "a-table", ""],
-                          ["drill", "", "--latest-backup"], ["import", "x", "--table", ""]] {
+        for arguments in [
+            ["checksum", ""], ["export", "", "--to", "x"], ["backup", "create", ""], ["diff", "a-table", ""],
+            ["drill", "", "--latest-backup"], ["import", "x", "--table", ""],
+        ] {
             let table = try TestEnvironment.runCLI(arguments + closed)
             #expect(table.status == 2, "\(arguments)")
             #expect(table.stderr.hasPrefix("Error: a table name is empty; DynamoDB table names are 3 to 255 characters\n"), "\(arguments): \(table.stderr)")
@@ -119,7 +135,8 @@ import TestSupport
             // the closing "See 'dynamo-migrate help …'" is capitalized).
             return section.split(separator: "\n").compactMap { line in
                 guard line.hasPrefix("  "), !line.hasPrefix("   "), let name = line.split(separator: " ").first,
-                      name.first?.isLowercase == true else { return nil }
+                    name.first?.isLowercase == true
+                else { return nil }
                 return String(name)
             }.filter { $0 != "help" }
         }
@@ -149,7 +166,10 @@ import TestSupport
         let run = try TestEnvironment.runCLI(["plan", url.path] + closed)
         #expect(run.status == 2)
         // The top-level map is level 1, the first '[' (column 9) level 2: level 33 is the '[' in column 40.
-        #expect(run.stderr == "error: the mapping file has problems:\n\(url.path):2:40: nested more than 32 levels deep; a mapping file needs only a few levels; is this the right file?\n")
+        #expect(
+            run.stderr
+                == "error: the mapping file has problems:\n\(url.path):2:40: nested more than 32 levels deep; a mapping file needs only a few levels; is this the right file?\n"
+        )
     }
 
     @Test func onlyTheFirstFiftyMappingProblemsArePrinted() throws {

@@ -1,8 +1,8 @@
 import DynamoClient
 import DynamoCore
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The binary through a fault proxy that loses one answer (AWS applied the request, the answer never
 /// came back): the command still ends as asked, with exit status 0.
@@ -21,7 +21,8 @@ struct LostAnswerCLITests {
         let source = try await makeTable(client, prefix: "lost-cli-src")
         try await writeAll(client, source, sampleItems(10))
         let target = TestEnvironment.uniqueTableName("lost-cli-tgt")
-        let mapping = try write("""
+        let mapping = try write(
+            """
             version: 1
             tables:
               - source: \(source)
@@ -50,7 +51,8 @@ struct LostAnswerCLITests {
         let table = try await makeTable(client, prefix: "lost-cli-enforce")
         _ = try await client.createBackup(table: table, name: "\(table)-older")
         let newer = try await client.createBackup(table: table, name: "\(table)-newer")
-        let policy = try write("""
+        let policy = try write(
+            """
             version: 1
             policies:
               - name: lost
@@ -62,9 +64,11 @@ struct LostAnswerCLITests {
         let proxy = try FaultProxy(upstream: localEndpoint)
         defer { proxy.stop() }
         proxy.inject(.resetAfterForwarding, operation: "DeleteBackup", times: 1)
-        let run = try TestEnvironment.runCLI(["backup", "enforce", "--policy", policy, "--apply",
-                                              "--state-dir", TestEnvironment.temporaryDirectory("lost-cli-bk").path,
-                                              "--endpoint-url", proxy.endpoint])
+        let run = try TestEnvironment.runCLI([
+            "backup", "enforce", "--policy", policy, "--apply",
+            "--state-dir", TestEnvironment.temporaryDirectory("lost-cli-bk").path,
+            "--endpoint-url", proxy.endpoint,
+        ])
         #expect(run.status == 0, "stdout: \(run.stdout) stderr: \(run.stderr)")
         #expect(!run.stderr.contains("failed"))
         #expect(run.stdout.contains("delete \(table)-older"))

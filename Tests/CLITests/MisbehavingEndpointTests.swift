@@ -1,8 +1,8 @@
 import DynamoClient
 import DynamoCore
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The binary against an endpoint that answers wrongly, through a real proxy in front of the local
 /// server: a broken answer is an error (exit 1) naming the table, never an empty table or an endless scan.
@@ -36,14 +36,18 @@ struct MisbehavingEndpointTests {
         defer { proxy.stop() }
         proxy.inject(.rewriteMember("LastEvaluatedKey", json: #"{"pk":{"S":"item-1"}}"#), operation: "Scan", probability: 1, seed: 1)
         let output = TestEnvironment.temporaryDirectory("repeated-key")
-        let arguments = command == "checksum"
-            ? ["checksum", table, "--segments", "1"]          // ParallelScan.run / scanSegment
+        let arguments =
+            command == "checksum"
+            ? ["checksum", table, "--segments", "1"]  // ParallelScan.run / scanSegment
             : ["export", table, "--to", output.path, "--segments", "1"]  // ParallelScan.forEachPage
         // Without the check the scan never ends: the run is killed after a minute and the test fails.
         let run = try TestEnvironment.runCLI(arguments + ["--endpoint-url", proxy.endpoint], killAfter: 60)
         #expect(run.status == 1)
-        #expect(run.stderr.contains(#"Scan of table \#(table), segment 0 of 1: the endpoint sent LastEvaluatedKey {"pk":{"S":"item-1"}} a second time, so the scan would never end; stopped."#),
-                "\(run.stderr)")
+        #expect(
+            run.stderr.contains(
+                #"Scan of table \#(table), segment 0 of 1: the endpoint sent LastEvaluatedKey {"pk":{"S":"item-1"}} a second time, so the scan would never end; stopped."#
+            ),
+            "\(run.stderr)")
         #expect(proxy.log.filter { $0.operation == "Scan" }.count == 2)
         try await direct.deleteTable(table)
     }
@@ -52,8 +56,9 @@ struct MisbehavingEndpointTests {
         let missing = TestEnvironment.uniqueTableName("no-such-table")
         let run = try TestEnvironment.runCLI(["checksum", missing, "--endpoint-url", localEndpoint])
         #expect(run.status == 1)
-        #expect(run.stderr.hasPrefix("error: table \(missing) does not exist in us-east-1 at \(localEndpoint) (DescribeTable failed: ResourceNotFoundException"),
-                "\(run.stderr)")
+        #expect(
+            run.stderr.hasPrefix("error: table \(missing) does not exist in us-east-1 at \(localEndpoint) (DescribeTable failed: ResourceNotFoundException"),
+            "\(run.stderr)")
     }
 
     @Test func anUnwritableExportFolderIsASentence() async throws {

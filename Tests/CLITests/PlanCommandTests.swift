@@ -2,10 +2,11 @@ import AWSAuth
 import ArgumentParser
 import DynamoClient
 import DynamoCore
-@testable import DynamoMigrateCLI
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
+@testable import DynamoMigrateCLI
 
 /// Runs the binary with credentials for the local server and a HOME without AWS config files.
 private func run(_ arguments: [String]) throws -> CLIRun {
@@ -32,7 +33,8 @@ struct PlanCommandTests {
         let p = TestEnvironment.uniqueTableName("plancli")
         try await createTable(client, "\(p)-src", key: KeyAttribute(name: "id", type: .string))
         _ = try await client.batchWriteItem(["\(p)-src": [.put(["id": .s("a"), "n": .s("1")]), .put(["id": .s("b"), "n": .s("x")])]])
-        let path = try writeMapping("""
+        let path = try writeMapping(
+            """
             version: 1
             tables:
               - source: \(p)-src
@@ -45,7 +47,9 @@ struct PlanCommandTests {
         let text = try run(["plan", path, "--endpoint-url", localEndpoint])
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("TARGET 1 of 1: \(p)-new  [create]\n"))
-        #expect(text.stdout.contains("      #1 written\n         before:  {id: \"a\", n: \"1\"}\n         after:   {id: \"a\", n: 1}\n         changes: ~n: \"1\" → 1\n"))
+        #expect(
+            text.stdout.contains(
+                "      #1 written\n         before:  {id: \"a\", n: \"1\"}\n         after:   {id: \"a\", n: 1}\n         changes: ~n: \"1\" → 1\n"))
         #expect(text.stdout.contains("      #2 FAILS: \(path):6:20: convert number: attribute 'n' is \"x\", not a number\n"))
         #expect(text.stdout.contains("\nRESULT: ready. 1 target, 1 source, 0 to decommission; 1 of 2 sampled items fail their transform.\n"))
 
@@ -73,7 +77,8 @@ struct PlanCommandTests {
         let p = TestEnvironment.uniqueTableName("planglob")
         try await createTable(client, "\(p)-cdk-users", key: KeyAttribute(name: "id", type: .string))
         try await createTable(client, "\(p)-dev-users", key: KeyAttribute(name: "id", type: .string))
-        let path = try writeMapping("""
+        let path = try writeMapping(
+            """
             version: 1
             tables:
               - source: "\(p)-cdk-*"
@@ -88,7 +93,10 @@ struct PlanCommandTests {
         let text = try run(["plan", path, "--endpoint-url", localEndpoint])
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("  source 1 of 2: \(p)-cdk-users (from glob '\(p)-cdk-*')\n"))
-        #expect(text.stdout.contains("    → matched by source glob '\(p)-cdk-*' (line 3), with that entry's transforms; the entry at line 5 names \(p)-new-users and sets its settings and conflict policy\n"))
+        #expect(
+            text.stdout.contains(
+                "    → matched by source glob '\(p)-cdk-*' (line 3), with that entry's transforms; the entry at line 5 names \(p)-new-users and sets its settings and conflict policy\n"
+            ))
         #expect(text.stdout.contains("  source 2 of 2: \(p)-dev-users\n"))
 
         let json = try run(["plan", path, "--endpoint-url", localEndpoint, "--json"])
@@ -112,7 +120,8 @@ struct PlanCommandTests {
         let p = TestEnvironment.uniqueTableName("plancli")
         try await createTable(client, "\(p)-src", key: KeyAttribute(name: "id", type: .string))
         try await createTable(client, "\(p)-dst", key: KeyAttribute(name: "id", type: .number))
-        let path = try writeMapping("""
+        let path = try writeMapping(
+            """
             version: 1
             tables:
               - source: \(p)-src
@@ -122,13 +131,17 @@ struct PlanCommandTests {
         let result = try run(["plan", path, "--endpoint-url", localEndpoint])
         #expect(result.status == 1)
         #expect(result.stdout.hasPrefix("Plan for \(path) at \(localEndpoint)\n"))
-        #expect(result.stdout.contains("BLOCKING PROBLEMS: migrate would refuse or stop\n  ✗ target table \(p)-dst already exists with key schema id(N), but the mapping needs id(S); migrate refuses to write into it\n"))
+        #expect(
+            result.stdout.contains(
+                "BLOCKING PROBLEMS: migrate would refuse or stop\n  ✗ target table \(p)-dst already exists with key schema id(N), but the mapping needs id(S); migrate refuses to write into it\n"
+            ))
         #expect(result.stdout.contains("\(p)-dst  KEY MISMATCH"))
-        #expect(result.stderr == """
-            error: the plan found 1 blocking problem; migrate would refuse or stop:
-              - target table \(p)-dst already exists with key schema id(N), but the mapping needs id(S); migrate refuses to write into it
+        #expect(
+            result.stderr == """
+                error: the plan found 1 blocking problem; migrate would refuse or stop:
+                  - target table \(p)-dst already exists with key schema id(N), but the mapping needs id(S); migrate refuses to write into it
 
-            """)
+                """)
     }
 }
 
@@ -136,7 +149,8 @@ struct PlanCommandTests {
 struct PlanOptionsTests {
     @Test("exit status 2 for a malformed mapping, naming file, line and column (checked before any request)")
     func malformedMapping() throws {
-        let path = try writeMapping("""
+        let path = try writeMapping(
+            """
             version: 1
             tables:
               - target: some-target
@@ -169,11 +183,14 @@ struct PlanOptionsTests {
 
     @Test("items render in PartiQL notation with key attributes first")
     func itemText() {
-        let item: Item = ["sk": .n(DynamoNumber(3)), "pk": .s("a\"b"), "z": .ss(["x", "y"]), "bin": .b([1, 2, 3]),
-                          "m": .m(["b": .bool(true), "a": .null]), "l": .l([.n(DynamoNumber(unchecked: "1.50"))]),
-                          "odd name": .ns([DynamoNumber(1)])]
+        let item: Item = [
+            "sk": .n(DynamoNumber(3)), "pk": .s("a\"b"), "z": .ss(["x", "y"]), "bin": .b([1, 2, 3]),
+            "m": .m(["b": .bool(true), "a": .null]), "l": .l([.n(DynamoNumber(unchecked: "1.50"))]),
+            "odd name": .ns([DynamoNumber(1)]),
+        ]
         let schema = KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string), sortKey: KeyAttribute(name: "sk", type: .number))
-        #expect(ItemText.render(item, key: schema)
+        #expect(
+            ItemText.render(item, key: schema)
                 == #"{pk: "a\"b", sk: 3, bin: b64"AQID", l: [1.50], m: {a: null, b: true}, "odd name": <<1>>, z: <<"x", "y">>}"#)
         #expect(ItemText.key(["pk": .s("a"), "sk": .n(DynamoNumber(3))], schema) == #"pk="a", sk=3"#)
     }
@@ -182,7 +199,8 @@ struct PlanOptionsTests {
     func changes() {
         let before: Item = ["user_id": .s("u1"), "price": .s("12.50"), "legacy": .bool(true), "same": .s("x")]
         let after: Item = ["userId": .s("u1"), "price": .n(DynamoNumber(unchecked: "12.5")), "same": .s("x"), "from": .s("t")]
-        #expect(ItemText.changes(from: before, to: after)
+        #expect(
+            ItemText.changes(from: before, to: after)
                 == ["-legacy", "user_id→userId", "+from: \"t\"", "~price: \"12.50\" → 12.5"])
     }
 

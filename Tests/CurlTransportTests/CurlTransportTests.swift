@@ -37,10 +37,11 @@ private func randomBytes(_ count: Int) -> [UInt8] {
         let transport = CurlTransport()
         defer { transport.shutdown() }
         let body = randomBytes(5 * 1024 * 1024)
-        let response = try await transport.send(HTTPRequest(
-            method: "POST", url: server.url("/echo"),
-            headers: [(name: "X-Test", value: "abc"), (name: "Content-Type", value: "application/octet-stream")],
-            body: body))
+        let response = try await transport.send(
+            HTTPRequest(
+                method: "POST", url: server.url("/echo"),
+                headers: [(name: "X-Test", value: "abc"), (name: "Content-Type", value: "application/octet-stream")],
+                body: body))
         #expect(response.status == 200)
         #expect(response.body == body)
         #expect(response.header("x-echo-method") == "POST")
@@ -63,8 +64,9 @@ private func randomBytes(_ count: Int) -> [UInt8] {
         #expect(get.body == [])
         #expect(echoedHeader(try echoedHeaders(get), "content-type") == [])
 
-        let put = try await transport.send(HTTPRequest(
-            method: "PUT", url: server.url("/echo"), headers: [(name: "X-Empty", value: "")], body: Array("put body".utf8)))
+        let put = try await transport.send(
+            HTTPRequest(
+                method: "PUT", url: server.url("/echo"), headers: [(name: "X-Empty", value: "")], body: Array("put body".utf8)))
         #expect(put.header("x-echo-method") == "PUT")
         #expect(put.body == Array("put body".utf8))
         let putHeaders = try echoedHeaders(put)
@@ -279,14 +281,18 @@ private func randomBytes(_ count: Int) -> [UInt8] {
         let endpoint = localEndpoint
         let transport = CurlTransport()
         defer { transport.shutdown() }
-        let response = try await transport.send(HTTPRequest(
-            method: "POST", url: endpoint,
-            headers: [
-                (name: "X-Amz-Target", value: "DynamoDB_20120810.ListTables"),
-                (name: "Content-Type", value: "application/x-amz-json-1.0"),
-                (name: "Authorization", value: "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00"),
-            ],
-            body: Array("{}".utf8)))
+        let response = try await transport.send(
+            HTTPRequest(
+                method: "POST", url: endpoint,
+                headers: [
+                    (name: "X-Amz-Target", value: "DynamoDB_20120810.ListTables"),
+                    (name: "Content-Type", value: "application/x-amz-json-1.0"),
+                    (
+                        name: "Authorization",
+                        value: "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00"
+                    ),
+                ],
+                body: Array("{}".utf8)))
         #expect(response.status == 200)
         // moto always sends x-amz-crc32; the transport checked it before returning.
         #expect(response.header("x-amz-crc32") == String(CRC32.checksum(response.body)))

@@ -13,86 +13,86 @@ import Testing
 /// - `/stats`: JSON counts, all leaving /stats itself out: TCP `connections` that carried a request,
 ///   `requests`, `in_flight`, `max_in_flight`.
 private let serverScript = #"""
-import base64, json, socket, struct, sys, threading, time, zlib
-from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+    import base64, json, socket, struct, sys, threading, time, zlib
+    from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 
-lock = threading.Lock()
-stats = {"connections": 0, "requests": 0, "in_flight": 0, "max_in_flight": 0}
+    lock = threading.Lock()
+    stats = {"connections": 0, "requests": 0, "in_flight": 0, "max_in_flight": 0}
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
 
-    def log_message(self, *args):
-        pass
+        def log_message(self, *args):
+            pass
 
-    def reply(self, status, body, headers):
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        def reply(self, status, body, headers):
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
-    def handle_request(self):
-        length = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(length) if length else b""
-        path, _, query = self.path.partition("?")
-        params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
-        if path == "/stats":
+        def handle_request(self):
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length) if length else b""
+            path, _, query = self.path.partition("?")
+            params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+            if path == "/stats":
+                with lock:
+                    payload = json.dumps(stats).encode()
+                self.reply(200, payload, [("Content-Type", "application/json")])
+                return
             with lock:
-                payload = json.dumps(stats).encode()
-            self.reply(200, payload, [("Content-Type", "application/json")])
-            return
-        with lock:
-            # One handler object serves one TCP connection: count connections that carried real requests.
-            if not getattr(self, "counted", False):
-                self.counted = True
-                stats["connections"] += 1
-            stats["requests"] += 1
-            stats["in_flight"] += 1
-            stats["max_in_flight"] = max(stats["max_in_flight"], stats["in_flight"])
-        try:
-            if path == "/echo":
-                headers = [[k, v] for k, v in self.headers.items()]
-                encoded = base64.b64encode(json.dumps(headers).encode()).decode()
-                self.reply(200, body, [("X-Echo-Method", self.command), ("X-Echo-Headers", encoded)])
-            elif path == "/slow":
-                time.sleep(int(params.get("ms", "1000")) / 1000.0)
-                self.reply(200, b"slow", [])
-            elif path == "/crc":
-                payload = b"hello"
-                crc = zlib.crc32(payload)
-                if params.get("good") != "1":
-                    crc ^= 1
-                self.reply(200, payload, [("x-amz-crc32", str(crc))])
-            elif path == "/reset":
-                self.close_connection = True
-                if params.get("rst") == "1":
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    self.connection.close()
+                # One handler object serves one TCP connection: count connections that carried real requests.
+                if not getattr(self, "counted", False):
+                    self.counted = True
+                    stats["connections"] += 1
+                stats["requests"] += 1
+                stats["in_flight"] += 1
+                stats["max_in_flight"] = max(stats["max_in_flight"], stats["in_flight"])
+            try:
+                if path == "/echo":
+                    headers = [[k, v] for k, v in self.headers.items()]
+                    encoded = base64.b64encode(json.dumps(headers).encode()).decode()
+                    self.reply(200, body, [("X-Echo-Method", self.command), ("X-Echo-Headers", encoded)])
+                elif path == "/slow":
+                    time.sleep(int(params.get("ms", "1000")) / 1000.0)
+                    self.reply(200, b"slow", [])
+                elif path == "/crc":
+                    payload = b"hello"
+                    crc = zlib.crc32(payload)
+                    if params.get("good") != "1":
+                        crc ^= 1
+                    self.reply(200, payload, [("x-amz-crc32", str(crc))])
+                elif path == "/reset":
+                    self.close_connection = True
+                    if params.get("rst") == "1":
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        self.connection.close()
+                    else:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                elif path == "/status":
+                    code = int(params.get("code", "200"))
+                    self.reply(code, ("status %d" % code).encode(), [])
                 else:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-            elif path == "/status":
-                code = int(params.get("code", "200"))
-                self.reply(code, ("status %d" % code).encode(), [])
-            else:
-                self.reply(404, b"no such path", [])
-        finally:
-            with lock:
-                stats["in_flight"] -= 1
+                    self.reply(404, b"no such path", [])
+            finally:
+                with lock:
+                    stats["in_flight"] -= 1
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_request
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_request
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024
-    def handle_error(self, request, client_address):
-        pass  # clients that gave up (timeouts, cancellations, resets) are expected here
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 1024
+        def handle_error(self, request, client_address):
+            pass  # clients that gave up (timeouts, cancellations, resets) are expected here
 
-server = Server(("127.0.0.1", 0), Handler)
-print(server.server_address[1], flush=True)
-server.serve_forever()
-"""#
+    server = Server(("127.0.0.1", 0), Handler)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+    """#
 
 enum TestServerError: Error {
     case startFailed(String)
@@ -123,7 +123,8 @@ final class TestHTTPServer {
         }
         try? FileManager.default.removeItem(at: scriptURL)
         guard let text = String(data: line, encoding: .utf8),
-              let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else {
             kill(process.processIdentifier, SIGKILL)
             throw TestServerError.startFailed("the test server printed no port: \(String(decoding: line, as: UTF8.self))")
         }

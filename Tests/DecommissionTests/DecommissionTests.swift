@@ -9,8 +9,8 @@ import Pipeline
 import RunState
 import Synchronization
 import TableIO
-import Testing
 import TestSupport
+import Testing
 import Verification
 
 /// A small estate: two sources merged into a target, a scratch table whose data is not worth keeping,
@@ -32,24 +32,25 @@ struct DecommissionFixture {
         try await writeAll(client, scratch, sampleItems(5))
         try await writeAll(client, bystander, sampleItems(3))
         if protectA { try await client.updateTable(UpdateTableInput(name: a, deletionProtection: true)) }
-        return DecommissionFixture(client: client, a: a, b: b, scratch: scratch, bystander: bystander,
-                                   target: TestEnvironment.uniqueTableName("dec-target"),
-                                   state: TestEnvironment.temporaryDirectory("decommission"))
+        return DecommissionFixture(
+            client: client, a: a, b: b, scratch: scratch, bystander: bystander,
+            target: TestEnvironment.uniqueTableName("dec-target"),
+            state: TestEnvironment.temporaryDirectory("decommission"))
     }
 
     var yaml: String {
         if let yamlOverride { return yamlOverride }
         return """
-        version: 1
-        tables:
-          - target: \(target)
-            sources:
-              - table: \(a)
-              - table: \(b)
-        decommission: [\(a), \(b), \(scratch)]
-        discard-data: [\(scratch)]
-        ignore: [\(bystander)]
-        """
+            version: 1
+            tables:
+              - target: \(target)
+                sources:
+                  - table: \(a)
+                  - table: \(b)
+            decommission: [\(a), \(b), \(scratch)]
+            discard-data: [\(scratch)]
+            ignore: [\(bystander)]
+            """
     }
 
     func resolved() async throws -> ResolvedMapping {
@@ -65,8 +66,9 @@ struct DecommissionFixture {
 
     /// The same estate under another mapping text.
     func with(yaml: String) -> DecommissionFixture {
-        DecommissionFixture(client: client, a: a, b: b, scratch: scratch, bystander: bystander, target: target,
-                            state: state, yamlOverride: yaml)
+        DecommissionFixture(
+            client: client, a: a, b: b, scratch: scratch, bystander: bystander, target: target,
+            state: state, yamlOverride: yaml)
     }
 
     func migrate(clock: any RunClock = SystemClock()) async throws {
@@ -78,8 +80,9 @@ struct DecommissionFixture {
 
     func verify(clock: any RunClock = SystemClock()) async throws {
         let mapping = try await loaded()
-        var verifier = MappingVerifier(checksummer: Checksummer(client: client), mapping: mapping.resolved,
-                                       fingerprints: mapping.fingerprints)
+        var verifier = MappingVerifier(
+            checksummer: Checksummer(client: client), mapping: mapping.resolved,
+            fingerprints: mapping.fingerprints)
         verifier.clock = clock
         let record = try await verifier.verify(mappingPath: mappingPath, env: nil)
         try record.write(to: state)
@@ -100,9 +103,11 @@ struct DecommissionFixture {
 
     var backupState: URL { state.appendingPathComponent("backups") }
 
-    func decommission(execute: Bool, confirm: Set<String>? = nil, disableProtection: Bool = false,
-                      exports: [URL] = [], using other: DynamoDBClient? = nil,
-                      beforeConfirming: @escaping @Sendable (String) async -> Void = { _ in }) async throws -> [String: TableDecision] {
+    func decommission(
+        execute: Bool, confirm: Set<String>? = nil, disableProtection: Bool = false,
+        exports: [URL] = [], using other: DynamoDBClient? = nil,
+        beforeConfirming: @escaping @Sendable (String) async -> Void = { _ in }
+    ) async throws -> [String: TableDecision] {
         var options = DecommissionOptions(stateDirectory: state, mappingPath: mappingPath)
         options.exportDirectories = exports
         options.backupStateDirectory = backupState
@@ -111,8 +116,10 @@ struct DecommissionFixture {
         options.disableDeletionProtection = disableProtection
         let confirmed = confirm
         let mapping = try await loaded()
-        let decisions = try await Decommissioner(client: client, mapping: mapping.resolved, fingerprints: mapping.fingerprints,
-                                                 options: options) { table in
+        let decisions = try await Decommissioner(
+            client: client, mapping: mapping.resolved, fingerprints: mapping.fingerprints,
+            options: options
+        ) { table in
             await beforeConfirming(table)
             return confirmed?.contains(table) ?? true
         }.run()
@@ -149,9 +156,14 @@ struct DecommissionTests {
 
         let decisions = try await f.decommission(execute: true)
         #expect(decisions.mapValues(\.decision) == [f.a: .deleted, f.b: .deleted, f.scratch: .deleted])
-        #expect(decisions[f.a]?.checks.map(\.name) == ["data accounted for", "verified backup", "deletion protection", "operator confirmed",
-                                                        "unchanged right before delete"])
-        #expect(decisions[f.a]?.checks.first?.evidence.hasPrefix("\(f.target) recomputed now: its sources through the current mapping produce exactly what it holds (50 items") == true)
+        #expect(
+            decisions[f.a]?.checks.map(\.name) == [
+                "data accounted for", "verified backup", "deletion protection", "operator confirmed",
+                "unchanged right before delete",
+            ])
+        #expect(
+            decisions[f.a]?.checks.first?.evidence.hasPrefix(
+                "\(f.target) recomputed now: its sources through the current mapping produce exactly what it holds (50 items") == true)
         #expect(decisions[f.scratch]?.checks.first?.evidence == "the mapping lists \(f.scratch) under discard-data: its data is not worth keeping")
         for table in [f.a, f.b, f.scratch] { #expect(try await f.exists(table) == false) }
         #expect(try await f.exists(f.target), "the target is never touched")
@@ -227,8 +239,9 @@ struct DecommissionTests {
 
         decisions = try await f.decommission(execute: true, confirm: [f.a], disableProtection: true)
         #expect(decisions[f.a]?.decision == .deleted)
-        #expect(decisions[f.a]?.checks.first?.evidence.contains("not recomputed: \(f.b) deleted by an earlier decommission") == true,
-                "with a merged source gone, the target cannot be recomputed; the record and the unchanged target are what is left")
+        #expect(
+            decisions[f.a]?.checks.first?.evidence.contains("not recomputed: \(f.b) deleted by an earlier decommission") == true,
+            "with a merged source gone, the target cannot be recomputed; the record and the unchanged target are what is left")
         #expect(decisions[f.b]?.decision == .alreadyDeleted)
         #expect(try await f.exists(f.a) == false)
         #expect(try await f.exists(f.scratch), "still not confirmed")
@@ -268,11 +281,13 @@ struct DecommissionTests {
         // One item of A has a price that is not a number: the mapping's convert fails on it and the
         // migrator dead-letters it (the other items have no price and pass untouched).
         try await writeAll(client, f.a, [["pk": .s("bad-1"), "price": .s("twelve")]])
-        let yaml = f.yaml.replacingOccurrences(of: "      - table: \(f.a)\n",
-                                               with: "      - table: \(f.a)\n        transforms:\n          - convert: { price: number }\n")
+        let yaml = f.yaml.replacingOccurrences(
+            of: "      - table: \(f.a)\n",
+            with: "      - table: \(f.a)\n        transforms:\n          - convert: { price: number }\n")
         #expect(yaml.contains("convert: { price: number }"))
-        let custom = DecommissionFixture(client: client, a: f.a, b: f.b, scratch: f.scratch, bystander: f.bystander,
-                                         target: f.target, state: f.state, yamlOverride: yaml)
+        let custom = DecommissionFixture(
+            client: client, a: f.a, b: f.b, scratch: f.scratch, bystander: f.bystander,
+            target: f.target, state: f.state, yamlOverride: yaml)
         try await custom.migrate()
         try await custom.recordedBackUp([f.a])
         try await custom.verify()
@@ -312,7 +327,9 @@ struct DecommissionTests {
         #expect(decisions[f.a]?.checks[1].evidence.hasPrefix("the table changed after backup ") == true)
         // The other source's items are all in the target, but the target as a whole no longer holds what
         // its sources produce, so nothing proves it until the change is migrated and verified.
-        #expect(decisions[f.b]?.checks.first?.evidence.hasPrefix("recomputed now through the current mapping, target \(f.target) does not hold what its sources should produce: expected 51 items") == true)
+        #expect(
+            decisions[f.b]?.checks.first?.evidence.hasPrefix(
+                "recomputed now through the current mapping, target \(f.target) does not hold what its sources should produce: expected 51 items") == true)
         #expect(try await f.exists(f.b))
         #expect(try await f.exists(f.a))
         await f.cleanUp()
@@ -364,8 +381,14 @@ struct DecommissionTests {
         let decisions = try await edited.decommission(execute: true)
         #expect(failed(decisions[source]) == ["data accounted for"])
         let check = try #require(decisions[source]?.checks.first)
-        #expect(check.evidence == "the mapping's entry for target \(f.target) (its sources, transforms, filters, key prefixes, conflict policy or env) changed since it was verified: re-run verify")
-        #expect(check.remedy == "migrate what the edited mapping adds (`dynamo-migrate migrate \(f.mappingPath)`), then run `dynamo-migrate verify \(f.mappingPath)` against \(localEndpoint)")
+        #expect(
+            check.evidence
+                == "the mapping's entry for target \(f.target) (its sources, transforms, filters, key prefixes, conflict policy or env) changed since it was verified: re-run verify"
+        )
+        #expect(
+            check.remedy
+                == "migrate what the edited mapping adds (`dynamo-migrate migrate \(f.mappingPath)`), then run `dynamo-migrate verify \(f.mappingPath)` against \(localEndpoint)"
+        )
         #expect(try await f.exists(source))
         try? await client.deleteTable(source)
         await f.cleanUp()
@@ -393,8 +416,11 @@ struct DecommissionTests {
         #expect(try fingerprint(base, env: "staging") != original, "{env} changes what set writes")
         #expect(try fingerprint(base.replacingOccurrences(of: "equals: true", with: "equals: false"), env: "prod") != original)
         #expect(try fingerprint(base.replacingOccurrences(of: "          - filter: { attribute: keep, equals: true }\n", with: ""), env: "prod") != original)
-        #expect(try fingerprint(base.replacingOccurrences(of: "  - table: src\n", with: "  - table: src\n        key-prefix: \"p#\"\n"), env: "prod") != original)
-        #expect(try fingerprint(base.replacingOccurrences(of: "  - target: dst\n", with: "  - target: dst\n    conflict: keep-existing\n"), env: "prod") != original)
+        #expect(
+            try fingerprint(base.replacingOccurrences(of: "  - table: src\n", with: "  - table: src\n        key-prefix: \"p#\"\n"), env: "prod") != original)
+        #expect(
+            try fingerprint(base.replacingOccurrences(of: "  - target: dst\n", with: "  - target: dst\n    conflict: keep-existing\n"), env: "prod") != original
+        )
     }
 
     /// A MISMATCH whose verdict was edited to MATCH, then a record forged consistently (expected set to
@@ -416,7 +442,9 @@ struct DecommissionTests {
         }
 
         #expect(try String(contentsOf: url, encoding: .utf8).contains("\"status\" : \"MISMATCH\""))
-        try edit { $0["status"] = "MATCH"; $0["reason"] = "49 items match" }
+        try edit {
+            $0["status"] = "MATCH"; $0["reason"] = "49 items match"
+        }
         var decisions = try await f.decommission(execute: true)
         #expect(failed(decisions[f.a]) == ["data accounted for"])
         let evidence = try #require(decisions[f.a]?.checks.first?.evidence)
@@ -429,7 +457,9 @@ struct DecommissionTests {
         }
         decisions = try await f.decommission(execute: true)
         #expect(failed(decisions[f.a]) == ["data accounted for"])
-        #expect(decisions[f.a]?.checks.first?.evidence.hasPrefix("recomputed now through the current mapping, target \(f.target) does not hold what its sources should produce: expected 50 items") == true)
+        #expect(
+            decisions[f.a]?.checks.first?.evidence.hasPrefix(
+                "recomputed now through the current mapping, target \(f.target) does not hold what its sources should produce: expected 50 items") == true)
         #expect(failed(decisions[f.b]) == ["data accounted for"])
         #expect(try await f.exists(f.a))
         #expect(try await f.exists(f.b))
@@ -465,7 +495,8 @@ struct DecommissionTests {
     @Test func anIntentWithoutOutcomeCountsAsDeleted() async throws {
         let f = try await DecommissionFixture.make(client)
         try FileManager.default.createDirectory(at: f.state, withIntermediateDirectories: true)
-        let intent = #"{"checks":[],"decidedAt":"2026-11-30T02:00:00Z","decision":"delete-requested","dryRun":false,"mapping":"decommission-test.yaml","table":"\#(f.scratch)"}"#
+        let intent =
+            #"{"checks":[],"decidedAt":"2026-11-30T02:00:00Z","decision":"delete-requested","dryRun":false,"mapping":"decommission-test.yaml","table":"\#(f.scratch)"}"#
         try Data((intent + "\n").utf8).write(to: f.state.appendingPathComponent(Decommissioner.auditLogName))
         try await client.deleteTable(f.scratch)
         try await client.waitUntilDeleted(f.scratch, pollInterval: .milliseconds(50))
@@ -480,15 +511,19 @@ struct DecommissionTests {
         let f = try await DecommissionFixture.make(client)
         try await f.backUp([f.scratch])
         let second = Mutex<String?>(nil)
-        let first = try await f.decommission(execute: true, confirm: [], beforeConfirming: { _ in
-            do {
-                _ = try await f.decommission(execute: true, confirm: [f.scratch])
-                second.withLock { $0 = "ran" }
-            } catch {
-                second.withLock { $0 = "\(error)" }
-            }
-        })
-        #expect(second.withLock { $0 } == "another dynamo-migrate process is using \(f.state.path) (its lock is held); wait for it to finish, or use another --state-dir")
+        let first = try await f.decommission(
+            execute: true, confirm: [],
+            beforeConfirming: { _ in
+                do {
+                    _ = try await f.decommission(execute: true, confirm: [f.scratch])
+                    second.withLock { $0 = "ran" }
+                } catch {
+                    second.withLock { $0 = "\(error)" }
+                }
+            })
+        #expect(
+            second.withLock { $0 }
+                == "another dynamo-migrate process is using \(f.state.path) (its lock is held); wait for it to finish, or use another --state-dir")
         #expect(first[f.scratch]?.decision == .notConfirmed)
         #expect(try await f.exists(f.scratch))
         await f.cleanUp()
@@ -507,7 +542,8 @@ struct DecommissionTests {
         await #expect {
             _ = try await f.decommission(execute: true, confirm: [f.scratch])
         } throws: { error in
-            "\(error)" == "the audit log \(log.path) is a symbolic link, not a regular file; decommission does not write through it (remove it, or pass another --state-dir)"
+            "\(error)"
+                == "the audit log \(log.path) is a symbolic link, not a regular file; decommission does not write through it (remove it, or pass another --state-dir)"
         }
         #expect(try String(contentsOf: victim, encoding: .utf8) == "keep me\n")
         #expect(try await f.exists(f.scratch))
@@ -520,9 +556,11 @@ struct DecommissionTests {
         let f = try await DecommissionFixture.make(client)
         try await f.recordedBackUp([f.scratch])
         let client = self.client
-        let decisions = try await f.decommission(execute: true, confirm: [f.scratch], beforeConfirming: { table in
-            try? await client.putItem(table: table, item: ["pk": .s("written-during-decommission")])
-        })
+        let decisions = try await f.decommission(
+            execute: true, confirm: [f.scratch],
+            beforeConfirming: { table in
+                try? await client.putItem(table: table, item: ["pk": .s("written-during-decommission")])
+            })
         #expect(failed(decisions[f.scratch]) == ["unchanged right before delete"])
         #expect(decisions[f.scratch]?.checks.last?.evidence == "\(f.scratch) changed after it was proven (5 items then, 6 now): something still writes to it")
         #expect(try await f.exists(f.scratch))

@@ -3,8 +3,8 @@ import Decommission
 import DynamoClient
 import DynamoCore
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `decommission` meets AWS's control-plane timing and its approximate figures, answered by the fault
 /// proxy the way AWS answers them; the waits are on a test clock.

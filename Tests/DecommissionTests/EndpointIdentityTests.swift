@@ -4,8 +4,8 @@ import DynamoClient
 import Foundation
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
 
 @Suite(needsLocalServer)
 struct EndpointIdentityTests {

@@ -3,8 +3,8 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// AWS's control-plane timing, which moto does not have, answered the way AWS answers it by the fault
 /// proxy in front of moto; every wait is on a test clock, so no real time passes.
@@ -179,8 +179,9 @@ struct ControlPlaneTimingTests {
         defer { proxy.stop() }
         proxy.inject(.dynamoError(type: "LimitExceededException"), operation: "CreateTable", times: 5)
         let faulty = makeClient(endpoint: proxy.endpoint, retryPolicy: RetryPolicy(maxAttempts: 2))
-        let input = CreateTableInput(name: name, keySchema: KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string)),
-                                     billingMode: .payPerRequest)
+        let input = CreateTableInput(
+            name: name, keySchema: KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string)),
+            billingMode: .payPerRequest)
         let (table, adopted) = try await faulty.createOrAdoptTable(input, pollInterval: .milliseconds(50))
         #expect(table.status == "ACTIVE")
         #expect(adopted == false)

@@ -4,8 +4,8 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// A provider issuing new keys at every fetch, each valid for `lifetime` on `clock`; counts its fetches.
 final class ExpiringTestProvider: CredentialProvider {
@@ -32,7 +32,9 @@ final class ExpiringTestProvider: CredentialProvider {
     func open() { gateContinuation?.finish() }
 
     func fetch() async throws -> ExpiringCredentials {
-        let n = fetches.withLock { $0 += 1; return $0 }
+        let n = fetches.withLock {
+            $0 += 1; return $0
+        }
         if let gate { for await _ in gate {} }
         return ExpiringCredentials(
             credentials: Credentials(accessKeyId: "AKIDREFRESH\(n)", secretAccessKey: "secret-\(n)", sessionToken: "token-\(n)"),
@@ -92,10 +94,13 @@ final class ExpiringTestProvider: CredentialProvider {
             init(clock: TestClock) { self.clock = clock }
             var source: String { "flaky" }
             func fetch() async throws -> ExpiringCredentials {
-                let n = calls.withLock { $0 += 1; return $0 }
+                let n = calls.withLock {
+                    $0 += 1; return $0
+                }
                 if n > 1 { throw CredentialProviderError(source: source, reason: "STS is down") }
-                return ExpiringCredentials(credentials: Credentials(accessKeyId: "AKIDONE", secretAccessKey: "s"),
-                                           expiration: clock.date.addingTimeInterval(600))
+                return ExpiringCredentials(
+                    credentials: Credentials(accessKeyId: "AKIDONE", secretAccessKey: "s"),
+                    expiration: clock.date.addingTimeInterval(600))
             }
         }
         let clock = TestClock()
@@ -148,13 +153,18 @@ final class ExpiringTestProvider: CredentialProvider {
                 throw CredentialProviderError(source: source, reason: "cannot read the token file /var/run/token: it is missing or not readable")
             }
         }
-        let client = DynamoDBClient(configuration: AWSConfiguration(credentialProvider: Broken(), region: "us-east-1",
-                                                                     endpoint: "http://127.0.0.1:9", profile: nil), clock: TestClock())
+        let client = DynamoDBClient(
+            configuration: AWSConfiguration(
+                credentialProvider: Broken(), region: "us-east-1",
+                endpoint: "http://127.0.0.1:9", profile: nil), clock: TestClock())
         do {
             _ = try await client.listTables()
             Issue.record("expected a credentials error")
         } catch {
-            #expect(error.description == "ListTables not sent: cannot get credentials from web identity token /var/run/token for role arn:aws:iam::1:role/r: cannot read the token file /var/run/token: it is missing or not readable")
+            #expect(
+                error.description
+                    == "ListTables not sent: cannot get credentials from web identity token /var/run/token for role arn:aws:iam::1:role/r: cannot read the token file /var/run/token: it is missing or not readable"
+            )
         }
     }
 }

@@ -1,7 +1,7 @@
 import DynamoClient
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// docs/errors.md and ``ErrorCatalog`` must say the same thing: every row of the page's tables is parsed
 /// and compared with the code's classification, both ways.
@@ -83,13 +83,18 @@ import TestSupport
     static let success = answer(200, "OK", headers: ["Content-Type: application/x-amz-json-1.0"], body: tablesAnswer)
 
     static func jsonError(_ type: String, status: Int = 400) -> String {
-        answer(status, "Bad Request", headers: ["Content-Type: application/x-amz-json-1.0", "x-amzn-RequestId: REQ1"],
-               body: #"{"__type":"com.amazonaws.dynamodb.v20120810#\#(type)","message":"\#(type) from the canned server"}"#)
+        answer(
+            status, "Bad Request", headers: ["Content-Type: application/x-amz-json-1.0", "x-amzn-RequestId: REQ1"],
+            body: #"{"__type":"com.amazonaws.dynamodb.v20120810#\#(type)","message":"\#(type) from the canned server"}"#)
     }
 
     static func headerOnlyError(_ type: String, status: Int = 400) -> String {
-        answer(status, "Bad Request", headers: ["x-amzn-ErrorType: \(type):http://internal.amazon.com/coral/com.amazon.coral.service/",
-                                                "x-amzn-RequestId: REQ2"])
+        answer(
+            status, "Bad Request",
+            headers: [
+                "x-amzn-ErrorType: \(type):http://internal.amazon.com/coral/com.amazon.coral.service/",
+                "x-amzn-RequestId: REQ2",
+            ])
     }
 
     /// Runs ListTables against canned answers; returns the outcome, the connections made and the waits.
@@ -127,8 +132,9 @@ import TestSupport
     }
 
     @Test func aHeaderOnlyTypeIsReadWithItsMessageFromTheBody() async throws {
-        let answer = Self.answer(400, "Bad Request", headers: ["x-amzn-ErrorType: ValidationException:http://internal.amazon.com/coral/com.amazon.coral.validate/"],
-                                 body: #"{"message":"1 validation error detected"}"#)
+        let answer = Self.answer(
+            400, "Bad Request", headers: ["x-amzn-ErrorType: ValidationException:http://internal.amazon.com/coral/com.amazon.coral.validate/"],
+            body: #"{"message":"1 validation error detected"}"#)
         let (result, connections, _) = try await listTables([answer, Self.success])
         guard case .failure(let error) = result else { Issue.record("a ValidationException was retried"); return }
         #expect(error.description == "ListTables failed: ValidationException: 1 validation error detected (HTTP 400, 1 attempt)")
@@ -138,12 +144,16 @@ import TestSupport
     @Test func aHeaderOnlyTypeWithoutABodySaysSo() async throws {
         let (result, _, _) = try await listTables([Self.headerOnlyError("AccessDeniedException")])
         guard case .failure(let error) = result else { Issue.record("AccessDeniedException was retried"); return }
-        #expect(error.description == "ListTables failed: AccessDeniedException: (no message) (HTTP 400, request id REQ2, 1 attempt). The credentials lack permission for this operation on this table.")
+        #expect(
+            error.description
+                == "ListTables failed: AccessDeniedException: (no message) (HTTP 400, request id REQ2, 1 attempt). The credentials lack permission for this operation on this table."
+        )
     }
 
     @Test func the__typeInTheBodyWinsOverTheHeader() async throws {
-        let answer = Self.answer(400, "Bad Request", headers: ["x-amzn-ErrorType: ValidationException"],
-                                 body: #"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"}"#)
+        let answer = Self.answer(
+            400, "Bad Request", headers: ["x-amzn-ErrorType: ValidationException"],
+            body: #"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"}"#)
         let (result, connections, _) = try await listTables([answer, Self.success])
         #expect(try result.get() == ["t"])
         #expect(connections == 2)
@@ -168,21 +178,27 @@ import TestSupport
     }
 
     @Test func a413SaysTheRequestWasTooLargeAndIsNotRetried() async throws {
-        let tooLarge = Self.answer(413, "Request Entity Too Large", headers: ["Content-Type: text/html"],
-                                   body: "<html><head><title>413 Request Entity Too Large</title></head><body>nginx</body></html>")
+        let tooLarge = Self.answer(
+            413, "Request Entity Too Large", headers: ["Content-Type: text/html"],
+            body: "<html><head><title>413 Request Entity Too Large</title></head><body>nginx</body></html>")
         let (result, connections, _) = try await listTables([tooLarge, Self.success])
         guard case .failure(let error) = result else { Issue.record("a 413 was retried"); return }
-        #expect(error.description == "ListTables failed: HTTP413: the request was too large for the endpoint (HTTP 413 Request Entity Too Large) (HTTP 413, 1 attempt). DynamoDB takes requests up to 16 MB and items up to 400 KB; a proxy between here and DynamoDB may allow less.")
+        #expect(
+            error.description
+                == "ListTables failed: HTTP413: the request was too large for the endpoint (HTTP 413 Request Entity Too Large) (HTTP 413, 1 attempt). DynamoDB takes requests up to 16 MB and items up to 400 KB; a proxy between here and DynamoDB may allow less."
+        )
         #expect(!error.description.contains("DynamoDB endpoint?"))
         #expect(!error.mayHaveBeenApplied)
         #expect(connections == 1)
     }
 
     @Test func htmlServerErrorsAreRetriedAsServerErrors() async throws {
-        let html500 = Self.answer(500, "Internal Server Error", headers: ["Content-Type: text/html"],
-                                  body: "<html><body><h1>500 Internal Server Error</h1></body></html>")
-        let html503 = Self.answer(503, "Service Unavailable", headers: ["Content-Type: text/html"],
-                                  body: "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>")
+        let html500 = Self.answer(
+            500, "Internal Server Error", headers: ["Content-Type: text/html"],
+            body: "<html><body><h1>500 Internal Server Error</h1></body></html>")
+        let html503 = Self.answer(
+            503, "Service Unavailable", headers: ["Content-Type: text/html"],
+            body: "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>")
         let (result, connections, clock) = try await listTables([html500, html503, Self.success])
         #expect(try result.get() == ["t"])
         #expect(connections == 3)
@@ -190,7 +206,10 @@ import TestSupport
 
         let (failed, _, _) = try await listTables([html503], maxAttempts: 2)
         guard case .failure(let error) = failed else { Issue.record("an endless 503 succeeded"); return }
-        #expect(error.description == "ListTables failed: HTTP503: the endpoint answered HTTP 503 with a non-JSON page: a server-side failure (DynamoDB or a load balancer or proxy in front of it) (HTTP 503, 2 attempts)")
+        #expect(
+            error.description
+                == "ListTables failed: HTTP503: the endpoint answered HTTP 503 with a non-JSON page: a server-side failure (DynamoDB or a load balancer or proxy in front of it) (HTTP 503, 2 attempts)"
+        )
         #expect(error.mayHaveBeenApplied)
     }
 
@@ -198,7 +217,9 @@ import TestSupport
         let notFound = Self.answer(404, "Not Found", headers: ["Content-Type: text/html"], body: "<html><body>Not Found</body></html>")
         let (result, connections, _) = try await listTables([notFound])
         guard case .failure(let error) = result else { Issue.record("a 404 page succeeded"); return }
-        #expect(error.description == "ListTables failed: HTTP404: the endpoint answered HTTP 404 with a non-JSON page: is it a DynamoDB endpoint? (HTTP 404, 1 attempt)")
+        #expect(
+            error.description
+                == "ListTables failed: HTTP404: the endpoint answered HTTP 404 with a non-JSON page: is it a DynamoDB endpoint? (HTTP 404, 1 attempt)")
         #expect(connections == 1)
     }
 }

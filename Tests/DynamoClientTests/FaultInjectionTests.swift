@@ -2,16 +2,18 @@ import AWSAuth
 import DynamoClient
 import DynamoCore
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The client against failures moto never produces, injected by a real proxy between the two.
 @Suite(needsLocalServer)
 struct FaultInjectionTests {
     let direct = makeClient(endpoint: localEndpoint)
 
-    func withProxy(_ body: (FaultProxy, DynamoDBClient, RecordingSleeper) async throws -> Void,
-                   retryPolicy: RetryPolicy = .default) async throws {
+    func withProxy(
+        _ body: (FaultProxy, DynamoDBClient, RecordingSleeper) async throws -> Void,
+        retryPolicy: RetryPolicy = .default
+    ) async throws {
         let proxy = try FaultProxy(upstream: localEndpoint)
         defer { proxy.stop() }
         let sleeper = RecordingSleeper()
@@ -54,8 +56,11 @@ struct FaultInjectionTests {
             // libcurl itself resends a request whose reused connection died before any answer, so not
             // every reset reaches our retry loop; the proxy's log proves each request arrived twice.
             let outcomes = proxy.log.filter { $0.operation == "PutItem" }.map { [$0.fault?.kind.rawValue ?? "none", $0.forwarded ? "forwarded" : "held"] }
-            #expect(outcomes == [["resetBeforeForwarding", "held"], ["none", "forwarded"],
-                                 ["resetAfterForwarding", "forwarded"], ["none", "forwarded"]])
+            #expect(
+                outcomes == [
+                    ["resetBeforeForwarding", "held"], ["none", "forwarded"],
+                    ["resetAfterForwarding", "forwarded"], ["none", "forwarded"],
+                ])
         }
         let items = try await scanAll(direct, table)
         #expect(Set(items) == [["pk": .s("before")], ["pk": .s("after"), "n": .n(DynamoNumber(2))]])
@@ -109,21 +114,22 @@ struct FaultInjectionTests {
     }
 
     @Test func persistentFailureGivesUpAfterTheConfiguredAttempts() async throws {
-        try await withProxy({ proxy, client, sleeper in
-            proxy.inject(.httpStatus(500), operation: "ListTables", probability: 1, seed: 1)
-            do {
-                _ = try await client.listTables()
-                Issue.record("ListTables succeeded through a proxy that always fails")
-            } catch let error as DynamoDBError {
-                guard case .service(let service) = error else { Issue.record("unexpected \(error)"); return }
-                #expect(service.context.attempts == 4)
-                #expect(service.httpStatus == 500)
-                #expect(error.description.hasPrefix("ListTables failed: InternalServerError: InternalServerError injected by FaultProxy (HTTP 500"))
-                #expect(error.description.hasSuffix(", 4 attempts)"))
-            }
-            #expect(sleeper.recorded.count == 3)
-            #expect(sleeper.recorded.allSatisfy { $0 <= .seconds(1) })
-        }, retryPolicy: RetryPolicy(maxAttempts: 4, base: .milliseconds(25), cap: .seconds(1)))
+        try await withProxy(
+            { proxy, client, sleeper in
+                proxy.inject(.httpStatus(500), operation: "ListTables", probability: 1, seed: 1)
+                do {
+                    _ = try await client.listTables()
+                    Issue.record("ListTables succeeded through a proxy that always fails")
+                } catch let error as DynamoDBError {
+                    guard case .service(let service) = error else { Issue.record("unexpected \(error)"); return }
+                    #expect(service.context.attempts == 4)
+                    #expect(service.httpStatus == 500)
+                    #expect(error.description.hasPrefix("ListTables failed: InternalServerError: InternalServerError injected by FaultProxy (HTTP 500"))
+                    #expect(error.description.hasSuffix(", 4 attempts)"))
+                }
+                #expect(sleeper.recorded.count == 3)
+                #expect(sleeper.recorded.allSatisfy { $0 <= .seconds(1) })
+            }, retryPolicy: RetryPolicy(maxAttempts: 4, base: .milliseconds(25), cap: .seconds(1)))
     }
 }
 
@@ -167,7 +173,7 @@ struct FaultInjectionTests {
     @Test func anEndpointThatIsNotDynamoDBIsNamedAsSuch() async throws {
         let body = #"{"hello":"world"}"#
         let server = try CannedHTTPServer(textResponses: [
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)",
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
         ])
         defer { server.stop() }
         let client = makeClient(endpoint: server.endpoint, retryPolicy: RetryPolicy(maxAttempts: 1))
@@ -175,7 +181,10 @@ struct FaultInjectionTests {
             _ = try await client.listTables()
             Issue.record("an answer without TableNames was taken for an empty endpoint")
         } catch {
-            #expect(error.description == "ListTables: the endpoint's answer is not valid DynamoDB JSON (the answer has no TableNames: is \(server.endpoint) a DynamoDB endpoint?); attempts: 1")
+            #expect(
+                error.description
+                    == "ListTables: the endpoint's answer is not valid DynamoDB JSON (the answer has no TableNames: is \(server.endpoint) a DynamoDB endpoint?); attempts: 1"
+            )
         }
     }
 }

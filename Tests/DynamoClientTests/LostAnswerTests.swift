@@ -1,8 +1,8 @@
 import DynamoClient
 import DynamoCore
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Create and delete calls whose answer is lost (the server applied the request, the client never
 /// heard): the retry meets the consequence, and the call must still end in the state asked for.
@@ -49,8 +49,9 @@ struct LostAnswerTests {
             let summary = try await client.createBackupOnce(table: table, name: name)
             #expect(summary.name == name)
             #expect(proxy.counters.applied(.resetAfterForwarding) == 1)
-            #expect(proxy.log.filter { $0.operation == "CreateBackup" }.count == 1,
-                    "sent once: the lost answer was resolved by ListBackups, not by sending it again")
+            #expect(
+                proxy.log.filter { $0.operation == "CreateBackup" }.count == 1,
+                "sent once: the lost answer was resolved by ListBackups, not by sending it again")
         }
         let backups = try await direct.listBackups(table: table)
         #expect(backups.count == 1, "one backup, not one per attempt: \(backups.map(\.arn))")

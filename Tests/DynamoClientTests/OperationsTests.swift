@@ -2,8 +2,8 @@ import AWSAuth
 import DynamoClient
 import DynamoCore
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite(needsLocalServer)
 struct TableOperationsTests {
@@ -13,14 +13,23 @@ struct TableOperationsTests {
         let name = TestEnvironment.uniqueTableName("ops-create")
         let input = CreateTableInput(
             name: name,
-            keySchema: KeySchema(partitionKey: KeyAttribute(name: "tenant", type: .string),
-                                 sortKey: KeyAttribute(name: "createdAt", type: .number)),
+            keySchema: KeySchema(
+                partitionKey: KeyAttribute(name: "tenant", type: .string),
+                sortKey: KeyAttribute(name: "createdAt", type: .number)),
             billingMode: .provisioned(read: 7, write: 3),
-            globalSecondaryIndexes: [SecondaryIndex(name: "byEmail", keySchema: KeySchema(partitionKey: KeyAttribute(name: "email", type: .string)),
-                                                    projection: .keysOnly, provisioned: (2, 1))],
-            localSecondaryIndexes: [SecondaryIndex(name: "byStatus", keySchema: KeySchema(partitionKey: KeyAttribute(name: "tenant", type: .string),
-                                                                                       sortKey: KeyAttribute(name: "status", type: .string)),
-                                                   projection: .include(["total"]))],
+            globalSecondaryIndexes: [
+                SecondaryIndex(
+                    name: "byEmail", keySchema: KeySchema(partitionKey: KeyAttribute(name: "email", type: .string)),
+                    projection: .keysOnly, provisioned: (2, 1))
+            ],
+            localSecondaryIndexes: [
+                SecondaryIndex(
+                    name: "byStatus",
+                    keySchema: KeySchema(
+                        partitionKey: KeyAttribute(name: "tenant", type: .string),
+                        sortKey: KeyAttribute(name: "status", type: .string)),
+                    projection: .include(["total"]))
+            ],
             stream: .newAndOldImages,
             tags: ["team": "platform", "env": "test"],
             deletionProtection: true)
@@ -87,7 +96,8 @@ struct TableOperationsTests {
             Issue.record("DescribeTable of a missing table succeeded")
         } catch {
             #expect(error.isResourceNotFound)
-            #expect(error.description.hasPrefix("table \(name) does not exist in us-east-1 at \(localEndpoint) (DescribeTable failed: ResourceNotFoundException"))
+            #expect(
+                error.description.hasPrefix("table \(name) does not exist in us-east-1 at \(localEndpoint) (DescribeTable failed: ResourceNotFoundException"))
             #expect(error.description.contains("1 attempt"), "not retried: \(error)")
         }
     }
@@ -131,8 +141,10 @@ struct ItemOperationsTests {
             var start: Item?
             var found: [Item] = []
             repeat {
-                let page = try await client.scan(ScanInput(table: table, segment: segment, totalSegments: 4, limit: 50,
-                                                           exclusiveStartKey: start, returnConsumedCapacity: true))
+                let page = try await client.scan(
+                    ScanInput(
+                        table: table, segment: segment, totalSegments: 4, limit: 50,
+                        exclusiveStartKey: start, returnConsumedCapacity: true))
                 #expect(page.count == page.items.count)
                 found += page.items
                 start = page.lastEvaluatedKey
@@ -149,15 +161,21 @@ struct ItemOperationsTests {
         let items = (0..<10).map { i -> Item in ["pk": .s(i < 6 ? "a" : "b"), "sk": .n(DynamoNumber(i)), "v": .s("value \(i)")] }
         try await writeAll(client, table, items)
 
-        let page = try await client.query(QueryInput(table: table, keyConditionExpression: "#p = :p AND sk >= :low",
-                                                     expressionAttributeNames: ["#p": "pk"],
-                                                     expressionAttributeValues: [":p": .s("a"), ":low": .n(DynamoNumber(2))],
-                                                     scanIndexForward: false))
+        let page = try await client.query(
+            QueryInput(
+                table: table, keyConditionExpression: "#p = :p AND sk >= :low",
+                expressionAttributeNames: ["#p": "pk"],
+                expressionAttributeValues: [":p": .s("a"), ":low": .n(DynamoNumber(2))],
+                scanIndexForward: false))
         #expect(page.items == [5, 4, 3, 2].map { items[$0] })
 
-        let output = try await client.batchGetItem([table: [["pk": .s("a"), "sk": .n(DynamoNumber(1))],
-                                                            ["pk": .s("b"), "sk": .n(DynamoNumber(9))],
-                                                            ["pk": .s("b"), "sk": .n(DynamoNumber(100))]]])
+        let output = try await client.batchGetItem([
+            table: [
+                ["pk": .s("a"), "sk": .n(DynamoNumber(1))],
+                ["pk": .s("b"), "sk": .n(DynamoNumber(9))],
+                ["pk": .s("b"), "sk": .n(DynamoNumber(100))],
+            ]
+        ])
         #expect(Set(output.responses[table] ?? []) == Set([items[1], items[9]]))
         #expect(output.unprocessedKeys.isEmpty)
         try await client.deleteTable(table)

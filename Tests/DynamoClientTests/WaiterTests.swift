@@ -1,6 +1,6 @@
 import DynamoClient
-import Testing
 import TestSupport
+import Testing
 
 /// The one waiter: polls until a value or the deadline, backing off between polls, on a clock the test
 /// controls (no real time passes).

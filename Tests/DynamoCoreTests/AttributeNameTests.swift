@@ -7,12 +7,12 @@ import Testing
 /// Groups of spellings that Swift's `String ==` calls equal but whose UTF-8 bytes differ.
 enum EquivalentSpellings {
     static let groups: [[String]] = [
-        ["\u{E9}", "e\u{301}"],                              // é: precomposed, decomposed
-        ["\u{C5}", "A\u{30A}", "\u{212B}"],                  // Å, A + ring, ANGSTROM SIGN
-        ["\u{F1}", "n\u{303}"],                              // ñ
-        ["\u{3A9}", "\u{2126}"],                             // Ω, OHM SIGN
-        ["\u{1EC7}", "e\u{323}\u{302}", "\u{EA}\u{323}"],    // ệ in three spellings
-        ["\u{D55C}", "\u{1112}\u{1161}\u{11AB}"],            // 한: syllable, jamo
+        ["\u{E9}", "e\u{301}"],  // é: precomposed, decomposed
+        ["\u{C5}", "A\u{30A}", "\u{212B}"],  // Å, A + ring, ANGSTROM SIGN
+        ["\u{F1}", "n\u{303}"],  // ñ
+        ["\u{3A9}", "\u{2126}"],  // Ω, OHM SIGN
+        ["\u{1EC7}", "e\u{323}\u{302}", "\u{EA}\u{323}"],  // ệ in three spellings
+        ["\u{D55C}", "\u{1112}\u{1161}\u{11AB}"],  // 한: syllable, jamo
     ]
 
     /// A name from one group (with an optional ASCII prefix), as all of its spellings.
@@ -52,10 +52,10 @@ enum EquivalentSpellings {
 @Suite struct AttributeNameTests {
     @Test func namesCompareHashAndOrderByBytes() {
         let nfc: AttributeName = "\u{E9}", nfd: AttributeName = "e\u{301}"
-        #expect("\u{E9}" == "e\u{301}")   // Swift's String says equal ...
-        #expect(nfc != nfd)                // ... the bytes do not.
+        #expect("\u{E9}" == "e\u{301}")  // Swift's String says equal ...
+        #expect(nfc != nfd)  // ... the bytes do not.
         #expect(Set([nfc, nfd, AttributeName("\u{E9}")]).count == 2)
-        #expect(nfd < nfc)                 // 0x65 ("e") before 0xC3
+        #expect(nfd < nfc)  // 0x65 ("e") before 0xC3
         #expect(AttributeName("a") < AttributeName("ab") && !(AttributeName("ab") < AttributeName("a")))
         #expect(nfc.description == "\u{E9}" && Array(nfd.string.utf8) == [0x65, 0xCC, 0x81])
         let interpolated: AttributeName = "k\(1)"
@@ -75,8 +75,10 @@ enum EquivalentSpellings {
     }
 
     @Test func bothSpellingsRoundTripThroughTheCodec() throws {
-        let item: Item = ["\u{E9}": .s("nfc"), "e\u{301}": .s("nfd"),
-                          "m": .m(["\u{E9}": .n(DynamoNumber(1)), "e\u{301}": .n(DynamoNumber(2))])]
+        let item: Item = [
+            "\u{E9}": .s("nfc"), "e\u{301}": .s("nfd"),
+            "m": .m(["\u{E9}": .n(DynamoNumber(1)), "e\u{301}": .n(DynamoNumber(2))]),
+        ]
         #expect(item.count == 3)
         let bytes = JSONWriter.encode(item: item)
         let back = try JSONReader.parseItem(bytes)
@@ -111,7 +113,8 @@ enum EquivalentSpellings {
             // By bytes: String's hasSuffix would match any equivalent spelling.
             func byteSuffix(_ s: String, _ suffix: String) -> Bool { Array(s.utf8).suffix(suffix.utf8.count).elementsEqual(suffix.utf8) }
             guard let group = EquivalentSpellings.groups.first(where: { g in g.contains { byteSuffix(name.string, $0) } }),
-                  let suffix = group.first(where: { byteSuffix(name.string, $0) }) else { return }
+                let suffix = group.first(where: { byteSuffix(name.string, $0) })
+            else { return }
             let prefix = String(decoding: Array(name.string.utf8).dropLast(suffix.utf8.count), as: UTF8.self)
             for spelling in group {
                 let other = AttributeName(prefix + spelling)

@@ -62,8 +62,10 @@ import Testing
         #expect(DynamoNumber(0).canonical == "0")
     }
 
-    @Test(arguments: ["", "abc", "1.2.3", "1e", "1e+", "--1", "+-1", " 1", "1 ", ".", "e5", "0x10", "NaN",
-                      "Infinity", "1,000", "1_000", "١", "1E5.5", "-", "+", ".e1"])
+    @Test(arguments: [
+        "", "abc", "1.2.3", "1e", "1e+", "--1", "+-1", " 1", "1 ", ".", "e5", "0x10", "NaN",
+        "Infinity", "1,000", "1_000", "١", "1E5.5", "-", "+", ".e1",
+    ])
     func rejectsNonNumbers(text: String) {
         #expect(throws: DynamoNumberError.notANumber(text)) { try DynamoNumber(validating: text) }
     }
@@ -79,17 +81,22 @@ import Testing
         // Trailing and leading zeros are not significant.
         let manyZeros = "1" + String(repeating: "0", count: 60)
         #expect(try DynamoNumber(validating: manyZeros).canonical == manyZeros)
-        #expect(try DynamoNumber(validating: "0.0000000000000000000000000000000000000000001").canonical
-            == "0.0000000000000000000000000000000000000000001")
+        #expect(
+            try DynamoNumber(validating: "0.0000000000000000000000000000000000000000001").canonical
+                == "0.0000000000000000000000000000000000000000001")
     }
 
     @Test func rangeLimits() throws {
-        for text in ["1E-130", "-1E-130", "10E-131", "0.1E-129", "9.9999999999999999999999999999999999999E+125",
-                     "-9.9999999999999999999999999999999999999E+125", "1E+125", "0E+99999", "0E-99999"] {
+        for text in [
+            "1E-130", "-1E-130", "10E-131", "0.1E-129", "9.9999999999999999999999999999999999999E+125",
+            "-9.9999999999999999999999999999999999999E+125", "1E+125", "0E+99999", "0E-99999",
+        ] {
             #expect(throws: Never.self) { try DynamoNumber(validating: text) }
         }
-        for text in ["1E-131", "0.9E-130", "-1E-131", "1E+126", "10E+125", "-1E+126", "1E+99999999999999999999",
-                     "1E-99999999999999999999"] {
+        for text in [
+            "1E-131", "0.9E-130", "-1E-131", "1E+126", "10E+125", "-1E+126", "1E+99999999999999999999",
+            "1E-99999999999999999999",
+        ] {
             #expect(throws: DynamoNumberError.outOfRange(text)) { try DynamoNumber(validating: text) }
         }
         #expect(DynamoNumber(unchecked: "1E+126").isValid == false)
@@ -98,7 +105,8 @@ import Testing
 
     @Test func errorMessages() {
         #expect(DynamoNumberError.notANumber("x").description == "\"x\" is not a number")
-        #expect(DynamoNumberError.tooManyDigits("1", digits: 39).description
-            == "\"1\" has 39 significant digits; DynamoDB keeps at most 38")
+        #expect(
+            DynamoNumberError.tooManyDigits("1", digits: 39).description
+                == "\"1\" has 39 significant digits; DynamoDB keeps at most 38")
     }
 }

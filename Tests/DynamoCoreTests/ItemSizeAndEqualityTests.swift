@@ -6,9 +6,9 @@ import Testing
         #expect(dynamoDBItemSize([:]) == 0)
         #expect(dynamoDBItemSize(["pk": .s("abc")]) == 5)
         #expect(dynamoDBItemSize(["名": .s("é")]) == 3 + 2)
-        #expect(dynamoDBItemSize(["n": .n(DynamoNumber(unchecked: "123"))]) == 1 + 3)      // 2 bytes for 3 digits + 1
-        #expect(dynamoDBItemSize(["n": .n(DynamoNumber(unchecked: "1.50"))]) == 1 + 2)     // 2 significant digits
-        #expect(dynamoDBItemSize(["n": .n(DynamoNumber(unchecked: "1000"))]) == 1 + 2)     // trailing zeros trimmed
+        #expect(dynamoDBItemSize(["n": .n(DynamoNumber(unchecked: "123"))]) == 1 + 3)  // 2 bytes for 3 digits + 1
+        #expect(dynamoDBItemSize(["n": .n(DynamoNumber(unchecked: "1.50"))]) == 1 + 2)  // 2 significant digits
+        #expect(dynamoDBItemSize(["n": .n(DynamoNumber(unchecked: "1000"))]) == 1 + 2)  // trailing zeros trimmed
         #expect(dynamoDBItemSize(["n": .n(DynamoNumber(unchecked: "0"))]) == 1 + 1)
         #expect(dynamoDBItemSize(["b": .b([1, 2, 3])]) == 4)
         #expect(dynamoDBItemSize(["t": .bool(true), "z": .null]) == 4)
@@ -28,8 +28,9 @@ import Testing
         #expect(AttributeValue.ss(["a", "b"]) != .ss(["a", "c"]))
         #expect(AttributeValue.ss(["a", "a", "b"]) != .ss(["a", "b", "b"]))
         #expect(AttributeValue.ns([DynamoNumber(1), DynamoNumber(unchecked: "2.0")]) == .ns([DynamoNumber(2), DynamoNumber(1)]))
-        #expect(AttributeValue.ns([DynamoNumber(1), DynamoNumber(unchecked: "2.0")]).hashValue
-            == AttributeValue.ns([DynamoNumber(2), DynamoNumber(1)]).hashValue)
+        #expect(
+            AttributeValue.ns([DynamoNumber(1), DynamoNumber(unchecked: "2.0")]).hashValue
+                == AttributeValue.ns([DynamoNumber(2), DynamoNumber(1)]).hashValue)
         #expect(AttributeValue.bs([[1], [2]]) == .bs([[2], [1]]))
         #expect(AttributeValue.l([.s("a"), .s("b")]) != .l([.s("b"), .s("a")]))
         #expect(AttributeValue.s("1") != .n(DynamoNumber(1)))

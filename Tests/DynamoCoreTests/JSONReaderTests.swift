@@ -65,17 +65,18 @@ import Testing
         }
     }
 
-    @Test(arguments: [
-        ([0x22, 0x61, 0xFF, 0x22], 2),                 // never valid in UTF-8
-        ([0x22, 0xC0, 0x80, 0x22], 1),                 // overlong NUL
-        ([0x22, 0xE0, 0x80, 0x80, 0x22], 1),           // overlong three-byte form
-        ([0x22, 0xED, 0xA0, 0x80, 0x22], 1),           // encoded surrogate U+D800
-        ([0x22, 0xE6, 0x97, 0x22], 1),                 // truncated sequence
-        ([0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], 1),     // beyond U+10FFFF
-        ([0x22, 0x80, 0x22], 1),                       // lone continuation byte
-        ([0x22, 0x5C, 0x6E, 0xFF, 0x22], 3),           // after an escape
-        ([0x22, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0xC3], 10),  // truncated at the end
-    ] as [([UInt8], Int)])
+    @Test(
+        arguments: [
+            ([0x22, 0x61, 0xFF, 0x22], 2),  // never valid in UTF-8
+            ([0x22, 0xC0, 0x80, 0x22], 1),  // overlong NUL
+            ([0x22, 0xE0, 0x80, 0x80, 0x22], 1),  // overlong three-byte form
+            ([0x22, 0xED, 0xA0, 0x80, 0x22], 1),  // encoded surrogate U+D800
+            ([0x22, 0xE6, 0x97, 0x22], 1),  // truncated sequence
+            ([0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], 1),  // beyond U+10FFFF
+            ([0x22, 0x80, 0x22], 1),  // lone continuation byte
+            ([0x22, 0x5C, 0x6E, 0xFF, 0x22], 3),  // after an escape
+            ([0x22, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0xC3], 10),  // truncated at the end
+        ] as [([UInt8], Int)])
     func invalidUTF8IsRejected(bytes: [UInt8], offset: Int) {
         #expect(parseError(bytes) { _ = try $0.readString() } == JSONParseError(offset: offset, reason: "invalid UTF-8 in a string"))
     }
@@ -132,10 +133,12 @@ import Testing
 
     @Test func genericJSON() throws {
         let json = try JSON.parse(Array(#" {"a": [1, -2.5e3, true, false, null, "s\n"], "b": {}, "c": []} "#.utf8))
-        #expect(json == .object([
-            "a": .array([.number("1"), .number("-2.5e3"), .bool(true), .bool(false), .null, .string("s\n")]),
-            "b": .object([:]), "c": .array([]),
-        ]))
+        #expect(
+            json
+                == .object([
+                    "a": .array([.number("1"), .number("-2.5e3"), .bool(true), .bool(false), .null, .string("s\n")]),
+                    "b": .object([:]), "c": .array([]),
+                ]))
         #expect(json["a"]?.arrayValue?.first?.intValue == 1)
         #expect(try JSON.parse(Array("\"x\"".utf8)) == .string("x"))
     }
@@ -212,19 +215,20 @@ import Testing
     }
 
     @Test func readObjectBodyMustConsumeTheValue() {
-        #expect(parseError(#"{"a":1,"b":2}"#) { try $0.readObject { _, _ in } }
-            == JSONParseError(offset: 5, reason: "expected ',' or '}' after an object member, found '1'"))
+        #expect(
+            parseError(#"{"a":1,"b":2}"#) { try $0.readObject { _, _ in } }
+                == JSONParseError(offset: 5, reason: "expected ',' or '}' after an object member, found '1'"))
     }
 }
 
 @Suite struct DynamoJSONReaderTests {
     @Test func everyType() throws {
         let text = #"""
-        { "s": {"S": "x"}, "n": {"N": "1.50"}, "b": {"B": "AAEC/w=="}, "t": {"BOOL": true},
-          "f": {"BOOL": false}, "z": {"NULL": true}, "m": {"M": {"k": {"S": "v"}}},
-          "l": {"L": [{"N": "1"}, {"S": "2"}]}, "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]},
-          "bs": {"BS": ["AA==", "AQI="]}, "em": {"M": {}}, "el": {"L": []}, "es": {"S": ""}, "eb": {"B": ""} }
-        """#
+            { "s": {"S": "x"}, "n": {"N": "1.50"}, "b": {"B": "AAEC/w=="}, "t": {"BOOL": true},
+              "f": {"BOOL": false}, "z": {"NULL": true}, "m": {"M": {"k": {"S": "v"}}},
+              "l": {"L": [{"N": "1"}, {"S": "2"}]}, "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]},
+              "bs": {"BS": ["AA==", "AQI="]}, "em": {"M": {}}, "el": {"L": []}, "es": {"S": ""}, "eb": {"B": ""} }
+            """#
         let item = try JSONReader.parseItem(Array(text.utf8))
         let expected: Item = [
             "s": .s("x"), "n": .n(DynamoNumber(unchecked: "1.50")), "b": .b([0, 1, 2, 255]), "t": .bool(true),
@@ -266,11 +270,13 @@ import Testing
     }
 
     @Test func malformedItems() {
-        #expect(parseError(#"{"a":{"S":"x"},"a":{"S":"y"}}"#) { _ = try $0.readItem() }
-            == JSONParseError(offset: 15, reason: #"duplicate attribute name "a""#))
+        #expect(
+            parseError(#"{"a":{"S":"x"},"a":{"S":"y"}}"#) { _ = try $0.readItem() }
+                == JSONParseError(offset: 15, reason: #"duplicate attribute name "a""#))
         #expect(parseError("[]") { _ = try $0.readItem() } == JSONParseError(offset: 0, reason: "expected '{', found '['"))
-        #expect(parseError(#"{"a":"x"}"#) { _ = try $0.readItem() }
-            == JSONParseError(offset: 5, reason: #"expected an attribute value such as {"S":"text"}, found '"'"#))
+        #expect(
+            parseError(#"{"a":"x"}"#) { _ = try $0.readItem() }
+                == JSONParseError(offset: 5, reason: #"expected an attribute value such as {"S":"text"}, found '"'"#))
     }
 
     /// NFC and NFD spellings of a name are two attributes to DynamoDB (names are byte strings), and to
@@ -285,8 +291,9 @@ import Testing
         #expect(item["m"] == .m(["\u{E9}": .n(DynamoNumber(1)), "e\u{301}": .n(DynamoNumber(2))]))
         #expect(item["m"] != .m(["\u{E9}": .n(DynamoNumber(2)), "e\u{301}": .n(DynamoNumber(1))]))
         // A byte-identical repeat is still a duplicate.
-        #expect(parseError("{\"\u{E9}\":{\"S\":\"a\"},\"\u{E9}\":{\"S\":\"b\"}}") { _ = try $0.readItem() }
-            == JSONParseError(offset: 16, reason: "duplicate attribute name \"\u{E9}\""))
+        #expect(
+            parseError("{\"\u{E9}\":{\"S\":\"a\"},\"\u{E9}\":{\"S\":\"b\"}}") { _ = try $0.readItem() }
+                == JSONParseError(offset: 16, reason: "duplicate attribute name \"\u{E9}\""))
     }
 
     @Test func errorDescription() {

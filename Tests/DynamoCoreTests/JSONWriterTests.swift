@@ -31,8 +31,9 @@ import Testing
     }
 
     @Test func escapes() {
-        #expect(text { $0.string("a\"b\\c\n\r\t\u{8}\u{C}\u{1}\u{1F}\u{7F}é/😀") }
-            == #""a\"b\\c\n\r\t\b\f\u0001\u001f"# + "\u{7F}é/😀\"")
+        #expect(
+            text { $0.string("a\"b\\c\n\r\t\u{8}\u{C}\u{1}\u{1F}\u{7F}é/😀") }
+                == #""a\"b\\c\n\r\t\b\f\u0001\u001f"# + "\u{7F}é/😀\"")
         #expect(text { $0.string("") } == #""""#)
     }
 
@@ -60,11 +61,12 @@ import Testing
             w.endObject()
         }
         #expect(out == #"{"a":[1,-20],"b":null,"c":{},"d":false,"e":1e5,"f":"AQ==","g\n":"s","h":{"x":{"NULL":true}}}"#)
-        #expect(text { w in
-            w.beginArray(); w.beginArray(); w.endArray(); w.beginArray(); w.string("x"); w.endArray()
-            w.attributeValue(.null); w.attributeValue(.s("a")); w.int(Int.min); w.int(Int.max); w.int(0)
-            w.endArray()
-        } == #"[[],["x"],{"NULL":true},{"S":"a"},-9223372036854775808,9223372036854775807,0]"#)
+        #expect(
+            text { w in
+                w.beginArray(); w.beginArray(); w.endArray(); w.beginArray(); w.string("x"); w.endArray()
+                w.attributeValue(.null); w.attributeValue(.s("a")); w.int(Int.min); w.int(Int.max); w.int(0)
+                w.endArray()
+            } == #"[[],["x"],{"NULL":true},{"S":"a"},-9223372036854775808,9223372036854775807,0]"#)
     }
 
     @Test func itemsWithSeveralAttributesRoundTrip() throws {
@@ -85,8 +87,10 @@ import Testing
 }
 
 @Suite struct Base64Tests {
-    @Test(arguments: [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="),
-                      ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")])
+    @Test(arguments: [
+        ("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="),
+        ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy"),
+    ])
     func rfc4648Vectors(plain: String, encoded: String) {
         #expect(Base64.encode(Array(plain.utf8)) == encoded)
         #expect(Base64.decode(encoded) == Array(plain.utf8))

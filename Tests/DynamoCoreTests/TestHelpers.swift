@@ -43,10 +43,11 @@ func identical(_ a: Item, _ b: Item) -> Bool {
 enum RandomValues {
     /// Characters chosen to stress the codec: every control character, quotes and backslashes,
     /// 2-, 3- and 4-byte UTF-8, combining marks, characters next to the surrogate range.
-    static let interesting: [UnicodeScalar] = (0..<0x20).map { UnicodeScalar($0)! } + [
-        "\"", "\\", "/", " ", "a", "Z", "0", "\u{7F}", "\u{80}", "é", "ß", "\u{301}", "€", "東",
-        "\u{D7FF}", "\u{E000}", "\u{FFFD}", "\u{FEFF}", "\u{2028}", "\u{2029}", "😀", "𝄞", "\u{10FFFF}",
-    ]
+    static let interesting: [UnicodeScalar] =
+        (0..<0x20).map { UnicodeScalar($0)! } + [
+            "\"", "\\", "/", " ", "a", "Z", "0", "\u{7F}", "\u{80}", "é", "ß", "\u{301}", "€", "東",
+            "\u{D7FF}", "\u{E000}", "\u{FFFD}", "\u{FEFF}", "\u{2028}", "\u{2029}", "😀", "𝄞", "\u{10FFFF}",
+        ]
 
     static func string<G: RandomNumberGenerator>(_ rng: inout G, maxLength: Int = 12) -> String {
         let length = Int.random(in: 0...maxLength, using: &rng)

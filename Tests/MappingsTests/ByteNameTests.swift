@@ -26,7 +26,8 @@ private let nfc = "\u{E9}", nfd = "e\u{301}"
 
     @Test func renameMovesOnlyItsSpelling() throws {
         let t = try transform("- rename: { \"\(nfc)\": plain }")
-        #expect(try t.apply([AttributeName(nfc): .s("1"), AttributeName(nfd): .s("2")])
+        #expect(
+            try t.apply([AttributeName(nfc): .s("1"), AttributeName(nfd): .s("2")])
                 == ["plain": .s("1"), AttributeName(nfd): .s("2")])
         // Renaming one spelling to the other is a real rename, and refused only when the target exists.
         let toOther = try transform("- rename: { \"\(nfc)\": \"\(nfd)\" }")
@@ -37,7 +38,8 @@ private let nfc = "\u{E9}", nfd = "e\u{301}"
 
     @Test func convertTemplatesAndFiltersReadOnlyTheirSpelling() throws {
         let item: Item = [AttributeName(nfc): .s("1"), AttributeName(nfd): .s("two")]
-        #expect(try transform("- convert: { \"\(nfc)\": number }").apply(item)
+        #expect(
+            try transform("- convert: { \"\(nfc)\": number }").apply(item)
                 == [AttributeName(nfc): n("1"), AttributeName(nfd): .s("two")])
         #expect(try transform("- set: { t: \"{\(nfd)}-{\(nfc)}\" }").apply(item)?["t"] == .s("two-1"))
         #expect(try transform("- filter: { attribute: \"\(nfc)\", equals: two }").apply(item) == nil)
@@ -50,18 +52,24 @@ private let nfc = "\u{E9}", nfd = "e\u{301}"
     @Test func mappingFileNamesAreDistinctByBytes() throws {
         // Both spellings in one 'set' are two attributes, not a duplicate key.
         let t = try transform("- set: { \"\(nfc)\": 1, \"\(nfd)\": 2, m: { M: { \"\(nfc)\": a, \"\(nfd)\": b } }, s: { SS: [\"\(nfc)\", \"\(nfd)\"] } }")
-        #expect(try t.apply([:]) == [AttributeName(nfc): n("1"), AttributeName(nfd): n("2"),
-                                      "m": .m([AttributeName(nfc): .s("a"), AttributeName(nfd): .s("b")]), "s": .ss([nfc, nfd])])
-        #expect(try transform("- rename: { \"\(nfc)\": x, \"\(nfd)\": y }")
-                    .apply([AttributeName(nfc): .s("1"), AttributeName(nfd): .s("2")]) == ["x": .s("1"), "y": .s("2")])
+        #expect(
+            try t.apply([:]) == [
+                AttributeName(nfc): n("1"), AttributeName(nfd): n("2"),
+                "m": .m([AttributeName(nfc): .s("a"), AttributeName(nfd): .s("b")]), "s": .ss([nfc, nfd]),
+            ])
+        #expect(
+            try transform("- rename: { \"\(nfc)\": x, \"\(nfd)\": y }")
+                .apply([AttributeName(nfc): .s("1"), AttributeName(nfd): .s("2")]) == ["x": .s("1"), "y": .s("2")])
         // A byte-identical repeat is still a duplicate.
-        #expect(issueLines("""
-        version: 1
-        tables:
-          - source: src-table
-            target: dst-table
-            transforms:
-              - set: { "\(nfc)": 1, "\(nfc)": 2 }
-        """) == ["m.yaml:6:24: duplicate key '\(nfc)' in 'set'; the first is at line 6"])
+        #expect(
+            issueLines(
+                """
+                version: 1
+                tables:
+                  - source: src-table
+                    target: dst-table
+                    transforms:
+                      - set: { "\(nfc)": 1, "\(nfc)": 2 }
+                """) == ["m.yaml:6:24: duplicate key '\(nfc)' in 'set'; the first is at line 6"])
     }
 }

@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct DiscardDataTests {
     @Test func discardDataNamesDecommissionedTablesOnly() throws {
-        let doc = try load("""
+        let doc = try load(
+            """
             version: 1
             tables:
               - source: orders-old
@@ -20,13 +21,17 @@ import Testing
     }
 
     @Test func aDiscardDataPatternOutsideDecommissionIsAnError() {
-        #expect(issueLines("""
-            version: 1
-            tables:
-              - source: orders-old
-                target: orders-new
-            decommission: ["orders-old"]
-            discard-data: ["scratch-*"]
-            """) == ["m.yaml:6:16: discard-data pattern 'scratch-*' is not under 'decommission'; discard-data only marks decommissioned tables whose data need not be kept; add it to 'decommission' too"])
+        #expect(
+            issueLines(
+                """
+                version: 1
+                tables:
+                  - source: orders-old
+                    target: orders-new
+                decommission: ["orders-old"]
+                discard-data: ["scratch-*"]
+                """) == [
+                    "m.yaml:6:16: discard-data pattern 'scratch-*' is not under 'decommission'; discard-data only marks decommissioned tables whose data need not be kept; add it to 'decommission' too"
+                ])
     }
 }

@@ -55,14 +55,16 @@ import Testing
     @Test func setsAndMapsCompareWithoutOrder() throws {
         #expect(try keeps("{ attribute: t, equals: { SS: [a, b] } }", ["t": .ss(["b", "a"])]))
         #expect(try !keeps("{ attribute: t, equals: { SS: [a, b] } }", ["t": .ss(["a"])]))
-        #expect(try keeps("{ attribute: m, equals: { M: { x: 1, y: [2] } } }".replacingOccurrences(of: "[2]", with: "{ L: [2] }"),
-                          ["m": .m(["y": .l([n("2.0")]), "x": n("1")])]))
+        #expect(
+            try keeps(
+                "{ attribute: m, equals: { M: { x: 1, y: [2] } } }".replacingOccurrences(of: "[2]", with: "{ L: [2] }"),
+                ["m": .m(["y": .l([n("2.0")]), "x": n("1")])]))
     }
 
     @Test func combinators() throws {
         let f = """
-        { any: [ { attribute: status, equals: active }, { all: [ { attribute: vip, equals: true }, { not: { attribute: banned, exists: true } } ] } ] }
-        """
+            { any: [ { attribute: status, equals: active }, { all: [ { attribute: vip, equals: true }, { not: { attribute: banned, exists: true } } ] } ] }
+            """
         #expect(try keeps(f, ["status": .s("active")]))
         #expect(try keeps(f, ["vip": .bool(true)]))
         #expect(try !keeps(f, ["vip": .bool(true), "banned": .bool(false)]))

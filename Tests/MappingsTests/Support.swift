@@ -23,14 +23,14 @@ func transform(_ transforms: String) throws -> CompiledTransform {
     let body = transforms.split(separator: "\n", omittingEmptySubsequences: false)
         .map { "      " + $0 }.joined(separator: "\n")
     let yaml = """
-    version: 1
-    env: prod
-    tables:
-      - source: src-table
-        target: dst-table
-        transforms:
-    \(body)
-    """
+        version: 1
+        env: prod
+        tables:
+          - source: src-table
+            target: dst-table
+            transforms:
+        \(body)
+        """
     let doc = try load(yaml)
     let resolved = try doc.resolve(existingTables: ["src-table"])
     return try #require(resolved.targets.first?.sources.first).transform

@@ -5,8 +5,8 @@ import Mappings
 import Pipeline
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct CheckpointEndpointTests {
     /// A checkpoint as written before endpoints were normalized: unfinished (copying had started, so a

@@ -4,8 +4,8 @@ import Foundation
 import Pipeline
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
 
 /// `migrate` meets AWS's control-plane timing (answered by the fault proxy the way AWS answers it):
 /// point-in-time recovery refused right after CreateTable, and a source's encryption key.
@@ -71,19 +71,23 @@ struct ControlPlaneTimingMigrateTests {
 
     /// A source encrypted with the AWS-managed key is inherited as "KMS, no key named" (naming the
     /// source account's `aws/dynamodb` key fails elsewhere); a customer-managed key is passed on.
-    @Test(arguments: [
-        ("arn:aws:kms:us-east-1:123456789012:alias/aws/dynamodb", nil),
-        ("alias/aws/dynamodb", nil),
-        ("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-         "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            ("arn:aws:kms:us-east-1:123456789012:alias/aws/dynamodb", nil),
+            ("alias/aws/dynamodb", nil),
+            (
+                "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+            ),
+        ] as [(String, String?)])
     func anInheritedKMSKeyIsNamedOnlyWhenCustomerManaged(sourceKey: String, expectedKey: String?) async throws {
         let source = try await makeTable(client, prefix: "kms-src")
         let target = TestEnvironment.uniqueTableName("kms-tgt")
         let proxy = try FaultProxy(upstream: localEndpoint)
         defer { proxy.stop() }
-        proxy.inject(.rewriteMember("Table.SSEDescription", json: #"{"Status":"ENABLED","SSEType":"KMS","KMSMasterKeyArn":"\#(sourceKey)"}"#),
-                     operation: "DescribeTable", times: 1)
+        proxy.inject(
+            .rewriteMember("Table.SSEDescription", json: #"{"Status":"ENABLED","SSEType":"KMS","KMSMasterKeyArn":"\#(sourceKey)"}"#),
+            operation: "DescribeTable", times: 1)
         let faulty = makeClient(endpoint: proxy.endpoint)
         let described = try await faulty.describeTable(source)
         #expect(described.sse == SSESpecification(enabled: true, kmsKeyId: sourceKey))

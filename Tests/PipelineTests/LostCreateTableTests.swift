@@ -4,8 +4,8 @@ import Foundation
 import Pipeline
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
 
 /// A target table we asked to create is ours: a lost CreateTable answer, or a kill between
 /// CreateTable and the settings that follow it, must still end with the table fully set up.

@@ -5,12 +5,14 @@ import Mappings
 import Pipeline
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
 
 /// Loads mapping YAML, resolves it against the server's tables and runs the migrator.
-func migrate(_ yaml: String, client: DynamoDBClient, stateDirectory: URL,
-             configure: (inout MigrationOptions) -> Void = { _ in }) async throws -> (MigrationReport, ResolvedMapping) {
+func migrate(
+    _ yaml: String, client: DynamoDBClient, stateDirectory: URL,
+    configure: (inout MigrationOptions) -> Void = { _ in }
+) async throws -> (MigrationReport, ResolvedMapping) {
     let resolved = try await resolve(yaml, client: client)
     var options = MigrationOptions(stateDirectory: stateDirectory, planFingerprint: "test")
     options.writersPerTarget = 2
@@ -33,7 +35,8 @@ func expectedItems(of target: ResolvedTarget, keySchema: KeySchema, client: Dyna
         let transform = source.itemTransform(targetKey: keySchema.spec)
         for item in try await scanAll(client, source.table) {
             guard let out = try? transform.apply(item), let key = keySchema.key(of: out),
-                  dynamoDBItemSize(out) <= DynamoDBLimits.maxItemBytes else { continue }
+                dynamoDBItemSize(out) <= DynamoDBLimits.maxItemBytes
+            else { continue }
             switch target.conflict {
             case .overwrite: expected[key] = out
             case .keepExisting, .fail: if expected[key] == nil { expected[key] = out }
@@ -56,8 +59,10 @@ func actualItems(_ table: String, client: DynamoDBClient) async throws -> [Item:
 }
 
 /// Requires every target of the mapping to hold exactly what the sources should produce.
-func expectTargetsMatchSources(_ resolved: ResolvedMapping, client: DynamoDBClient,
-                               sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws {
+func expectTargetsMatchSources(
+    _ resolved: ResolvedMapping, client: DynamoDBClient,
+    sourceLocation: Testing.SourceLocation = #_sourceLocation
+) async throws {
     for target in resolved.targets {
         let keySchema = try await client.describeTable(target.name).keySchema
         let expected = try await expectedItems(of: target, keySchema: keySchema, client: client)
@@ -68,7 +73,9 @@ func expectTargetsMatchSources(_ resolved: ResolvedMapping, client: DynamoDBClie
         let changed = expected.keys.filter { actual[$0] != nil && actual[$0] != expected[$0] }
         #expect(missing.isEmpty, "\(target.name) lacks \(missing.count) items, e.g. \(missing.prefix(3))", sourceLocation: sourceLocation)
         #expect(extra.isEmpty, "\(target.name) has \(extra.count) unexpected items", sourceLocation: sourceLocation)
-        #expect(changed.isEmpty, "\(target.name) has \(changed.count) changed items, e.g. \(changed.prefix(1).map { (expected[$0]!, actual[$0]!) })", sourceLocation: sourceLocation)
+        #expect(
+            changed.isEmpty, "\(target.name) has \(changed.count) changed items, e.g. \(changed.prefix(1).map { (expected[$0]!, actual[$0]!) })",
+            sourceLocation: sourceLocation)
     }
 }
 
@@ -82,18 +89,24 @@ struct MergeFixture {
         let a = TestEnvironment.uniqueTableName("\(prefix)-a")
         let b = TestEnvironment.uniqueTableName("\(prefix)-b")
         try await client.createTable(CreateTableInput(name: a, keySchema: KeySchema(partitionKey: KeyAttribute(name: "id", type: .string))))
-        try await client.createTable(CreateTableInput(name: b, keySchema: KeySchema(partitionKey: KeyAttribute(name: "uid", type: .string)),
-                                                      globalSecondaryIndexes: [SecondaryIndex(name: "byStatus", keySchema: KeySchema(partitionKey: KeyAttribute(name: "status", type: .string)))]))
+        try await client.createTable(
+            CreateTableInput(
+                name: b, keySchema: KeySchema(partitionKey: KeyAttribute(name: "uid", type: .string)),
+                globalSecondaryIndexes: [SecondaryIndex(name: "byStatus", keySchema: KeySchema(partitionKey: KeyAttribute(name: "status", type: .string)))]))
         try await client.waitUntilActive(a, pollInterval: .milliseconds(50))
         try await client.waitUntilActive(b, pollInterval: .milliseconds(50))
         let itemsA: [Item] = (0..<countA).map { i in
-            ["id": .s(String(format: "u%04d", i)), "name": .s("Ada \(i) ✓"), "price": .s("\(i).50"),
-             "createdAt": .n(DynamoNumber(1_700_000_000 + i)), "tags": .ss(["a", "t\(i % 7)"])]
+            [
+                "id": .s(String(format: "u%04d", i)), "name": .s("Ada \(i) ✓"), "price": .s("\(i).50"),
+                "createdAt": .n(DynamoNumber(1_700_000_000 + i)), "tags": .ss(["a", "t\(i % 7)"]),
+            ]
         }
         let itemsB: [Item] = (0..<countB).map { i in
             let n = i + 100
-            return ["uid": .s(String(format: "u%04d", n)), "name": .s("Bob \(n)"), "status": .s(n % 10 == 0 ? "deleted" : "active"),
-                    "score": .n(DynamoNumber(unchecked: "\(n).25")), "blob": .b([UInt8(n % 256), 1, 2])]
+            return [
+                "uid": .s(String(format: "u%04d", n)), "name": .s("Bob \(n)"), "status": .s(n % 10 == 0 ? "deleted" : "active"),
+                "score": .n(DynamoNumber(unchecked: "\(n).25")), "blob": .b([UInt8(n % 256), 1, 2]),
+            ]
         }
         try await writeAll(client, a, itemsA)
         try await writeAll(client, b, itemsB)

@@ -5,8 +5,8 @@ import Mappings
 import Pipeline
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
 
 @Suite(needsLocalServer)
 struct MigratorTests {
@@ -15,7 +15,9 @@ struct MigratorTests {
     @Test func manySourcesIntoOneTargetWithTransformsAndOverwrite() async throws {
         let fixture = try await MergeFixture.make(client, prefix: "mig-merge")
         let state = TestEnvironment.temporaryDirectory("mig-merge")
-        let (report, resolved) = try await migrate(fixture.yaml(), client: client, stateDirectory: state) { $0.segments = 3; $0.scanPageLimit = 40 }
+        let (report, resolved) = try await migrate(fixture.yaml(), client: client, stateDirectory: state) {
+            $0.segments = 3; $0.scanPageLimit = 40
+        }
 
         try await expectTargetsMatchSources(resolved, client: client)
         #expect(report.createdTables == [fixture.target])
@@ -39,8 +41,9 @@ struct MigratorTests {
         #expect(FileManager.default.fileExists(atPath: state.appendingPathComponent("report.md").path))
 
         // Running it again is a no-op that says so.
-        let rerun = Migrator(client: client, mapping: try await resolve(fixture.yaml(), client: client),
-                             options: MigrationOptions(stateDirectory: state, planFingerprint: "test"))
+        let rerun = Migrator(
+            client: client, mapping: try await resolve(fixture.yaml(), client: client),
+            options: MigrationOptions(stateDirectory: state, planFingerprint: "test"))
         let before = client.statistics.requests
         let again = try await rerun.run()
         #expect(again.alreadyComplete)
@@ -89,7 +92,9 @@ struct MigratorTests {
         let faulty = makeClient(endpoint: proxy.endpoint, retryPolicy: RetryPolicy(maxAttempts: 20))
 
         let state = TestEnvironment.temporaryDirectory("mig-faults")
-        let (report, resolved) = try await migrate(fixture.yaml(), client: faulty, stateDirectory: state) { $0.segments = 2; $0.scanPageLimit = 30 }
+        let (report, resolved) = try await migrate(fixture.yaml(), client: faulty, stateDirectory: state) {
+            $0.segments = 2; $0.scanPageLimit = 30
+        }
         try await expectTargetsMatchSources(resolved, client: client)
         #expect(report.itemsWritten == 240)
         #expect(report.unprocessedResent > 0, "UnprocessedItems were injected and resent")
@@ -124,9 +129,10 @@ struct MigratorTests {
 
         let lines = try String(contentsOf: state.appendingPathComponent("dead-letters.jsonl"), encoding: .utf8)
             .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
-        let byKey = Dictionary(uniqueKeysWithValues: lines.map { line in
-            (((line["key"] as! [String: Any])["pk"] as! [String: String])["S"]!, line["reason"] as! String)
-        })
+        let byKey = Dictionary(
+            uniqueKeysWithValues: lines.map { line in
+                (((line["key"] as! [String: Any])["pk"] as! [String: String])["S"]!, line["reason"] as! String)
+            })
         #expect(Set(byKey.keys) == ["p3", "p7", "p11"])
         #expect(byKey["p3"]!.contains("'price'"))
         #expect(byKey["p3"]!.contains("12,50"))
@@ -166,7 +172,9 @@ struct MigratorTests {
             _ = try await migrate(yaml, client: client, stateDirectory: TestEnvironment.temporaryDirectory("mig-keys"))
             Issue.record("wrote into a target with a different key schema")
         } catch let error as PipelineError {
-            #expect(error.description == "target table \(target) already exists with key schema pk(S) + sk(N), but the mapping needs pk(S); refusing to write into it")
+            #expect(
+                error.description
+                    == "target table \(target) already exists with key schema pk(S) + sk(N), but the mapping needs pk(S); refusing to write into it")
         }
         #expect(try await scanAll(client, target).isEmpty, "nothing was written")
         #expect(try await client.describeTableIfExists(fresh) == nil, "no target was created before every target was checked")
@@ -188,7 +196,9 @@ struct StateDirectoryTests {
             _ = try await migrate(yaml, client: client, stateDirectory: state) { $0.resume = true }
             Issue.record("--resume started a new migration")
         } catch let error as MigratorError {
-            #expect(error.description == "--resume was given, but \(state.path) holds no migration to resume; check --state-dir, or drop --resume to start a new migration")
+            #expect(
+                error.description
+                    == "--resume was given, but \(state.path) holds no migration to resume; check --state-dir, or drop --resume to start a new migration")
         }
         #expect(try await client.describeTableIfExists("\(source)-copy") == nil, "nothing was created")
         try await client.deleteTable(source)
@@ -203,7 +213,9 @@ struct StateDirectoryTests {
             _ = try await migrate(yaml, client: client, stateDirectory: state)
             Issue.record("a second run used a locked state directory")
         } catch let error as CheckpointError {
-            #expect(error.description == "another dynamo-migrate process is using \(state.path) (its lock is held); wait for it to finish, or use another --state-dir")
+            #expect(
+                error.description
+                    == "another dynamo-migrate process is using \(state.path) (its lock is held); wait for it to finish, or use another --state-dir")
         }
         withExtendedLifetime(held) {}
         #expect(try await client.describeTableIfExists("\(source)-copy") == nil)

@@ -6,8 +6,8 @@ import Mappings
 import Pipeline
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
 
 func key(_ name: String, _ type: ScalarAttributeType = .string) -> KeyAttribute {
     KeyAttribute(name: name, type: type)

@@ -5,8 +5,8 @@ import Mappings
 import Pipeline
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
 
 /// Runs the real binary, kills it with SIGKILL mid-run, and resumes.
 @Suite(needsLocalServer)
@@ -32,8 +32,9 @@ struct ResumeAfterKillTests {
 
     func writtenSoFar(_ checkpoint: URL) -> Int {
         guard let data = try? Data(contentsOf: checkpoint),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let sources = json["sources"] as? [String: [String: Any]] else { return 0 }
+            let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let sources = json["sources"] as? [String: [String: Any]]
+        else { return 0 }
         return sources.values.flatMap { ($0["segments"] as? [[String: Any]]) ?? [] }
             .reduce(0) { $0 + (($1["itemsWritten"] as? Int) ?? 0) }
     }
@@ -41,19 +42,21 @@ struct ResumeAfterKillTests {
     @Test func killNineMidRunThenResumeGivesAnExactCopy() async throws {
         let binary = try #require(TestEnvironment.cliBinary, "build the binary first (swift build)")
         let source = try await makeTable(client, prefix: "resume-src")
-        let items: [Item] = (0..<1200).map { ["pk": .s(String(format: "k%05d", $0)), "n": .n(DynamoNumber($0)), "pad": .s(String(repeating: "r", count: 200))] }
+        let items: [Item] = (0..<1200).map {
+            ["pk": .s(String(format: "k%05d", $0)), "n": .n(DynamoNumber($0)), "pad": .s(String(repeating: "r", count: 200))]
+        }
         try await writeAll(client, source, items)
         let target = TestEnvironment.uniqueTableName("resume-target")
         let state = TestEnvironment.temporaryDirectory("resume")
         let mapping = state.appendingPathComponent("mapping.yaml")
         try """
-            version: 1
-            tables:
-              - source: \(source)
-                target: \(target)
-                transforms:
-                  - set: { copied: true }
-            """.write(to: mapping, atomically: true, encoding: .utf8)
+        version: 1
+        tables:
+          - source: \(source)
+            target: \(target)
+            transforms:
+              - set: { copied: true }
+        """.write(to: mapping, atomically: true, encoding: .utf8)
         let stateDir = state.appendingPathComponent("state").path
         let arguments = ["migrate", mapping.path, "--state-dir", stateDir, "--segments", "3", "--page-size", "40", "--writers", "1"]
 
@@ -151,8 +154,10 @@ struct OmnixEstateMigrationTests {
         let seeder = Process()
         seeder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let summary = TestEnvironment.temporaryDirectory("estate-seed").appendingPathComponent("summary.json")
-        seeder.arguments = ["bash", TestEnvironment.packageRoot.appendingPathComponent("scripts/seed-omnix-estate.sh").path,
-                            "--endpoint-url", localEndpoint, "--reset", "--quiet", "--scale", "0.3", "--summary-json", summary.path]
+        seeder.arguments = [
+            "bash", TestEnvironment.packageRoot.appendingPathComponent("scripts/seed-omnix-estate.sh").path,
+            "--endpoint-url", localEndpoint, "--reset", "--quiet", "--scale", "0.3", "--summary-json", summary.path,
+        ]
         try seeder.run()
         seeder.waitUntilExit()
         try #require(seeder.terminationStatus == 0, "the estate seeder failed")
@@ -181,20 +186,26 @@ struct OmnixEstateMigrationTests {
         let document = try MappingLoader.load(path: file.path, env: "docs")
         try await deleteTargets(try document.resolve(existingTables: try await client.listTables()))
         let resolved = try document.resolve(existingTables: try await client.listTables())
-        let cdk = ["analytics", "carts", "customer-profiles", "feature-flags", "import-checkpoints", "inventory",
-                   "orders", "products", "recommendations", "sessions", "users"]
+        let cdk = [
+            "analytics", "carts", "customer-profiles", "feature-flags", "import-checkpoints", "inventory",
+            "orders", "products", "recommendations", "sessions", "users",
+        ]
         #expect(resolved.targets.map(\.name) == cdk.map { "omnix-ai-docs-\($0)" })
 
         // plan: the glob's users and orders tables join the entries naming those targets, and say so.
-        let plan = try await Planner(client: client, mapping: resolved,
-                                     options: PlanOptions(mappingFile: file.path, env: "docs")).makePlan()
+        let plan = try await Planner(
+            client: client, mapping: resolved,
+            options: PlanOptions(mappingFile: file.path, env: "docs")
+        ).makePlan()
         #expect(plan.problems == [])
         let users = try #require(plan.targets.first { $0.name == "omnix-ai-docs-users" })
         #expect(users.sources.map(\.table) == ["omnix-ai-cdk-users", "omnix-ai-dev-users", "omnix-users"])
         #expect(users.sources.map(\.matchedBy) == ["omnix-ai-cdk-*", nil, nil])
         #expect(users.conflict == "keep-existing")
-        #expect(users.sources[0].actions.first
-                == "matched by source glob 'omnix-ai-cdk-*' (line 7), with that entry's transforms; the entry at line 13 names omnix-ai-docs-users and sets its settings and conflict policy")
+        #expect(
+            users.sources[0].actions.first
+                == "matched by source glob 'omnix-ai-cdk-*' (line 7), with that entry's transforms; the entry at line 13 names omnix-ai-docs-users and sets its settings and conflict policy"
+        )
         let orders = try #require(plan.targets.first { $0.name == "omnix-ai-docs-orders" })
         #expect(orders.sources.map(\.table) == ["omnix-ai-cdk-orders", "omnix-orders-v1"])
         #expect(orders.sources.map(\.matchedBy) == ["omnix-ai-cdk-*", nil])
@@ -210,10 +221,13 @@ struct OmnixEstateMigrationTests {
         for target in resolved.targets { counts[target.name] = try await actualItems(target.name, client: client).count }
         // Scale 0.3: users are 36 cdk (written first) + 45 dev, of which the 15 the cdk copy already
         // holds are kept as they are (keep-existing), + 24 legacy under "LEGACY#"; orders 45 cdk + 30 v1.
-        #expect(counts == ["omnix-ai-docs-analytics": 36, "omnix-ai-docs-carts": 12, "omnix-ai-docs-customer-profiles": 36,
-                           "omnix-ai-docs-feature-flags": 5, "omnix-ai-docs-import-checkpoints": 3, "omnix-ai-docs-inventory": 30,
-                           "omnix-ai-docs-orders": 75, "omnix-ai-docs-products": 36, "omnix-ai-docs-recommendations": 45,
-                           "omnix-ai-docs-sessions": 24, "omnix-ai-docs-users": 90])
+        #expect(
+            counts == [
+                "omnix-ai-docs-analytics": 36, "omnix-ai-docs-carts": 12, "omnix-ai-docs-customer-profiles": 36,
+                "omnix-ai-docs-feature-flags": 5, "omnix-ai-docs-import-checkpoints": 3, "omnix-ai-docs-inventory": 30,
+                "omnix-ai-docs-orders": 75, "omnix-ai-docs-products": 36, "omnix-ai-docs-recommendations": 45,
+                "omnix-ai-docs-sessions": 24, "omnix-ai-docs-users": 90,
+            ])
         #expect(report.itemsRead == 407)
         #expect(report.itemsKeptExisting == 15)
         #expect(report.itemsFiltered == 0)

@@ -2,8 +2,8 @@ import Foundation
 import Pipeline
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
 
 /// A broken checkpoint.json is named, with where it is broken and what to do; never Foundation's
 /// "DecodingError.dataCorrupted…".
@@ -21,7 +21,8 @@ import TestSupport
         }
     }
 
-    static let remedy = "where the migration stood cannot be known from it. "
+    static let remedy =
+        "where the migration stood cannot be known from it. "
         + "Put back a good copy and rerun with --resume, or move it aside and rerun without --resume to start over."
 
     @Test func truncatedJSONIsPlacedByLineAndColumn() throws {
@@ -35,7 +36,8 @@ import TestSupport
     @Test func aMissingOrMistypedMemberIsNamedByItsPath() throws {
         let missing = try load(#"{"planFingerprint":"abc","startedAt":"2026-11-30T07:00:00Z","updatedAt":"2026-11-30T07:00:00Z"}"#)
         #expect(missing.message == "\(missing.path): not a valid checkpoint ('sources' is missing); " + Self.remedy)
-        let mistyped = try load(#"""
+        let mistyped = try load(
+            #"""
             {"planFingerprint":"abc","startedAt":"2026-11-30T07:00:00Z","updatedAt":"2026-11-30T07:00:00Z",
              "sources":{"t/s":{"source":"s","target":"t","totalSegments":1,"segments":[{"segment":0,"done":"yes"}]}}}
             """#)

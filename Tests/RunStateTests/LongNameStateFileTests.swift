@@ -1,7 +1,7 @@
 import Foundation
 import RunState
-import Testing
 import TestSupport
+import Testing
 
 /// Table and backup names may be 255 characters each; a file name may be 255 bytes, and an atomic replace
 /// writes `.<name>.<pid>.tmp` first. Pending backups and scratch tables of such names must still be kept.
@@ -11,11 +11,12 @@ import TestSupport
     @Test("a pending backup of a 255-character table with a 255-character backup name is recorded, listed and forgotten")
     func pendingBackupOfALongName() throws {
         let store = BackupStateStore(directory: TestEnvironment.temporaryDirectory("long-pending"))
-        let pending = PendingBackup(backupName: String(Self.table.prefix(240)) + "-20261130-0830",
-                                    table: Self.table, endpoint: "http://127.0.0.1:1",
-                                    checksumTakenAt: Date(timeIntervalSince1970: 1_796_000_000),
-                                    requestedAt: Date(timeIntervalSince1970: 1_796_000_001),
-                                    contentChecksum: ContentChecksum(algorithm: "dmc1-sha256-sum128", itemCount: 3, digest: "00"))
+        let pending = PendingBackup(
+            backupName: String(Self.table.prefix(240)) + "-20261130-0830",
+            table: Self.table, endpoint: "http://127.0.0.1:1",
+            checksumTakenAt: Date(timeIntervalSince1970: 1_796_000_000),
+            requestedAt: Date(timeIntervalSince1970: 1_796_000_001),
+            contentChecksum: ContentChecksum(algorithm: "dmc1-sha256-sum128", itemCount: 3, digest: "00"))
         try store.recordPendingBackup(pending)
         #expect(store.pendingBackups() == [pending])
         let files = try FileManager.default.contentsOfDirectory(atPath: store.pendingBackupsDirectory.path)

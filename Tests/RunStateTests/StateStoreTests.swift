@@ -1,7 +1,7 @@
 import Foundation
 import RunState
-import Testing
 import TestSupport
+import Testing
 
 /// The local state store: one permission policy, versioned records, conditional replace.
 @Suite struct StateStoreTests {
@@ -74,7 +74,10 @@ import TestSupport
             _ = try store.loadCheckpoint()
             Issue.record("a checkpoint in format 2 was read")
         } catch let error as CheckpointError {
-            #expect(error.description == "cannot read the checkpoint \(path.path): format version 2, written by a newer dynamo-migrate (this one reads up to version 1); upgrade, or pass another --state-dir")
+            #expect(
+                error.description
+                    == "cannot read the checkpoint \(path.path): format version 2, written by a newer dynamo-migrate (this one reads up to version 1); upgrade, or pass another --state-dir"
+            )
         }
 
         // A log with one line in a newer format is refused whole, naming the file and the line.
@@ -83,17 +86,21 @@ import TestSupport
         #expect(throws: StateFileError.newerFormat(path: "\(backups.drillsFile.path), line 1", record: "drill record", found: 7, supported: 1)) {
             _ = try backups.drills()
         }
-        #expect("\(StateFileError.newerFormat(path: "/s/drills.jsonl, line 1", record: "drill record", found: 7, supported: 1))"
-            == "/s/drills.jsonl, line 1: not a valid drill record (format version 7; this dynamo-migrate reads up to version 1): it was written by a newer dynamo-migrate; upgrade, or pass another --state-dir")
+        #expect(
+            "\(StateFileError.newerFormat(path: "/s/drills.jsonl, line 1", record: "drill record", found: 7, supported: 1))"
+                == "/s/drills.jsonl, line 1: not a valid drill record (format version 7; this dynamo-migrate reads up to version 1): it was written by a newer dynamo-migrate; upgrade, or pass another --state-dir"
+        )
     }
 
     @Test func recordsWrittenBeforeFormatVersionsStillRead() throws {
         let state = TestEnvironment.temporaryDirectory("state-old")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         // As written by earlier versions: no formatVersion anywhere.
-        try Data("""
+        try Data(
+            """
             {"planFingerprint":"old","sources":{},"startedAt":"2026-11-01T00:00:00Z","updatedAt":"2026-11-01T00:00:00Z","endpoint":"http://h:8000/"}
-            """.utf8).write(to: state.appendingPathComponent("checkpoint.json"))
+            """.utf8
+        ).write(to: state.appendingPathComponent("checkpoint.json"))
         let drill = """
             {"table":"orders","scratchTable":"orders-drill-1","sourceKind":"pitr","sourceReference":"latest","startedAt":"2026-11-01T00:00:00.250Z","phases":[],"measuredRTOSeconds":12.5,"expectedFrom":"","validation":"not-compared","kept":false,"notes":[]}
             """
@@ -113,10 +120,12 @@ import TestSupport
     @Test func recordedStatesRoundTripAsTheStringsTheyAlwaysWere() throws {
         let state = TestEnvironment.temporaryDirectory("state-enums")
         let backups = BackupStateStore(directory: state)
-        try backups.appendDrill(DrillRecord(table: "t", scratchTable: "t-drill", sourceKind: .export, sourceReference: "/x",
-                                            startedAt: Date(timeIntervalSince1970: 0), phases: [], measuredRTOSeconds: 1,
-                                            rtoTargetSeconds: nil, expectedChecksum: nil, expectedFrom: "", actualChecksum: nil,
-                                            validation: .notCompared, kept: false, notes: [], error: nil))
+        try backups.appendDrill(
+            DrillRecord(
+                table: "t", scratchTable: "t-drill", sourceKind: .export, sourceReference: "/x",
+                startedAt: Date(timeIntervalSince1970: 0), phases: [], measuredRTOSeconds: 1,
+                rtoTargetSeconds: nil, expectedChecksum: nil, expectedFrom: "", actualChecksum: nil,
+                validation: .notCompared, kept: false, notes: [], error: nil))
         let line = try String(contentsOf: backups.drillsFile, encoding: .utf8)
         #expect(line.contains("\"sourceKind\":\"export\""))
         #expect(line.contains("\"validation\":\"not-compared\""))

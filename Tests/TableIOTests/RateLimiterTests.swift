@@ -1,8 +1,8 @@
 import RunState
-import TableIO
 import Synchronization
-import Testing
+import TableIO
 import TestSupport
+import Testing
 
 @Suite struct RateLimiterTests {
     @Test func throttlingCutsTheRateByAThirdDownToOneUnit() {

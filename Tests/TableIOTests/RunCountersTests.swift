@@ -19,49 +19,52 @@ import Testing
     /// encoding it again gives the same keys.
     @Test func anOldCheckpointStillDecodesWithIdenticalCounts() throws {
         let old = #"""
-        {
-          "endpoint" : "http://127.0.0.1:8000",
-          "planFingerprint" : "abc",
-          "sources" : {
-            "t/s" : {
-              "segments" : [
-                {
-                  "bytesRead" : 1234,
-                  "done" : true,
-                  "itemsDeadLettered" : 2,
-                  "itemsFiltered" : 3,
-                  "itemsKeptExisting" : 4,
-                  "itemsRead" : 50,
-                  "itemsWritten" : 41,
-                  "segment" : 0
-                },
-                {
-                  "bytesRead" : 99,
-                  "done" : false,
-                  "itemsDeadLettered" : 0,
-                  "itemsFiltered" : 0,
-                  "itemsKeptExisting" : 0,
-                  "itemsRead" : 5,
-                  "itemsWritten" : 5,
-                  "resumeAfterKey" : "{\"pk\":{\"S\":\"k-5\"}}",
-                  "segment" : 1
+            {
+              "endpoint" : "http://127.0.0.1:8000",
+              "planFingerprint" : "abc",
+              "sources" : {
+                "t/s" : {
+                  "segments" : [
+                    {
+                      "bytesRead" : 1234,
+                      "done" : true,
+                      "itemsDeadLettered" : 2,
+                      "itemsFiltered" : 3,
+                      "itemsKeptExisting" : 4,
+                      "itemsRead" : 50,
+                      "itemsWritten" : 41,
+                      "segment" : 0
+                    },
+                    {
+                      "bytesRead" : 99,
+                      "done" : false,
+                      "itemsDeadLettered" : 0,
+                      "itemsFiltered" : 0,
+                      "itemsKeptExisting" : 0,
+                      "itemsRead" : 5,
+                      "itemsWritten" : 5,
+                      "resumeAfterKey" : "{\"pk\":{\"S\":\"k-5\"}}",
+                      "segment" : 1
+                    }
+                  ],
+                  "source" : "s",
+                  "target" : "t",
+                  "totalSegments" : 2
                 }
-              ],
-              "source" : "s",
-              "target" : "t",
-              "totalSegments" : 2
+              },
+              "startedAt" : "2026-11-30T07:00:00Z",
+              "updatedAt" : "2026-11-30T07:01:00Z"
             }
-          },
-          "startedAt" : "2026-11-30T07:00:00Z",
-          "updatedAt" : "2026-11-30T07:01:00Z"
-        }
-        """#
+            """#
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         let checkpoint = try decoder.decode(MigrationCheckpoint.self, from: Data(old.utf8))
         let segments = try #require(checkpoint.sources["t/s"]).segments
-        #expect(segments[0].counts == RunCounters(itemsRead: 50, itemsWritten: 41, itemsFiltered: 3, itemsDeadLettered: 2,
-                                                  itemsKeptExisting: 4, bytesRead: 1234))
+        #expect(
+            segments[0].counts
+                == RunCounters(
+                    itemsRead: 50, itemsWritten: 41, itemsFiltered: 3, itemsDeadLettered: 2,
+                    itemsKeptExisting: 4, bytesRead: 1234))
         #expect(segments[0].done && segments[0].resumeAfterKey == nil)
         #expect(segments[1].counts == RunCounters(itemsRead: 5, itemsWritten: 5, bytesRead: 99))
         #expect(segments[1].resumeAfterKey == #"{"pk":{"S":"k-5"}}"#)

@@ -1,9 +1,10 @@
 import DynamoClient
 import DynamoCore
 import Mappings
-@testable import TableIO
-import Testing
 import TestSupport
+import Testing
+
+@testable import TableIO
 
 /// Writes that meet a conflicting transaction or a write in another Region are refused, not applied:
 /// the client sends them again and the run goes on, as the SDKs do. Through a real proxy in front of moto.
@@ -21,8 +22,9 @@ import TestSupport
         defer { proxy.stop() }
         proxy.inject(.dynamoError(type: "TransactionConflictException"), operation: "PutItem", times: 2)
         let faulty = makeClient(endpoint: proxy.endpoint)
-        let writer = TargetWriter(client: faulty, table: table, keySchema: try await direct.describeTable(table).keySchema,
-                                  policy: policy, clock: TestClock())
+        let writer = TargetWriter(
+            client: faulty, table: table, keySchema: try await direct.describeTable(table).keySchema,
+            policy: policy, clock: TestClock())
 
         let items: [Item] = (0..<3).map { ["pk": .s("k-\($0)"), "v": .n(DynamoNumber($0))] }
         #expect(policy.mayKeepExisting, "the policy writes with conditional puts")
@@ -43,8 +45,9 @@ import TestSupport
         defer { proxy.stop() }
         proxy.inject(.dynamoError(type: "ReplicatedWriteConflictException"), operation: "BatchWriteItem", times: 1)
         let faulty = makeClient(endpoint: proxy.endpoint)
-        let writer = TargetWriter(client: faulty, table: table, keySchema: try await direct.describeTable(table).keySchema,
-                                  clock: TestClock())
+        let writer = TargetWriter(
+            client: faulty, table: table, keySchema: try await direct.describeTable(table).keySchema,
+            clock: TestClock())
 
         let items: [Item] = (0..<5).map { ["pk": .s("r-\($0)")] }
         try await writer.write(units(items))

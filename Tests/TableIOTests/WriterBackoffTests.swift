@@ -1,9 +1,10 @@
 import DynamoClient
 import DynamoCore
 import Mappings
-@testable import TableIO
-import Testing
 import TestSupport
+import Testing
+
+@testable import TableIO
 
 /// The writer's backoff before resending UnprocessedItems waits on the clock it is given: a test clock
 /// records the waits, and no real time passes.

@@ -12,11 +12,15 @@ extension TestEnvironment {
     /// environment (test credentials for the local server by default), and waits for it.
     /// - Parameter killAfter: a run that could loop forever (the bug a test is about) is killed
     ///   (SIGKILL, status 9) after this many seconds, so the test fails instead of hanging.
-    public static func runCLI(_ arguments: [String],
-                              environment: [String: String] = ["AWS_ACCESS_KEY_ID": "AKIDTESTTESTTEST",
-                                                               "AWS_SECRET_ACCESS_KEY": "test-secret-key",
-                                                               "AWS_REGION": "us-east-1"],
-                              killAfter seconds: Double? = nil) throws -> CLIRun {
+    public static func runCLI(
+        _ arguments: [String],
+        environment: [String: String] = [
+            "AWS_ACCESS_KEY_ID": "AKIDTESTTESTTEST",
+            "AWS_SECRET_ACCESS_KEY": "test-secret-key",
+            "AWS_REGION": "us-east-1",
+        ],
+        killAfter seconds: Double? = nil
+    ) throws -> CLIRun {
         guard let binary = cliBinary else { throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "dynamo-migrate"]) }
         let directory = temporaryDirectory("cli-run")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -39,8 +43,9 @@ extension TestEnvironment {
         }
         process.waitUntilExit()
         finished.withLock { $0 = true }
-        return CLIRun(status: process.terminationStatus,
-                      stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
-                      stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
+        return CLIRun(
+            status: process.terminationStatus,
+            stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
+            stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
     }
 }

@@ -1,10 +1,11 @@
+import Foundation
+
 // A scripted HTTP server that answers with exact bytes, for testing clients against odd responses.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 
 /// Listens on 127.0.0.1 and answers each connection's first request with canned raw bytes
 /// (status line, headers and body exactly as given), then closes the connection.

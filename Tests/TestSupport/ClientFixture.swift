@@ -12,8 +12,9 @@ public let testCredentials = Credentials(accessKeyId: "AKIDTESTTESTTEST", secret
 
 /// A client for the local server (or any endpoint, e.g. a fault proxy in front of it).
 public func makeClient(endpoint: String, retryPolicy: RetryPolicy = .default, sleeper: any RunClock = TestClock()) -> DynamoDBClient {
-    DynamoDBClient(configuration: AWSConfiguration(credentials: testCredentials, region: "us-east-1", endpoint: endpoint, profile: nil),
-                   retryPolicy: retryPolicy, clock: sleeper)
+    DynamoDBClient(
+        configuration: AWSConfiguration(credentials: testCredentials, region: "us-east-1", endpoint: endpoint, profile: nil),
+        retryPolicy: retryPolicy, clock: sleeper)
 }
 
 /// A clock tests control: sleeping records the wait and moves the clock forward by it at once (after
@@ -35,7 +36,9 @@ public final class TestClock: RunClock {
     }
 
     public func sleep(for duration: Duration) async throws {
-        state.withLock { $0.delays.append(duration); $0.offset += max(.zero, duration) }
+        state.withLock {
+            $0.delays.append(duration); $0.offset += max(.zero, duration)
+        }
         await Task.yield()
     }
 
@@ -65,17 +68,21 @@ public let localServerAvailable = TestEnvironment.endpoint != nil
 /// For suites that need the local server: skipped, with the reason, when there is none; each skip is
 /// counted in the banner the test process ends with.
 public let needsLocalServer = Testing.ConditionTrait.enabled(
-    Comment(rawValue: "needs a local DynamoDB: \(LocalServer.unavailableReason ?? "none available")")) {
+    Comment(rawValue: "needs a local DynamoDB: \(LocalServer.unavailableReason ?? "none available")")
+) {
     LocalServer.availableOrCountSkip()
 }
 
 /// Creates a hash(+range) table on the local server and waits until it is ACTIVE.
-public func makeTable(_ client: DynamoDBClient, prefix: String, sortKey: KeyAttribute? = nil,
-               billing: BillingMode = .payPerRequest) async throws -> String {
+public func makeTable(
+    _ client: DynamoDBClient, prefix: String, sortKey: KeyAttribute? = nil,
+    billing: BillingMode = .payPerRequest
+) async throws -> String {
     let name = TestEnvironment.uniqueTableName(prefix)
-    try await client.createTable(CreateTableInput(
-        name: name, keySchema: KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string), sortKey: sortKey),
-        billingMode: billing))
+    try await client.createTable(
+        CreateTableInput(
+            name: name, keySchema: KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string), sortKey: sortKey),
+            billingMode: billing))
     try await client.waitUntilActive(name, pollInterval: .milliseconds(50))
     return name
 }
@@ -115,12 +122,13 @@ public func scanAll(_ client: DynamoDBClient, _ table: String, limit: Int? = nil
 
 /// Items by `pk` (and `sk`); keys compare by bytes, as DynamoDB's do ("é" and "e\u{301}" are two keys).
 public func byKey(_ items: [Item]) -> [AttributeName: Item] {
-    Dictionary(items.map { item -> (AttributeName, Item) in
-        var key = ""
-        if case .s(let pk)? = item["pk"] { key = pk }
-        if case .n(let sk)? = item["sk"] { key += "#" + sk.canonical }
-        return (AttributeName(key), item)
-    }, uniquingKeysWith: { a, _ in a })
+    Dictionary(
+        items.map { item -> (AttributeName, Item) in
+            var key = ""
+            if case .s(let pk)? = item["pk"] { key = pk }
+            if case .n(let sk)? = item["sk"] { key += "#" + sk.canonical }
+            return (AttributeName(key), item)
+        }, uniquingKeysWith: { a, _ in a })
 }
 
 /// Writes items in batches of 25, resending UnprocessedItems.

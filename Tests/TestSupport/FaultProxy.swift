@@ -1,10 +1,11 @@
+import Foundation
+
 // FaultProxy: an HTTP/1.1 proxy between a client and moto that injects the failures moto never produces.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 
 /// A failure the proxy injects into one request.
 public enum Fault: Sendable, Hashable, CustomStringConvertible {
@@ -216,8 +217,10 @@ public final class FaultProxy: Sendable {
     /// Applies `fault` to the next `times` requests for `operation` (any DynamoDB operation when nil).
     public func inject(_ fault: Fault, operation: String? = nil, times: Int) {
         state.withLock {
-            $0.rules.append(Rule(fault: fault, operation: operation, remaining: max(0, times), probability: 0,
-                                 random: SeededRandom(seed: 0)))
+            $0.rules.append(
+                Rule(
+                    fault: fault, operation: operation, remaining: max(0, times), probability: 0,
+                    random: SeededRandom(seed: 0)))
         }
     }
 
@@ -226,8 +229,10 @@ public final class FaultProxy: Sendable {
     /// sequence of matching requests gets the same faults on every run.
     public func inject(_ fault: Fault, operation: String? = nil, probability: Double, seed: UInt64) {
         state.withLock {
-            $0.rules.append(Rule(fault: fault, operation: operation, remaining: nil, probability: probability,
-                                 random: SeededRandom(seed: seed)))
+            $0.rules.append(
+                Rule(
+                    fault: fault, operation: operation, remaining: nil, probability: probability,
+                    random: SeededRandom(seed: seed)))
         }
     }
 
@@ -332,15 +337,18 @@ public final class FaultProxy: Sendable {
         while true {
             let request: RawHTTPRequest
             do {
-                guard let next = try stream.readRequest(beforeBody: { headers throws(RawSocketError) in
-                    if headers["Expect"]?.lowercased() == "100-continue" {
-                        try Sockets.writeAll(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
-                    }
-                }) else { return }
+                guard
+                    let next = try stream.readRequest(beforeBody: { headers throws(RawSocketError) in
+                        if headers["Expect"]?.lowercased() == "100-continue" {
+                            try Sockets.writeAll(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+                        }
+                    })
+                else { return }
                 request = next
             } catch .malformedMessage(let why) {
-                let answer = RawHTTPResponse(status: 400, headers: RawHTTPHeaders([("Content-Type", "text/plain")]),
-                                             body: Array("fault proxy: \(why)\n".utf8))
+                let answer = RawHTTPResponse(
+                    status: 400, headers: RawHTTPHeaders([("Content-Type", "text/plain")]),
+                    body: Array("fault proxy: \(why)\n".utf8))
                 try? Sockets.writeAll(fd, answer.serialized(closing: true))
                 return
             } catch {
@@ -379,8 +387,10 @@ public final class FaultProxy: Sendable {
         let fault = state.withLock { state -> Fault? in
             state.counters.requestsSeen += 1
             if let target = request.headers["X-Amz-Target"] {
-                state.recording?.add(RecordedRequest(target: target, contentType: request.headers["Content-Type"],
-                                                     body: request.body))
+                state.recording?.add(
+                    RecordedRequest(
+                        target: target, contentType: request.headers["Content-Type"],
+                        body: request.body))
             }
             for index in state.rules.indices where state.rules[index].take(operation) {
                 let fault = state.rules[index].fault
@@ -404,8 +414,10 @@ public final class FaultProxy: Sendable {
             return .respond(forwardOrBadGateway(request, entry: &entry))
         case .httpStatus(let status, let plainBody)?:
             if plainBody {
-                return .respond(RawHTTPResponse(status: status, headers: RawHTTPHeaders([("Content-Type", "text/plain")]),
-                                                body: Array("\(RawHTTPResponse.reasonPhrase(status)) (injected by FaultProxy)\n".utf8)))
+                return .respond(
+                    RawHTTPResponse(
+                        status: status, headers: RawHTTPHeaders([("Content-Type", "text/plain")]),
+                        body: Array("\(RawHTTPResponse.reasonPhrase(status)) (injected by FaultProxy)\n".utf8)))
             }
             let type = status == 503 ? "ServiceUnavailable" : "InternalServerError"
             return .respond(dynamoErrorResponse(type: type, status: status))
@@ -433,7 +445,8 @@ public final class FaultProxy: Sendable {
             plain.headers.remove("Accept-Encoding")  // the answer must be readable JSON
             var response = forwardOrBadGateway(plain, entry: &entry)
             guard response.status == 200,
-                  var object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] else {
+                var object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+            else {
                 return .respond(response)
             }
             let value = json.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed) }
@@ -456,8 +469,10 @@ public final class FaultProxy: Sendable {
         object[first] = inner
     }
 
-    private func forwardWithUnprocessedItems(_ request: RawHTTPRequest, fraction: Double,
-                                             entry: inout FaultProxyLogEntry) -> RawHTTPResponse {
+    private func forwardWithUnprocessedItems(
+        _ request: RawHTTPRequest, fraction: Double,
+        entry: inout FaultProxyLogEntry
+    ) -> RawHTTPResponse {
         guard let split = BatchWriteSplit(body: request.body, fraction: fraction) else {
             return forwardOrBadGateway(request, entry: &entry)  // not a BatchWriteItem body we understand
         }
@@ -481,8 +496,9 @@ public final class FaultProxy: Sendable {
 
     private func dynamoErrorResponse(type: String, status: Int) -> RawHTTPResponse {
         let message = "\(type) injected by FaultProxy"
-        return jsonResponse(status: status,
-                            body: Array(#"{"__type":"com.amazonaws.dynamodb.v20120810#\#(type)","message":"\#(message)"}"#.utf8))
+        return jsonResponse(
+            status: status,
+            body: Array(#"{"__type":"com.amazonaws.dynamodb.v20120810#\#(type)","message":"\#(message)"}"#.utf8))
     }
 
     private func jsonResponse(status: Int, body: [UInt8]) -> RawHTTPResponse {
@@ -490,11 +506,13 @@ public final class FaultProxy: Sendable {
             state.responsesMade += 1
             return state.responsesMade
         }
-        return RawHTTPResponse(status: status, headers: RawHTTPHeaders([
-            ("Content-Type", "application/x-amz-json-1.0"),
-            ("x-amzn-RequestId", "FAULTPROXY\(number)"),
-            ("x-amz-crc32", String(TestCRC32.checksum(body))),
-        ]), body: body)
+        return RawHTTPResponse(
+            status: status,
+            headers: RawHTTPHeaders([
+                ("Content-Type", "application/x-amz-json-1.0"),
+                ("x-amzn-RequestId", "FAULTPROXY\(number)"),
+                ("x-amz-crc32", String(TestCRC32.checksum(body))),
+            ]), body: body)
     }
 
     /// Forwards `request`; an unreachable or broken upstream becomes a plain 502.
@@ -504,8 +522,9 @@ public final class FaultProxy: Sendable {
             entry.upstreamStatus = response.status
             return response
         } catch {
-            return RawHTTPResponse(status: 502, headers: RawHTTPHeaders([("Content-Type", "text/plain")]),
-                                   body: Array("fault proxy: upstream \(upstream) failed: \(error)\n".utf8))
+            return RawHTTPResponse(
+                status: 502, headers: RawHTTPHeaders([("Content-Type", "text/plain")]),
+                body: Array("fault proxy: upstream \(upstream) failed: \(error)\n".utf8))
         }
     }
 
@@ -515,7 +534,8 @@ public final class FaultProxy: Sendable {
         defer { close(fd) }
         var target = request.target
         if target.lowercased().hasPrefix("http://"),  // absolute-form: keep only the path
-           let slash = target.dropFirst(7).firstIndex(of: "/") {
+            let slash = target.dropFirst(7).firstIndex(of: "/")
+        {
             target = String(target[slash...])
         }
         var headers = request.headers

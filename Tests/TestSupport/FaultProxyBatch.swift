@@ -20,7 +20,8 @@ struct BatchWriteSplit {
     /// Nil when `body` is not a BatchWriteItem request with `RequestItems`.
     init?(body: [UInt8], fraction: Double) {
         guard var request = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
-              let requestItems = request["RequestItems"] as? [String: Any] else { return nil }
+            let requestItems = request["RequestItems"] as? [String: Any]
+        else { return nil }
         var forwarded: [String: Any] = [:]
         var heldBack: [String: [Any]] = [:]
         var heldBackCount = 0

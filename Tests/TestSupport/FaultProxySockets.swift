@@ -1,10 +1,11 @@
+import Foundation
+
 // Blocking POSIX sockets and HTTP/1.1 message framing for the fault proxy and raw test clients.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 
 /// What went wrong on a raw socket or with an HTTP message read from one.
 public enum RawSocketError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -138,7 +139,7 @@ enum Sockets {
     /// Splits `http://host:port` (a trailing slash allowed) into host and port.
     static func parseEndpoint(_ endpoint: String) throws(RawSocketError) -> (host: String, port: UInt16) {
         guard let url = URLComponents(string: endpoint), url.scheme?.lowercased() == "http",
-              let host = url.host, !host.isEmpty, url.path.isEmpty || url.path == "/"
+            let host = url.host, !host.isEmpty, url.path.isEmpty || url.path == "/"
         else { throw .invalidEndpoint(endpoint) }
         let port = url.port ?? 80
         guard (1...65535).contains(port) else { throw .invalidEndpoint(endpoint) }

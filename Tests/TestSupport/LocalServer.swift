@@ -2,6 +2,7 @@
 // moto_server this test process starts itself, else a loud account of what did not run and why.
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,8 +37,11 @@ public enum LocalServer {
             return (configured, nil)
         }
         guard let moto = executableOnPath("moto_server") else {
-            return (nil, "DYNAMO_MIGRATE_TEST_ENDPOINT is unset and moto_server is neither on PATH nor in the project's Python environment "
-                         + "(scripts/setup.sh installs it; scripts/test.sh starts it and runs the tests)")
+            return (
+                nil,
+                "DYNAMO_MIGRATE_TEST_ENDPOINT is unset and moto_server is neither on PATH nor in the project's Python environment "
+                    + "(scripts/setup.sh installs it; scripts/test.sh starts it and runs the tests)"
+            )
         }
         do {
             return (try start(moto), nil)
@@ -76,7 +80,8 @@ public enum LocalServer {
         // Waiting for the server to come up (not ordering tests): up to 30 s, as scripts/local-dynamodb.sh does.
         for _ in 0..<300 {
             if motoPID.withLock({ $0 }) == nil, let text = try? String(contentsOf: pidFile, encoding: .utf8),
-               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
                 motoPID.withLock { $0 = pid }
             }
             if MotoServer.isReady(endpoint: endpoint) {
@@ -100,14 +105,16 @@ public enum LocalServer {
         let count = skipped.withLock { $0 }
         guard count > 0, let reason = state.reason else { return }
         let line = String(repeating: "!", count: 100)
-        FileHandle.standardError.write(Data("""
-            \(line)
-            !! NOT RUN: \(count) suites and tests needing a local DynamoDB (each listed above as skipped).
-            !! Why: \(reason).
-            !! A passing run above says nothing about them. Run scripts/test.sh, or export DYNAMO_MIGRATE_TEST_ENDPOINT.
-            \(line)
+        FileHandle.standardError.write(
+            Data(
+                """
+                \(line)
+                !! NOT RUN: \(count) suites and tests needing a local DynamoDB (each listed above as skipped).
+                !! Why: \(reason).
+                !! A passing run above says nothing about them. Run scripts/test.sh, or export DYNAMO_MIGRATE_TEST_ENDPOINT.
+                \(line)
 
-            """.utf8))
+                """.utf8))
     }
 
     /// `name` on PATH, else in the project's Python environment (scripts/python-env.sh: `DYNAMO_MIGRATE_VENV`,

@@ -34,7 +34,8 @@ public enum MotoServer {
     /// Whether moto answers `GET /moto-api/` with 200.
     public static func isReady(endpoint: String) -> Bool {
         guard let connection = try? RawHTTPConnection(endpoint: endpoint),
-              let response = try? connection.send(method: "GET", path: "/moto-api/") else { return false }
+            let response = try? connection.send(method: "GET", path: "/moto-api/")
+        else { return false }
         connection.close()
         return response.status == 200
     }

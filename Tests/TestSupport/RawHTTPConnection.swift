@@ -26,8 +26,10 @@ public final class RawHTTPConnection {
 
     /// Sends one request and reads its response. Adds `Host` and `Content-Length`.
     /// A reset or closed connection throws and leaves the connection closed.
-    public func send(method: String = "POST", path: String = "/", headers: [(String, String)] = [],
-                     body: [UInt8] = []) throws(RawSocketError) -> RawHTTPResponse {
+    public func send(
+        method: String = "POST", path: String = "/", headers: [(String, String)] = [],
+        body: [UInt8] = []
+    ) throws(RawSocketError) -> RawHTTPResponse {
         guard let stream else { throw .connectionClosed }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }

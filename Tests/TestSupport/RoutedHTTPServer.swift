@@ -1,3 +1,5 @@
+import Foundation
+
 // A real HTTP/1.1 server on 127.0.0.1 whose answers a test computes per request, with state of its own
 // (e.g. the instance metadata service counting token PUTs, a portal checking a bearer token).
 #if canImport(Glibc)
@@ -5,7 +7,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 
 /// One request as the server read it from the socket.
 public struct ServedRequest: Sendable, Equatable {
@@ -113,9 +114,10 @@ public final class RoutedHTTPServer: Sendable {
         }
         let stream = HTTPStream(fd: fd)
         while let raw = try? stream.readRequest() {
-            let (path, query) = raw.target.firstIndex(of: "?").map {
-                (String(raw.target[..<$0]), String(raw.target[raw.target.index(after: $0)...]))
-            } ?? (raw.target, "")
+            let (path, query) =
+                raw.target.firstIndex(of: "?").map {
+                    (String(raw.target[..<$0]), String(raw.target[raw.target.index(after: $0)...]))
+                } ?? (raw.target, "")
             let request = ServedRequest(method: raw.method, path: path, query: query, headers: raw.headers, body: raw.body)
             state.withLock { $0.requests.append(request) }
             switch handler(request) {

@@ -1,6 +1,6 @@
+import TestSupport
 // The fault proxy against scripted upstreams: HTTP framing, keep-alive and upstream failures, without moto.
 import Testing
-import TestSupport
 
 @Suite struct FaultProxyLocalTests {
     @Test func chunkedAndCloseDelimitedUpstreamAnswersReachTheClientWithContentLength() throws {
@@ -39,11 +39,12 @@ import TestSupport
         #expect(counters.requestsSeen == 3)
         #expect(counters.forwarded == 3)
         #expect(counters.faultsApplied.isEmpty)
-        #expect(proxy.log == [
-            FaultProxyLogEntry(operation: nil, fault: nil, forwarded: true, upstreamStatus: 200),
-            FaultProxyLogEntry(operation: nil, fault: nil, forwarded: true, upstreamStatus: 404),
-            FaultProxyLogEntry(operation: nil, fault: nil, forwarded: true, upstreamStatus: 200),
-        ])
+        #expect(
+            proxy.log == [
+                FaultProxyLogEntry(operation: nil, fault: nil, forwarded: true, upstreamStatus: 200),
+                FaultProxyLogEntry(operation: nil, fault: nil, forwarded: true, upstreamStatus: 404),
+                FaultProxyLogEntry(operation: nil, fault: nil, forwarded: true, upstreamStatus: 200),
+            ])
     }
 
     @Test func clientConnectionCloseIsHonoured() throws {

@@ -1,7 +1,7 @@
 // Every fault kind end to end: a raw client, the fault proxy, and a real moto server.
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite(needsLocalServer)
 struct FaultProxyMotoTests {
@@ -21,18 +21,18 @@ struct FaultProxyMotoTests {
 
         let failed = try connection.dynamo("PutItem", putItemBody(table: table, pk: "a"))
         #expect(failed.status == 500)
-        #expect(failed.bodyText ==
-            #"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"InternalServerError injected by FaultProxy"}"#)
+        #expect(failed.bodyText == #"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"InternalServerError injected by FaultProxy"}"#)
         #expect(crcMatches(failed))
         #expect(try getItem("a", table: table, endpoint: moto).bodyText == "{}")
 
         let retried = try connection.dynamo("PutItem", putItemBody(table: table, pk: "a"))
         #expect(retried.status == 200)
         #expect(try partitionKeys(in: table, endpoint: moto) == ["a"])
-        #expect(proxy.log == [
-            FaultProxyLogEntry(operation: "PutItem", fault: .httpStatus(500), forwarded: false, upstreamStatus: nil),
-            FaultProxyLogEntry(operation: "PutItem", fault: nil, forwarded: true, upstreamStatus: 200),
-        ])
+        #expect(
+            proxy.log == [
+                FaultProxyLogEntry(operation: "PutItem", fault: .httpStatus(500), forwarded: false, upstreamStatus: nil),
+                FaultProxyLogEntry(operation: "PutItem", fault: nil, forwarded: true, upstreamStatus: 200),
+            ])
         #expect(proxy.counters.requestsSeen == 2)
         #expect(proxy.counters.forwarded == 1)
         #expect(proxy.counters.faultsApplied == [.httpStatus: 1])
@@ -69,8 +69,12 @@ struct FaultProxyMotoTests {
         #expect(response.headers["x-amz-crc32"] == String(TestCRC32.checksum(response.body)))
         #expect(response.headers["Content-Type"] == "application/x-amz-json-1.0")
         #expect(try partitionKeys(in: table, endpoint: moto) == [])
-        #expect(proxy.log == [FaultProxyLogEntry(operation: "PutItem", fault: .dynamoError(type: type, status: status),
-                                                 forwarded: false, upstreamStatus: nil)])
+        #expect(
+            proxy.log == [
+                FaultProxyLogEntry(
+                    operation: "PutItem", fault: .dynamoError(type: type, status: status),
+                    forwarded: false, upstreamStatus: nil)
+            ])
     }
 
     @Test func resetBeforeForwardingNeverReachesTheServer() throws {
@@ -84,8 +88,12 @@ struct FaultProxyMotoTests {
         }
         #expect(!connection.isOpen)
         #expect(try partitionKeys(in: table, endpoint: moto) == [])
-        #expect(proxy.log == [FaultProxyLogEntry(operation: "PutItem", fault: .resetBeforeForwarding,
-                                                 forwarded: false, upstreamStatus: nil)])
+        #expect(
+            proxy.log == [
+                FaultProxyLogEntry(
+                    operation: "PutItem", fault: .resetBeforeForwarding,
+                    forwarded: false, upstreamStatus: nil)
+            ])
         #expect(proxy.counters.forwarded == 0)
         #expect(proxy.counters.faultsApplied == [.resetBeforeForwarding: 1])
     }
@@ -100,8 +108,12 @@ struct FaultProxyMotoTests {
             try connection.dynamo("PutItem", putItemBody(table: table, pk: "w"))
         }
         #expect(try partitionKeys(in: table, endpoint: moto) == ["w"])
-        #expect(proxy.log == [FaultProxyLogEntry(operation: "PutItem", fault: .resetAfterForwarding,
-                                                 forwarded: true, upstreamStatus: 200)])
+        #expect(
+            proxy.log == [
+                FaultProxyLogEntry(
+                    operation: "PutItem", fault: .resetAfterForwarding,
+                    forwarded: true, upstreamStatus: 200)
+            ])
         #expect(proxy.counters.forwarded == 1)
 
         // A new connection works normally once the rule is used up.
@@ -113,8 +125,11 @@ struct FaultProxyMotoTests {
     @Test func corruptBodyFlipsOneByteAndKeepsTheOriginalChecksum() throws {
         defer { proxy.stop() }
         let table = try createTable("proxy-corrupt", endpoint: moto)
-        #expect(try MotoServer.call(endpoint: moto, operation: "PutItem",
-                                    body: String(decoding: putItemBody(table: table, pk: "c"), as: UTF8.self)).status == 200)
+        #expect(
+            try MotoServer.call(
+                endpoint: moto, operation: "PutItem",
+                body: String(decoding: putItemBody(table: table, pk: "c"), as: UTF8.self)
+            ).status == 200)
         let original = try getItem("c", table: table, endpoint: moto)
         #expect(crcMatches(original))
 
@@ -138,8 +153,8 @@ struct FaultProxyMotoTests {
     private func putRequests(_ prefix: String, count: Int) -> [String] {
         (0..<count).map { i in
             let pk = "\(prefix)\(i < 10 ? "0" : "")\(i)"
-            return #"{"PutRequest":{"Item":{"pk":{"S":"\#(pk)"},"n":{"N":"0\#(i).50"},"ok":{"BOOL":\#(i % 2 == 0)},"# +
-                #""nothing":{"NULL":true},"b":{"B":"AAEC"},"l":{"L":[{"S":"a/b"},{"N":"1e3"}]},"m":{"M":{"s":{"S":"é \"q\""}}}}}}"#
+            return #"{"PutRequest":{"Item":{"pk":{"S":"\#(pk)"},"n":{"N":"0\#(i).50"},"ok":{"BOOL":\#(i % 2 == 0)},"#
+                + #""nothing":{"NULL":true},"b":{"B":"AAEC"},"l":{"L":[{"S":"a/b"},{"N":"1e3"}]},"m":{"M":{"s":{"S":"é \"q\""}}}}}}"#
         }
     }
 
@@ -155,8 +170,9 @@ struct FaultProxyMotoTests {
         // The rule matches BatchWriteItem only: this PutItem passes untouched and leaves it in place.
         #expect(try connection.dynamo("PutItem", putItemBody(table: tableB, pk: "b99")).status == 200)
 
-        let body = #"{"RequestItems":{"\#(tableA)":[\#(writesA.joined(separator: ","))],"# +
-            #""\#(tableB)":[\#(writesB.joined(separator: ","))]},"ReturnConsumedCapacity":"NONE"}"#
+        let body =
+            #"{"RequestItems":{"\#(tableA)":[\#(writesA.joined(separator: ","))],"#
+            + #""\#(tableB)":[\#(writesB.joined(separator: ","))]},"ReturnConsumedCapacity":"NONE"}"#
         let response = try connection.dynamo("BatchWriteItem", Array(body.utf8))
 
         #expect(response.status == 200)
@@ -164,23 +180,27 @@ struct FaultProxyMotoTests {
         #expect(response.headers["Content-Length"] == String(response.body.count))
         // 10 requests at 0.5: the last 5 held back; 5 requests: the last ⌊2.5⌋ = 2 (the DeleteRequest among them).
         let unprocessed = try #require(try jsonObject(response.body)["UnprocessedItems"])
-        let expected = #"{"\#(tableA)":[\#(writesA[5...].joined(separator: ","))],"# +
-            #""\#(tableB)":[\#(writesB[3...].joined(separator: ","))]}"#
+        let expected = #"{"\#(tableA)":[\#(writesA[5...].joined(separator: ","))],"# + #""\#(tableB)":[\#(writesB[3...].joined(separator: ","))]}"#
         #expect(try canonical(unprocessed) == canonical(json: expected))
 
         #expect(try partitionKeys(in: tableA, endpoint: moto) == ["a00", "a01", "a02", "a03", "a04"])
         #expect(try partitionKeys(in: tableB, endpoint: moto) == ["b00", "b01", "b02", "b99"])
         // The forwarded items arrive intact, e.g. a00 with its number text and nested values.
         let stored = try jsonObject(getItem("a00", table: tableA, endpoint: moto).body)["Item"]
-        #expect(try canonical(#require(stored)) == canonical(json: #"""
-            {"pk":{"S":"a00"},"n":{"N":"00.50"},"ok":{"BOOL":true},"nothing":{"NULL":true},"b":{"B":"AAEC"},
-             "l":{"L":[{"S":"a/b"},{"N":"1e3"}]},"m":{"M":{"s":{"S":"é \"q\""}}}}
-            """#))
-        #expect(proxy.log == [
-            FaultProxyLogEntry(operation: "PutItem", fault: nil, forwarded: true, upstreamStatus: 200),
-            FaultProxyLogEntry(operation: "BatchWriteItem", fault: .unprocessedItems(fraction: 0.5), forwarded: true,
-                               upstreamStatus: 200, heldBackRequests: 7),
-        ])
+        #expect(
+            try canonical(#require(stored))
+                == canonical(
+                    json: #"""
+                        {"pk":{"S":"a00"},"n":{"N":"00.50"},"ok":{"BOOL":true},"nothing":{"NULL":true},"b":{"B":"AAEC"},
+                         "l":{"L":[{"S":"a/b"},{"N":"1e3"}]},"m":{"M":{"s":{"S":"é \"q\""}}}}
+                        """#))
+        #expect(
+            proxy.log == [
+                FaultProxyLogEntry(operation: "PutItem", fault: nil, forwarded: true, upstreamStatus: 200),
+                FaultProxyLogEntry(
+                    operation: "BatchWriteItem", fault: .unprocessedItems(fraction: 0.5), forwarded: true,
+                    upstreamStatus: 200, heldBackRequests: 7),
+            ])
     }
 
     @Test func unprocessedItemsHoldsBackAtLeastOneOfTwo() throws {
@@ -189,8 +209,9 @@ struct FaultProxyMotoTests {
         let writes = putRequests("t", count: 2)
         proxy.inject(.unprocessedItems(fraction: 0.01), operation: "BatchWriteItem", times: 1)
         let connection = try RawHTTPConnection(endpoint: proxy.endpoint)
-        let response = try connection.dynamo("BatchWriteItem",
-                                             Array(#"{"RequestItems":{"\#(table)":[\#(writes.joined(separator: ","))]}}"#.utf8))
+        let response = try connection.dynamo(
+            "BatchWriteItem",
+            Array(#"{"RequestItems":{"\#(table)":[\#(writes.joined(separator: ","))]}}"#.utf8))
         #expect(response.status == 200)
         let unprocessed = try #require(try jsonObject(response.body)["UnprocessedItems"])
         #expect(try canonical(unprocessed) == canonical(json: #"{"\#(table)":[\#(writes[1])]}"#))
@@ -203,15 +224,19 @@ struct FaultProxyMotoTests {
         let writes = putRequests("z", count: 3)
         proxy.inject(.unprocessedItems(fraction: 1), times: 1)
         let connection = try RawHTTPConnection(endpoint: proxy.endpoint)
-        let response = try connection.dynamo("BatchWriteItem",
-                                             Array(#"{"RequestItems":{"\#(table)":[\#(writes.joined(separator: ","))]}}"#.utf8))
+        let response = try connection.dynamo(
+            "BatchWriteItem",
+            Array(#"{"RequestItems":{"\#(table)":[\#(writes.joined(separator: ","))]}}"#.utf8))
         #expect(response.status == 200)
         #expect(crcMatches(response))
-        #expect(try canonical(jsonObject(response.body)) ==
-                canonical(json: #"{"UnprocessedItems":{"\#(table)":[\#(writes.joined(separator: ","))]}}"#))
+        #expect(try canonical(jsonObject(response.body)) == canonical(json: #"{"UnprocessedItems":{"\#(table)":[\#(writes.joined(separator: ","))]}}"#))
         #expect(try partitionKeys(in: table, endpoint: moto) == [])
-        #expect(proxy.log == [FaultProxyLogEntry(operation: "BatchWriteItem", fault: .unprocessedItems(fraction: 1),
-                                                 forwarded: false, upstreamStatus: nil, heldBackRequests: 3)])
+        #expect(
+            proxy.log == [
+                FaultProxyLogEntry(
+                    operation: "BatchWriteItem", fault: .unprocessedItems(fraction: 1),
+                    forwarded: false, upstreamStatus: nil, heldBackRequests: 3)
+            ])
     }
 
     @Test func delayForwardsNormally() throws {
@@ -221,8 +246,12 @@ struct FaultProxyMotoTests {
         let connection = try RawHTTPConnection(endpoint: proxy.endpoint)
         #expect(try connection.dynamo("PutItem", putItemBody(table: table, pk: "d")).status == 200)
         #expect(try partitionKeys(in: table, endpoint: moto) == ["d"])
-        #expect(proxy.log == [FaultProxyLogEntry(operation: "PutItem", fault: .delay(.milliseconds(20)),
-                                                 forwarded: true, upstreamStatus: 200)])
+        #expect(
+            proxy.log == [
+                FaultProxyLogEntry(
+                    operation: "PutItem", fault: .delay(.milliseconds(20)),
+                    forwarded: true, upstreamStatus: 200)
+            ])
         #expect(proxy.counters.faultsApplied == [.delay: 1])
     }
 

@@ -1,10 +1,11 @@
 // The fault proxy with a libcurl-based client (URLSession on Linux): large bodies, Expect: 100-continue, faults.
 import Foundation
+import TestSupport
+import Testing
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Testing
-import TestSupport
 
 @Suite(needsLocalServer)
 struct FaultProxyURLSessionTests {
@@ -33,8 +34,9 @@ struct FaultProxyURLSessionTests {
             let http = try #require(response as? HTTPURLResponse)
             statuses.append(http.statusCode)
             if i == 0 {
-                #expect(String(decoding: data, as: UTF8.self) ==
-                        #"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"ThrottlingException injected by FaultProxy"}"#)
+                #expect(
+                    String(decoding: data, as: UTF8.self)
+                        == #"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"ThrottlingException injected by FaultProxy"}"#)
             }
         }
         #expect(statuses == [400, 200, 200])

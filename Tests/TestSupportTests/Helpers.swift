@@ -1,7 +1,7 @@
 // Shared helpers for the TestSupport tests: JSON handling and direct table setup in moto.
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Parses a JSON object from response bytes.
 func jsonObject(_ bytes: [UInt8]) throws -> [String: Any] {
@@ -24,14 +24,15 @@ func motoEndpoint() throws -> String {
     try #require(TestEnvironment.endpoint)
 }
 
-
 /// Creates a table with a string partition key `pk`, directly in moto, and returns its name.
 func createTable(_ prefix: String, endpoint: String) throws -> String {
     let name = TestEnvironment.uniqueTableName(prefix)
-    let response = try MotoServer.call(endpoint: endpoint, operation: "CreateTable", body: """
-        {"TableName":"\(name)","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],\
-        "AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"BillingMode":"PAY_PER_REQUEST"}
-        """)
+    let response = try MotoServer.call(
+        endpoint: endpoint, operation: "CreateTable",
+        body: """
+            {"TableName":"\(name)","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],\
+            "AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"BillingMode":"PAY_PER_REQUEST"}
+            """)
     try #require(response.status == 200, "CreateTable: \(response.bodyText)")
     return name
 }

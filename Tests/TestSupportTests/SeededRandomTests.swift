@@ -1,6 +1,6 @@
+import TestSupport
 // SeededRandom and TestCRC32 against reference values.
 import Testing
-import TestSupport
 
 @Suite struct SeededRandomTests {
     @Test func matchesTheSplitMix64ReferenceSequence() {

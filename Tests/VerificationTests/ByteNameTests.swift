@@ -6,8 +6,9 @@ import Foundation
 import Pipeline
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
+
 @testable import Verification
 
 private let nfc = "\u{E9}", nfd = "e\u{301}"
@@ -16,9 +17,13 @@ private let nfc = "\u{E9}", nfd = "e\u{301}"
 /// and as partition keys (two items).
 private func bothSpellings() -> [Item] {
     [
-        ["pk": .s(nfc), AttributeName(nfc): .s(nfc), AttributeName(nfd): .s(nfd),
-         "m": .m([AttributeName(nfc): .n(DynamoNumber(1)), AttributeName(nfd): .n(DynamoNumber(2)),
-                  "inner": .m([AttributeName(nfd): .ss([nfc, nfd])])])],
+        [
+            "pk": .s(nfc), AttributeName(nfc): .s(nfc), AttributeName(nfd): .s(nfd),
+            "m": .m([
+                AttributeName(nfc): .n(DynamoNumber(1)), AttributeName(nfd): .n(DynamoNumber(2)),
+                "inner": .m([AttributeName(nfd): .ss([nfc, nfd])]),
+            ]),
+        ],
         ["pk": .s(nfd), AttributeName(nfc): .s(nfd), "l": .l([.s(nfc), .s(nfd)])],
         ["pk": .s("plain"), "x": .s("y")],
     ]
@@ -40,13 +45,19 @@ private func bothSpellings() -> [Item] {
         var nfdOnly = items[1]; nfdOnly[AttributeName(nfc)] = nil; nfdOnly[AttributeName(nfd)] = .s(nfd)
         var value = items[1]; value[AttributeName(nfc)] = .s(nfc)
         var nested = items[0]
-        nested["m"] = .m([AttributeName(nfc): .n(DynamoNumber(2)), AttributeName(nfd): .n(DynamoNumber(1)),
-                          "inner": .m([AttributeName(nfd): .ss([nfc, nfd])])])
+        nested["m"] = .m([
+            AttributeName(nfc): .n(DynamoNumber(2)), AttributeName(nfd): .n(DynamoNumber(1)),
+            "inner": .m([AttributeName(nfd): .ss([nfc, nfd])]),
+        ])
         var member = items[0]
-        member["m"] = .m([AttributeName(nfc): .n(DynamoNumber(1)), AttributeName(nfd): .n(DynamoNumber(2)),
-                          "inner": .m([AttributeName(nfd): .ss([nfc, nfc + "x"])])])
-        for changed in [[name, items[1], items[2]], [items[0], nfdOnly, items[2]], [items[0], value, items[2]],
-                        [nested, items[1], items[2]], [member, items[1], items[2]]] {
+        member["m"] = .m([
+            AttributeName(nfc): .n(DynamoNumber(1)), AttributeName(nfd): .n(DynamoNumber(2)),
+            "inner": .m([AttributeName(nfd): .ss([nfc, nfc + "x"])]),
+        ])
+        for changed in [
+            [name, items[1], items[2]], [items[0], nfdOnly, items[2]], [items[0], value, items[2]],
+            [nested, items[1], items[2]], [member, items[1], items[2]],
+        ] {
             #expect(changed != items)
             #expect(localChecksum(changed, Vectors.pkOnly) != base)
         }
@@ -70,7 +81,8 @@ private func bothSpellings() -> [Item] {
         let target = TestEnvironment.uniqueTableName("bytes-dst")
         let items = bothSpellings()
         try await writeAll(client, source, items)
-        let mapping = try await resolve("""
+        let mapping = try await resolve(
+            """
             version: 1
             tables:
               - source: \(source)

@@ -3,10 +3,11 @@ import DynamoCore
 import Foundation
 import PropertyBased
 import RunState
-import Testing
 import TestSupport
-@testable import TableIO
+import Testing
 import Verification
+
+@testable import TableIO
 
 /// Hex of bytes, for comparing with the vectors in docs/checksums.md.
 func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
@@ -26,7 +27,8 @@ enum Vectors {
         "ss": .ss(["b", "a", "é"]), "ns": .ns([DynamoNumber(unchecked: "10"), DynamoNumber(unchecked: "9"), DynamoNumber(unchecked: "-1e2")]),
         "bs": .bs([[2], [1, 0], [1]]),
     ]
-    static let fullBytes = "0000000a0000000362696e030000000200ff0000000262730a0000000300000001010000000201000000000102000000016d0600000002000000016107000000020100000001780200000003313030000000017a020000000130000000046e616d6501000000045a6fc3ab000000046e6f6e6505000000026e730900000003000000042d3130300000000231300000000139000000026f6b040100000002706b010000000675736572233100000002736b0200000003312e3500000002737308000000030000000161000000016200000002c3a9"
+    static let fullBytes =
+        "0000000a0000000362696e030000000200ff0000000262730a0000000300000001010000000201000000000102000000016d0600000002000000016107000000020100000001780200000003313030000000017a020000000130000000046e616d6501000000045a6fc3ab000000046e6f6e6505000000026e730900000003000000042d3130300000000231300000000139000000026f6b040100000002706b010000000675736572233100000002736b0200000003312e3500000002737308000000030000000161000000016200000002c3a9"
     static let fullSHA256 = "1c912cb6b337d03577ff0c247e8b62a65700d2747b2468c614b67015d72b7834"
     static let fullBucket: UInt8 = 235
     /// small + small + full.
@@ -88,7 +90,8 @@ enum Vectors {
 
     @Test func setOrderDoesNotMatter() {
         #expect(CanonicalEncoding.bytes(of: .ss(["b", "a", "c"])) == CanonicalEncoding.bytes(of: .ss(["c", "b", "a"])))
-        #expect(CanonicalEncoding.bytes(of: .ns([DynamoNumber(3), DynamoNumber(1)]))
+        #expect(
+            CanonicalEncoding.bytes(of: .ns([DynamoNumber(3), DynamoNumber(1)]))
                 == CanonicalEncoding.bytes(of: .ns([DynamoNumber(1), DynamoNumber(3)])))
         #expect(CanonicalEncoding.bytes(of: .bs([[2], [1]])) == CanonicalEncoding.bytes(of: .bs([[1], [2]])))
         // Lists keep their order.
@@ -100,7 +103,8 @@ enum Vectors {
         let expected = CanonicalEncoding.bytes(of: n("1.5"))
         for spelling in spellings { #expect(CanonicalEncoding.bytes(of: n(spelling)) == expected, "\(spelling)") }
         #expect(CanonicalEncoding.bytes(of: n("-0")) == CanonicalEncoding.bytes(of: n("0.000")))
-        #expect(CanonicalEncoding.bytes(of: .ns([DynamoNumber(unchecked: "1E2"), DynamoNumber(unchecked: "2")]))
+        #expect(
+            CanonicalEncoding.bytes(of: .ns([DynamoNumber(unchecked: "1E2"), DynamoNumber(unchecked: "2")]))
                 == CanonicalEncoding.bytes(of: .ns([DynamoNumber(unchecked: "2.0"), DynamoNumber(unchecked: "100")])))
     }
 
@@ -121,12 +125,12 @@ enum Vectors {
     @Test func smallChangesChangeTheBytes() {
         let base: Item = ["pk": .s("user-1"), "name": .s("Ada"), "n": n("10")]
         let variants: [Item] = [
-            ["pk": .s("user-2"), "name": .s("Ada"), "n": n("10")],   // one character
+            ["pk": .s("user-2"), "name": .s("Ada"), "n": n("10")],  // one character
             ["pk": .s("user-1"), "name": .s("Adb"), "n": n("10")],
             ["pk": .s("user-1"), "name": .s("Ada"), "n": n("11")],
-            ["pk": .s("user-1"), "name": .s("Ada ")  , "n": n("10")], // trailing space
-            ["pk": .s("user-1"), "Name": .s("Ada"), "n": n("10")],   // attribute name case
-            ["pk": .s("user-1"), "name": .s("Ada")],                  // attribute missing
+            ["pk": .s("user-1"), "name": .s("Ada "), "n": n("10")],  // trailing space
+            ["pk": .s("user-1"), "Name": .s("Ada"), "n": n("10")],  // attribute name case
+            ["pk": .s("user-1"), "name": .s("Ada")],  // attribute missing
             ["pk": .s("user-1"), "name": .s("Ada"), "n": n("10"), "x": .s("")],  // empty vs missing
             ["pk": .s("user-1"), "name": .s("Ada"), "n": n("10"), "x": .null],
             ["pk": .s("user-1"), "name": .s("Ada"), "n": n("1E1"), "": .s("")],
@@ -158,7 +162,8 @@ enum Vectors {
         #expect(throws: CanonicalDecodingError(offset: 10, reason: "1 bytes after the item")) {
             try CanonicalEncoding.decodeItem([0, 0, 0, 1, 0, 0, 0, 1, 0x61, 0x05, 0x00])
         }
-        #expect(try CanonicalEncoding.decodeItem(Array(CanonicalEncoding.bytes(of: Vectors.small)))
+        #expect(
+            try CanonicalEncoding.decodeItem(Array(CanonicalEncoding.bytes(of: Vectors.small)))
                 == ["pk": .s("a"), "n": n("1.5")])
     }
 

@@ -2,8 +2,9 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import RunState
-import Testing
 import TestSupport
+import Testing
+
 @testable import TableIO
 @testable import Verification
 
@@ -67,7 +68,10 @@ import TestSupport
         combined.combine(parts[1])
         #expect(combined == whole)
         #expect(whole.buckets.reduce(0) { $0 + $1.itemCount } == 100)
-        #expect(whole.buckets.reduce(ChecksumTotals()) { var t = $0; t.combine($1); return t } == whole.totals)
+        #expect(
+            whole.buckets.reduce(ChecksumTotals()) {
+                var t = $0; t.combine($1); return t
+            } == whole.totals)
     }
 
     @Test func aChangedItemShowsInItsKeysBucketOnly() {
@@ -98,13 +102,16 @@ import TestSupport
         let text = String(decoding: data, as: UTF8.self)
         // The example of docs/checksums.md: "a" falls in bucket b2, "user#1" (keyed by pk alone) in b5.
         let total = "d78488e68827852984585da18fd0346b"
-        #expect(text == "{\"buckets\":{"
+        #expect(
+            text == "{\"buckets\":{"
                 + "\"b2\":{\"canonicalBytes\":29,\"hash\":\"baf35c2fd4efb4f40c59517d1144d1c5\",\"itemCount\":1},"
                 + "\"b5\":{\"canonicalBytes\":212,\"hash\":\"1c912cb6b337d03577ff0c247e8b62a6\",\"itemCount\":1}},"
                 + "\"canonicalBytes\":241,\"format\":\"dmc1\",\"hash\":\"\(total)\",\"itemCount\":2}")
         #expect(try JSONDecoder().decode(TableChecksum.self, from: data) == original)
 
-        let bad = Data("{\"buckets\":{\"zz\":{\"canonicalBytes\":1,\"hash\":\"\(total)\",\"itemCount\":1}},\"canonicalBytes\":1,\"format\":\"dmc1\",\"hash\":\"\(total)\",\"itemCount\":1}".utf8)
+        let bad = Data(
+            "{\"buckets\":{\"zz\":{\"canonicalBytes\":1,\"hash\":\"\(total)\",\"itemCount\":1}},\"canonicalBytes\":1,\"format\":\"dmc1\",\"hash\":\"\(total)\",\"itemCount\":1}"
+                .utf8)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(TableChecksum.self, from: bad) }
     }
 

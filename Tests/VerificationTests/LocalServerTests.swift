@@ -6,8 +6,9 @@ import Mappings
 import Pipeline
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
+
 @testable import Verification
 
 func localChecksum(_ items: [Item], _ schema: KeySchema) -> TableChecksum {
@@ -73,7 +74,8 @@ func respelled(_ item: Item) -> Item {
         #expect(try await Checksummer(client: client, segments: 4, pageLimit: 17).checksum(table: target) == expected)
         #expect(expected.itemCount == 200)
 
-        let mapping = try await resolve("""
+        let mapping = try await resolve(
+            """
             version: 1
             tables:
               - source: \(source)
@@ -86,9 +88,15 @@ func respelled(_ item: Item) -> Item {
         #expect(before.targets[0].expected == expected)
         #expect(before.targets[0].actual == expected)
         #expect(before.targets[0].differingBuckets == [])
-        #expect(before.targets[0].sources == [SourceVerification(table: source, exclusions: {
-            // An identity mapping: the source's own hash is the expected target hash.
-            var e = ExclusionCounts(); e.itemsRead = 200; e.sourceHash = expected.hash; return e }())])
+        #expect(
+            before.targets[0].sources == [
+                SourceVerification(
+                    table: source,
+                    exclusions: {
+                        // An identity mapping: the source's own hash is the expected target hash.
+                        var e = ExclusionCounts(); e.itemsRead = 200; e.sourceHash = expected.hash; return e
+                    }())
+            ])
 
         // One item changed, one deleted, one added in the target.
         var tampered = items[3]
@@ -106,11 +114,15 @@ func respelled(_ item: Item) -> Item {
         #expect(result.expected == expected)
         #expect(result.actual.itemCount == 200)
         let changedKey: Item = ["pk": .s("item-3"), "sk": .n(DynamoNumber(3))]
-        let touched = Set([changedKey, deletedKey, ["pk": .s("extra-1"), "sk": .n(DynamoNumber(0))]].map {
-            TableChecksum.bucketName(Int(ItemHasher.bucket(ofKey: $0)))
-        })
+        let touched = Set(
+            [changedKey, deletedKey, ["pk": .s("extra-1"), "sk": .n(DynamoNumber(0))]].map {
+                TableChecksum.bucketName(Int(ItemHasher.bucket(ofKey: $0)))
+            })
         #expect(Set(result.differingBuckets) == touched)
-        #expect(result.reason == "expected 200 items (\(expected.canonicalBytes) canonical bytes), the target holds 200 (\(result.actual.canonicalBytes)); \(touched.count) of 256 buckets differ")
+        #expect(
+            result.reason
+                == "expected 200 items (\(expected.canonicalBytes) canonical bytes), the target holds 200 (\(result.actual.canonicalBytes)); \(touched.count) of 256 buckets differ"
+        )
 
         // The record survives a round trip through verification.json.
         let directory = try temporaryDirectory()
@@ -118,8 +130,9 @@ func respelled(_ item: Item) -> Item {
         try after.write(to: directory)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        let read = try decoder.decode(VerificationRecord.self,
-                                      from: Data(contentsOf: directory.appendingPathComponent("verification.json")))
+        let read = try decoder.decode(
+            VerificationRecord.self,
+            from: Data(contentsOf: directory.appendingPathComponent("verification.json")))
         #expect(read.matched == false)
         #expect(read.targets.map(\.expected) == [expected])
         #expect(read.targets.map(\.actual) == [result.actual])
@@ -150,13 +163,19 @@ func respelled(_ item: Item) -> Item {
     func mergeSources(_ client: DynamoDBClient) async throws -> (a: String, b: String) {
         let a = try await makeTable(client, prefix: "verify-a")
         let b = try await makeTable(client, prefix: "verify-b")
-        try await writeAll(client, a, (0..<60).map { i in
-            ["pk": .s("k-\(i)"), "status": .s("active"), "amount": .n(DynamoNumber(i)), "name": .s("a-\(i)")]
-        })
-        try await writeAll(client, b, (40..<100).map { i in
-            ["pk": .s("k-\(i)"), "status": .s(i % 10 == 0 ? "inactive" : "active"),
-             "amount": .s(i == 77 ? "abc" : "\(i).50"), "name": .s("b-\(i)")]
-        })
+        try await writeAll(
+            client, a,
+            (0..<60).map { i in
+                ["pk": .s("k-\(i)"), "status": .s("active"), "amount": .n(DynamoNumber(i)), "name": .s("a-\(i)")]
+            })
+        try await writeAll(
+            client, b,
+            (40..<100).map { i in
+                [
+                    "pk": .s("k-\(i)"), "status": .s(i % 10 == 0 ? "inactive" : "active"),
+                    "amount": .s(i == 77 ? "abc" : "\(i).50"), "name": .s("b-\(i)"),
+                ]
+            })
         return (a, b)
     }
 
@@ -182,13 +201,17 @@ func respelled(_ item: Item) -> Item {
     func expectedMerge(a: String, b: String, bWinsOverlap: Bool) -> [Item] {
         var merged: [String: Item] = [:]
         for i in 0..<60 {
-            merged["k-\(i)"] = ["pk": .s("k-\(i)"), "status": .s("active"), "amount": .n(DynamoNumber(i)),
-                                "name": .s("a-\(i)"), "origin": .s(a)]
+            merged["k-\(i)"] = [
+                "pk": .s("k-\(i)"), "status": .s("active"), "amount": .n(DynamoNumber(i)),
+                "name": .s("a-\(i)"), "origin": .s(a),
+            ]
         }
         for i in 40..<100 where i % 10 != 0 && i != 77 {
             if i < 60 && !bWinsOverlap { continue }
-            merged["k-\(i)"] = ["pk": .s("k-\(i)"), "status": .s("active"), "amount": .n(DynamoNumber(unchecked: "\(i).5")),
-                                "name": .s("b-\(i)"), "origin": .s(b)]
+            merged["k-\(i)"] = [
+                "pk": .s("k-\(i)"), "status": .s("active"), "amount": .n(DynamoNumber(unchecked: "\(i).5")),
+                "name": .s("b-\(i)"), "origin": .s(b),
+            ]
         }
         return Array(merged.values)
     }
@@ -225,9 +248,13 @@ func respelled(_ item: Item) -> Item {
         #expect(result.sources[1].exclusions.failureSamples[0].hasPrefix("pk={\"S\":\"k-77\"}: "))
 
         // Tampering with one merged item breaks the match, in that item's bucket only.
-        try await client.putItem(table: target, item: ["pk": .s("k-45"), "status": .s("active"),
-                                                       "amount": .n(DynamoNumber(unchecked: "45.5")), "name": .s("b-45"),
-                                                       "origin": .s(a)])
+        try await client.putItem(
+            table: target,
+            item: [
+                "pk": .s("k-45"), "status": .s("active"),
+                "amount": .n(DynamoNumber(unchecked: "45.5")), "name": .s("b-45"),
+                "origin": .s(a),
+            ])
         let tampered = try await verifier.verify(mappingPath: "merge.yaml", env: nil)
         #expect(!tampered.matched)
         #expect(tampered.targets[0].status == .mismatch)
@@ -305,8 +332,10 @@ func respelled(_ item: Item) -> Item {
             defer { try? FileManager.default.removeItem(at: directory) }
             var thrown: Error?
             do {
-                _ = try await Migrator(client: client, mapping: mapping,
-                                       options: MigrationOptions(stateDirectory: directory, planFingerprint: "agree")).run()
+                _ = try await Migrator(
+                    client: client, mapping: mapping,
+                    options: MigrationOptions(stateDirectory: directory, planFingerprint: "agree")
+                ).run()
             } catch { thrown = error }
             let record = try await MappingVerifier(checksummer: Checksummer(client: client), mapping: mapping)
                 .verify(mappingPath: "m.yaml", env: nil)

@@ -1,8 +1,8 @@
 import Foundation
 import RunState
 import TableIO
-import Testing
 import TestSupport
+import Testing
 import Verification
 
 /// A broken verification.json is named, with where it is broken and what to do.
