@@ -27,14 +27,39 @@ public struct BackupManager: Sendable {
 
     /// Fills `{table}`, `{timestamp}` (`yyyyMMdd-HHmmss`, UTC) and `{date}` (`yyyyMMdd`) in `template`.
     /// DynamoDB allows 3-255 characters of `[a-zA-Z0-9_.-]` in a backup name; anything else becomes `-`.
+    /// A name too long keeps its timestamp: the table part is shortened (``fitted(_:into:)``), since a
+    /// lost CreateBackup answer is resolved by looking the name up, and two runs must not share one.
     public static func backupName(template: String, table: String, at date: Date) -> String {
-        let name =
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+        let filled =
             template
-            .replacingOccurrences(of: "{table}", with: table)
             .replacingOccurrences(of: "{timestamp}", with: utcStamp(date, format: "yyyyMMdd-HHmmss"))
             .replacingOccurrences(of: "{date}", with: utcStamp(date, format: "yyyyMMdd"))
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
-        return String(String(name.map { allowed.contains($0) ? $0 : "-" }).prefix(255))
+        let name = String(filled.map { allowed.contains($0) || $0 == "{" || $0 == "}" ? $0 : "-" })
+        let safeTable = String(table.map { allowed.contains($0) ? $0 : "-" })
+        // Braces were kept only to find `{table}`; any other placeholder left over becomes `-` too.
+        return String(String(fitted(safeTable, into: name).map { allowed.contains($0) ? $0 : "-" }).prefix(maxNameLength))
+    }
+
+    /// DynamoDB's longest table and backup name.
+    public static let maxNameLength = 255
+
+    /// `template` with `{table}` replaced by `table`, within ``maxNameLength`` characters: when the whole
+    /// is too long, the table part is cut and followed by `-` and 8 hex digits of a hash of the whole
+    /// table name, so the rest (a timestamp, `-drill-…`) survives, two long names sharing their
+    /// beginning still differ, and the same table always gives the same name. Names are ASCII.
+    public static func fitted(_ table: String, into template: String) -> String {
+        let plain = template.replacingOccurrences(of: "{table}", with: table)
+        let occurrences = template.components(separatedBy: "{table}").count - 1
+        guard plain.utf8.count > maxNameLength, occurrences == 1 else { return plain }
+        // FNV-1a: stable across runs and machines (Swift's Hasher is seeded per process).
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in table.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let hex = String(hash, radix: 16)
+        let tag = String((String(repeating: "0", count: 16 - hex.count) + hex).suffix(8))
+        let room = maxNameLength - (template.utf8.count - "{table}".utf8.count) - 1 - tag.count
+        guard room >= 1 else { return plain }
+        return template.replacingOccurrences(of: "{table}", with: String(decoding: table.utf8.prefix(room), as: UTF8.self) + "-" + tag)
     }
 
     static func utcStamp(_ date: Date, format: String) -> String {

@@ -63,23 +63,14 @@ public struct RestoreDrill: Sendable {
     }
 
     /// DynamoDB's longest table name.
-    public static let maxTableNameLength = 255
+    public static let maxTableNameLength = BackupManager.maxNameLength
 
     /// `<table>-drill-<yyyyMMddHHmmss>` (UTC), cut to DynamoDB's 255 characters: when that is too long,
     /// the table part is cut and followed by 8 hex digits of a hash of the whole table name, so two
     /// long names that share their beginning still get different scratch tables, and the name still
     /// says which table and when.
     public static func scratchName(for table: String, at date: Date) -> String {
-        let suffix = "-drill-\(BackupManager.utcStamp(date, format: "yyyyMMddHHmmss"))"
-        let room = maxTableNameLength - suffix.utf8.count
-        if table.utf8.count <= room { return table + suffix }
-        // FNV-1a: stable across runs and machines (Swift's Hasher is seeded per process).
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in table.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let tag = String(String(hash, radix: 16).leftPadded(to: 16).suffix(8))
-        // Table names are ASCII ([a-zA-Z0-9_.-]), so a cut by bytes is a cut by characters.
-        let kept = String(decoding: table.utf8.prefix(room - 1 - tag.count), as: UTF8.self)
-        return kept + "-" + tag + suffix
+        BackupManager.fitted(table, into: "{table}-drill-\(BackupManager.utcStamp(date, format: "yyyyMMddHHmmss"))")
     }
 
     /// nil when `date` lies in the table's point-in-time recovery window as DescribeContinuousBackups
@@ -376,12 +367,5 @@ public enum DrillReport {
             out += line + "\n"
         }
         return out
-    }
-}
-
-extension String {
-    /// The string with `character`s in front up to `width` characters.
-    fileprivate func leftPadded(to width: Int, with character: Character = "0") -> String {
-        count >= width ? self : String(repeating: character, count: width - count) + self
     }
 }

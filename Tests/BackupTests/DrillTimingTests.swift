@@ -34,6 +34,22 @@ struct DrillTimingTests {
         #expect(name1.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
     }
 
+    @Test func backupNamesOfLongTablesKeepTheirTimestampAndStayDistinct() {
+        let long1 = String(repeating: "t", count: 240) + "-one"
+        let long2 = String(repeating: "t", count: 240) + "-two"
+        let later = at.addingTimeInterval(1)
+        let names = [(long1, at), (long1, later), (long2, at)].map {
+            BackupManager.backupName(template: BackupManager.defaultNameTemplate, table: $0.0, at: $0.1)
+        }
+        #expect(names.map(\.count) == [255, 255, 255])
+        #expect(names[0].hasSuffix("-20261127-120000") && names[1].hasSuffix("-20261127-120001"), "the timestamp survives")
+        #expect(Set(names).count == 3, "two runs, or two tables sharing a long beginning, never share a name")
+        #expect(names[0].hasPrefix(String(repeating: "t", count: 230) + "-"))
+        #expect(BackupManager.backupName(template: BackupManager.defaultNameTemplate, table: "orders", at: at) == "orders-20261127-120000")
+        #expect(BackupManager.backupName(template: "nightly {table} {date}", table: "orders", at: at) == "nightly-orders-20261127")
+        #expect(BackupManager.backupName(template: "{table}-{unknown}", table: "orders", at: at) == "orders--unknown-")
+    }
+
     @Test func aDrillOfATableWithALongNameRestoresIntoAValidScratchTable() async throws {
         let base = TestEnvironment.uniqueTableName("long")
         let table = base + "-" + String(repeating: "x", count: 250 - base.count - 1)
