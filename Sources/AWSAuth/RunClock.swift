@@ -21,9 +21,3 @@ public struct SystemClock: RunClock {
         try await Task.sleep(for: duration)
     }
 }
-
-/// What retries wait on: any ``RunClock``.
-public typealias Sleeper = RunClock
-
-/// The clock of the process: ``SystemClock``.
-public typealias ContinuousSleeper = SystemClock

@@ -52,11 +52,7 @@ public struct BackupManager: Sendable {
         let plain = template.replacingOccurrences(of: "{table}", with: table)
         let occurrences = template.components(separatedBy: "{table}").count - 1
         guard plain.utf8.count > maxNameLength, occurrences == 1 else { return plain }
-        // FNV-1a: stable across runs and machines (Swift's Hasher is seeded per process).
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in table.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let hex = String(hash, radix: 16)
-        let tag = String((String(repeating: "0", count: 16 - hex.count) + hex).suffix(8))
+        let tag = String(stableHashHex(table.utf8).suffix(8))
         let room = maxNameLength - (template.utf8.count - "{table}".utf8.count) - 1 - tag.count
         guard room >= 1 else { return plain }
         return template.replacingOccurrences(of: "{table}", with: String(decoding: table.utf8.prefix(room), as: UTF8.self) + "-" + tag)

@@ -41,12 +41,8 @@ struct LoadedMapping {
         for target in resolved.targets {
             text += "\(target.name)<-\(target.sources.map(\.table).joined(separator: ","))\n"
         }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in Array(text.utf8) + fileBytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        return String(hash, radix: 16)
+        // Unpadded hex, as recorded in existing checkpoints.
+        return String(stableHash(Array(text.utf8) + fileBytes), radix: 16)
     }
 
     /// `.dynamo-migrate/<mapping name>-<env>`.

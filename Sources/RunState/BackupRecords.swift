@@ -168,10 +168,7 @@ public struct BackupStateStore: Sendable {
     static func fileName(_ name: String, suffix: String) -> String {
         let plain = name + suffix
         guard plain.utf8.count > maxPlainFileNameBytes else { return plain }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        let digest = String(hash, radix: 16)
-        let hex = String(repeating: "0", count: 16 - digest.count) + digest
+        let hex = stableHashHex(name.utf8)
         // Table and backup names are ASCII ([a-zA-Z0-9_.-]); cutting by scalars keeps any other text whole.
         var kept = ""
         let budget = maxPlainFileNameBytes - suffix.utf8.count - 17

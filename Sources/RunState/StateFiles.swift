@@ -67,3 +67,17 @@ private func jsonSyntaxProblem(_ data: Data) -> String? {
         return "not JSON: \(error)"
     }
 }
+
+/// FNV-1a over `bytes`: a 64-bit hash that is the same on every run and machine (Swift's `Hasher` is
+/// seeded per process), for names and fingerprints that are recorded and compared later.
+public func stableHash<S: Sequence>(_ bytes: S) -> UInt64 where S.Element == UInt8 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+    return hash
+}
+
+/// ``stableHash(_:)`` as 16 lowercase hex digits.
+public func stableHashHex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
+    let hex = String(stableHash(bytes), radix: 16)
+    return String(repeating: "0", count: 16 - hex.count) + hex
+}

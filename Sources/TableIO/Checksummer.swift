@@ -13,8 +13,6 @@ public enum VerificationError: Error, Sendable, CustomStringConvertible {
     case notASource(source: String, target: String)
     case notATarget(String)
     case unwritable(path: String, reason: String)
-    /// `verification.json` is there but cannot be read as one (`problem` says where and why).
-    case invalidRecord(path: String, problem: String)
 
     public var description: String {
         switch self {
@@ -30,8 +28,6 @@ public enum VerificationError: Error, Sendable, CustomStringConvertible {
             return "\(target) is not a target of the mapping"
         case .unwritable(let path, let reason):
             return "cannot write \(path): \(reason)"
-        case .invalidRecord(let path, let problem):
-            return "\(path): not a valid verification record (\(problem)); run `dynamo-migrate verify` again to record a new one"
         }
     }
 }
