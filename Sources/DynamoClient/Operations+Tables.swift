@@ -67,54 +67,7 @@ extension DynamoDBClient {
 
     static func writeCreateTable(_ input: CreateTableInput, into w: inout JSONWriter) {
         w.field("TableName", input.name)
-        var definitions: [KeyAttribute] = []
-        func define(_ key: KeySchema) {
-            for attribute in [key.partitionKey] + (key.sortKey.map { [$0] } ?? [])
-            where !definitions.contains(where: { utf8Equal($0.name, attribute.name) }) {
-                definitions.append(attribute)
-            }
-        }
-        define(input.keySchema)
-        input.globalSecondaryIndexes.forEach { define($0.keySchema) }
-        input.localSecondaryIndexes.forEach { define($0.keySchema) }
-        w.array("AttributeDefinitions", definitions) { w, d in
-            w.beginObject(); w.field("AttributeName", d.name); w.field("AttributeType", d.type.rawValue); w.endObject()
-        }
-        writeKeySchema(input.keySchema, name: "KeySchema", into: &w)
-        w.field("BillingMode", input.billingMode.name)
-        if case .provisioned(let read, let write) = input.billingMode {
-            w.object("ProvisionedThroughput") { w in
-                w.field("ReadCapacityUnits", read); w.field("WriteCapacityUnits", write)
-            }
-        }
-        func writeIndex(_ index: SecondaryIndex, global: Bool, into w: inout JSONWriter) {
-            w.beginObject()
-            w.field("IndexName", index.name)
-            writeKeySchema(index.keySchema, name: "KeySchema", into: &w)
-            w.object("Projection") { w in
-                switch index.projection {
-                case .all: w.field("ProjectionType", "ALL")
-                case .keysOnly: w.field("ProjectionType", "KEYS_ONLY")
-                case .include(let names):
-                    w.field("ProjectionType", "INCLUDE")
-                    w.array("NonKeyAttributes", names) { w, n in w.string(n) }
-                }
-            }
-            if global, case .provisioned(let read, let write) = input.billingMode {
-                let capacity = index.provisioned ?? (read, write)
-                w.object("ProvisionedThroughput") { w in
-                    w.field("ReadCapacityUnits", capacity.read); w.field("WriteCapacityUnits", capacity.write)
-                }
-            }
-            w.endObject()
-        }
-        // Empty index lists are rejected by DynamoDB: only send them when there are indexes.
-        if !input.globalSecondaryIndexes.isEmpty {
-            w.array("GlobalSecondaryIndexes", input.globalSecondaryIndexes) { w, i in writeIndex(i, global: true, into: &w) }
-        }
-        if !input.localSecondaryIndexes.isEmpty {
-            w.array("LocalSecondaryIndexes", input.localSecondaryIndexes) { w, i in writeIndex(i, global: false, into: &w) }
-        }
+        writeKeyAndIndexes(of: input, into: &w, localIndexes: true)
         if let stream = input.stream {
             w.object("StreamSpecification") { w in
                 w.field("StreamEnabled", true); w.field("StreamViewType", stream.rawValue)
@@ -267,4 +220,59 @@ public struct TimeToLive: Sendable, Equatable {
     public var status: String
     public var attributeName: String?
     public var isEnabled: Bool { status == "ENABLED" || status == "ENABLING" }
+}
+
+extension DynamoDBClient {
+    /// The part of a table's definition CreateTable and ImportTable's TableCreationParameters share:
+    /// attribute definitions, key schema, billing mode and indexes (ImportTable takes no local indexes).
+    static func writeKeyAndIndexes(of input: CreateTableInput, into w: inout JSONWriter, localIndexes: Bool) {
+        var definitions: [KeyAttribute] = []
+        func define(_ key: KeySchema) {
+            for attribute in [key.partitionKey] + (key.sortKey.map { [$0] } ?? [])
+            where !definitions.contains(where: { utf8Equal($0.name, attribute.name) }) {
+                definitions.append(attribute)
+            }
+        }
+        define(input.keySchema)
+        input.globalSecondaryIndexes.forEach { define($0.keySchema) }
+        if localIndexes { input.localSecondaryIndexes.forEach { define($0.keySchema) } }
+        w.array("AttributeDefinitions", definitions) { w, d in
+            w.beginObject(); w.field("AttributeName", d.name); w.field("AttributeType", d.type.rawValue); w.endObject()
+        }
+        writeKeySchema(input.keySchema, name: "KeySchema", into: &w)
+        w.field("BillingMode", input.billingMode.name)
+        if case .provisioned(let read, let write) = input.billingMode {
+            w.object("ProvisionedThroughput") { w in
+                w.field("ReadCapacityUnits", read); w.field("WriteCapacityUnits", write)
+            }
+        }
+        func writeIndex(_ index: SecondaryIndex, global: Bool, into w: inout JSONWriter) {
+            w.beginObject()
+            w.field("IndexName", index.name)
+            writeKeySchema(index.keySchema, name: "KeySchema", into: &w)
+            w.object("Projection") { w in
+                switch index.projection {
+                case .all: w.field("ProjectionType", "ALL")
+                case .keysOnly: w.field("ProjectionType", "KEYS_ONLY")
+                case .include(let names):
+                    w.field("ProjectionType", "INCLUDE")
+                    w.array("NonKeyAttributes", names) { w, n in w.string(n) }
+                }
+            }
+            if global, case .provisioned(let read, let write) = input.billingMode {
+                let capacity = index.provisioned ?? (read, write)
+                w.object("ProvisionedThroughput") { w in
+                    w.field("ReadCapacityUnits", capacity.read); w.field("WriteCapacityUnits", capacity.write)
+                }
+            }
+            w.endObject()
+        }
+        // Empty index lists are rejected by DynamoDB: only send them when there are indexes.
+        if !input.globalSecondaryIndexes.isEmpty {
+            w.array("GlobalSecondaryIndexes", input.globalSecondaryIndexes) { w, i in writeIndex(i, global: true, into: &w) }
+        }
+        if localIndexes, !input.localSecondaryIndexes.isEmpty {
+            w.array("LocalSecondaryIndexes", input.localSecondaryIndexes) { w, i in writeIndex(i, global: false, into: &w) }
+        }
+    }
 }
