@@ -42,6 +42,7 @@ public struct S3CompletedPart: Sendable, Equatable {
 public struct S3PendingUpload: Sendable, Equatable {
     public var key: String
     public var uploadId: String
+    public init(key: String, uploadId: String) { self.key = key; self.uploadId = uploadId }
 }
 
 extension S3Client {

@@ -123,6 +123,24 @@ public struct S3ExportTransfer: Sendable {
         }
     }
 
+    /// What an interrupted run (a killed process, which could not clean up) left under `destination`:
+    /// export folders without `manifest-summary.json`, and multipart uploads never completed or aborted.
+    /// They are reported, not deleted: another export may be writing there right now.
+    public func leftovers(under destination: S3Location) async throws(S3Error) -> (incompleteExports: [S3Location], pendingUploads: [S3PendingUpload]) {
+        let root = destination.appending("AWSDynamoDB").key + "/"
+        let objects = try await client.listAllObjects(bucket: destination.bucket, prefix: root)
+        var folders: [String: Bool] = [:]
+        for object in objects {
+            let relative = object.key.dropFirst(root.count)
+            guard let slash = relative.firstIndex(of: "/") else { continue }
+            let id = String(relative[..<slash])
+            folders[id, default: false] = folders[id, default: false] || relative[relative.index(after: slash)...] == "manifest-summary.json"
+        }
+        let incomplete = folders.filter { !$0.value }.keys.sorted().map { S3Location(bucket: destination.bucket, key: root + $0) }
+        let pending = try await client.listMultipartUploads(bucket: destination.bucket, prefix: root)
+        return (incomplete, pending)
+    }
+
     /// The export folders under `source`: `source` itself when it holds `manifest-summary.json`, else
     /// each `AWSDynamoDB/<id>/` (or `<id>/`) below it, oldest first.
     public func find(in source: S3Location) async throws -> [S3Location] {

@@ -130,6 +130,23 @@ func bulkyItems(_ count: Int, bytes: Int, seed: UInt64) -> [Item] {
         }
     }
 
+    @Test func whatAKilledExportLeftIsReportedAndNeverRead() async throws {
+        let s3 = makeTestS3Client(endpoint: localEndpoint)
+        let destination = S3Location(bucket: s3TestBucket("s3x-leftover"), key: "exports")
+        try await s3.createBucket(destination.bucket)
+        let transfer = S3ExportTransfer(client: s3)
+        // A run killed after its first data file, with its second one half uploaded.
+        let folder = S3ExportTransfer.folder(for: "01700000000000-deadbeef", under: destination)
+        try await s3.putObject(bucket: destination.bucket, key: folder.key + "/_started", body: [])
+        try await s3.putObject(bucket: destination.bucket, key: folder.key + "/data/segment-0000-part-0001.json.gz", body: [1, 2, 3])
+        let uploadId = try await s3.createMultipartUpload(bucket: destination.bucket, key: folder.key + "/data/segment-0001-part-0001.json.gz")
+
+        let leftovers = try await transfer.leftovers(under: destination)
+        #expect(leftovers.incompleteExports == [folder])
+        #expect(leftovers.pendingUploads == [S3PendingUpload(key: folder.key + "/data/segment-0001-part-0001.json.gz", uploadId: uploadId)])
+        await #expect(throws: ExportFormatError.noExport(destination.description)) { try await transfer.find(in: destination) }
+    }
+
     @Test func missingBucketIsSaidBeforeAnythingIsDone() async throws {
         let s3 = makeTestS3Client(endpoint: localEndpoint)
         let bucket = s3TestBucket("s3x-missing")

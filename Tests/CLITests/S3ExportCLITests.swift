@@ -52,6 +52,14 @@ import Testing
         #expect(imported.status == 0, "\(imported.stderr)")
         #expect(imported.stdout.hasPrefix("created \(target) and wrote 120 of 120 items"))
         #expect(byKey(try await scanAll(client, target)) == byKey(items))
+
+        let drill = try TestEnvironment.runCLI(
+            ["drill", "run", table, "--from-export", folder, "--state-dir", TestEnvironment.temporaryDirectory("s3cli-drill").path,
+             "--endpoint-url", localEndpoint],
+            environment: environment, killAfter: 300)
+        #expect(drill.status == 0, "\(drill.stderr)")
+        #expect(drill.stdout.contains("restored: \(checksum)"))
+        #expect(drill.stdout.hasSuffix("PASSED\n"))
     }
 
     @Test func missingBucketAndBadURLAreOneClearLine() async throws {

@@ -78,6 +78,43 @@ struct S3FaultTests {
         #expect(try await s3.listMultipartUploads(bucket: bucket, prefix: "").isEmpty)
     }
 
+    @Test func downloadRangeWhoseConnectionBrokeIsFetchedAgain() async throws {
+        defer { proxy.stop() }
+        let s3 = makeS3Client(endpoint: proxy.endpoint)
+        let bucket = uniqueBucket("s3f-download")
+        try await s3.createBucket(bucket)
+        let bytes = randomBytes(200_000, seed: 9)
+        try await s3.putObject(bucket: bucket, key: "k", body: bytes)
+        proxy.inject(.resetAfterForwarding, operation: "GetObject", times: 1)
+        var received: [UInt8] = []
+        try await s3.downloadObject(bucket: bucket, key: "k", chunkSize: 1 << 16) { received += $0 }
+        #expect(received == bytes)
+        #expect(proxy.log.filter { $0.operation == "GetObject" }.count == 5)  // 4 ranges, one sent twice
+    }
+
+    @Test func corruptedDownloadIsRefusedNotWritten() async throws {
+        defer { proxy.stop() }
+        let s3 = makeS3Client(endpoint: proxy.endpoint)
+        let bucket = uniqueBucket("s3f-corrupt")
+        try await s3.createBucket(bucket)
+        let bytes = randomBytes(1000, seed: 10)
+        try await s3.putObject(bucket: bucket, key: "k", body: bytes)
+        proxy.inject(.corruptBody, operation: "GetObject", times: 1)
+        let file = TestEnvironment.temporaryDirectory("s3f-corrupt").appendingPathComponent("k")
+        do {
+            try await s3.downloadObject(bucket: bucket, key: "k", to: file)
+            Issue.record("a corrupted download was accepted")
+        } catch {
+            var damaged = bytes
+            damaged[500] ^= 0x01
+            #expect(
+                "\(error)"
+                    == "s3://\(bucket)/k: the bytes received have MD5 \(S3Client.hex(S3Client.md5(damaged))), but S3's ETag says \(S3Client.hex(S3Client.md5(bytes)))")
+        }
+        #expect(!FileManager.default.fileExists(atPath: file.path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: file.deletingLastPathComponent().path) == [])
+    }
+
     @Test func slowDownIsRetriedAsThrottling() async throws {
         defer { proxy.stop() }
         let s3 = makeS3Client(endpoint: proxy.endpoint)
