@@ -194,13 +194,15 @@ public final class S3Client: Sendable {
     /// redirect that names the bucket's region is followed once (and logged).
     func send(_ request: S3Request) async throws(S3Error) -> HTTPResponse {
         var attempt = 0
+        var timeouts = 0
         var redirected = false
+        var refreshedCredentials = false
         var random = SystemRandomNumberGenerator()
         let query = Self.queryString(request.query)
         while true {
             attempt += 1
             let region = regionFor(request.bucket)
-            let signer = try await currentSigner(region: region)
+            let (used, signer) = try await currentSigner(region: region)
             let (url, host, path) = address(request, region: region)
             var headers = request.headers
             headers.append(("Host", host))
@@ -228,11 +230,24 @@ public final class S3Client: Sendable {
                     attempt -= 1
                     continue
                 }
+                // Temporary credentials that expired under us: one refresh and one more try, as DynamoDB's client does.
+                if !refreshedCredentials, Self.expiredCredentialCodes.contains(answer.code) {
+                    refreshedCredentials = true
+                    credentials.invalidate(used)
+                    logger.info("S3 \(request.operation): \(answer.code) with credentials from \(credentials.source); refreshed them and retrying")
+                    attempt -= 1
+                    continue
+                }
                 failure = error(for: request, status: response.status, answer: answer, region: region)
                 retryClass = Self.classify(code: answer.code, status: response.status)
             } catch {
                 failure = .transport(error, operation: request.operation, bucket: request.bucket)
                 retryClass = RetryPolicy.classify(error)
+                if case .timedOut = error {
+                    timeouts += 1
+                    // An endpoint that never answers would otherwise hold the operator for attempts × timeout.
+                    if timeouts >= RetryPolicy.maxTimeoutsPerCall { throw failure }
+                }
             }
             if retryClass == .throttling { counters.withLock { $0.throttles += 1 } }
             guard retryClass.isRetriedByClient, attempt < retryPolicy.maxAttempts, !Task.isCancelled else { throw failure }
@@ -313,10 +328,13 @@ public final class S3Client: Sendable {
         }
     }
 
-    func currentSigner(region: String) async throws(S3Error) -> SigV4Signer {
+    /// S3's codes for a session token that has expired.
+    static let expiredCredentialCodes: Set<String> = ["ExpiredToken", "TokenRefreshRequired"]
+
+    func currentSigner(region: String) async throws(S3Error) -> (Credentials, SigV4Signer) {
         do {
             let current = try await credentials.credentials()
-            return SigV4Signer.s3(credentials: current.credentials, region: region)
+            return (current.credentials, SigV4Signer.s3(credentials: current.credentials, region: region))
         } catch let error as CredentialProviderError {
             throw .credentials(error.description)
         } catch {

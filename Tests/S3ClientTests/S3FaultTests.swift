@@ -115,6 +115,21 @@ struct S3FaultTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: file.deletingLastPathComponent().path) == [])
     }
 
+    @Test func expiredTokenRefreshesCredentialsAndSendsOnceMore() async throws {
+        defer { proxy.stop() }
+        let s3 = makeS3Client(endpoint: proxy.endpoint)
+        let bucket = uniqueBucket("s3f-expired")
+        try await s3.createBucket(bucket)
+        proxy.inject(.s3Error(code: "ExpiredToken", status: 400), operation: "PutObject", times: 1)
+        try await s3.putObject(bucket: bucket, key: "k", body: [7])
+        #expect(proxy.log.filter { $0.operation == "PutObject" }.map(\.forwarded) == [false, true])
+        #expect(s3.statistics.retries == 0)
+
+        // A second refusal in the same call is not refreshed again: it is the caller's.
+        proxy.inject(.s3Error(code: "ExpiredToken", status: 400), operation: "PutObject", times: 2)
+        await #expect(throws: S3Error.self) { try await s3.putObject(bucket: bucket, key: "k", body: [8]) }
+    }
+
     @Test func slowDownIsRetriedAsThrottling() async throws {
         defer { proxy.stop() }
         let s3 = makeS3Client(endpoint: proxy.endpoint)
