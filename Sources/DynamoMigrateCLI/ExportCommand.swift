@@ -39,6 +39,8 @@ struct ExportTableCommand: AsyncParsableCommand {
 
     @OptionGroup var s3: S3WriteOptions
 
+    @OptionGroup var native: NativeExportOptions
+
     @OptionGroup var scan: ScanOptions
 
     @Option(name: .customLong("gzip-level"), help: "gzip level: 0 (store) to 9 (smallest).")
@@ -70,6 +72,12 @@ struct ExportTableCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let storage = try parseExportStorage(to)
+            if native.native {
+                guard case .s3(let destination) = storage else {
+                    throw CLIError.usage("--native exports go to S3: --to s3://bucket/prefix (DynamoDB cannot write to \(to))")
+                }
+                return try await runNative(destination: destination)
+            }
             let client = try global.makeClient()
             let progress = LiveCounter(label: "exported")
             var options = ExportOptions(segments: scan.segments(default: 4), gzipLevel: gzipLevel, maxFileBytes: maxFileMB << 20)
@@ -87,10 +95,13 @@ struct ExportTableCommand: AsyncParsableCommand {
                 try await transfer.checkBucket(destination)
                 let leftovers = try await transfer.leftovers(under: destination)
                 for folder in leftovers.incompleteExports {
-                    printWarning("\(folder) has no manifest-summary.json: an export that was interrupted (or is running now); delete it once nothing writes there")
+                    printWarning(
+                        "\(folder) has no manifest-summary.json: an export that was interrupted (or is running now); delete it once nothing writes there")
                 }
                 for upload in leftovers.pendingUploads {
-                    printWarning("multipart upload \(upload.uploadId) of s3://\(destination.bucket)/\(upload.key) was never completed (an interrupted export, or one running now); abort it once nothing writes there, or let a lifecycle rule do it")
+                    printWarning(
+                        "multipart upload \(upload.uploadId) of s3://\(destination.bucket)/\(upload.key) was never completed (an interrupted export, or one running now); abort it once nothing writes there, or let a lifecycle rule do it"
+                    )
                 }
                 options.s3 = ExportS3Fields(
                     bucket: destination.bucket, prefix: destination.key,

@@ -54,12 +54,20 @@ struct ImportCommand: AsyncParsableCommand {
         if let key, (try? parseKeySchema(key)) == nil { throw ValidationError("--key must look like pk:S or pk:S,sk:N (types S, N, B)") }
     }
 
+    @OptionGroup var native: NativeImportOptions
+
     @Flag(
         name: .customLong("skip-verify"), help: "Load without first checking the export's MD5s, counts and content checksum (for salvaging a damaged export).")
     var skipVerify = false
 
     func run() async throws {
         try await runReportingErrors {
+            if native.native {
+                guard case .s3(let location) = try parseExportStorage(directory) else {
+                    throw CLIError.usage("--native imports read from S3: give s3://bucket/prefix (DynamoDB cannot read \(directory))")
+                }
+                return try await runNative(from: location)
+            }
             let client = try global.makeClient()
             switch try parseExportStorage(directory) {
             case .local(let url):

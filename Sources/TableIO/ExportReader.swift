@@ -54,11 +54,11 @@ public struct ExportReader: Sendable {
     }
 }
 
-/// Reads a gzip file of `{"Item":{...}}` lines.
-enum DataFileReader {
+/// Reads a gzip file of `{"Item":{...}}` lines (ours, and DynamoDB's native exports').
+package enum DataFileReader {
     static let chunkSize = 1 << 20
 
-    static func forEachItem(
+    package static func forEachItem(
         at url: URL, name: String, batchSize: Int,
         _ body: ([Item]) async throws -> Void
     ) async throws -> (items: Int, md5: [UInt8]) {
