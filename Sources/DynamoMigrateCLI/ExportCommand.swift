@@ -87,10 +87,13 @@ struct ExportTableCommand: AsyncParsableCommand {
                 try await transfer.checkBucket(destination)
                 let leftovers = try await transfer.leftovers(under: destination)
                 for folder in leftovers.incompleteExports {
-                    printWarning("\(folder) has no manifest-summary.json: an export that was interrupted (or is running now); delete it once nothing writes there")
+                    printWarning(
+                        "\(folder) has no manifest-summary.json: an export that was interrupted (or is running now); delete it once nothing writes there")
                 }
                 for upload in leftovers.pendingUploads {
-                    printWarning("multipart upload \(upload.uploadId) of s3://\(destination.bucket)/\(upload.key) was never completed (an interrupted export, or one running now); abort it once nothing writes there, or let a lifecycle rule do it")
+                    printWarning(
+                        "multipart upload \(upload.uploadId) of s3://\(destination.bucket)/\(upload.key) was never completed (an interrupted export, or one running now); abort it once nothing writes there, or let a lifecycle rule do it"
+                    )
                 }
                 options.s3 = ExportS3Fields(
                     bucket: destination.bucket, prefix: destination.key,

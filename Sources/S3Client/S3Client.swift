@@ -210,7 +210,9 @@ public final class S3Client: Sendable {
             var signed = signer.signedHeaders(for: signing, date: clock.date)
             signed.append(("User-Agent", "dynamo-migrate/0.1"))
             let http = HTTPRequest(method: request.method, url: query.isEmpty ? url : url + "?" + query, headers: signed, body: request.body)
-            counters.withLock { $0.requests += 1; $0.bytesSent += request.body.count }
+            counters.withLock {
+                $0.requests += 1; $0.bytesSent += request.body.count
+            }
             let failure: S3Error
             let retryClass: RetryClass
             do {

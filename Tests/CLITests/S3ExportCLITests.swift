@@ -54,8 +54,10 @@ import Testing
         #expect(byKey(try await scanAll(client, target)) == byKey(items))
 
         let drill = try TestEnvironment.runCLI(
-            ["drill", "run", table, "--from-export", folder, "--state-dir", TestEnvironment.temporaryDirectory("s3cli-drill").path,
-             "--endpoint-url", localEndpoint],
+            [
+                "drill", "run", table, "--from-export", folder, "--state-dir", TestEnvironment.temporaryDirectory("s3cli-drill").path,
+                "--endpoint-url", localEndpoint,
+            ],
             environment: environment, killAfter: 300)
         #expect(drill.status == 0, "\(drill.stderr)")
         #expect(drill.stdout.contains("restored: \(checksum)"))

@@ -1,9 +1,10 @@
 import AWSAuth
 import DynamoClient
 import Foundation
-@testable import S3Client
 import TestSupport
 import Testing
+
+@testable import S3Client
 
 /// A bucket name no other test uses (valid: lowercase, digits, hyphens).
 func uniqueBucket(_ prefix: String) -> String {
@@ -166,7 +167,8 @@ struct S3ClientMotoTests {
         } catch {
             #expect(
                 error.description
-                    == "S3 ListObjectsV2 on bucket some-bucket: S3 returned the continuation token same twice; stopping instead of listing the same objects forever")
+                    == "S3 ListObjectsV2 on bucket some-bucket: S3 returned the continuation token same twice; stopping instead of listing the same objects forever"
+            )
         }
         #expect(server.connectionsAccepted == 2)
     }
