@@ -299,7 +299,10 @@ public final class S3Client: Sendable {
                 default: "HTTP\(response.status)"
                 }
             }()
-        let message = S3XML.value("Message", in: text) ?? (response.body.isEmpty ? "(no message)" : String(text.prefix(200)))
+        let message =
+            S3XML.value("Message", in: text)
+            ?? (response.body.isEmpty
+                ? "S3 answered HTTP \(response.status) without details (answers to HEAD requests have no body)" : String(text.prefix(200)))
         return ErrorAnswer(
             code: code, message: message, region: S3XML.value("Region", in: text),
             requestId: response.header("x-amz-request-id") ?? S3XML.value("RequestId", in: text))

@@ -64,6 +64,33 @@ import Testing
         #expect(drill.stdout.hasSuffix("PASSED\n"))
     }
 
+    @Test func accessDeniedAndABucketInAnotherRegionThroughTheProxy() async throws {
+        let proxy = try FaultProxy(upstream: localEndpoint)
+        defer { proxy.stop() }
+        let table = try await makeTable(client, prefix: "s3cli-proxy")
+        try await writeAll(client, table, sampleItems(10))
+        let bucket = try await bucket()
+        var environment = self.environment
+        environment["AWS_ENDPOINT_URL_S3"] = proxy.endpoint
+
+        proxy.inject(.s3Error(code: "AccessDenied", status: 403), operation: "HeadBucket", times: 1)
+        let denied = try TestEnvironment.runCLI(
+            ["export", table, "--to", "s3://\(bucket)/x", "--endpoint-url", localEndpoint], environment: environment, killAfter: 120)
+        #expect(denied.status == 1)
+        #expect(
+            denied.stderr
+                == "error: access denied to s3://\(bucket) (HeadBucket): S3 answered HTTP 403 without details (answers to HEAD requests have no body). Check the identity's S3 permissions and the bucket policy\n"
+        )
+
+        // S3 names the bucket's region: followed once, with a warning, and the export completes.
+        proxy.inject(.s3Error(code: "PermanentRedirect", status: 301, region: "eu-west-1"), operation: "HeadBucket", times: 1)
+        let redirected = try TestEnvironment.runCLI(
+            ["export", table, "--to", "s3://\(bucket)/x", "--endpoint-url", localEndpoint], environment: environment, killAfter: 120)
+        #expect(redirected.status == 0, "\(redirected.stderr)")
+        #expect(redirected.stderr.contains("S3 bucket \(bucket) is in region eu-west-1, not us-east-1: sending its requests to eu-west-1"))
+        #expect(redirected.stdout.contains("exported 10 items of \(table) into s3://\(bucket)/x/AWSDynamoDB/"))
+    }
+
     @Test func missingBucketAndBadURLAreOneClearLine() async throws {
         let table = try await makeTable(client, prefix: "s3cli-missing")
         let missing = "s3cli-none-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
