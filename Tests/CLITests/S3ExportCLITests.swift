@@ -15,11 +15,15 @@ import Testing
         "AWS_ENDPOINT_URL_S3": localEndpoint,
     ]
 
-    func bucket() async throws -> String {
+    func s3Client() -> S3Client {
         var configuration = AWSConfiguration(credentials: testCredentials, region: "us-east-1", endpoint: localEndpoint, profile: nil)
         configuration.s3Endpoint = localEndpoint
+        return S3Client(configuration: configuration)
+    }
+
+    func bucket() async throws -> String {
         let name = "s3cli-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
-        try await S3Client(configuration: configuration).createBucket(name)
+        try await s3Client().createBucket(name)
         return name
     }
 
@@ -37,6 +41,13 @@ import Testing
         let folder = try #require(output["exportDirectory"]?.stringValue)
         #expect(folder.hasPrefix("s3://\(bucket)/backups/AWSDynamoDB/"))
         let checksum = try #require(output["contentChecksum"]?.stringValue)
+        // The summary records where it went and how it is encrypted, as DynamoDB's own exports do.
+        let summaryKey = String(folder.dropFirst("s3://\(bucket)/".count)) + "/manifest-summary.json"
+        let summary = try JSON.parse(try await s3Client().getObject(bucket: bucket, key: summaryKey))
+        #expect(summary["s3Bucket"]?.stringValue == bucket)
+        #expect(summary["s3Prefix"]?.stringValue == "backups")
+        #expect(summary["s3SseAlgorithm"]?.stringValue == "AES256")
+        #expect(try await s3Client().headObject(bucket: bucket, key: summaryKey)?.serverSideEncryption == "AES256")
 
         let verified = try TestEnvironment.runCLI(
             ["export", "verify", "s3://\(bucket)/backups", "--endpoint-url", localEndpoint], environment: environment, killAfter: 300)
