@@ -11,7 +11,7 @@ import TableIO
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export a table to local files in DynamoDB's S3 export layout, or verify such an export.",
+        abstract: "Export a table to local files or S3 in DynamoDB's S3 export layout, or verify such an export.",
         subcommands: [ExportTableCommand.self, ExportVerifyCommand.self],
         defaultSubcommand: ExportTableCommand.self)
 }
@@ -19,7 +19,7 @@ struct ExportCommand: AsyncParsableCommand {
 struct ExportTableCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "table",
-        abstract: "Export a table: dynamo-migrate export TABLE --to DIR.",
+        abstract: "Export a table: dynamo-migrate export TABLE --to DIR|s3://bucket/prefix.",
         discussion: """
             Writes DIR/AWSDynamoDB/<export id>/ with manifest-summary.json, manifest-files.json, their .md5 files and \
             data/*.json.gz (one {"Item":{...}} per line), as DynamoDB's export to S3 does, so tools that read those \

@@ -14,7 +14,8 @@ struct ImportCommand: AsyncParsableCommand {
         abstract: "Load an export into a new (--create) or existing table, optionally through a mapping source's transforms.",
         discussion: """
             Reads DynamoDB's export layout: ours (dynamo-migrate export) or DynamoDB's own export to S3 after \
-            `aws s3 sync s3://bucket/prefix/AWSDynamoDB/<id> DIR`. Items are written with BatchWriteItem; \
+            `aws s3 sync s3://bucket/prefix/AWSDynamoDB/<id> DIR`, or straight from s3://bucket/prefix (downloaded and \
+            checked first). Items are written with BatchWriteItem; \
             unprocessed items are resent until written. Items already in an existing table with the same key are overwritten. \
             Run `dynamo-migrate export verify DIR` first.
             """)

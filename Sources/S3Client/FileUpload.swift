@@ -74,7 +74,8 @@ extension S3Client {
             do {
                 try await abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
             } catch let abortError {
-                logger.warning("could not abort multipart upload \(uploadId) of s3://\(bucket)/\(key): \(abortError); its parts stay until a lifecycle rule removes them")
+                logger.warning(
+                    "could not abort multipart upload \(uploadId) of s3://\(bucket)/\(key): \(abortError); its parts stay until a lifecycle rule removes them")
             }
             throw error
         }

@@ -126,7 +126,8 @@ extension S3Client {
     }
 
     static func info(key: String, _ response: HTTPResponse) -> S3ObjectInfo {
-        let size = response.header("content-range").flatMap { $0.split(separator: "/").last.flatMap { Int($0) } }
+        let size =
+            response.header("content-range").flatMap { $0.split(separator: "/").last.flatMap { Int($0) } }
             ?? Int(response.header("content-length") ?? "") ?? 0
         return S3ObjectInfo(
             key: key, size: size, etag: unquoted(response.header("etag") ?? ""),
@@ -138,7 +139,8 @@ extension S3Client {
         let response = try await send(S3Request(operation: "GetObject", method: "GET", bucket: bucket, key: key))
         let info = Self.info(key: key, response)
         if let expected = info.etagMD5, Self.hex(Self.md5(response.body)) != expected {
-            throw .integrity(bucket: bucket, key: key, reason: "the bytes received have MD5 \(Self.hex(Self.md5(response.body))), but S3's ETag says \(expected)")
+            throw .integrity(
+                bucket: bucket, key: key, reason: "the bytes received have MD5 \(Self.hex(Self.md5(response.body))), but S3's ETag says \(expected)")
         }
         return response.body
     }

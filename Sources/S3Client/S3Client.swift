@@ -210,7 +210,9 @@ public final class S3Client: Sendable {
             var signed = signer.signedHeaders(for: signing, date: clock.date)
             signed.append(("User-Agent", "dynamo-migrate/0.1"))
             let http = HTTPRequest(method: request.method, url: query.isEmpty ? url : url + "?" + query, headers: signed, body: request.body)
-            counters.withLock { $0.requests += 1; $0.bytesSent += request.body.count }
+            counters.withLock {
+                $0.requests += 1; $0.bytesSent += request.body.count
+            }
             let failure: S3Error
             let retryClass: RetryClass
             do {
@@ -297,7 +299,10 @@ public final class S3Client: Sendable {
                 default: "HTTP\(response.status)"
                 }
             }()
-        let message = S3XML.value("Message", in: text) ?? (response.body.isEmpty ? "(no message)" : String(text.prefix(200)))
+        let message =
+            S3XML.value("Message", in: text)
+            ?? (response.body.isEmpty
+                ? "S3 answered HTTP \(response.status) without details (answers to HEAD requests have no body)" : String(text.prefix(200)))
         return ErrorAnswer(
             code: code, message: message, region: S3XML.value("Region", in: text),
             requestId: response.header("x-amz-request-id") ?? S3XML.value("RequestId", in: text))

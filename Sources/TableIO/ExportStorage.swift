@@ -103,7 +103,9 @@ public struct S3ExportTransfer: Sendable {
             do {
                 try await client.deleteObjects(bucket: folder.bucket, keys: keys)
             } catch let cleanup {
-                logger.error("could not delete the partial export in \(folder) (\(cleanup)): delete it before using the prefix; it has no manifest-summary.json, so no import or verify accepts it")
+                logger.error(
+                    "could not delete the partial export in \(folder) (\(cleanup)): delete it before using the prefix; it has no manifest-summary.json, so no import or verify accepts it"
+                )
             }
             throw error
         }
@@ -209,7 +211,11 @@ public struct S3ExportTransfer: Sendable {
 /// The keys a publish has stored so far, for cleaning up after a failure.
 private final class Uploaded: Sendable {
     private let state = Mutex<(keys: [String], bytes: Int)>(([], 0))
-    func add(_ key: String, bytes: Int) { state.withLock { $0.keys.append(key); $0.bytes += bytes } }
+    func add(_ key: String, bytes: Int) {
+        state.withLock {
+            $0.keys.append(key); $0.bytes += bytes
+        }
+    }
     var keys: [String] { state.withLock { $0.keys } }
     var bytes: Int { state.withLock { $0.bytes } }
 }

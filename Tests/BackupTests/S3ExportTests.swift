@@ -126,7 +126,9 @@ func bulkyItems(_ count: Int, bytes: Int, seed: UInt64) -> [Item] {
             _ = try await transfer.find(in: destination)
             Issue.record("an export that was cleaned away was found")
         } catch {
-            #expect("\(error)" == "s3://\(destination.bucket)/exports/daily holds no export: expected manifest-summary.json there or in AWSDynamoDB/<export id>/ below it")
+            #expect(
+                "\(error)"
+                    == "s3://\(destination.bucket)/exports/daily holds no export: expected manifest-summary.json there or in AWSDynamoDB/<export id>/ below it")
         }
     }
 

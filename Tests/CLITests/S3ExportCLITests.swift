@@ -15,11 +15,15 @@ import Testing
         "AWS_ENDPOINT_URL_S3": localEndpoint,
     ]
 
-    func bucket() async throws -> String {
+    func s3Client() -> S3Client {
         var configuration = AWSConfiguration(credentials: testCredentials, region: "us-east-1", endpoint: localEndpoint, profile: nil)
         configuration.s3Endpoint = localEndpoint
+        return S3Client(configuration: configuration)
+    }
+
+    func bucket() async throws -> String {
         let name = "s3cli-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
-        try await S3Client(configuration: configuration).createBucket(name)
+        try await s3Client().createBucket(name)
         return name
     }
 
@@ -37,6 +41,13 @@ import Testing
         let folder = try #require(output["exportDirectory"]?.stringValue)
         #expect(folder.hasPrefix("s3://\(bucket)/backups/AWSDynamoDB/"))
         let checksum = try #require(output["contentChecksum"]?.stringValue)
+        // The summary records where it went and how it is encrypted, as DynamoDB's own exports do.
+        let summaryKey = String(folder.dropFirst("s3://\(bucket)/".count)) + "/manifest-summary.json"
+        let summary = try JSON.parse(try await s3Client().getObject(bucket: bucket, key: summaryKey))
+        #expect(summary["s3Bucket"]?.stringValue == bucket)
+        #expect(summary["s3Prefix"]?.stringValue == "backups")
+        #expect(summary["s3SseAlgorithm"]?.stringValue == "AES256")
+        #expect(try await s3Client().headObject(bucket: bucket, key: summaryKey)?.serverSideEncryption == "AES256")
 
         let verified = try TestEnvironment.runCLI(
             ["export", "verify", "s3://\(bucket)/backups", "--endpoint-url", localEndpoint], environment: environment, killAfter: 300)
@@ -54,12 +65,41 @@ import Testing
         #expect(byKey(try await scanAll(client, target)) == byKey(items))
 
         let drill = try TestEnvironment.runCLI(
-            ["drill", "run", table, "--from-export", folder, "--state-dir", TestEnvironment.temporaryDirectory("s3cli-drill").path,
-             "--endpoint-url", localEndpoint],
+            [
+                "drill", "run", table, "--from-export", folder, "--state-dir", TestEnvironment.temporaryDirectory("s3cli-drill").path,
+                "--endpoint-url", localEndpoint,
+            ],
             environment: environment, killAfter: 300)
         #expect(drill.status == 0, "\(drill.stderr)")
         #expect(drill.stdout.contains("restored: \(checksum)"))
         #expect(drill.stdout.hasSuffix("PASSED\n"))
+    }
+
+    @Test func accessDeniedAndABucketInAnotherRegionThroughTheProxy() async throws {
+        let proxy = try FaultProxy(upstream: localEndpoint)
+        defer { proxy.stop() }
+        let table = try await makeTable(client, prefix: "s3cli-proxy")
+        try await writeAll(client, table, sampleItems(10))
+        let bucket = try await bucket()
+        var environment = self.environment
+        environment["AWS_ENDPOINT_URL_S3"] = proxy.endpoint
+
+        proxy.inject(.s3Error(code: "AccessDenied", status: 403), operation: "HeadBucket", times: 1)
+        let denied = try TestEnvironment.runCLI(
+            ["export", table, "--to", "s3://\(bucket)/x", "--endpoint-url", localEndpoint], environment: environment, killAfter: 120)
+        #expect(denied.status == 1)
+        #expect(
+            denied.stderr
+                == "error: access denied to s3://\(bucket) (HeadBucket): S3 answered HTTP 403 without details (answers to HEAD requests have no body). Check the identity's S3 permissions and the bucket policy\n"
+        )
+
+        // S3 names the bucket's region: followed once, with a warning, and the export completes.
+        proxy.inject(.s3Error(code: "PermanentRedirect", status: 301, region: "eu-west-1"), operation: "HeadBucket", times: 1)
+        let redirected = try TestEnvironment.runCLI(
+            ["export", table, "--to", "s3://\(bucket)/x", "--endpoint-url", localEndpoint], environment: environment, killAfter: 120)
+        #expect(redirected.status == 0, "\(redirected.stderr)")
+        #expect(redirected.stderr.contains("S3 bucket \(bucket) is in region eu-west-1, not us-east-1: sending its requests to eu-west-1"))
+        #expect(redirected.stdout.contains("exported 10 items of \(table) into s3://\(bucket)/x/AWSDynamoDB/"))
     }
 
     @Test func missingBucketAndBadURLAreOneClearLine() async throws {

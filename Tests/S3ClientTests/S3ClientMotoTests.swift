@@ -1,9 +1,10 @@
 import AWSAuth
 import DynamoClient
 import Foundation
-@testable import S3Client
 import TestSupport
 import Testing
+
+@testable import S3Client
 
 /// A bucket name no other test uses (valid: lowercase, digits, hyphens).
 func uniqueBucket(_ prefix: String) -> String {
@@ -135,6 +136,20 @@ struct S3ClientMotoTests {
         }
     }
 
+    @Test func serverSideEncryptionIsAskedForOnEveryWrite() async throws {
+        let s3 = makeS3Client(endpoint: moto)
+        let bucket = uniqueBucket("s3c-sse")
+        try await s3.createBucket(bucket)
+        try await s3.putObject(bucket: bucket, key: "aes", body: [1], encryption: .aes256)
+        #expect(try await s3.headObject(bucket: bucket, key: "aes")?.serverSideEncryption == "AES256")
+        let file = try writeTemporaryFile(randomBytes(6 << 20, seed: 4))
+        try await s3.uploadFile(
+            file, bucket: bucket, key: "kms", options: S3UploadOptions(partSize: 5 << 20, encryption: .kms(keyId: "alias/backups")))
+        let kms = try #require(try await s3.headObject(bucket: bucket, key: "kms"))
+        #expect(kms.serverSideEncryption == "aws:kms")
+        #expect(kms.etagMD5 == nil)  // an SSE-KMS ETag is not the MD5 of the bytes
+    }
+
     @Test func missingBucketIsNamed() async throws {
         let s3 = makeS3Client(endpoint: moto)
         let bucket = uniqueBucket("s3c-missing")
@@ -166,7 +181,8 @@ struct S3ClientMotoTests {
         } catch {
             #expect(
                 error.description
-                    == "S3 ListObjectsV2 on bucket some-bucket: S3 returned the continuation token same twice; stopping instead of listing the same objects forever")
+                    == "S3 ListObjectsV2 on bucket some-bucket: S3 returned the continuation token same twice; stopping instead of listing the same objects forever"
+            )
         }
         #expect(server.connectionsAccepted == 2)
     }

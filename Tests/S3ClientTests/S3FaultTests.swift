@@ -1,9 +1,10 @@
 import AWSAuth
 import DynamoClient
 import Foundation
-@testable import S3Client
 import TestSupport
 import Testing
+
+@testable import S3Client
 
 /// Faults on the way to S3 (a real proxy in front of moto): retried, followed, or reported clearly,
 /// and never a half-written object.
@@ -109,7 +110,8 @@ struct S3FaultTests {
             damaged[500] ^= 0x01
             #expect(
                 "\(error)"
-                    == "s3://\(bucket)/k: the bytes received have MD5 \(S3Client.hex(S3Client.md5(damaged))), but S3's ETag says \(S3Client.hex(S3Client.md5(bytes)))")
+                    == "s3://\(bucket)/k: the bytes received have MD5 \(S3Client.hex(S3Client.md5(damaged))), but S3's ETag says \(S3Client.hex(S3Client.md5(bytes)))"
+            )
         }
         #expect(!FileManager.default.fileExists(atPath: file.path))
         #expect(try FileManager.default.contentsOfDirectory(atPath: file.deletingLastPathComponent().path) == [])

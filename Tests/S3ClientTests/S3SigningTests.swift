@@ -1,7 +1,8 @@
 import AWSAuth
 import Foundation
-@testable import S3Client
 import Testing
+
+@testable import S3Client
 
 /// SigV4 for S3 and the pieces of S3's wire format that need no server.
 struct S3SigningTests {
@@ -43,7 +44,10 @@ struct S3SigningTests {
         let request = SigningRequest(
             method: "PUT", path: "/b/k", headers: [("Host", "h")], body: Array("ignored".utf8), payloadHash: SigV4Signer.unsignedPayload)
         #expect(signer.canonicalRequest(for: request, date: Date(timeIntervalSince1970: 0)).hasSuffix("\nUNSIGNED-PAYLOAD"))
-        #expect(signer.signedHeaders(for: request, date: Date(timeIntervalSince1970: 0)).contains { $0.name == "x-amz-content-sha256" && $0.value == "UNSIGNED-PAYLOAD" })
+        #expect(
+            signer.signedHeaders(for: request, date: Date(timeIntervalSince1970: 0)).contains {
+                $0.name == "x-amz-content-sha256" && $0.value == "UNSIGNED-PAYLOAD"
+            })
     }
 
     @Test func addressesCustomEndpointsPathStyleAndAWSVirtualHostStyle() {
@@ -92,7 +96,8 @@ struct S3SigningTests {
     }
 
     @Test func readsXMLElementsAndEntities() {
-        let xml: Substring = "<R><KeyCount>2</KeyCount><Contents><Key>a&amp;b &lt;c&gt; &#233;</Key><ETag>&quot;abc&quot;</ETag></Contents><Contents><Key/></Contents></R>"
+        let xml: Substring =
+            "<R><KeyCount>2</KeyCount><Contents><Key>a&amp;b &lt;c&gt; &#233;</Key><ETag>&quot;abc&quot;</ETag></Contents><Contents><Key/></Contents></R>"
         #expect(S3XML.elements("Contents", in: xml).count == 2)
         #expect(S3XML.value("Key", in: xml) == "a&b <c> é")
         #expect(S3XML.value("KeyCount", in: xml) == "2")
