@@ -85,6 +85,9 @@ public struct NativeTransfers: Sendable {
         guard let arn = description.arn else {
             throw DynamoDBError.invalidRequest(operation: "ExportTableToPointInTime", reason: "DescribeTable of \(table) names no TableArn")
         }
+        // The export folders there now: DynamoDB names the new one after the export's id, moto after
+        // another id, so the folder that appears is found by difference when the expected one is empty.
+        let before = try await exportFolders(under: destination)
         let started = try await client.exportTableToPointInTime(
             NativeExportRequest(
                 tableArn: arn, destination: S3BucketLocation(bucket: destination.bucket, prefix: Self.trimmed(destination.key)),
@@ -94,7 +97,18 @@ public struct NativeTransfers: Sendable {
         guard finished.status == "COMPLETED" else {
             throw NativeTransferError.exportFailed(arn: finished.exportArn, code: finished.failureCode, message: finished.failureMessage)
         }
-        let verification = try await verify(folder: Self.folder(of: finished, under: destination), expectedItemCount: finished.itemCount)
+        var folder = Self.folder(of: finished, under: destination)
+        var note: String?
+        if !(try await exportFolders(under: destination)).contains(finished.exportId) {
+            let appeared = try await exportFolders(under: destination).subtracting(before)
+            guard appeared.count == 1, let id = appeared.first else {
+                throw NativeTransferError.noDataFiles(folder: folder, seen: appeared.sorted())
+            }
+            folder = destination.appending("AWSDynamoDB").appending(id)
+            note = "the endpoint wrote the export into AWSDynamoDB/\(id), not AWSDynamoDB/\(finished.exportId) as DynamoDB does"
+        }
+        var verification = try await verify(folder: folder, expectedItemCount: finished.itemCount)
+        if let note { verification.notes.insert(note, at: 0) }
         return (finished, verification)
     }
 
@@ -209,6 +223,13 @@ public struct NativeTransfers: Sendable {
             throw NativeTransferError.contentMismatch(table: table.name, expected: expected.checksum, actual: actual)
         }
         return (finished, expected, actual)
+    }
+
+    /// The export ids under `<destination>/AWSDynamoDB/`.
+    func exportFolders(under destination: S3Location) async throws -> Set<String> {
+        let root = destination.appending("AWSDynamoDB").key + "/"
+        let page = try await s3.listAllObjects(bucket: destination.bucket, prefix: root)
+        return Set(page.compactMap { $0.key.dropFirst(root.count).split(separator: "/").first.map(String.init) })
     }
 
     static func trimmed(_ prefix: String) -> String {
