@@ -156,6 +156,9 @@ public final class StreamFollower: Sendable {
     /// new copy takes them here; a copy that already started without them is refused.
     @discardableResult
     public func capturePositions(streamArns: [String: String], resume: Bool) async throws -> StreamPositions {
+        // Another run on this state directory (a migrate, a follow) must not take positions under us.
+        let lock = try store.lock()
+        defer { withExtendedLifetime(lock) {} }
         if let existing = try store.loadStreamPositions() {
             guard existing.planFingerprint == options.planFingerprint else { throw FollowError.otherMapping(stateDirectory: options.stateDirectory.path) }
             guard resume else { throw FollowError.followExists(stateDirectory: options.stateDirectory.path) }
@@ -193,6 +196,9 @@ public final class StreamFollower: Sendable {
         guard state.withLock({ $0 }) != nil else {
             throw FollowError.copyWithoutPositions(stateDirectory: options.stateDirectory.path)
         }
+        // One follower per state directory: two would move the same positions.
+        let lock = try store.lock()
+        defer { withExtendedLifetime(lock) {} }
         started.withLock { $0 = (options.clock.now, options.clock.date) }
         lastArrival.withLock { $0 = options.clock.now }
         try checkTrimHorizon()
