@@ -110,7 +110,7 @@ extension DynamoDBClient {
     static let streamsOperations: Set<String> = ["ListStreams", "DescribeStream", "GetShardIterator", "GetRecords"]
 
     /// The `X-Amz-Target` of `operation`.
-    static func target(of operation: String) -> String {
+    package static func target(of operation: String) -> String {
         streamsOperations.contains(operation) ? "DynamoDBStreams_20120810.\(operation)" : "DynamoDB_20120810.\(operation)"
     }
 
@@ -237,7 +237,7 @@ extension DynamoDBClient {
         return try decoded("GetRecords", table: table) { try Self.decodeRecordsPage(bytes) }
     }
 
-    static func decodeRecordsPage(_ bytes: [UInt8]) throws -> StreamRecordsPage {
+    package static func decodeRecordsPage(_ bytes: [UInt8]) throws -> StreamRecordsPage {
         var page = StreamRecordsPage(records: [], nextShardIterator: nil)
         var reader = JSONReader(bytes)
         var sawRecords = false

@@ -131,4 +131,36 @@ import Testing
         #expect(throws: FollowError.self) { try StreamFollower.checkFollowable(mapping, resolvers: []) }
         try StreamFollower.checkFollowable(mapping, resolvers: ["merged"])
     }
+
+    /// A position that fell out of the 24-hour window stops the follow loudly: the copy must restart.
+    @Test func trimmedRecordsStopTheFollowSayingTheCopyMustRestart() async throws {
+        let proxy = try FaultProxy(upstream: localEndpoint)
+        defer { proxy.stop() }
+        let client = realClient(proxy.endpoint)
+        let source = try await makeStreamSource(client, prefix: "follow-trim", count: 3)
+        let mapping = try await resolve(followMapping(source: source, target: source + "-dst"), client: client)
+        let state = TestEnvironment.temporaryDirectory("follow-trim")
+        var options = FollowOptions(stateDirectory: state, planFingerprint: "fp")
+        options.untilIdle = .seconds(2)
+        options.pollInterval = .milliseconds(100)
+        let follower = StreamFollower(client: client, mapping: mapping, options: options)
+        try await follower.capturePositions(streamArns: try await follower.prepareStreams(enable: false), resume: false)
+        _ = try await Migrator(client: client, mapping: mapping, options: MigrationOptions(stateDirectory: state, planFingerprint: "fp")).run()
+        proxy.inject(.dynamoError(type: "TrimmedDataAccessException"), operation: "GetRecords", times: 1)
+        let error = await #expect(throws: FollowError.self) { try await follower.run() }
+        guard case .trimmed(let table, _, _)? = error else {
+            Issue.record("expected .trimmed, got \(String(describing: error))")
+            return
+        }
+        #expect(table == source)
+        #expect(error?.isUsage == false, "a failure (exit 1), not bad input")
+        #expect(error?.description.contains("the copy must restart") == true)
+
+        // Resumed more than 24 hours after the positions, with shards never read: refused before reading.
+        var late = options
+        late.clock = ShiftedDateClock(by: 25 * 3600)
+        let lateFollower = StreamFollower(client: client, mapping: mapping, options: late)
+        try await lateFollower.capturePositions(streamArns: [source: try #require(try await client.describeTable(source).raw["LatestStreamArn"]?.stringValue)], resume: true)
+        await #expect(throws: FollowError.self) { try await lateFollower.run() }
+    }
 }
