@@ -352,36 +352,38 @@ public final class StreamFollower: Sendable {
                 lastArrival.withLock { $0 = options.clock.now }
                 live.withLock { $0[key, default: LiveShard()].caughtUp = false }
             }
+            var batch = FollowBatch()
             for record in page.records {
                 let skip = record.approximateCreationDateTime.map { $0 < applyFrom } ?? false
-                if skip {
-                    counters.withLock { $0.skipped[table, default: 0] += 1 }
-                } else {
+                var writes: [(table: String, key: Item, request: WriteRequest)] = []
+                var changes: [(target: String, change: AppliedChange)] = []
+                if !skip {
                     for applier in appliers {
-                        let change = try await applier.apply(record)
-                        counters.withLock { c in
-                            c.puts += change.puts
-                            c.deletes += change.deletes
-                            if change.timeToLiveDelete { c.timeToLive[table, default: 0] += 1 }
+                        if applier.resolver != nil {
+                            // Resolved targets read the sources: everything before must be written first.
+                            try await flush(&batch, table: table, shard: shard, deadLetters: deadLetters)
+                            changes.append((applier.target, try await applier.apply(record)))
+                            continue
                         }
-                        if let reason = change.failure {
-                            deadLetters.record(source: table, target: applier.target, key: record.keys, item: record.newImage, reason: reason)
-                            counters.withLock { $0.deadLettered += 1 }
+                        let planned = try applier.plan(record)
+                        var change = AppliedChange()
+                        change.timeToLiveDelete = record.isTimeToLiveDelete
+                        change.failure = planned.failure
+                        if let key = planned.delete {
+                            writes.append((applier.target, key, .delete(key: key)))
+                            change.deletes += 1
                         }
-                    }
-                    counters.withLock { $0.applied[table, default: 0] += 1 }
-                    live.withLock { $0[key, default: LiveShard()].applied += 1 }
-                }
-                // The position moves only once the record's writes are done.
-                state.withLock { positions in
-                    positions?.sources[table]?.shards[shard]?.lastSequenceNumber = record.sequenceNumber
-                    if !skip {
-                        positions?.sources[table]?.shards[shard]?.recordsApplied += 1
-                        positions?.sources[table]?.shards[shard]?.lastRecordAt = record.approximateCreationDateTime
+                        if let item = planned.put, let key = applier.targetKey.key(of: item) {
+                            writes.append((applier.target, key, .put(item)))
+                            change.puts += 1
+                        }
+                        changes.append((applier.target, change))
                     }
                 }
-                dirty.withLock { $0 = true }
+                if !batch.canTake(writes) { try await flush(&batch, table: table, shard: shard, deadLetters: deadLetters) }
+                batch.add(writes, pending: FollowBatch.Pending(record: record, skipped: skip, changes: changes))
             }
+            try await flush(&batch, table: table, shard: shard, deadLetters: deadLetters)
             guard let next = page.nextShardIterator else {
                 state.withLock { $0?.sources[table]?.shards[shard]?.finished = true }
                 dirty.withLock { $0 = true }
@@ -395,6 +397,54 @@ public final class StreamFollower: Sendable {
                 try? await options.clock.sleep(for: options.pollInterval)
             }
         }
+    }
+
+    /// Writes the batch (resending UnprocessedItems), then moves the shard's position over its records.
+    func flush(_ batch: inout FollowBatch, table: String, shard: String, deadLetters: DeadLetterLog) async throws {
+        guard !batch.isEmpty else { return }
+        let (requests, pending) = batch.take()
+        var remaining = requests
+        var attempt = 0
+        while remaining.values.contains(where: { !$0.isEmpty }) {
+            if attempt > 0 {
+                // DynamoDB wrote part of the batch: wait a little longer each time, as the SDKs do.
+                try? await options.clock.sleep(for: .milliseconds(min(50 << min(attempt, 6), 2000)))
+            }
+            attempt += 1
+            remaining = try await client.batchWriteItem(remaining).unprocessedItems
+        }
+        let key = Self.liveKey(table, shard)
+        for entry in pending {
+            let record = entry.record
+            if entry.skipped {
+                counters.withLock { $0.skipped[table, default: 0] += 1 }
+            } else {
+                for (target, change) in entry.changes {
+                    counters.withLock { c in
+                        c.puts += change.puts
+                        c.deletes += change.deletes
+                    }
+                    if let reason = change.failure {
+                        deadLetters.record(source: table, target: target, key: record.keys, item: record.newImage, reason: reason)
+                        counters.withLock { $0.deadLettered += 1 }
+                    }
+                }
+                counters.withLock { c in
+                    c.applied[table, default: 0] += 1
+                    if record.isTimeToLiveDelete { c.timeToLive[table, default: 0] += 1 }
+                }
+                live.withLock { $0[key, default: LiveShard()].applied += 1 }
+            }
+            // The position moves only once the record's writes are done.
+            state.withLock { positions in
+                positions?.sources[table]?.shards[shard]?.lastSequenceNumber = record.sequenceNumber
+                if !entry.skipped {
+                    positions?.sources[table]?.shards[shard]?.recordsApplied += 1
+                    positions?.sources[table]?.shards[shard]?.lastRecordAt = record.approximateCreationDateTime
+                }
+            }
+        }
+        dirty.withLock { $0 = true }
     }
 
     // MARK: - Checkpoints, idle detection, metrics
