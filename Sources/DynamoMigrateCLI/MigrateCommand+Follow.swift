@@ -73,7 +73,8 @@ struct FollowFlags: ParsableArguments {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interactive ? .seconds(1) : .seconds(5))
                 if Task.isCancelled { break }
-                FileHandle.standardError.write(Data("[follow] \(follower.snapshot().progressLine)\n".utf8))
+                let lines = follower.snapshot().progressLines.map { "[follow] \($0)" }
+                FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
             }
         }
         defer { printer.cancel() }

@@ -62,7 +62,11 @@ public final class StreamFollower: Sendable {
     let counters = Mutex(Counters())
     let lastArrival: Mutex<ContinuousClock.Instant>
     let started: Mutex<(instant: ContinuousClock.Instant, date: Date)>
-    let discoverNow = Mutex(false)
+    /// Sources whose DescribeStream should be read at once (a shard of theirs finished).
+    let discoverNow = Mutex<Set<String>>([])
+    /// Shards finished since DescribeStream was last read, per source: a drain must wait until the
+    /// children of a finished shard are known, or it could end with a child's records unread.
+    let undiscovered = Mutex<[String: Int]>([:])
 
     struct LiveShard: Sendable {
         var caughtUp = false
@@ -275,7 +279,8 @@ public final class StreamFollower: Sendable {
             while !isStopping {
                 if let error = failure.withLock({ $0 }) { throw error }
                 let due = lastDiscovery.map { options.clock.now - $0 >= options.discoveryInterval } ?? false
-                if due || discoverNow.withLock({ flag in defer { flag = false }; return flag }) {
+                if due || discoverNow.withLock({ $0.remove(table) != nil }) {
+                    let finishedBefore = undiscovered.withLock { $0[table] ?? 0 }
                     let description = try await streams.describeStream(arn: arn, table: table)
                     state.withLock { positions in
                         guard var source = positions?.sources[table] else { return }
@@ -286,6 +291,7 @@ public final class StreamFollower: Sendable {
                         }
                     }
                     lastDiscovery = options.clock.now
+                    undiscovered.withLock { $0[table, default: 0] -= finishedBefore }
                 }
                 if lastDiscovery == nil { lastDiscovery = options.clock.now }
                 let shards = state.withLock { $0?.sources[table]?.shards ?? [:] }
@@ -387,7 +393,8 @@ public final class StreamFollower: Sendable {
             guard let next = page.nextShardIterator else {
                 state.withLock { $0?.sources[table]?.shards[shard]?.finished = true }
                 dirty.withLock { $0 = true }
-                discoverNow.withLock { $0 = true }
+                undiscovered.withLock { $0[table, default: 0] += 1 }
+                discoverNow.withLock { _ = $0.insert(table) }
                 saveIfDirty()
                 return
             }
@@ -480,6 +487,7 @@ public final class StreamFollower: Sendable {
     /// on any shard for `idle`.
     func isDrained(idle: Duration) -> Bool {
         guard options.clock.now - lastArrival.withLock({ $0 }) >= idle, let positions = state.withLock({ $0 }) else { return false }
+        guard undiscovered.withLock({ $0.values.allSatisfy { $0 <= 0 } }) else { return false }
         let live = live.withLock { $0 }
         for source in positions.sources.values {
             for shard in source.shards.values where !shard.finished {
