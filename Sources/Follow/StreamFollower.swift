@@ -281,7 +281,16 @@ public final class StreamFollower: Sendable {
                 let due = lastDiscovery.map { options.clock.now - $0 >= options.discoveryInterval } ?? false
                 if due || discoverNow.withLock({ $0.remove(table) != nil }) {
                     let finishedBefore = undiscovered.withLock { $0[table] ?? 0 }
-                    let description = try await streams.describeStream(arn: arn, table: table)
+                    let description: StreamDescription
+                    do {
+                        description = try await streams.describeStream(arn: arn, table: table)
+                    } catch let error as DynamoDBError where error.isTransitional {
+                        // LimitExceededException: DescribeStream is limited to 10 calls a second per account.
+                        logger.info("\(table): DescribeStream \(error.errorType ?? "busy"); trying again shortly")
+                        discoverNow.withLock { _ = $0.insert(table) }
+                        try? await options.clock.sleep(for: options.pollInterval)
+                        continue
+                    }
                     state.withLock { positions in
                         guard var source = positions?.sources[table] else { return }
                         let added = ShardLineage.merge(description.shards.map { ($0.shardId, $0.parentShardId) }, into: &source.shards)
