@@ -186,6 +186,7 @@ public final class StreamFollower: Sendable {
             var source = SourceStreamPosition(
                 table: table, streamArn: arn, capturedAt: capturedAt, applyFrom: capturedAt.addingTimeInterval(-FollowPositionRule.margin))
             ShardLineage.merge(description.shards.map { ($0.shardId, $0.parentShardId) }, into: &source.shards)
+            source.listedAt = capturedAt
             positions.sources[table] = source
         }
         try store.saveStreamPositions(positions)
@@ -244,13 +245,16 @@ public final class StreamFollower: Sendable {
         let now = options.clock.date
         guard let positions = state.withLock({ $0 }) else { return }
         for source in positions.sources.values.sorted(by: { $0.table < $1.table }) {
-            let fromStart = source.shards.values.contains { !$0.finished && $0.lastSequenceNumber == nil }
-            let age = now.timeIntervalSince(source.applyFrom)
-            if fromStart, age >= 24 * 3600 {
-                throw FollowError.trimmed(
-                    table: source.table,
-                    detail: String(format: "the positions were taken %.1f hours ago and some shards have no record applied yet", age / 3600),
-                    stateDirectory: options.stateDirectory.path)
+            // Shards with a position are checked by DynamoDB (TrimmedDataAccessException); a shard with
+            // nothing applied is read from its trim horizon, which moves silently.
+            for shard in source.shards.values.sorted(by: { $0.shardId < $1.shardId }) where !shard.finished && shard.lastSequenceNumber == nil {
+                let unread = now.timeIntervalSince(shard.readSince ?? source.applyFrom)
+                if unread >= Self.streamRetention {
+                    throw FollowError.trimmed(
+                        table: source.table,
+                        detail: String(format: "shard %@ has had nothing read for %.1f hours", shard.shardId, unread / 3600),
+                        stateDirectory: options.stateDirectory.path)
+                }
             }
         }
     }
@@ -270,6 +274,9 @@ public final class StreamFollower: Sendable {
         return appliers
     }
 
+    /// How long DynamoDB Streams keep a record.
+    static let streamRetention: TimeInterval = 24 * 3600
+
     static func liveKey(_ table: String, _ shard: String) -> String { table + "\u{0}" + shard }
 
     func followSource(_ table: String, appliers: [RecordApplier], deadLetters: DeadLetterLog) async throws {
@@ -281,6 +288,7 @@ public final class StreamFollower: Sendable {
                 let due = lastDiscovery.map { options.clock.now - $0 >= options.discoveryInterval } ?? false
                 if due || discoverNow.withLock({ $0.remove(table) != nil }) {
                     let finishedBefore = undiscovered.withLock { $0[table] ?? 0 }
+                    let listing = options.clock.date
                     let description: StreamDescription
                     do {
                         description = try await streams.describeStream(arn: arn, table: table)
@@ -293,11 +301,12 @@ public final class StreamFollower: Sendable {
                     }
                     state.withLock { positions in
                         guard var source = positions?.sources[table] else { return }
-                        let added = ShardLineage.merge(description.shards.map { ($0.shardId, $0.parentShardId) }, into: &source.shards)
-                        if !added.isEmpty {
-                            positions?.sources[table] = source
-                            dirty.withLock { $0 = true }
-                        }
+                        ShardLineage.merge(
+                            description.shards.map { ($0.shardId, $0.parentShardId) }, into: &source.shards,
+                            createdAfter: source.listedAt ?? source.capturedAt)
+                        source.listedAt = listing
+                        positions?.sources[table] = source
+                        dirty.withLock { $0 = true }
                     }
                     lastDiscovery = options.clock.now
                     undiscovered.withLock { $0[table, default: 0] -= finishedBefore }
@@ -410,6 +419,13 @@ public final class StreamFollower: Sendable {
             iterator = next
             if page.records.isEmpty {
                 live.withLock { $0[key, default: LiveShard()].caughtUp = true }
+                // Read to its end: every record made before the call is read (only matters while nothing is applied).
+                let readAt = options.clock.date.addingTimeInterval(-60)
+                state.withLock { positions in
+                    if positions?.sources[table]?.shards[shard]?.lastSequenceNumber == nil {
+                        positions?.sources[table]?.shards[shard]?.readSince = readAt
+                    }
+                }
                 try? await options.clock.sleep(for: options.pollInterval)
             }
         }

@@ -234,4 +234,40 @@ import Testing
         #expect(change.puts == 1 && change.deletes == 1)
         #expect(Set(try await scanAll(client, target)) == [["pk": .s("new"), "v": .s("from the resolver")]])
     }
+
+    /// A shard with nothing applied is at risk only when nothing of it was read for 24 hours: a long copy
+    /// (since `applyFrom`) is refused, a shard read to its end an hour ago is not.
+    @Test func theTrimRuleLooksAtWhenEachUnappliedShardWasLastRead() async throws {
+        let client = realClient()
+        let source = try await makeStreamSource(client, prefix: "follow-trimrule", count: 2)
+        let target = source + "-dst"
+        let mapping = try await resolve(followMapping(source: source, target: target), client: client)
+        try await client.createTable(
+            CreateTableInput(name: target, keySchema: KeySchema(partitionKey: KeyAttribute(name: "id", type: .string), sortKey: nil), billingMode: .payPerRequest))
+        let arn = try #require(try await client.describeTable(source).raw["LatestStreamArn"]?.stringValue)
+        let shard = try #require(try await client.streamsClient().describeStream(arn: arn).shards.first?.shardId)
+        let now = Date()
+        func positions(readSince: Date?) -> StreamPositions {
+            var p = StreamPositions(planFingerprint: "fp", endpoint: localEndpoint)
+            p.sources[source] = SourceStreamPosition(
+                table: source, streamArn: arn, capturedAt: now.addingTimeInterval(-30 * 3600), applyFrom: now.addingTimeInterval(-30 * 3600),
+                shards: [shard: ShardProgress(shardId: shard, parentShardId: nil, readSince: readSince)])
+            return p
+        }
+        var options = FollowOptions(stateDirectory: TestEnvironment.temporaryDirectory("trimrule"), planFingerprint: "fp")
+        options.untilIdle = .seconds(1)
+        options.pollInterval = .milliseconds(100)
+        let store = LocalDirectoryStateStore(directory: options.stateDirectory)
+
+        try store.saveStreamPositions(positions(readSince: nil))
+        let copiedTooLong = StreamFollower(client: client, mapping: mapping, options: options)
+        try await copiedTooLong.capturePositions(streamArns: [source: arn], resume: true)
+        let error = await #expect(throws: FollowError.self) { try await copiedTooLong.run() }
+        #expect(error?.description.contains("shard \(shard) has had nothing read for 30.0 hours") == true)
+
+        try store.saveStreamPositions(positions(readSince: now.addingTimeInterval(-3600)))
+        let readRecently = StreamFollower(client: client, mapping: mapping, options: options)
+        try await readRecently.capturePositions(streamArns: [source: arn], resume: true)
+        #expect(try await readRecently.run().drained)
+    }
 }
