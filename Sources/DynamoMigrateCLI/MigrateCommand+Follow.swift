@@ -12,7 +12,9 @@ struct FollowFlags: ParsableArguments {
     @Flag(help: "Live migration: take stream positions before the copy, then apply the sources' DynamoDB Streams to the targets until Ctrl-C or --until-idle.")
     var follow = false
 
-    @Flag(name: .customLong("enable-streams"), help: "With --follow: turn on a NEW_AND_OLD_IMAGES stream on sources that have none (a change to the source tables).")
+    @Flag(
+        name: .customLong("enable-streams"),
+        help: "With --follow: turn on a NEW_AND_OLD_IMAGES stream on sources that have none (a change to the source tables).")
     var enableStreams = false
 
     @Option(name: .customLong("until-idle"), help: "With --follow: exit 0 once every shard is caught up and no record arrived for this long (e.g. 60s, 5m).")
@@ -96,7 +98,8 @@ struct FollowFlags: ParsableArguments {
             }
         }
         if report.deadLettered > 0 {
-            throw CLIError.failed("\(report.deadLettered) changed items could not be projected; see dead-letters.jsonl in \(follower.options.stateDirectory.path)")
+            throw CLIError.failed(
+                "\(report.deadLettered) changed items could not be projected; see dead-letters.jsonl in \(follower.options.stateDirectory.path)")
         }
         if !report.drained {
             printError(

@@ -121,12 +121,15 @@ public final class StreamFollower: Sendable {
                 throw .unsupportedTarget(
                     target: target.name,
                     reason:
-                        "it merges \(target.sources.count) sources (\(target.sources.map(\.table).joined(separator: ", "))), and following merged targets needs the merge resolver, which this build does not have")
+                        "it merges \(target.sources.count) sources (\(target.sources.map(\.table).joined(separator: ", "))), and following merged targets needs the merge resolver, which this build does not have"
+                )
             }
             if target.conflict != .overwrite {
                 throw .unsupportedTarget(
                     target: target.name,
-                    reason: "its conflict policy is \(target.conflict): what it must hold depends on what it held before, which only the merge resolver can recompute")
+                    reason:
+                        "its conflict policy is \(target.conflict): what it must hold depends on what it held before, which only the merge resolver can recompute"
+                )
             }
         }
     }
@@ -482,7 +485,9 @@ public final class StreamFollower: Sendable {
     // MARK: - Checkpoints, idle detection, metrics
 
     func saveIfDirty() {
-        let changed = dirty.withLock { flag in defer { flag = false }; return flag }
+        let changed = dirty.withLock { flag in
+            defer { flag = false }; return flag
+        }
         guard changed, let positions = state.withLock({ $0 }) else { return }
         do {
             try store.saveStreamPositions(positions)

@@ -85,7 +85,9 @@ struct FollowCommandTests {
         // No stream: refused with the command to run (exit 2).
         let refused = try TestEnvironment.runCLI(["migrate", mapping.path, "--follow"] + common, killAfter: 120)
         #expect(refused.status == 2)
-        #expect(refused.stderr.contains("aws dynamodb update-table --table-name \(source) --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES"))
+        #expect(
+            refused.stderr.contains(
+                "aws dynamodb update-table --table-name \(source) --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES"))
 
         // Copy + follow with the stream turned on by the run; changes while it runs.
         let first = try start(["migrate", mapping.path, "--follow", "--enable-streams", "--page-size", "5"] + common)

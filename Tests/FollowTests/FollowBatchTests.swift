@@ -1,8 +1,9 @@
-// Records written in batches keep their order: a key never appears twice in one batch.
-@testable import Follow
 import DynamoClient
 import DynamoCore
 import Testing
+
+// Records written in batches keep their order: a key never appears twice in one batch.
+@testable import Follow
 
 @Suite struct FollowBatchTests {
     func put(_ k: String) -> (table: String, key: Item, request: WriteRequest) {

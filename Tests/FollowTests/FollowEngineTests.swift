@@ -14,7 +14,9 @@ import Testing
 
 @Suite(needsLocalServer) struct FollowEngineTests {
     /// Runs copy + follow with a writer changing the source during the copy and during the follow.
-    func copyAndFollow(client: DynamoDBClient, streamsEndpoint: String? = nil, seed: UInt64) async throws -> (FollowReport, ResolvedMapping, String, String, URL) {
+    func copyAndFollow(
+        client: DynamoDBClient, streamsEndpoint: String? = nil, seed: UInt64
+    ) async throws -> (FollowReport, ResolvedMapping, String, String, URL) {
         let source = try await makeStreamSource(client, prefix: "follow-src", count: 60)
         let target = source + "-dst"
         let mapping = try await resolve(followMapping(source: source, target: target), client: client)
@@ -160,7 +162,8 @@ import Testing
         var late = options
         late.clock = ShiftedDateClock(by: 25 * 3600)
         let lateFollower = StreamFollower(client: client, mapping: mapping, options: late)
-        try await lateFollower.capturePositions(streamArns: [source: try #require(try await client.describeTable(source).raw["LatestStreamArn"]?.stringValue)], resume: true)
+        try await lateFollower.capturePositions(
+            streamArns: [source: try #require(try await client.describeTable(source).raw["LatestStreamArn"]?.stringValue)], resume: true)
         await #expect(throws: FollowError.self) { try await lateFollower.run() }
     }
 
@@ -243,7 +246,8 @@ import Testing
         let target = source + "-dst"
         let mapping = try await resolve(followMapping(source: source, target: target), client: client)
         try await client.createTable(
-            CreateTableInput(name: target, keySchema: KeySchema(partitionKey: KeyAttribute(name: "id", type: .string), sortKey: nil), billingMode: .payPerRequest))
+            CreateTableInput(
+                name: target, keySchema: KeySchema(partitionKey: KeyAttribute(name: "id", type: .string), sortKey: nil), billingMode: .payPerRequest))
         let arn = try #require(try await client.describeTable(source).raw["LatestStreamArn"]?.stringValue)
         let shard = try #require(try await client.streamsClient().describeStream(arn: arn).shards.first?.shardId)
         let now = Date()
