@@ -72,6 +72,8 @@ public final class StreamFollower: Sendable {
         var caughtUp = false
         var running = false
         var applied = 0
+        /// When the newest record read was made, applied or skipped: the lag while catching up.
+        var lastReadRecordAt: Date?
     }
 
     struct Counters: Sendable {
@@ -453,6 +455,7 @@ public final class StreamFollower: Sendable {
             let record = entry.record
             if entry.skipped {
                 counters.withLock { $0.skipped[table, default: 0] += 1 }
+                live.withLock { $0[key, default: LiveShard()].lastReadRecordAt = record.approximateCreationDateTime }
             } else {
                 for (target, change) in entry.changes {
                     counters.withLock { c in
@@ -557,7 +560,8 @@ public final class StreamFollower: Sendable {
             let shards = source.shards.values.sorted { $0.shardId < $1.shardId }.map { shard -> ShardFollowReport in
                 let l = live[Self.liveKey(table, shard.shardId)]
                 let caughtUp = l?.caughtUp ?? false
-                let lag: Double? = (caughtUp || shard.finished) ? 0 : shard.lastRecordAt.map { max(0, now.timeIntervalSince($0)) }
+                let newest = [shard.lastRecordAt, l?.lastReadRecordAt].compactMap { $0 }.max()
+                let lag: Double? = (caughtUp || shard.finished) ? 0 : newest.map { max(0, now.timeIntervalSince($0)) }
                 return ShardFollowReport(
                     shardId: shard.shardId, parentShardId: shard.parentShardId, finished: shard.finished, caughtUp: caughtUp,
                     recordsApplied: l?.applied ?? 0, lastSequenceNumber: shard.lastSequenceNumber, lastRecordAt: shard.lastRecordAt,

@@ -61,7 +61,8 @@ import Testing
     }
 
     /// Throttled GetRecords (retried by the client), an expired iterator (a new one after the last
-    /// applied record), lost answers of GetRecords and PutItem (sent again): the same end state.
+    /// applied record), lost answers of GetRecords and PutItem (sent again), UnprocessedItems (resent):
+    /// the same end state.
     @Test func throttlingExpiredIteratorsAndResetsChangeNothing() async throws {
         let proxy = try FaultProxy(upstream: localEndpoint)
         defer { proxy.stop() }
@@ -70,12 +71,14 @@ import Testing
         proxy.inject(.dynamoError(type: "ExpiredIteratorException"), operation: "GetRecords", probability: 0.1, seed: 7)
         proxy.inject(.resetAfterForwarding, operation: "GetRecords", probability: 0.05, seed: 8)
         proxy.inject(.resetAfterForwarding, operation: "PutItem", probability: 0.05, seed: 9)
+        proxy.inject(.unprocessedItems(fraction: 0.5), operation: "BatchWriteItem", probability: 0.3, seed: 10)
         let (report, mapping, source, target, _) = try await copyAndFollow(client: client, seed: 21)
         proxy.clearFaults()
         try await expectTargetEqualsProjection(source: source, target: target, mapping: mapping, client: realClient())
         #expect(report.drained)
         #expect(proxy.counters.applied(.dynamoError) >= 4)
         #expect(proxy.counters.applied(.resetAfterForwarding) > 0)
+        #expect(proxy.counters.applied(.unprocessedItems) > 0)
     }
 
     /// Positions taken by a run must be continued with --resume, never silently retaken; a copy that
