@@ -56,9 +56,12 @@ struct FollowFlags: ParsableArguments {
         var options = FollowOptions(stateDirectory: directory, planFingerprint: loaded.fingerprint)
         options.untilIdle = untilIdle.flatMap(Self.parseDuration)
         options.metricsFile = metrics.map { URL(fileURLWithPath: $0) }
-        let follower = StreamFollower(client: client, mapping: loaded.resolved, options: options, logger: client.logger)
+        // Merged targets (and keep-existing/fail ones) need a TargetItemSource per target, recomputing a key
+        // from every source; until one is passed here, checkFollowable refuses them.
+        let resolvers: [String: any TargetItemSource] = [:]
+        let follower = StreamFollower(client: client, mapping: loaded.resolved, options: options, resolvers: resolvers, logger: client.logger)
         do {
-            try StreamFollower.checkFollowable(loaded.resolved, resolvers: [])
+            try StreamFollower.checkFollowable(loaded.resolved, resolvers: Set(resolvers.keys))
             let arns = try await follower.prepareStreams(enable: enableStreams)
             try await follower.capturePositions(streamArns: arns, resume: resume)
         } catch let error as FollowError {

@@ -34,6 +34,8 @@ public struct FollowOptions: Sendable {
     /// How often DescribeStream is asked for new shards (also after any shard finishes).
     public var discoveryInterval: Duration = .seconds(10)
     public var recordsPerCall = 1000
+    /// Shards read at the same time per source (a table with many partitions has many shards).
+    public var maxConcurrentShards = 64
     /// Prometheus textfile to keep up to date (written atomically).
     public var metricsFile: URL?
     public var metricsInterval: Duration = .seconds(5)
@@ -319,7 +321,7 @@ public final class StreamFollower: Sendable {
                 if lastDiscovery == nil { lastDiscovery = options.clock.now }
                 let shards = state.withLock { $0?.sources[table]?.shards ?? [:] }
                 let running = Set(live.withLock { live in shards.keys.filter { live[Self.liveKey(table, $0)]?.running == true } })
-                for shard in ShardLineage.readyShards(shards, running: running) {
+                for shard in ShardLineage.readyShards(shards, running: running).prefix(max(0, options.maxConcurrentShards - running.count)) {
                     live.withLock { $0[Self.liveKey(table, shard), default: LiveShard()].running = true }
                     group.addTask {
                         do {
