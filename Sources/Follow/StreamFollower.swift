@@ -292,7 +292,8 @@ public final class StreamFollower: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             while !isStopping {
                 if let error = failure.withLock({ $0 }) { throw error }
-                let due = lastDiscovery.map { options.clock.now - $0 >= options.discoveryInterval } ?? false
+                // Listed at once when the run starts: shards may have split or rolled over while nothing ran.
+                let due = lastDiscovery.map { options.clock.now - $0 >= options.discoveryInterval } ?? true
                 if due || discoverNow.withLock({ $0.remove(table) != nil }) {
                     let finishedBefore = undiscovered.withLock { $0[table] ?? 0 }
                     let listing = options.clock.date
@@ -317,8 +318,9 @@ public final class StreamFollower: Sendable {
                     }
                     lastDiscovery = options.clock.now
                     undiscovered.withLock { $0[table, default: 0] -= finishedBefore }
+                    // A shard created while nothing ran for 24 hours has lost its first records.
+                    try checkTrimHorizon()
                 }
-                if lastDiscovery == nil { lastDiscovery = options.clock.now }
                 let shards = state.withLock { $0?.sources[table]?.shards ?? [:] }
                 let running = Set(live.withLock { live in shards.keys.filter { live[Self.liveKey(table, $0)]?.running == true } })
                 for shard in ShardLineage.readyShards(shards, running: running).prefix(max(0, options.maxConcurrentShards - running.count)) {
