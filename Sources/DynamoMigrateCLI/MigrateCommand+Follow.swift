@@ -59,7 +59,13 @@ struct FollowFlags: ParsableArguments {
         // Merged targets (and keep-existing/fail ones) need a TargetItemSource per target, recomputing a key
         // from every source; until one is passed here, checkFollowable refuses them.
         let resolvers: [String: any TargetItemSource] = [:]
-        let follower = StreamFollower(client: client, mapping: loaded.resolved, options: options, resolvers: resolvers, logger: client.logger)
+        // The SDKs' service-specific endpoint variable for DynamoDB Streams, unless --endpoint-url names the one
+        // endpoint to use; else derived from the DynamoDB endpoint.
+        let streamsVariable = ProcessInfo.processInfo.environment["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"].flatMap { $0.isEmpty ? nil : $0 }
+        let streamsEndpoint = client.configuration.endpointSource == "--endpoint-url" ? nil : streamsVariable
+        let follower = StreamFollower(
+            client: client, streams: client.streamsClient(endpoint: streamsEndpoint), mapping: loaded.resolved, options: options,
+            resolvers: resolvers, logger: client.logger)
         do {
             try StreamFollower.checkFollowable(loaded.resolved, resolvers: Set(resolvers.keys))
             let arns = try await follower.prepareStreams(enable: enableStreams)
