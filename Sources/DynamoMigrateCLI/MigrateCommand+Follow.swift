@@ -54,18 +54,16 @@ struct FollowFlags: ParsableArguments {
     func prepare(client: DynamoDBClient, loaded: LoadedMapping, directory: URL, resume: Bool) async throws -> StreamFollower? {
         guard follow else { return nil }
         var options = FollowOptions(stateDirectory: directory, planFingerprint: loaded.fingerprint)
+        // The SDKs' service-specific endpoint variable for DynamoDB Streams, unless --endpoint-url names the one
+        // endpoint to use; else derived from the DynamoDB endpoint.
+        let streamsVariable = ProcessInfo.processInfo.environment["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"].flatMap { $0.isEmpty ? nil : $0 }
+        options.streamsEndpoint = client.configuration.endpointSource == "--endpoint-url" ? nil : streamsVariable
         options.untilIdle = untilIdle.flatMap(Self.parseDuration)
         options.metricsFile = metrics.map { URL(fileURLWithPath: $0) }
         // Merged targets (and keep-existing/fail ones) need a TargetItemSource per target, recomputing a key
         // from every source; until one is passed here, checkFollowable refuses them.
         let resolvers: [String: any TargetItemSource] = [:]
-        // The SDKs' service-specific endpoint variable for DynamoDB Streams, unless --endpoint-url names the one
-        // endpoint to use; else derived from the DynamoDB endpoint.
-        let streamsVariable = ProcessInfo.processInfo.environment["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"].flatMap { $0.isEmpty ? nil : $0 }
-        let streamsEndpoint = client.configuration.endpointSource == "--endpoint-url" ? nil : streamsVariable
-        let follower = StreamFollower(
-            client: client, streams: client.streamsClient(endpoint: streamsEndpoint), mapping: loaded.resolved, options: options,
-            resolvers: resolvers, logger: client.logger)
+        let follower = StreamFollower(client: client, mapping: loaded.resolved, options: options, resolvers: resolvers, logger: client.logger)
         do {
             try StreamFollower.checkFollowable(loaded.resolved, resolvers: Set(resolvers.keys))
             let arns = try await follower.prepareStreams(enable: enableStreams)

@@ -36,6 +36,9 @@ public struct FollowOptions: Sendable {
     public var recordsPerCall = 1000
     /// Shards read at the same time per source (a table with many partitions has many shards).
     public var maxConcurrentShards = 64
+    /// The Streams API endpoint when it is not the one derived from the client's endpoint
+    /// (``DynamoDBClient/streamsEndpoint(for:)``).
+    public var streamsEndpoint: String?
     /// Prometheus textfile to keep up to date (written atomically).
     public var metricsFile: URL?
     public var metricsInterval: Duration = .seconds(5)
@@ -94,7 +97,7 @@ public final class StreamFollower: Sendable {
         resolvers: [String: any TargetItemSource] = [:], logger: Logger = Logger(label: "dynamo-migrate.follow")
     ) {
         self.client = client
-        self.streams = streams ?? client.streamsClient()
+        self.streams = streams ?? client.streamsClient(endpoint: options.streamsEndpoint)
         self.mapping = mapping
         self.options = options
         self.resolvers = resolvers
