@@ -83,7 +83,14 @@ public struct FollowReport: Codable, Sendable, Equatable {
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: Double)]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
             for sample in samples {
-                let value = sample.value.isFinite ? String(format: "%.3f", sample.value) : "NaN"
+                let value: String
+                if !sample.value.isFinite {
+                    value = "NaN"
+                } else if sample.value == sample.value.rounded(), abs(sample.value) < 1e15 {
+                    value = String(format: "%.0f", sample.value)
+                } else {
+                    value = String(format: "%.3f", sample.value)
+                }
                 out += sample.labels.isEmpty ? "\(name) \(value)\n" : "\(name){\(sample.labels)} \(value)\n"
             }
         }

@@ -52,7 +52,10 @@ public struct FollowOptions: Sendable {
 
 /// Follows the streams of a mapping's sources into its targets.
 public final class StreamFollower: Sendable {
+    /// The sources' side: DescribeTable, UpdateTable of the sources.
     public let client: DynamoDBClient
+    /// The targets' side (another account or region, with per-side connections): DescribeTable and the writes.
+    public let targetClient: DynamoDBClient
     /// The Streams API client (its own endpoint on AWS).
     public let streams: DynamoDBClient
     public let mapping: ResolvedMapping
@@ -90,13 +93,18 @@ public final class StreamFollower: Sendable {
         var deadLettered = 0
     }
 
-    /// - Parameter resolvers: by target name, for targets that cannot be followed from their own records
-    ///   (several sources, or a policy other than `overwrite`); see ``TargetItemSource``.
+    /// - Parameters:
+    ///   - streams: the Streams API client; by default the one of `client`'s endpoint.
+    ///   - targetClient: the targets' client when they are not on `client`'s account and region.
+    ///   - resolvers: by target name, for targets that cannot be followed from their own records
+    ///     (several sources, or a policy other than `overwrite`); see ``TargetItemSource``.
     public init(
         client: DynamoDBClient, streams: DynamoDBClient? = nil, mapping: ResolvedMapping, options: FollowOptions,
-        resolvers: [String: any TargetItemSource] = [:], logger: Logger = Logger(label: "dynamo-migrate.follow")
+        resolvers: [String: any TargetItemSource] = [:], logger: Logger = Logger(label: "dynamo-migrate.follow"),
+        targetClient: DynamoDBClient? = nil
     ) {
         self.client = client
+        self.targetClient = targetClient ?? client
         self.streams = streams ?? client.streamsClient(endpoint: options.streamsEndpoint)
         self.mapping = mapping
         self.options = options
@@ -272,12 +280,12 @@ public final class StreamFollower: Sendable {
     func makeAppliers() async throws -> [String: [RecordApplier]] {
         var appliers: [String: [RecordApplier]] = [:]
         for target in mapping.targets {
-            let description = try await client.describeTable(target.name)
+            let description = try await targetClient.describeTable(target.name)
             for source in target.sources {
                 let transform = source.itemTransform(targetKey: description.keySchema.spec)
                 appliers[source.table, default: []].append(
                     RecordApplier(
-                        client: client, source: source.table, target: target.name, transform: transform,
+                        client: targetClient, source: source.table, target: target.name, transform: transform,
                         targetKey: description.keySchema, resolver: resolvers[target.name]))
             }
         }
@@ -455,7 +463,7 @@ public final class StreamFollower: Sendable {
                 try? await options.clock.sleep(for: .milliseconds(min(50 << min(attempt, 6), 2000)))
             }
             attempt += 1
-            remaining = try await client.batchWriteItem(remaining).unprocessedItems
+            remaining = try await targetClient.batchWriteItem(remaining).unprocessedItems
         }
         let key = Self.liveKey(table, shard)
         for entry in pending {
