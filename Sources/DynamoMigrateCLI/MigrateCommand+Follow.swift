@@ -133,5 +133,9 @@ struct FollowFlags: ParsableArguments {
         }
         document["follow"] = followObject
         try store.replace("report.json", with: try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys]))
+        // report.md: the copy's report (without an earlier run's follow section), then this follow.
+        var markdown = (try store.read("report.md")).map { String(decoding: $0.data, as: UTF8.self) } ?? ""
+        if let earlier = markdown.range(of: "\n## Follow\n") { markdown = String(markdown[..<earlier.lowerBound]) + "\n" }
+        try store.replace("report.md", with: Data((markdown + "\n" + report.markdown).utf8))
     }
 }
