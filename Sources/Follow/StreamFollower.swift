@@ -292,6 +292,9 @@ public final class StreamFollower: Sendable {
         return appliers
     }
 
+    /// Empty GetRecords pages in a row after which a shard counts as caught up.
+    static let emptyPagesForCaughtUp = 3
+
     /// How long DynamoDB Streams keep a record.
     static let streamRetention: TimeInterval = 24 * 3600
 
@@ -368,6 +371,7 @@ public final class StreamFollower: Sendable {
         guard let applyFrom = state.withLock({ $0?.sources[table]?.applyFrom }) else { return }
         let key = Self.liveKey(table, shard)
         var iterator = try await iterator(table, shard: shard, arn: arn)
+        var emptyPages = 0
         while !isStopping {
             let page: StreamRecordsPage
             let failure: DynamoDBError
@@ -437,17 +441,24 @@ public final class StreamFollower: Sendable {
                 return
             }
             iterator = next
-            if page.records.isEmpty {
-                live.withLock { $0[key, default: LiveShard()].caughtUp = true }
-                // Read to its end: every record made before the call is read (only matters while nothing is applied).
-                let readAt = options.clock.date.addingTimeInterval(-60)
-                state.withLock { positions in
-                    if positions?.sources[table]?.shards[shard]?.lastSequenceNumber == nil {
-                        positions?.sources[table]?.shards[shard]?.readSince = readAt
-                    }
-                }
-                try? await options.clock.sleep(for: options.pollInterval)
+            guard page.records.isEmpty else {
+                emptyPages = 0
+                continue
             }
+            // An empty page can also mean "nothing in this portion of the shard, more further on" (GetRecords'
+            // documentation): the next pages are asked for at once, and the shard counts as caught up only
+            // after several empty pages in a row.
+            emptyPages += 1
+            guard emptyPages >= Self.emptyPagesForCaughtUp else { continue }
+            live.withLock { $0[key, default: LiveShard()].caughtUp = true }
+            // Read to its end: every record made before the call is read (only matters while nothing is applied).
+            let readAt = options.clock.date.addingTimeInterval(-60)
+            state.withLock { positions in
+                if positions?.sources[table]?.shards[shard]?.lastSequenceNumber == nil {
+                    positions?.sources[table]?.shards[shard]?.readSince = readAt
+                }
+            }
+            try? await options.clock.sleep(for: options.pollInterval)
         }
     }
 
