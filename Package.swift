@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "Mappings",
             dependencies: [
-                "DynamoCore",
+                "DynamoCore", "AWSAuth",
                 .product(name: "Yams", package: "Yams"),
             ]),
         // The shared lower layer under every engine, part 1: every record a run keeps (checkpoints,
