@@ -102,7 +102,7 @@ public struct Decommissioner: Sendable {
         for name in mapping.decommission {
             let targets = mapping.targets.filter { $0.sources.contains { $0.table == name } }.map(\.name)
             var results: [CheckResult] = []
-            guard let table = try await client.describeTableIfExists(name) else {
+            guard let table = try await clients.source(name).describeTableIfExists(name) else {
                 let deletedBefore = previouslyDeleted.contains(name)
                 results.append(
                     CheckResult(
@@ -176,6 +176,7 @@ public struct Decommissioner: Sendable {
         results: inout [CheckResult]
     ) async throws -> DecommissionDecision {
         let name = table.name
+        let client = clients.source(name)
         let recheck = "unchanged right before delete"
         do {
             let now = try await live.rescan(table)

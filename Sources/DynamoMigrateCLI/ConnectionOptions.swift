@@ -146,14 +146,25 @@ final class ConnectionClients: Sendable {
 
     /// Clients for both sides of a command that reads one place and writes another.
     func sides(_ options: SideConnectionOptions) throws -> (source: DynamoDBClient, target: DynamoDBClient) {
-        let source = try client(for: options.source, origin: nonEmpty(SideConnectionOptions.flagText(options.source, prefix: "--source-")))
-        let target = try client(for: options.target, origin: nonEmpty(SideConnectionOptions.flagText(options.target, prefix: "--target-")))
-        return (source, target)
+        (try sourceClient(options), try targetClient(options))
+    }
+
+    /// The client of the `--source-*` flags (over the global ones).
+    func sourceClient(_ options: SideConnectionOptions) throws -> DynamoDBClient {
+        try client(for: options.source, origin: nonEmpty(SideConnectionOptions.flagText(options.source, prefix: "--source-")))
+    }
+
+    /// The client of the `--target-*` flags (over the global ones).
+    func targetClient(_ options: SideConnectionOptions) throws -> DynamoDBClient {
+        try client(for: options.target, origin: nonEmpty(SideConnectionOptions.flagText(options.target, prefix: "--target-")))
     }
 
     /// The client of each table of a mapping: a side's own connection in the file over the side's flags.
-    func tableClients(_ resolved: ResolvedMapping, sides options: SideConnectionOptions) throws -> TableClients {
-        let (sourceDefault, targetDefault) = try sides(options)
+    /// `defaults`: the clients of sides without their own connection (the side flags' by default).
+    func tableClients(
+        _ resolved: ResolvedMapping, sides options: SideConnectionOptions, defaults: (source: DynamoDBClient, target: DynamoDBClient)? = nil
+    ) throws -> TableClients {
+        let (sourceDefault, targetDefault) = try defaults ?? sides(options)
         var clients = TableClients(source: sourceDefault, target: targetDefault)
         for target in resolved.targets {
             if let spec = target.connection {
@@ -179,23 +190,32 @@ extension LoadedMapping {
     ) async throws -> (LoadedMapping, TableClients) {
         let document: MappingDocument
         do {
-            document = try MappingLoader.load(path: path, env: env)
+            document = try MappingLoader.load(path: path, env: env, sidesApart: sides.source != sides.target)
         } catch {
             throw CLIError.usage("the mapping file has problems:\n\(error.description)")
         }
-        // Every connection the file and flags name, each listed once.
-        var sourceClients: [DynamoDBClient] = [try connections.sides(sides).source]
-        var targetClients: [DynamoDBClient] = [try connections.sides(sides).target]
+        // Every connection the file and flags name, each listed once; the flags' (or the global) one
+        // only when some side has none of its own, so it need not resolve otherwise.
+        var sourceClients: [DynamoDBClient] = []
+        var targetClients: [DynamoDBClient] = []
+        var sourcesWithout = document.entries.isEmpty
+        var targetsWithout = document.entries.isEmpty
         for entry in document.entries {
             if let spec = entry.targetConnection {
                 targetClients.append(try connections.client(for: spec.connection.overlaid(on: sides.target), origin: "\(spec.location)"))
+            } else {
+                targetsWithout = true
             }
             for source in entry.sources {
                 if let spec = source.connection {
                     sourceClients.append(try connections.client(for: spec.connection.overlaid(on: sides.source), origin: "\(spec.location)"))
+                } else {
+                    sourcesWithout = true
                 }
             }
         }
+        if sourcesWithout || sourceClients.isEmpty { sourceClients.insert(try connections.sourceClient(sides), at: 0) }
+        if targetsWithout || targetClients.isEmpty { targetClients.insert(try connections.targetClient(sides), at: 0) }
         func distinct(_ list: [DynamoDBClient]) -> [DynamoDBClient] {
             var seen: Set<ObjectIdentifier> = []
             return list.filter { seen.insert(ObjectIdentifier($0)).inserted }
@@ -223,7 +243,7 @@ extension LoadedMapping {
         for warning in resolved.warnings { printWarning(warning.description) }
         let bytes = (try? Data(contentsOf: URL(fileURLWithPath: path))).map { [UInt8]($0) } ?? []
         let loaded = LoadedMapping(document: document, resolved: resolved, tables: sourceTables, fileBytes: bytes)
-        return (loaded, try connections.tableClients(resolved, sides: sides))
+        return (loaded, try connections.tableClients(resolved, sides: sides, defaults: (sourceClients[0], targetClients[0])))
     }
 }
 

@@ -11,8 +11,15 @@ public enum MappingLoader {
     /// Reads and validates the mapping file at `path`.
     ///
     /// - Parameter env: the `--env` override; when nil the file's `env:` is used.
+    /// - Parameter sidesApart: the command gives sources and targets different connections (`--source-*`,
+    ///   `--target-*`), so a source and a target of one name are two tables (checked again at resolution).
     /// - Throws: every problem found, each with file, line and column.
     public static func load(path: String, env: String?) throws(MappingValidationError) -> MappingDocument {
+        try load(path: path, env: env, sidesApart: false)
+    }
+
+    /// ``load(path:env:)`` for a command whose sources and targets may be on different connections.
+    public static func load(path: String, env: String?, sidesApart: Bool) throws(MappingValidationError) -> MappingDocument {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -23,15 +30,20 @@ public enum MappingLoader {
                     "cannot read the mapping file: \(Self.readFailure(path, error))")
             ])
         }
-        return try parse(yaml: text, file: path, env: env)
+        return try parse(yaml: text, file: path, env: env, sidesApart: sidesApart)
     }
 
     /// Validates mapping YAML given as text; `file` names it in messages.
     public static func parse(yaml: String, file: String, env: String?) throws(MappingValidationError) -> MappingDocument {
+        try parse(yaml: yaml, file: file, env: env, sidesApart: false)
+    }
+
+    /// ``parse(yaml:file:env:)`` for a command whose sources and targets may be on different connections.
+    public static func parse(yaml: String, file: String, env: String?, sidesApart: Bool) throws(MappingValidationError) -> MappingDocument {
         let parser = MappingParser(file: file, envOverride: env)
         let document = parser.parseDocument(yaml)
         var issues = parser.issues
-        if let document { issues += MappingChecks.check(document) }
+        if let document { issues += MappingChecks.check(document, sidesApart: sidesApart) }
         if !issues.isEmpty || document == nil {
             throw MappingValidationError(issues: sortedIssues(issues))
         }

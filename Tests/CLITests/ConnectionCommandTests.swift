@@ -1,0 +1,181 @@
+import AWSAuth
+import DynamoClient
+import DynamoCore
+import Foundation
+import TestSupport
+import Testing
+
+/// Two accounts and two regions in one moto server: the `dev` profile has keys in account 123456789012
+/// (moto's default) and us-east-1; the `prod` profile assumes a role in account 222222222222 and works in
+/// eu-west-1. moto keeps tables per account and region, so a table of one name exists twice.
+@Suite("Connections per side: other accounts and regions", .serialized, needsLocalServer)
+struct ConnectionCommandTests {
+    static let devAccount = "123456789012"
+    static let prodAccount = "222222222222"
+
+    /// A HOME with the two profiles; every run sees AWS_CONFIG_FILE and the moto endpoint (DynamoDB and STS).
+    final class Fixture {
+        let home = TestEnvironment.temporaryDirectory("conn-home")
+        var config: String { home.appendingPathComponent("config").path }
+        var environment: [String: String] { ["AWS_CONFIG_FILE": config, "AWS_ENDPOINT_URL": localEndpoint] }
+
+        init() throws {
+            try """
+            [profile dev]
+            aws_access_key_id = AKIDCONNDEV
+            aws_secret_access_key = conn-dev-secret
+            region = us-east-1
+            [profile prod]
+            role_arn = arn:aws:iam::\(ConnectionCommandTests.prodAccount):role/migrator
+            source_profile = dev
+            role_session_name = conn-test
+            region = eu-west-1
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        }
+
+        deinit { try? FileManager.default.removeItem(at: home) }
+
+        /// A client for a connection, resolved the way the CLI resolves it.
+        func client(_ connection: Connection) throws -> DynamoDBClient {
+            DynamoDBClient(configuration: try AWSConfigurationResolver.resolve(connection: connection, environment: environment))
+        }
+
+        func run(_ arguments: [String], extra: [String: String] = [:]) throws -> CLIRun {
+            try TestEnvironment.runCLI(arguments, environment: environment.merging(extra) { $1 }, killAfter: 300)
+        }
+
+        func write(_ text: String, to name: String) throws -> String {
+            let path = home.appendingPathComponent(name).path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+    }
+
+    /// A table in `client`'s account and region holding `items`.
+    static func table(_ client: DynamoDBClient, prefix: String, items: [Item]) async throws -> String {
+        let name = try await makeTable(client, prefix: prefix)
+        try await writeAll(client, name, items)
+        return name
+    }
+
+    @Test("The same table name in two accounts and regions: moto keeps them apart, as AWS does")
+    func accountsAreSeparate() async throws {
+        let f = try Fixture()
+        let dev = try f.client(Connection(profile: "dev"))
+        let prod = try f.client(Connection(profile: "prod"))
+        let name = try await Self.table(dev, prefix: "conn-sep", items: sampleItems(3))
+        #expect(try await prod.describeTableIfExists(name) == nil)
+        #expect(prod.configuration.region == "eu-west-1")
+        // A role on top of a profile: the flag form of `prod`.
+        let flagged = try f.client(Connection(profile: "dev", region: "eu-west-1", roleArn: "arn:aws:iam::\(Self.prodAccount):role/migrator"))
+        #expect(try await flagged.describeTableIfExists(name) == nil)
+        _ = try await flagged.createTable(
+            CreateTableInput(name: name, keySchema: KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string)), billingMode: .payPerRequest))
+        #expect(try await prod.describeTableIfExists(name) != nil, "the role in 222222222222 and the prod profile reach one account")
+    }
+
+    @Test("Mapping sides in two accounts and regions: migrate, verify MATCH with equal checksums and both identities recorded")
+    func crossAccountMigrateVerify() async throws {
+        let f = try Fixture()
+        let dev = try f.client(Connection(profile: "dev"))
+        let prod = try f.client(Connection(profile: "prod"))
+        let items = sampleItems(40)
+        let name = try await Self.table(dev, prefix: "conn-mig", items: items)
+        let mapping = try f.write(
+            """
+            version: 1
+            tables:
+              - source: { table: \(name), profile: dev }
+                target: { table: \(name), profile: prod }
+            """, to: "cross.yaml")
+        let state = f.home.appendingPathComponent("state").path
+
+        let migrate = try f.run(["migrate", mapping, "--state-dir", state])
+        #expect(migrate.status == 0, "\(migrate.stderr)")
+        #expect(byKey(try await scanAll(prod, name)) == byKey(items))
+        #expect(try await scanAll(dev, name).count == 40, "the source is untouched")
+
+        let verify = try f.run(["verify", mapping, "--state-dir", state, "--json"])
+        #expect(verify.status == 0, "\(verify.stderr)\(verify.stdout)")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: state + "/verification.json"))) as? [String: Any])
+        let target = try #require((record["targets"] as? [[String: Any]])?.first)
+        #expect(target["status"] as? String == "MATCH")
+        let expected = try #require(target["expected"] as? [String: Any]), actual = try #require(target["actual"] as? [String: Any])
+        #expect(expected["hash"] as? String != nil && expected["hash"] as? String == actual["hash"] as? String)
+        let targetIdentity = try #require(target["identity"] as? [String: Any])
+        #expect(targetIdentity["account"] as? String == Self.prodAccount)
+        #expect(targetIdentity["region"] as? String == "eu-west-1")
+        #expect(targetIdentity["arn"] as? String == "arn:aws:sts::\(Self.prodAccount):assumed-role/migrator/conn-test")
+        let source = try #require((target["sources"] as? [[String: Any]])?.first)
+        let sourceIdentity = try #require(source["identity"] as? [String: Any])
+        #expect(sourceIdentity["account"] as? String == Self.devAccount)
+        #expect(sourceIdentity["region"] as? String == "us-east-1")
+    }
+
+    @Test("--source-*/--target-* flags: migrate and verify across accounts and regions, diff finds a changed item")
+    func flagsAndDiff() async throws {
+        let f = try Fixture()
+        let dev = try f.client(Connection(profile: "dev"))
+        let prod = try f.client(Connection(profile: "prod"))
+        let items = sampleItems(12)
+        let name = try await Self.table(dev, prefix: "conn-flag", items: items)
+        let mapping = try f.write("version: 1\ntables:\n  - source: \(name)\n    target: \(name)\n", to: "plain.yaml")
+        let state = f.home.appendingPathComponent("state-flags").path
+        let sides = [
+            "--source-profile", "dev", "--target-profile", "dev", "--target-region", "us-west-2",
+            "--target-role-arn", "arn:aws:iam::\(Self.prodAccount):role/other",
+        ]
+        let migrate = try f.run(["migrate", mapping, "--state-dir", state] + sides)
+        #expect(migrate.status == 0, "\(migrate.stderr)")
+        let west = try f.client(Connection(profile: "dev", region: "us-west-2", roleArn: "arn:aws:iam::\(Self.prodAccount):role/other"))
+        #expect(byKey(try await scanAll(west, name)) == byKey(items))
+        #expect(try await prod.describeTableIfExists(name) == nil, "eu-west-1 of 222222222222 is another place")
+
+        let verify = try f.run(["verify", mapping, "--state-dir", state] + sides)
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("target read as account \(Self.prodAccount)"))
+
+        let same = try f.run(["diff", name, name] + sides)
+        #expect(same.status == 0, "\(same.stdout)\(same.stderr)")
+        try await writeAll(west, name, [["pk": .s("item-3"), "n": .n(DynamoNumber(99))]])
+        let changed = try f.run(["diff", name, name, "--json"] + sides)
+        #expect(changed.status == 1)
+        let diff = try #require(try JSONSerialization.jsonObject(with: Data(changed.stdout.utf8)) as? [String: Any])
+        #expect((diff["changed"] as? [Any])?.count == 1, "\(changed.stdout)")
+    }
+
+    @Test("Bad connections are named: an unknown profile in the mapping (file:line) or a flag, a malformed role, a refused AssumeRole")
+    func badConnections() async throws {
+        let f = try Fixture()
+        let dev = try f.client(Connection(profile: "dev"))
+        let name = try await Self.table(dev, prefix: "conn-bad", items: sampleItems(2))
+        let mapping = try f.write(
+            "version: 1\ntables:\n  - source: \(name)\n    target: { table: \(name)-copy, profile: nope }\n", to: "bad.yaml")
+        let unknown = try f.run(["migrate", mapping, "--source-profile", "dev", "--state-dir", f.home.appendingPathComponent("s1").path])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.hasPrefix("error: \(mapping):4:"), "\(unknown.stderr)")
+        #expect(unknown.stderr.contains(": The profile \"nope\" was not found"), "\(unknown.stderr)")
+
+        let plain = try f.write("version: 1\ntables:\n  - source: \(name)\n    target: \(name)-copy\n", to: "plain.yaml")
+        let flag = try f.run(["verify", plain, "--source-profile", "dev", "--target-profile", "nope"])
+        #expect(flag.status == 2)
+        #expect(flag.stderr.hasPrefix("error: --target-profile nope: The profile \"nope\" was not found"), "\(flag.stderr)")
+
+        let malformed = try f.run(["verify", plain, "--target-role-arn", "arn:aws:iam::12:role/x"])
+        #expect(malformed.status == 2)
+        #expect(malformed.stderr.contains("--target-role-arn: 'arn:aws:iam::12:role/x' is not a role ARN"), "\(malformed.stderr)")
+
+        let badKeys = try f.write(
+            "version: 1\ntables:\n  - source: \(name)\n    target:\n      table: \(name)-copy\n      external-id: x\n      region: Eu_West\n", to: "keys.yaml")
+        let keys = try f.run(["verify", badKeys])
+        #expect(keys.status == 2)
+        #expect(keys.stderr.contains("\(badKeys):6:7: 'external-id' needs a 'role-arn' beside it"), "\(keys.stderr)")
+        #expect(keys.stderr.contains("\(badKeys):7:15: 'region' 'Eu_West' is not a region name"), "\(keys.stderr)")
+
+        // STS refuses (here: nothing listens where STS should be): the error names the role and its source.
+        let refused = try f.run(
+            ["verify", plain, "--source-profile", "dev", "--target-profile", "prod"], extra: ["AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("assume role arn:aws:iam::\(Self.prodAccount):role/migrator"), "\(refused.stderr)")
+    }
+}
