@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "Backup",
             dependencies: [
-                "DynamoCore", "DynamoClient", "ZlibSupport", "Mappings", "TableIO", "RunState",
+                "DynamoCore", "AWSAuth", "DynamoClient", "ZlibSupport", "Mappings", "TableIO", "RunState",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
