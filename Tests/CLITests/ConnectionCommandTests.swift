@@ -178,4 +178,66 @@ struct ConnectionCommandTests {
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("assume role arn:aws:iam::\(Self.prodAccount):role/migrator"), "\(refused.stderr)")
     }
+
+    @Test("backup replicate into another account and region, replicate-to: checked by backup verify, and a drill there")
+    func replicatePolicyDrill() async throws {
+        let f = try Fixture()
+        let dev = try f.client(Connection(profile: "dev"))
+        let west = try f.client(Connection(profile: "prod", region: "us-west-2"))
+        let items = sampleItems(25)
+        let name = try await Self.table(dev, prefix: "conn-rep", items: items)
+        let state = f.home.appendingPathComponent("backups").path
+
+        let replicate = try f.run(
+            ["backup", "replicate", name, "--profile", "dev", "--to-region", "us-west-2", "--to-profile", "prod", "--state-dir", state, "--json"])
+        #expect(replicate.status == 0, "\(replicate.stderr)")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(replicate.stdout.utf8)) as? [String: Any])
+        #expect(record["itemCount"] as? Int == 25)
+        let destination = try #require(record["destination"] as? [String: Any])
+        #expect(destination["account"] as? String == Self.prodAccount)
+        #expect(destination["region"] as? String == "us-west-2")
+        #expect((record["source"] as? [String: Any])?["account"] as? String == Self.devAccount)
+        let sourceChecksum = try #require(record["sourceChecksum"] as? [String: Any])
+        #expect(sourceChecksum["itemCount"] as? Int == 25)
+        #expect(sourceChecksum["digest"] as? String != nil)
+        #expect(sourceChecksum["digest"] as? String == (record["replicaChecksum"] as? [String: Any])?["digest"] as? String)
+        let replicaTable = try #require(record["replicaTable"] as? String)
+        #expect(replicaTable.hasPrefix("\(name)-replica-"))
+        #expect(try await west.describeTableIfExists(replicaTable) == nil, "the copy is deleted once backed up")
+        let backupArn = try #require(record["backupArn"] as? String)
+        #expect(try await west.describeBackup(arn: backupArn).backup.status == "AVAILABLE")
+
+        func policy(_ region: String) throws -> String {
+            try f.write(
+                """
+                version: 1
+                policies:
+                  - name: dr
+                    tables: [\(name)]
+                    pitr: { required: false }
+                    rpo: none
+                    retention: { daily: 0, weekly: 0, monthly: 0 }
+                    replicate-to: { region: \(region), profile: prod, rpo: 1h }
+                """, to: "policy-\(region).yaml")
+        }
+        let verified = try f.run(["backup", "verify", "--policy", try policy("us-west-2"), "--profile", "dev", "--state-dir", state])
+        #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+        let missing = try f.run(["backup", "verify", "--policy", try policy("eu-central-1"), "--profile", "dev", "--state-dir", state])
+        #expect(missing.status == 1)
+        #expect(missing.stdout.contains("\(name): no replica in eu-central-1"), "\(missing.stdout)")
+
+        let drill = try f.run(
+            ["drill", "run", name, "--latest-backup", "--profile", "dev", "--to-region", "us-west-2", "--to-profile", "prod", "--state-dir", state, "--json"])
+        #expect(drill.status == 0, "\(drill.stdout)\(drill.stderr)")
+        let output = try #require(try JSONSerialization.jsonObject(with: Data(drill.stdout.utf8)) as? [String: Any])
+        let drillRecord = try #require(output["drill"] as? [String: Any])
+        #expect(drillRecord["sourceReference"] as? String == backupArn)
+        #expect(drillRecord["validation"] as? String == "passed")
+        #expect((drillRecord["notes"] as? [String])?.first?.contains("account \(Self.prodAccount)") == true, "\(drillRecord)")
+        #expect((drillRecord["notes"] as? [String])?.first?.contains("region us-west-2") == true)
+
+        let nowhere = try f.run(["drill", "run", name, "--latest-backup", "--profile", "dev", "--to-region", "ap-south-1", "--state-dir", state])
+        #expect(nowhere.status == 1)
+        #expect(nowhere.stderr.contains("no replica of \(name) is recorded in ap-south-1"), "\(nowhere.stderr)")
+    }
 }
