@@ -222,7 +222,19 @@ extension LoadedMapping {
         }
         sourceClients = distinct(sourceClients)
         targetClients = distinct(targetClients)
-        let sameSide = sourceClients.count == 1 && targetClients.count == 1 && sourceClients[0] === targetClients[0]
+        // Sides are apart only when no source connection reaches the place (account, region, endpoint) of a
+        // target one: two spellings of one place (a flag repeating a profile's region) are one side, and
+        // keep every check that a table is not copied into, or decommissioned as, itself.
+        var sameSide = sourceClients.count == 1 && targetClients.count == 1 && sourceClients[0] === targetClients[0]
+        if !sameSide {
+            for s in sourceClients {
+                let sourcePlace = await connections.identity(of: s)
+                for t in targetClients {
+                    let targetPlace = await connections.identity(of: t)
+                    if s === t || sourcePlace.isSamePlace(as: targetPlace) { sameSide = true }
+                }
+            }
+        }
         func tables(_ list: [DynamoDBClient]) async throws -> [String] {
             var all: [String] = []
             for client in list {

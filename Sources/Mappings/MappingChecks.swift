@@ -8,7 +8,7 @@ enum MappingChecks {
         issues += captures(doc)
         issues += duplicateClaims(doc, sidesApart: sidesApart)
         issues += keyAttributes(doc)
-        issues += decommissionSafety(doc)
+        issues += decommissionSafety(doc, sidesApart: sidesApart)
         return issues
     }
 
@@ -160,10 +160,12 @@ enum MappingChecks {
     }
 
     /// Never decommission a target.
-    private static func decommissionSafety(_ doc: MappingDocument) -> [MappingIssue] {
+    /// A target on another connection than the sources (`sidesApart`, or its own `target:` connection) is
+    /// another table than a decommissioned one of its name: resolution checks again with the connections known.
+    private static func decommissionSafety(_ doc: MappingDocument, sidesApart: Bool) -> [MappingIssue] {
         var issues: [MappingIssue] = []
         for pattern in doc.decommission {
-            for entry in doc.entries where pattern.glob.overlaps(entry.target.glob) {
+            for entry in doc.entries where pattern.glob.overlaps(entry.target.glob) && !sidesApart && entry.targetConnection == nil {
                 issues.append(
                     MappingIssue(
                         pattern.location,

@@ -240,4 +240,47 @@ struct ConnectionCommandTests {
         #expect(nowhere.status == 1)
         #expect(nowhere.stderr.contains("no replica of \(name) is recorded in ap-south-1"), "\(nowhere.stderr)")
     }
+
+    @Test("decommission records the identity it would delete with, and refuses one that is not the identity verify read the source as")
+    func decommissionIdentity() async throws {
+        let f = try Fixture()
+        let dev = try f.client(Connection(profile: "dev"))
+        let name = try await Self.table(dev, prefix: "conn-dec", items: sampleItems(5))
+        let mapping = try f.write(
+            "version: 1\ntables:\n  - source: \(name)\n    target: \(name)\ndecommission: [\(name)]\n", to: "dec.yaml")
+        let state = f.home.appendingPathComponent("state-dec").path
+        let sides = ["--source-profile", "dev", "--target-profile", "prod"]
+        #expect(try f.run(["migrate", mapping, "--state-dir", state] + sides).status == 0)
+        #expect(try f.run(["verify", mapping, "--state-dir", state] + sides).status == 0)
+
+        func identityCheck(_ run: CLIRun) throws -> [String: Any] {
+            let decisions = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]], "\(run.stdout)\(run.stderr)")
+            let checks = try #require(decisions.first?["checks"] as? [[String: Any]])
+            return try #require(checks.first { $0["name"] as? String == "same identity as verify" })
+        }
+        // The identity verify used: the check passes (other checks, such as the backup, may still refuse).
+        let same = try f.run(["decommission", mapping, "--state-dir", state, "--json"] + sides)
+        let passed = try identityCheck(same)
+        #expect(passed["passed"] as? Bool == true)
+        #expect((passed["evidence"] as? String)?.hasPrefix("deleting as account \(Self.devAccount)") == true, "\(passed)")
+        #expect((passed["evidence"] as? String)?.contains("\(name) as account \(Self.prodAccount)") == true, "\(passed)")
+
+        // A table of the same name in another account: proof from account 123456789012 does not cover it.
+        let otherRole = "arn:aws:iam::333333333333:role/ops"
+        let other = try f.client(Connection(profile: "dev", roleArn: otherRole))
+        try await other.createTable(
+            CreateTableInput(name: name, keySchema: KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string)), billingMode: .payPerRequest))
+        try await other.waitUntilActive(name, pollInterval: .milliseconds(50))
+        try await writeAll(other, name, sampleItems(5))
+        let elsewhere = try f.run(
+            ["decommission", mapping, "--state-dir", state, "--json", "--execute", "--yes-delete", name,
+             "--source-profile", "dev", "--source-role-arn", otherRole, "--target-profile", "prod"])
+        #expect(elsewhere.status == 1)
+        let refused = try identityCheck(elsewhere)
+        #expect(refused["passed"] as? Bool == false)
+        #expect((refused["evidence"] as? String)?.contains("as account \(Self.devAccount)") == true, "\(refused)")
+        #expect((refused["evidence"] as? String)?.contains("would delete it as account 333333333333") == true, "\(refused)")
+        #expect(try await other.describeTableIfExists(name) != nil, "nothing deleted")
+        #expect(try await dev.describeTableIfExists(name) != nil)
+    }
 }
