@@ -9,11 +9,9 @@ import Synchronization
 import RunState
 import TableIO
 
-/// `--source-*` and `--target-*`: the connection of each side, for commands that read one place and
-/// write another (migrate, verify, diff, export, import, drill). A flag left out takes the global
-/// `--profile`/`--region`/`--endpoint-url`; a side written in the mapping file with its own
-/// `profile`/`region`/`role-arn`/`endpoint` takes those over these flags.
-struct SideConnectionOptions: ParsableArguments {
+/// `--source-profile/--source-region/--source-role-arn/--source-external-id/--source-endpoint-url`: the
+/// connection of the side a command reads (export, and the sources of migrate, verify, diff).
+struct SourceConnectionOptions: ParsableArguments {
     @Option(name: .customLong("source-profile"), help: "Profile for the source side (default: --profile).")
     var sourceProfile: String?
     @Option(name: .customLong("source-region"), help: "Region of the source side (default: --region).")
@@ -25,6 +23,21 @@ struct SideConnectionOptions: ParsableArguments {
     @Option(name: .customLong("source-endpoint-url"), help: "DynamoDB endpoint of the source side (default: --endpoint-url).")
     var sourceEndpointURL: String?
 
+    func validate() throws {
+        try SideConnectionOptions.check(
+            prefix: "--source-", profile: sourceProfile, region: sourceRegion, roleArn: sourceRoleArn,
+            externalId: sourceExternalId, endpoint: sourceEndpointURL)
+    }
+
+    /// The flags given (nil fields: not given).
+    var connection: Connection {
+        Connection(profile: sourceProfile, region: sourceRegion, roleArn: sourceRoleArn, externalId: sourceExternalId, endpoint: sourceEndpointURL)
+    }
+}
+
+/// `--target-profile/--target-region/--target-role-arn/--target-external-id/--target-endpoint-url`: the
+/// connection of the side a command writes (import, and the targets of migrate, verify, diff).
+struct TargetConnectionOptions: ParsableArguments {
     @Option(name: .customLong("target-profile"), help: "Profile for the target side (default: --profile).")
     var targetProfile: String?
     @Option(name: .customLong("target-region"), help: "Region of the target side (default: --region).")
@@ -37,13 +50,24 @@ struct SideConnectionOptions: ParsableArguments {
     var targetEndpointURL: String?
 
     func validate() throws {
-        try Self.check(
-            prefix: "--source-", profile: sourceProfile, region: sourceRegion, roleArn: sourceRoleArn,
-            externalId: sourceExternalId, endpoint: sourceEndpointURL)
-        try Self.check(
+        try SideConnectionOptions.check(
             prefix: "--target-", profile: targetProfile, region: targetRegion, roleArn: targetRoleArn,
             externalId: targetExternalId, endpoint: targetEndpointURL)
     }
+
+    /// The flags given (nil fields: not given).
+    var connection: Connection {
+        Connection(profile: targetProfile, region: targetRegion, roleArn: targetRoleArn, externalId: targetExternalId, endpoint: targetEndpointURL)
+    }
+}
+
+/// `--source-*` and `--target-*`: the connection of each side, for commands that read one place and
+/// write another (migrate, verify, diff, drill's source; export takes the source flags, import the
+/// target ones). A flag left out takes the global `--profile`/`--region`/`--endpoint-url`; a side
+/// written in the mapping file with its own `profile`/`region`/`role-arn`/`endpoint` takes those over these flags.
+struct SideConnectionOptions: ParsableArguments {
+    @OptionGroup var sourceSide: SourceConnectionOptions
+    @OptionGroup var targetSide: TargetConnectionOptions
 
     /// Bad values are bad input (exit 2), refused before any call.
     static func check(prefix: String, profile: String?, region: String?, roleArn: String?, externalId: String?, endpoint: String?) throws {
@@ -66,14 +90,10 @@ struct SideConnectionOptions: ParsableArguments {
     }
 
     /// The source side's flags (nil fields: not given).
-    var source: Connection {
-        Connection(profile: sourceProfile, region: sourceRegion, roleArn: sourceRoleArn, externalId: sourceExternalId, endpoint: sourceEndpointURL)
-    }
+    var source: Connection { sourceSide.connection }
 
     /// The target side's flags (nil fields: not given).
-    var target: Connection {
-        Connection(profile: targetProfile, region: targetRegion, roleArn: targetRoleArn, externalId: targetExternalId, endpoint: targetEndpointURL)
-    }
+    var target: Connection { targetSide.connection }
 
     /// `--source-profile dev --source-region us-east-1` for messages: the flags a side was given.
     static func flagText(_ c: Connection, prefix: String) -> String {
@@ -150,13 +170,17 @@ final class ConnectionClients: Sendable {
     }
 
     /// The client of the `--source-*` flags (over the global ones).
-    func sourceClient(_ options: SideConnectionOptions) throws -> DynamoDBClient {
-        try client(for: options.source, origin: nonEmpty(SideConnectionOptions.flagText(options.source, prefix: "--source-")))
-    }
+    func sourceClient(_ options: SideConnectionOptions) throws -> DynamoDBClient { try sourceClient(options.sourceSide) }
 
     /// The client of the `--target-*` flags (over the global ones).
-    func targetClient(_ options: SideConnectionOptions) throws -> DynamoDBClient {
-        try client(for: options.target, origin: nonEmpty(SideConnectionOptions.flagText(options.target, prefix: "--target-")))
+    func targetClient(_ options: SideConnectionOptions) throws -> DynamoDBClient { try targetClient(options.targetSide) }
+
+    func sourceClient(_ options: SourceConnectionOptions) throws -> DynamoDBClient {
+        try client(for: options.connection, origin: nonEmpty(SideConnectionOptions.flagText(options.connection, prefix: "--source-")))
+    }
+
+    func targetClient(_ options: TargetConnectionOptions) throws -> DynamoDBClient {
+        try client(for: options.connection, origin: nonEmpty(SideConnectionOptions.flagText(options.connection, prefix: "--target-")))
     }
 
     /// The client of each table of a mapping: a side's own connection in the file over the side's flags.

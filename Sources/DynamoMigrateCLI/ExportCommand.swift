@@ -27,6 +27,7 @@ struct ExportTableCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var side: SourceConnectionOptions
 
     @Argument(help: "The table to export.")
     var table: String
@@ -64,7 +65,7 @@ struct ExportTableCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try global.makeClient()
+            let client = try ConnectionClients(global: global).sourceClient(side)
             let progress = LiveCounter(label: "exported")
             let result = try await TableExporter(client: client, logger: client.logger).export(
                 table: table, to: URL(fileURLWithPath: to),

@@ -19,6 +19,7 @@ struct ImportCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var side: TargetConnectionOptions
 
     @Argument(help: "The export folder (AWSDynamoDB/<id>/, or a folder holding one AWSDynamoDB/<id>/).")
     var directory: String
@@ -59,7 +60,7 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try global.makeClient()
+            let client = try ConnectionClients(global: global).targetClient(side)
             let reader: ExportReader
             do { reader = try ExportReader.open(URL(fileURLWithPath: directory)) } catch { throw CLIError.usage("\(error)") }
             var options = ImportOptions(createTable: create, keySchema: try key.map(parseKeySchema), writers: writers)

@@ -283,4 +283,19 @@ struct ConnectionCommandTests {
         #expect(try await other.describeTableIfExists(name) != nil, "nothing deleted")
         #expect(try await dev.describeTableIfExists(name) != nil)
     }
+
+    @Test("export --source-profile from one account, import --target-profile into another account and region")
+    func exportImportAcrossAccounts() async throws {
+        let f = try Fixture()
+        let dev = try f.client(Connection(profile: "dev"))
+        let prod = try f.client(Connection(profile: "prod"))
+        let items = sampleItems(15)
+        let name = try await Self.table(dev, prefix: "conn-exp", items: items)
+        let folder = f.home.appendingPathComponent("export").path
+        let export = try f.run(["export", name, "--to", folder, "--source-profile", "dev"])
+        #expect(export.status == 0, "\(export.stderr)")
+        let load = try f.run(["import", folder, "--table", name, "--create", "--target-profile", "prod"])
+        #expect(load.status == 0, "\(load.stderr)")
+        #expect(byKey(try await scanAll(prod, name)) == byKey(items))
+    }
 }
