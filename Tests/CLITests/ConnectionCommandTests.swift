@@ -172,6 +172,12 @@ struct ConnectionCommandTests {
         #expect(keys.stderr.contains("\(badKeys):6:7: 'external-id' needs a 'role-arn' beside it"), "\(keys.stderr)")
         #expect(keys.stderr.contains("\(badKeys):7:15: 'region' 'Eu_West' is not a region name"), "\(keys.stderr)")
 
+        // Two spellings of one place (a flag repeating the profile's region) are one side: no copy into itself.
+        let same = try f.write("version: 1\ntables:\n  - source: \(name)\n    target: \(name)\n", to: "same.yaml")
+        let itself = try f.run(["migrate", same, "--source-profile", "dev", "--target-profile", "dev", "--target-region", "us-east-1"])
+        #expect(itself.status == 2)
+        #expect(itself.stderr.contains("table '\(name)' would be both a source and a target"), "\(itself.stderr)")
+
         // STS refuses (here: nothing listens where STS should be): the error names the role and its source.
         let refused = try f.run(
             ["verify", plain, "--source-profile", "dev", "--target-profile", "prod"], extra: ["AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9"])
