@@ -90,6 +90,12 @@ struct ConnectionCommandTests {
             """, to: "cross.yaml")
         let state = f.home.appendingPathComponent("state").path
 
+        let plan = try f.run(["plan", mapping, "--json"])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let planned = try #require(try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])
+        let plannedTarget = try #require((planned["targets"] as? [[String: Any]])?.first)
+        #expect(plannedTarget["existing"] == nil, "the target does not exist in 222222222222/eu-west-1 yet: \(plannedTarget)")
+
         let migrate = try f.run(["migrate", mapping, "--state-dir", state])
         #expect(migrate.status == 0, "\(migrate.stderr)")
         #expect(byKey(try await scanAll(prod, name)) == byKey(items))
