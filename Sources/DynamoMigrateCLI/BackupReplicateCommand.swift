@@ -103,7 +103,8 @@ struct BackupReplicateCommand: AsyncParsableCommand {
             let report: MigrationReport
             do { report = try await migrator.run() } catch let error as PipelineError { throw CLIError.failed(error.description) }
             if report.itemsDeadLettered > 0 {
-                throw CLIError.failed("\(report.itemsDeadLettered) items could not be copied into \(replicaName); see \(report.deadLetterFile ?? options.stateDirectory.path)")
+                throw CLIError.failed(
+                    "\(report.itemsDeadLettered) items could not be copied into \(replicaName); see \(report.deadLetterFile ?? options.stateDirectory.path)")
             }
 
             // Backed up at the destination, recorded as pending first like every backup.

@@ -5,8 +5,8 @@ import DynamoClient
 import Foundation
 import Logging
 import Mappings
-import Synchronization
 import RunState
+import Synchronization
 import TableIO
 
 /// `--source-profile/--source-region/--source-role-arn/--source-external-id/--source-endpoint-url`: the

@@ -63,7 +63,8 @@ struct DrillRunCommand: AsyncParsableCommand {
         if chosen != 1 { throw ValidationError("choose exactly one of --latest-backup, --backup ARN, --pitr TIME|latest, --from-export DIR") }
         if let rto, parseDurationSeconds(rto) == nil { throw ValidationError("--rto must be a duration such as 4h, 30m or 1h30m") }
         if pitr != nil, destination.isGiven {
-            throw ValidationError("--pitr restores within the table's own region and account; drill another region with --latest-backup (its newest replica) or --from-export")
+            throw ValidationError(
+                "--pitr restores within the table's own region and account; drill another region with --latest-backup (its newest replica) or --from-export")
         }
         if let pitr, pitr != "latest", parsePointInTime(pitr) == nil {
             throw ValidationError("--pitr must be 'latest' or an ISO 8601 time such as 2026-11-27T08:00:00Z")
@@ -77,9 +78,11 @@ struct DrillRunCommand: AsyncParsableCommand {
             let source: DrillSource
             if latestBackup, destination.isGiven {
                 // Another region or account: the newest replica there (backup replicate) is what a lost region leaves.
-                guard let replica = try state.store.newestReplica(of: table, region: client.configuration.region, endpoint: client.configuration.endpoint) else {
+                guard let replica = try state.store.newestReplica(of: table, region: client.configuration.region, endpoint: client.configuration.endpoint)
+                else {
                     throw CLIError.failed(
-                        "no replica of \(table) is recorded in \(client.configuration.region) (\(state.store.directory.path)); take one with `dynamo-migrate backup replicate \(table) \(destination.flagText)`")
+                        "no replica of \(table) is recorded in \(client.configuration.region) (\(state.store.directory.path)); take one with `dynamo-migrate backup replicate \(table) \(destination.flagText)`"
+                    )
                 }
                 source = .backup(arn: replica.backupArn)
             } else if latestBackup {

@@ -92,7 +92,9 @@ public struct TableDiffer: Sendable {
         var wanted = [Bool](repeating: false, count: TableChecksum.bucketCount)
         for bucket in differing { wanted[bucket] = true }
         let buckets = wanted
-        async let expectedItems = collect(sourceTable, on: checksummer.forSource(source), buckets: buckets) { item, counts in projection.project(item, counts: &counts) }
+        async let expectedItems = collect(sourceTable, on: checksummer.forSource(source), buckets: buckets) { item, counts in
+            projection.project(item, counts: &counts)
+        }
         async let actualItems = collect(targetTable, on: checksummer.forTarget(target), buckets: buckets) { item, _ in
             guard let key = keySchema.key(of: item) else { return nil }
             return ExpectedItem(item: item, key: key, keyBytes: CanonicalEncoding.bytes(of: key))

@@ -54,6 +54,10 @@ import Testing
                 == [.replicaUnusable(region: "us-west-2", backupArn: "arn:b", reason: "its backup is missing")])
         let mismatch = PolicyEngine.evaluateReplica(rule: rule, newest: replica(ageSeconds: 60, replicaDigest: "cd"), backupStatus: "AVAILABLE", now: now)
         #expect(mismatch.count == 1)
-        if case .replicaUnusable(_, _, let reason)? = mismatch.first { #expect(reason.contains("differs from the source's")) } else { Issue.record("\(mismatch)") }
+        if case .replicaUnusable(_, _, let reason)? = mismatch.first {
+            #expect(reason.contains("differs from the source's"))
+        } else {
+            Issue.record("\(mismatch)")
+        }
     }
 }

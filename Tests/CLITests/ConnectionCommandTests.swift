@@ -103,7 +103,8 @@ struct ConnectionCommandTests {
 
         let verify = try f.run(["verify", mapping, "--state-dir", state, "--json"])
         #expect(verify.status == 0, "\(verify.stderr)\(verify.stdout)")
-        let record = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: state + "/verification.json"))) as? [String: Any])
+        let record = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: state + "/verification.json"))) as? [String: Any])
         let target = try #require((record["targets"] as? [[String: Any]])?.first)
         #expect(target["status"] as? String == "MATCH")
         let expected = try #require(target["expected"] as? [String: Any]), actual = try #require(target["actual"] as? [String: Any])
@@ -285,8 +286,10 @@ struct ConnectionCommandTests {
         try await other.waitUntilActive(name, pollInterval: .milliseconds(50))
         try await writeAll(other, name, sampleItems(5))
         let elsewhere = try f.run(
-            ["decommission", mapping, "--state-dir", state, "--json", "--execute", "--yes-delete", name,
-             "--source-profile", "dev", "--source-role-arn", otherRole, "--target-profile", "prod"])
+            [
+                "decommission", mapping, "--state-dir", state, "--json", "--execute", "--yes-delete", name,
+                "--source-profile", "dev", "--source-role-arn", otherRole, "--target-profile", "prod",
+            ])
         #expect(elsewhere.status == 1)
         let refused = try identityCheck(elsewhere)
         #expect(refused["passed"] as? Bool == false)

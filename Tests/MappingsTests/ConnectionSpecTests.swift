@@ -24,10 +24,14 @@ import Testing
                   - table: orders-b
             """)
         let first = doc.entries[0]
-        #expect(first.sources[0].connection == ConnectionSpec(
-            connection: Connection(profile: "dev", region: "us-east-1"), location: SourceLocation(file: "m.yaml", line: 4, column: 35)))
-        #expect(first.targetConnection?.connection == Connection(
-            region: "eu-west-1", roleArn: "arn:aws:iam::222222222222:role/migrator", externalId: "ops-prod"))
+        #expect(
+            first.sources[0].connection
+                == ConnectionSpec(
+                    connection: Connection(profile: "dev", region: "us-east-1"), location: SourceLocation(file: "m.yaml", line: 4, column: 35)))
+        #expect(
+            first.targetConnection?.connection
+                == Connection(
+                    region: "eu-west-1", roleArn: "arn:aws:iam::222222222222:role/migrator", externalId: "ops-prod"))
         #expect(first.targetConnection?.location.line == 7)
         #expect(doc.entries[1].sources[0].connection?.connection == Connection(endpoint: "http://127.0.0.1:8000"))
         #expect(doc.entries[1].sources[1].connection == nil)
