@@ -148,6 +148,13 @@ final class ConnectionClients: Sendable {
         if let known = identities.withLock({ $0[ObjectIdentifier(client)] }) { return known }
         let configuration = client.configuration
         var identity = ConnectionIdentity(account: nil, arn: nil, region: configuration.region, endpoint: configuration.endpoint)
+        // A local endpoint (DynamoDB Local, moto) has no AWS account: AWS's own STS would describe
+        // credentials that mean nothing there. STS is asked when DynamoDB is AWS's, or STS was pointed
+        // somewhere else too (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS, the profile's endpoint).
+        if !Self.isAWSHost(configuration.endpoint), Self.isAWSHost(configuration.stsEndpoint) {
+            identities.withLock { $0[ObjectIdentifier(client)] = identity }
+            return identity
+        }
         let http = CurlTransport()
         defer { http.shutdown() }
         do {
@@ -162,6 +169,12 @@ final class ConnectionClients: Sendable {
         let result = identity
         identities.withLock { $0[ObjectIdentifier(client)] = result }
         return result
+    }
+
+    /// Whether `url`'s host is one of AWS's (`*.amazonaws.com`, `*.amazonaws.com.cn`, `*.api.aws`).
+    static func isAWSHost(_ url: String) -> Bool {
+        guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
+        return host.hasSuffix(".amazonaws.com") || host.hasSuffix(".amazonaws.com.cn") || host.hasSuffix(".api.aws")
     }
 
     /// Clients for both sides of a command that reads one place and writes another.
