@@ -30,6 +30,7 @@ struct ExportTableCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var side: SourceConnectionOptions
 
     @Argument(help: "The table to export.")
     var table: String
@@ -78,7 +79,7 @@ struct ExportTableCommand: AsyncParsableCommand {
                 }
                 return try await runNative(destination: destination)
             }
-            let client = try global.makeClient()
+            let client = try ConnectionClients(global: global).sourceClient(side)
             let progress = LiveCounter(label: "exported")
             var options = ExportOptions(segments: scan.segments(default: 4), gzipLevel: gzipLevel, maxFileBytes: maxFileMB << 20)
             let result: ExportResult

@@ -78,19 +78,11 @@ func printStatusLine(_ line: String) {
     FileHandle.standardError.write(Data("\(line)\n".utf8))
 }
 
-/// Reads `90s`, `15m`, `6h`, `1d` or plain seconds.
-func parseDurationSeconds(_ text: String) -> Double? {
-    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-    guard let last = text.last else { return nil }
-    if let unit = units[last], let value = Double(text.dropLast()), value > 0 { return value * unit }
-    if let value = Double(text), value > 0 { return value }
-    return nil
-}
 
 extension ExportTableCommand {
     /// The `--native` path: ExportTableToPointInTime into `destination`, wait, verify the files.
     func runNative(destination: S3Location) async throws {
-        let client = try global.makeClient()
+        let client = try ConnectionClients(global: global).sourceClient(side)
         let kind = try native.kind(now: Date())
         let upload = try s3.uploadOptions()
         let encryption: NativeExportEncryption? = upload.encryption.map {
@@ -149,7 +141,7 @@ extension ImportCommand {
             throw CLIError.usage("--import-wait-timeout \(native.waitTimeout) is not a duration such as 90m or 6h")
         }
         let keySchema = try parseKeySchema(keyText)
-        let client = try global.makeClient()
+        let client = try ConnectionClients(global: global).targetClient(side)
         if try await client.describeTableIfExists(table) != nil {
             throw CLIError.usage("\(table) already exists; ImportTable only creates new tables (drop --native to load into an existing one)")
         }
