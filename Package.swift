@@ -54,7 +54,7 @@ let package = Package(
         // The shared lower layer under every engine, part 1: every record a run keeps (checkpoints,
         // verification, dead letters, decommission audit, backups, drills) behind one StateStore, typed
         // and versioned, with one atomic replace, one JSONL appender and one permission policy.
-        .target(name: "RunState", dependencies: ["DynamoCore", "AWSAuth", "Mappings"]),
+        .target(name: "RunState", dependencies: ["DynamoCore", "AWSAuth", "DynamoClient", "Mappings"]),
         // The shared lower layer, part 2: table I/O. Parallel Scan, bounded queue, rate limiter, batched
         // writer, item projection, target blueprints, content checksums, the export file layout.
         .target(
@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(name: "CurlTransportTests", dependencies: ["CurlTransport", "ZlibSupport", "TestSupport"]),
         .testTarget(name: "DynamoClientTests", dependencies: ["DynamoClient", "TestSupport"]),
         .testTarget(name: "MappingsTests", dependencies: ["Mappings", "TestSupport"]),
-        .testTarget(name: "RunStateTests", dependencies: ["RunState", "TestSupport"]),
+        .testTarget(name: "RunStateTests", dependencies: ["RunState", "DynamoClient", "TestSupport"]),
         .testTarget(
             name: "TableIOTests",
             dependencies: [

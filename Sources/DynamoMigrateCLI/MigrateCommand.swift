@@ -50,6 +50,8 @@ struct MigrateCommand: AsyncParsableCommand {
 
     @OptionGroup var outputFormat: OutputFormatOptions
 
+    @OptionGroup var workerOptions: WorkerOptions
+
     func validate() throws {
         if writers < 1 { throw ValidationError("--writers must be at least 1") }
         for (name, value) in [("--read-percent", readPercent), ("--write-percent", writePercent)] {
@@ -63,20 +65,15 @@ struct MigrateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if workerOptions.selected {
+            try await runReportingErrors { try await runWorkerMode() }
+            return
+        }
         try await runReportingErrors {
             let client = try global.makeClient()
             let loaded = try await LoadedMapping.load(path: arguments.mapping, env: arguments.env, client: client)
             let directory = arguments.stateDirectory(effectiveEnv: loaded.document.env)
-            var options = MigrationOptions(stateDirectory: directory, planFingerprint: loaded.fingerprint)
-            options.resume = resume
-            options.segments = scan.segments
-            options.scanPageLimit = pageSize
-            options.writersPerTarget = writers
-            options.maxFailures = maxFailures
-            options.maxReadUnits = maxReadUnits
-            options.maxWriteUnits = maxWriteUnits
-            options.readPercent = readPercent
-            options.writePercent = writePercent
+            let options = migrationOptions(stateDirectory: directory, fingerprint: loaded.fingerprint)
             let migrator = Migrator(client: client, mapping: loaded.resolved, options: options, logger: client.logger)
 
             let interrupts = InterruptHandler {
@@ -121,6 +118,21 @@ struct MigrateCommand: AsyncParsableCommand {
                 throw CLIError.failed("\(report.itemsDeadLettered) items could not be migrated; see \(report.deadLetterFile ?? directory.path)")
             }
         }
+    }
+
+    /// The run's options from the flags (shared by a single run and a worker's).
+    func migrationOptions(stateDirectory: URL, fingerprint: String) -> MigrationOptions {
+        var options = MigrationOptions(stateDirectory: stateDirectory, planFingerprint: fingerprint)
+        options.resume = resume
+        options.segments = scan.segments
+        options.scanPageLimit = pageSize
+        options.writersPerTarget = writers
+        options.maxFailures = maxFailures
+        options.maxReadUnits = maxReadUnits
+        options.maxWriteUnits = maxWriteUnits
+        options.readPercent = readPercent
+        options.writePercent = writePercent
+        return options
     }
 
     func printSummary(_ report: MigrationReport) {
