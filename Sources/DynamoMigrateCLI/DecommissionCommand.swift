@@ -49,6 +49,8 @@ struct DecommissionCommand: AsyncParsableCommand {
 
     @OptionGroup var outputFormat: OutputFormatOptions
 
+    @OptionGroup var sharedState: SharedStateOption
+
     func run() async throws {
         try await runReportingErrors {
             let client = try global.makeClient()
@@ -62,6 +64,7 @@ struct DecommissionCommand: AsyncParsableCommand {
             options.disableDeletionProtection = disableDeletionProtection
             options.exportDirectories = exports.map { URL(fileURLWithPath: $0) }
             if let backupStateDir { options.backupStateDirectory = URL(fileURLWithPath: backupStateDir) }
+            options.sharedEvidence = try await sharedState.evidence(client: client)
             let unknown = Set(yesDelete).subtracting(loaded.resolved.decommission)
             if !unknown.isEmpty {
                 throw CLIError.usage("--yes-delete names tables the mapping does not decommission: \(unknown.sorted().joined(separator: ", "))")

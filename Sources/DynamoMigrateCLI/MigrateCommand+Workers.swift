@@ -220,3 +220,29 @@ extension MigrateCommand {
         }
     }
 }
+
+/// `--state` for `verify` and `decommission`: the shared state of a job of many workers as evidence.
+struct SharedStateOption: ParsableArguments {
+    @Option(
+        name: .customLong("state"),
+        help: "Shared state of a job of many workers (dynamodb://TABLE[/PREFIX] or a directory): verify records its result there too; decommission takes the job's checkpoint and verification from it.")
+    var state: String?
+
+    /// The store, or nil without --state. It is not created: a job must have run there.
+    func store(client: DynamoDBClient) async throws -> (any AsyncStateStore)? {
+        guard let state else { return nil }
+        let location = try StateLocation.parse(state)
+        if case .dynamoDB(let table, _) = location, try await client.describeTableIfExists(table) == nil {
+            throw CLIError.usage("--state \(state): there is no control table \(table); no job of many workers ran there")
+        }
+        return try await location.makeStore(client: client, create: false)
+    }
+
+    /// The job's evidence, refusing a store that holds no job.
+    func evidence(client: DynamoDBClient) async throws -> SharedMigrationEvidence? {
+        guard let store = try await store(client: client) else { return nil }
+        let evidence = try await SharedMigrationEvidence.load(from: store)
+        guard evidence.migration != nil else { throw CLIError.usage("--state \(state ?? ""): no job of many workers is recorded there") }
+        return evidence
+    }
+}

@@ -1,3 +1,4 @@
+import AWSAuth
 import Foundation
 
 /// The records of a job run by many workers (`migrate --worker I/N --state URL`), all in one shared
@@ -113,5 +114,63 @@ public struct WorkerEvent: StateRecord, Equatable {
 
     public init(at: Date, kind: Kind, owner: WorkerOwner, message: String? = nil) {
         self.at = at; self.kind = kind; self.owner = owner; self.message = message
+    }
+}
+
+extension AsyncStateStore {
+    /// The migration of a job of many workers as one checkpoint, for the evidence `verify` and
+    /// `decommission` read: every segment as the worker that copies it checkpointed it, the targets
+    /// created, and `finishedAt` only once every worker has finished (the last one's date). Nil when the
+    /// store holds no job.
+    public func loadJobCheckpoint() async throws -> MigrationCheckpoint? {
+        guard let job = try await loadRecord(WorkerJob.self, from: WorkerStateNames.job)?.record else { return nil }
+        var merged = MigrationCheckpoint(planFingerprint: job.planFingerprint, startedAt: job.createdAt)
+        merged.endpoint = job.endpoint
+        var everyWorkerFinished = true
+        var lastFinish: Date?
+        for worker in 0..<job.workers {
+            guard let saved = try await loadRecord(WorkerCheckpoint.self, from: WorkerStateNames.checkpoint(worker))?.record.checkpoint else {
+                everyWorkerFinished = false
+                continue
+            }
+            if let finished = saved.finishedAt { lastFinish = max(lastFinish ?? finished, finished) } else { everyWorkerFinished = false }
+            merged.startedAt = min(merged.startedAt, saved.startedAt)
+            merged.updatedAt = max(merged.updatedAt, saved.updatedAt)
+            for (table, creation) in saved.targetCreations ?? [:] {
+                merged.targetCreations = (merged.targetCreations ?? [:]).merging([table: creation]) { old, new in
+                    new.done.count > old.done.count ? new : old
+                }
+            }
+            for key in job.order {
+                guard let progress = saved.sources[key], let total = job.segments[key] else { continue }
+                var source = merged.sources[key] ?? SourceProgress(source: progress.source, target: progress.target, totalSegments: total)
+                for segment in job.segments(of: key, for: worker) where segment < progress.segments.count && segment < total {
+                    source.segments[segment] = progress.segments[segment]
+                }
+                merged.sources[key] = source
+            }
+        }
+        merged.finishedAt = everyWorkerFinished ? lastFinish : nil
+        return merged
+    }
+}
+
+/// What `verify` and `decommission` take from shared state (`--state`) instead of the local state
+/// directory: the job's merged checkpoint and the last verification recorded there.
+public struct SharedMigrationEvidence: Sendable {
+    public var location: String
+    public var migration: MigrationCheckpoint?
+    public var verification: VerificationRecord?
+
+    public init(location: String, migration: MigrationCheckpoint?, verification: VerificationRecord?) {
+        self.location = location; self.migration = migration; self.verification = verification
+    }
+
+    /// Reads both from `store`.
+    public static func load(from store: any AsyncStateStore) async throws -> SharedMigrationEvidence {
+        var verification = try await store.loadRecord(VerificationRecord.self, from: VerificationRecord.fileName)?.record
+        if let endpoint = verification?.endpoint { verification?.endpoint = AWSConfiguration.normalizedEndpoint(endpoint) }
+        return SharedMigrationEvidence(
+            location: store.location(of: ""), migration: try await store.loadJobCheckpoint(), verification: verification)
     }
 }

@@ -223,6 +223,37 @@ struct WorkersCLITests {
         try await cleanUp(job)
     }
 
+    @Test("verify and decommission take a job's shared state as evidence: refused until every worker has finished, then deleted")
+    func sharedEvidence() async throws {
+        var job = try await makeJob("wdec", items: 60)
+        try Data("version: 1\ntables:\n  - source: \(job.source)\n    target: \(job.target)\ndecommission: [\(job.source)]\n".utf8)
+            .write(to: URL(fileURLWithPath: job.mapping))
+        job.items = try await scanAll(client, job.source)
+        let local = TestEnvironment.temporaryDirectory("wdec-local").path
+        let common = ["--endpoint-url", localEndpoint, "--state-dir", local]
+        let first = try TestEnvironment.runCLI(arguments(job, ["--worker", "0/2", "--segments", "4"]))
+        #expect(first.status == 0, "\(first.stderr)")
+        let early = try TestEnvironment.runCLI(["decommission", job.mapping, "--state", job.state] + common)
+        #expect(early.stdout.contains("the migration of \(job.source) has not finished"), "\(early.stdout)\(early.stderr)")
+        let second = try TestEnvironment.runCLI(arguments(job, ["--worker", "1/2", "--segments", "4"]))
+        #expect(second.status == 0, "\(second.stderr)")
+        try await expectExactCopy(job)
+        let verified = try TestEnvironment.runCLI(["verify", job.mapping, "--state", job.state] + common)
+        #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+        let store = DynamoDBStateStore(client: client, table: job.control, prefix: "job")
+        #expect(try await store.loadRecord(VerificationRecord.self, from: VerificationRecord.fileName)?.record.matched == true)
+        let backup = try await client.createBackup(table: job.source, name: "\(job.source)-before")
+        try await client.waitUntilBackupAvailable(backup.arn, pollInterval: .milliseconds(50))
+        // The local state directory holds no migration: without --state there is no evidence.
+        let withoutState = try TestEnvironment.runCLI(["decommission", job.mapping] + common)
+        #expect(withoutState.stdout.contains("no migration recorded in"), "\(withoutState.stdout)")
+        let deleted = try TestEnvironment.runCLI(["decommission", job.mapping, "--state", job.state, "--execute", "--yes-delete", job.source] + common)
+        #expect(deleted.status == 0, "\(deleted.stdout)\(deleted.stderr)")
+        #expect(try await client.describeTableIfExists(job.source) == nil)
+        try? await client.deleteBackup(arn: backup.arn)
+        try await cleanUp(job)
+    }
+
     @Test("a worker started with another worker count than the job's is refused (exit 2), naming both")
     func inconsistentCount() async throws {
         let job = try await makeJob("wcount", items: 10)
