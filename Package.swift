@@ -44,6 +44,14 @@ let package = Package(
                 "DynamoCore", "AWSAuth", "CurlTransport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // S3 over the same transport and signer: objects, listings, multipart uploads, region redirects.
+        .target(
+            name: "S3Client",
+            dependencies: [
+                "DynamoCore", "AWSAuth", "CurlTransport", "DynamoClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Mapping files: parse, validate with positions, compile transforms.
         .target(
             name: "Mappings",
@@ -54,13 +62,13 @@ let package = Package(
         // The shared lower layer under every engine, part 1: every record a run keeps (checkpoints,
         // verification, dead letters, decommission audit, backups, drills) behind one StateStore, typed
         // and versioned, with one atomic replace, one JSONL appender and one permission policy.
-        .target(name: "RunState", dependencies: ["DynamoCore", "AWSAuth", "DynamoClient", "Mappings"]),
+        .target(name: "RunState", dependencies: ["DynamoCore", "AWSAuth", "DynamoClient", "S3Client", "Mappings"]),
         // The shared lower layer, part 2: table I/O. Parallel Scan, bounded queue, rate limiter, batched
         // writer, item projection, target blueprints, content checksums, the export file layout.
         .target(
             name: "TableIO",
             dependencies: [
-                "DynamoCore", "AWSAuth", "DynamoClient", "Mappings", "RunState", "ZlibSupport",
+                "DynamoCore", "AWSAuth", "DynamoClient", "S3Client", "Mappings", "RunState", "ZlibSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -100,7 +108,7 @@ let package = Package(
             name: "DynamoMigrateCLI",
             dependencies: [
                 "TableIO", "RunState", "Pipeline", "Verification", "Decommission", "Backup",
-                "DynamoCore", "AWSAuth", "DynamoClient", "Mappings",
+                "DynamoCore", "AWSAuth", "DynamoClient", "S3Client", "Mappings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -128,7 +136,8 @@ let package = Package(
         .testTarget(name: "CurlTransportTests", dependencies: ["CurlTransport", "ZlibSupport", "TestSupport"]),
         .testTarget(name: "DynamoClientTests", dependencies: ["DynamoClient", "TestSupport"]),
         .testTarget(name: "MappingsTests", dependencies: ["Mappings", "TestSupport"]),
-        .testTarget(name: "RunStateTests", dependencies: ["RunState", "DynamoClient", "TestSupport"]),
+        .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSAuth", "DynamoClient", "TestSupport"]),
+        .testTarget(name: "RunStateTests", dependencies: ["RunState", "DynamoClient", "S3Client", "TestSupport"]),
         .testTarget(
             name: "TableIOTests",
             dependencies: [
@@ -150,9 +159,9 @@ let package = Package(
         .testTarget(
             name: "BackupTests",
             dependencies: [
-                "Backup", "TableIO", "RunState", "TestSupport", "DynamoCore", "DynamoClient", "ZlibSupport", "Mappings",
+                "Backup", "TableIO", "RunState", "TestSupport", "DynamoCore", "DynamoClient", "ZlibSupport", "Mappings", "S3Client", "AWSAuth",
             ]),
-        .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "TestSupport", "S3Client", "AWSAuth", "DynamoClient", "DynamoCore"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         .testTarget(name: "BenchServerTests", dependencies: ["DynamoClient", "DynamoCore", "ZlibSupport", "TestSupport"]),
     ]

@@ -111,19 +111,25 @@ public enum AWSConfigurationResolver {
             })
         else { throw .invalidRegion(regionValue, source: regionSource) }
 
+        /// aws-cli's one rule for a service's configured endpoint: `AWS_ENDPOINT_URL_<SERVICE>`,
+        /// `AWS_ENDPOINT_URL`, the service's `endpoint_url` in the profile's services section, the
+        /// profile's `endpoint_url`; nothing when configured endpoints are ignored.
+        func configuredEndpoint(_ service: String, environmentSuffix: String) -> (value: String, source: String)? {
+            guard !ignoreConfigured else { return nil }
+            return env("AWS_ENDPOINT_URL_\(environmentSuffix)").map({ ($0, "AWS_ENDPOINT_URL_\(environmentSuffix)") })
+                ?? env("AWS_ENDPOINT_URL").map({ ($0, "AWS_ENDPOINT_URL") })
+                ?? servicesEndpoint(configFile: configFile, servicesName: configSection?.values["services"]?.string, service: service)
+                .map({ ($0, "the \(service) endpoint_url of the profile's services section in \(configPath)") })
+                ?? setting("endpoint_url")
+        }
+
         // Endpoint.
         var endpoint: String
         var endpointSource: String
         if let flag = endpointURL?.trimmingCharacters(in: .whitespacesAndNewlines), !flag.isEmpty {
             endpoint = flag
             endpointSource = "--endpoint-url"
-        } else if !ignoreConfigured,
-            let (value, source) = env("AWS_ENDPOINT_URL_DYNAMODB").map({ ($0, "AWS_ENDPOINT_URL_DYNAMODB") })
-                ?? env("AWS_ENDPOINT_URL").map({ ($0, "AWS_ENDPOINT_URL") })
-                ?? servicesEndpoint(configFile: configFile, servicesName: configSection?.values["services"]?.string, service: "dynamodb")
-                .map({ ($0, "the dynamodb endpoint_url of the profile's services section in \(configPath)") })
-                ?? setting("endpoint_url")
-        {
+        } else if let (value, source) = configuredEndpoint("dynamodb", environmentSuffix: "DYNAMODB") {
             endpoint = value
             endpointSource = source
         } else {
@@ -145,11 +151,21 @@ public enum AWSConfigurationResolver {
             throw .endpointWithCredentials(redacted.string ?? "(the endpoint)")
         }
 
-        return AWSConfiguration(
+        var configuration = AWSConfiguration(
             credentialProvider: credentials, region: regionValue, endpoint: endpoint,
             profile: credentialsSection != nil || configSection != nil ? profileName : nil,
             regionSource: regionSource, endpointSource: endpointSource,
             stsEndpoint: sts.url, stsEndpointSource: sts.source)
+        // S3 by the same rule (`--endpoint-url` names the DynamoDB endpoint only, so it does not apply).
+        if let (value, source) = configuredEndpoint("s3", environmentSuffix: "S3") {
+            guard let components = URLComponents(string: value),
+                let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                let host = components.host, !host.isEmpty, components.user == nil, components.password == nil
+            else { throw .invalidEndpoint(value) }
+            configuration.s3Endpoint = AWSConfiguration.normalizedEndpoint(value)
+            configuration.s3EndpointSource = source
+        }
+        return configuration
     }
 
     /// `[services NAME]` with `dynamodb =` / `  endpoint_url = URL` (aws-cli's service-specific endpoints).

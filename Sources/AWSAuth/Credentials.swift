@@ -48,6 +48,10 @@ public struct AWSConfiguration: Sendable, Equatable, CustomStringConvertible {
     /// The STS endpoint (`whoami`, assumed roles) and where it came from.
     public var stsEndpoint: String
     public var stsEndpointSource: String
+    /// A configured S3 endpoint (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, a profile's `endpoint_url`),
+    /// addressed path-style; nil for AWS's own regional endpoints, addressed virtual-host style.
+    public var s3Endpoint: String?
+    public var s3EndpointSource = "regional endpoint"
 
     /// A configuration with static keys (tests, tools).
     public init(credentials: Credentials, region: String, endpoint: String, profile: String?) {

@@ -12,8 +12,15 @@ public struct SigningRequest: Sendable {
     /// Header names as given; order kept; repeated names allowed. Must include `Host`: SigV4 signs it.
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
-    public init(method: String, path: String, query: String = "", headers: [(name: String, value: String)], body: [UInt8]) {
+    /// The payload hash to sign instead of the SHA-256 of `body`: S3's `UNSIGNED-PAYLOAD`, or a hash
+    /// computed while the body was read from a file. Nil (the default) hashes `body`.
+    public var payloadHash: String?
+    public init(
+        method: String, path: String, query: String = "", headers: [(name: String, value: String)], body: [UInt8],
+        payloadHash: String? = nil
+    ) {
         self.method = method; self.path = path; self.query = query; self.headers = headers; self.body = body
+        self.payloadHash = payloadHash
     }
 }
 
@@ -39,6 +46,9 @@ public struct SigV4Signer: Sendable {
     /// Adds and signs `x-amz-content-sha256` with the payload hash (S3 style). Default `false`:
     /// DynamoDB does not need it.
     public var addsContentSHA256Header: Bool = false
+    /// URI-encodes the (already encoded) path once more for the canonical request, as SigV4 requires for
+    /// every service but S3. Default `true`; S3 signs its path exactly as sent.
+    public var encodesPathAgain: Bool = true
 
     /// Shared between copies of this signer; entries are keyed on everything they derive from.
     private let keyCache = SigningKeyCache()
@@ -58,6 +68,19 @@ public struct SigV4Signer: Sendable {
         self.signsSessionToken = signsSessionToken
         self.addsContentSHA256Header = addsContentSHA256Header
     }
+
+    /// A signer for S3: the path is signed as sent (no normalisation, no second encoding) and
+    /// `x-amz-content-sha256` is added and signed.
+    public static func s3(credentials: Credentials, region: String) -> SigV4Signer {
+        var signer = SigV4Signer(credentials: credentials, region: region, service: "s3")
+        signer.normalizesPath = false
+        signer.addsContentSHA256Header = true
+        signer.encodesPathAgain = false
+        return signer
+    }
+
+    /// S3's payload hash for a body that is not signed (streamed uploads).
+    public static let unsignedPayload = "UNSIGNED-PAYLOAD"
 
     // MARK: - Stages
 
@@ -138,6 +161,15 @@ public struct SigV4Signer: Sendable {
         Hex.encode(digest: SHA256.hash(data: body))
     }
 
+    /// SigV4's URI encoding (RFC 3986 unreserved characters kept, every other byte as `%XX`), with `/`
+    /// kept when `keepSlash`: how S3 keys go into paths and values into query strings.
+    public static func uriEncoded(_ text: String, keepSlash: Bool) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        Canonical.uriEncode(text.utf8, keepSlash: keepSlash, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// `YYYYMMDD'T'HHMMSS'Z'` in UTC, the format of `X-Amz-Date`.
     public static func amzDate(_ date: Date) -> String { AmzTimestamp(date).amzDate }
 
@@ -171,7 +203,7 @@ public struct SigV4Signer: Sendable {
     /// Builds the canonical request. With `presignExpires` it is the query-signing (presigned URL) variant:
     /// only the request's own headers are signed and the `X-Amz-*` parameters join the query.
     private func prepare(_ request: SigningRequest, stamp: AmzTimestamp, presignExpires: Int? = nil) -> Prepared {
-        let payloadHash = Self.payloadHash(request.body)
+        let payloadHash = request.payloadHash ?? Self.payloadHash(request.body)
         let presigning = presignExpires != nil
 
         var headers: [(name: [UInt8], value: [UInt8])] = []
@@ -230,7 +262,11 @@ public struct SigV4Signer: Sendable {
         out.append(contentsOf: request.method.utf8)
         out.append(0x0A)
         let path = normalizesPath ? Canonical.normalizedPath(request.path) : (request.path.isEmpty ? "/" : request.path)
-        Canonical.uriEncode(path.utf8, keepSlash: true, into: &out)
+        if encodesPathAgain {
+            Canonical.uriEncode(path.utf8, keepSlash: true, into: &out)
+        } else {
+            out.append(contentsOf: path.utf8)
+        }
         out.append(0x0A)
         Canonical.query(query, into: &out)
         out.append(0x0A)

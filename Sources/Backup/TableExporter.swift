@@ -19,9 +19,13 @@ public struct ExportOptions: Sendable {
     public var maxFileBytes: Int
     /// Scan `Limit` per page; nil for DynamoDB's 1 MB pages.
     public var pageLimit: Int?
+    /// The bucket, prefix and encryption the export is published to, recorded in its summary as
+    /// DynamoDB records them; nil for an export that stays local.
+    public var s3: ExportS3Fields?
 
-    public init(segments: Int = 4, gzipLevel: Int = 6, maxFileBytes: Int = 1 << 30, pageLimit: Int? = nil) {
+    public init(segments: Int = 4, gzipLevel: Int = 6, maxFileBytes: Int = 1 << 30, pageLimit: Int? = nil, s3: ExportS3Fields? = nil) {
         self.segments = segments; self.gzipLevel = gzipLevel; self.maxFileBytes = maxFileBytes; self.pageLimit = pageLimit
+        self.s3 = s3
     }
 }
 
@@ -133,11 +137,17 @@ public struct TableExporter: Sendable {
             uncompressedBytes: sinks.reduce(0) { $0 + $1.uncompressedBytes })
         let ended = Date()
         let tableArn = description.arn
-        let summary = ExportSummary(
+        var summary = ExportSummary(
             exportArn: tableArn.map { "\($0)/export/\(exportId)" }, startTime: started, endTime: ended,
             tableArn: tableArn, tableId: description.raw["TableId"]?.stringValue, exportTime: started,
             manifestFilesS3Key: "AWSDynamoDB/\(exportId)/manifest-files.json",
             billedSizeBytes: sinks.reduce(0) { $0 + $1.itemBytes }, itemCount: itemCount, dynamoMigrate: extras)
+        if let s3 = options.s3 {
+            summary.s3Bucket = s3.bucket
+            summary.s3Prefix = s3.prefix
+            summary.s3SseAlgorithm = s3.sseAlgorithm
+            summary.s3SseKmsKeyId = s3.kmsKeyId
+        }
 
         // Manifests last, so an export without them is visibly incomplete.
         let filesBytes = files.flatMap { $0.encodedLine() }

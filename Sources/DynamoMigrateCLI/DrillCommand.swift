@@ -4,6 +4,7 @@ import DynamoClient
 import Foundation
 import Mappings
 import RunState
+import S3Client
 import TableIO
 
 /// `dynamo-migrate drill`: restore into a scratch table, validate, time it; and `drill report`.
@@ -44,7 +45,7 @@ struct DrillRunCommand: AsyncParsableCommand {
     @Option(help: "Restore to a point in time: an ISO 8601 time (2026-11-27T08:00:00Z) or 'latest'.")
     var pitr: String?
 
-    @Option(name: .customLong("from-export"), help: "Import this export folder instead of restoring a backup.")
+    @Option(name: .customLong("from-export"), help: "Import this export folder (or s3://bucket/prefix) instead of restoring a backup.")
     var fromExport: String?
 
     @Option(help: "Recovery time objective, e.g. 4h, 30m, 1h30m: the drill fails when the measured RTO exceeds it.")
@@ -69,7 +70,14 @@ struct DrillRunCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let client = try global.makeClient()
             let source: DrillSource
-            if latestBackup {
+            var staging: URL?
+            defer { if let staging { try? FileManager.default.removeItem(at: staging) } }
+            if let fromExport, case .s3(let location) = try parseExportStorage(fromExport) {
+                // The export is downloaded (streamed, checked) first; the drill then imports it as a local one.
+                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dynamo-migrate-s3-\(UUID().uuidString)")
+                staging = directory
+                source = .export(try await fetchExport(location, client: client, into: directory).local.directory)
+            } else if latestBackup {
                 source = .latestBackup
             } else if let backup {
                 source = .backup(arn: backup)

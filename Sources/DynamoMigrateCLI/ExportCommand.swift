@@ -3,6 +3,7 @@ import Backup
 import DynamoClient
 import Foundation
 import RunState
+import S3Client
 import Synchronization
 import TableIO
 
@@ -23,6 +24,8 @@ struct ExportTableCommand: AsyncParsableCommand {
             Writes DIR/AWSDynamoDB/<export id>/ with manifest-summary.json, manifest-files.json, their .md5 files and \
             data/*.json.gz (one {"Item":{...}} per line), as DynamoDB's export to S3 does, so tools that read those \
             exports read these. The summary also records the key schema, indexes and a content checksum. \
+            With --to s3://bucket/prefix the same folder goes to S3 (written locally in a temporary folder, then \
+            uploaded: large data files as multipart uploads, the summary last; a failed upload is deleted). \
             The export is a parallel scan, not a point-in-time snapshot: items written while it runs may or may not be in it.
             """)
 
@@ -31,8 +34,10 @@ struct ExportTableCommand: AsyncParsableCommand {
     @Argument(help: "The table to export.")
     var table: String
 
-    @Option(help: "The folder to write the export into (created if missing).")
+    @Option(help: "The folder to write the export into (created if missing), or s3://bucket/prefix.")
     var to: String
+
+    @OptionGroup var s3: S3WriteOptions
 
     @OptionGroup var scan: ScanOptions
 
@@ -64,16 +69,38 @@ struct ExportTableCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
+            let storage = try parseExportStorage(to)
             let client = try global.makeClient()
             let progress = LiveCounter(label: "exported")
-            let result = try await TableExporter(client: client, logger: client.logger).export(
-                table: table, to: URL(fileURLWithPath: to),
-                options: ExportOptions(segments: scan.segments(default: 4), gzipLevel: gzipLevel, maxFileBytes: maxFileMB << 20),
-                progress: { progress.update($0) })
+            var options = ExportOptions(segments: scan.segments(default: 4), gzipLevel: gzipLevel, maxFileBytes: maxFileMB << 20)
+            let result: ExportResult
+            let exportDirectory: String
+            switch storage {
+            case .local(let url):
+                result = try await TableExporter(client: client, logger: client.logger).export(
+                    table: table, to: url, options: options, progress: { progress.update($0) })
+                exportDirectory = result.location.directory.path
+            case .s3(let destination):
+                let upload = try s3.uploadOptions()
+                let transfer = S3ExportTransfer(client: makeS3Client(sharing: client), upload: upload)
+                // A missing or forbidden bucket is said before the table is scanned.
+                try await transfer.checkBucket(destination)
+                options.s3 = ExportS3Fields(
+                    bucket: destination.bucket, prefix: destination.key,
+                    sseAlgorithm: upload.encryption?.algorithm, kmsKeyId: upload.encryption?.kmsKeyId)
+                let published = try await withStagingDirectory { staging in
+                    let result = try await TableExporter(client: client, logger: client.logger).export(
+                        table: table, to: staging, options: options, progress: { progress.update($0) })
+                    let folder = try await transfer.publish(result.location, to: destination)
+                    return (result, folder.description)
+                }
+                result = published.0
+                exportDirectory = published.1
+            }
             progress.finish()
             let extras = result.summary.dynamoMigrate
             let output = Output(
-                exportDirectory: result.location.directory.path, table: table, itemCount: result.summary.itemCount,
+                exportDirectory: exportDirectory, table: table, itemCount: result.summary.itemCount,
                 dataFiles: result.files.count, compressedBytes: result.compressedBytes,
                 uncompressedBytes: extras?.uncompressedBytes ?? 0, contentChecksum: extras?.contentChecksum.description ?? "",
                 durationSeconds: result.durationSeconds,
@@ -97,19 +124,37 @@ struct ExportVerifyCommand: AsyncParsableCommand {
         abstract: "Reread an export: manifests against their .md5 files, every data file's MD5, item counts and the content checksum.",
         discussion: "Exit status 1 when anything does not match; every problem names its file.")
 
-    @OptionGroup var output: VerboseOption
+    @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The export folder (AWSDynamoDB/<id>/, or a folder holding AWSDynamoDB/).")
+    @Argument(help: "The export folder (AWSDynamoDB/<id>/, or a folder holding AWSDynamoDB/), or s3://bucket/prefix.")
     var directory: String
 
     @OptionGroup var outputFormat: OutputFormatOptions
 
     func run() async throws {
         try await runReportingErrors {
-            let locations: [ExportLocation]
-            do { locations = try ExportLocation.find(in: URL(fileURLWithPath: directory)) } catch { throw CLIError.usage("\(error)") }
             var results: [ExportVerification] = []
-            for location in locations { results.append(await ExportVerifier().verify(location)) }
+            switch try parseExportStorage(directory) {
+            case .local(let url):
+                let locations: [ExportLocation]
+                do { locations = try ExportLocation.find(in: url) } catch { throw CLIError.usage("\(error)") }
+                for location in locations { results.append(await ExportVerifier().verify(location)) }
+            case .s3(let location):
+                // Each export is downloaded (streamed, each object checked against its size and ETag), then
+                // verified like a local one.
+                let client = try global.makeClient()
+                let transfer = S3ExportTransfer(client: makeS3Client(sharing: client))
+                let folders: [S3Location]
+                do { folders = try await transfer.find(in: location) } catch let error as ExportFormatError { throw CLIError.usage(error.description) }
+                for folder in folders {
+                    var result = try await withStagingDirectory { staging in
+                        let local = try await transfer.fetch(folder, into: staging)
+                        return await ExportVerifier().verify(local)
+                    }
+                    result.exportDirectory = folder.description
+                    results.append(result)
+                }
+            }
             if outputFormat.json {
                 print(try jsonText(results))
             } else {

@@ -4,6 +4,7 @@ import DynamoClient
 import Foundation
 import Mappings
 import RunState
+import S3Client
 import TableIO
 
 /// `dynamo-migrate import`: an export (ours, or one DynamoDB wrote to S3 and you downloaded) into a table.
@@ -60,8 +61,26 @@ struct ImportCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let client = try global.makeClient()
-            let reader: ExportReader
-            do { reader = try ExportReader.open(URL(fileURLWithPath: directory)) } catch { throw CLIError.usage("\(error)") }
+            switch try parseExportStorage(directory) {
+            case .local(let url):
+                let reader: ExportReader
+                do { reader = try ExportReader.open(url) } catch { throw CLIError.usage("\(error)") }
+                try await load(reader, client: client, shownAs: reader.location.directory.path)
+            case .s3(let location):
+                // Downloaded first (streamed, each object checked against its size and ETag), then loaded as a
+                // local export; the staging folder is removed afterwards.
+                try await withStagingDirectory { staging in
+                    let (local, folder) = try await fetchExport(location, client: client, into: staging)
+                    let reader: ExportReader
+                    do { reader = try ExportReader(location: local) } catch { throw CLIError.usage("\(folder): \(error)") }
+                    try await load(reader, client: client, shownAs: folder.description)
+                }
+            }
+        }
+    }
+
+    func load(_ reader: ExportReader, client: DynamoDBClient, shownAs exportName: String) async throws {
+        do {
             var options = ImportOptions(createTable: create, keySchema: try key.map(parseKeySchema), writers: writers)
             if let mapping, let source {
                 let document: MappingDocument
@@ -78,7 +97,7 @@ struct ImportCommand: AsyncParsableCommand {
                 let verification = await ExportVerifier().verify(reader.location)
                 guard verification.ok else {
                     throw CLIError.failed(
-                        "the export in \(reader.location.directory.path) does not verify, so nothing was loaded:\n"
+                        "the export in \(exportName) does not verify, so nothing was loaded:\n"
                             + verification.problems.map { "  \($0.description)" }.joined(separator: "\n")
                             + "\n(`--skip-verify` loads it anyway, for salvaging what is readable)")
                 }

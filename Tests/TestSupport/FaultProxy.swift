@@ -34,6 +34,9 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
     /// The `x-amz-crc32` is recomputed, so
     /// the client sees a well-formed answer from a misbehaving endpoint. Error answers pass unchanged.
     case rewriteMember(String, json: String?)
+    /// Answers an S3 request with S3's XML error (`<Error><Code>…`) without forwarding it; `region`
+    /// adds `x-amz-bucket-region` and `<Region>` (a wrong-region answer).
+    case s3Error(code: String, status: Int, region: String? = nil)
 
     public var kind: FaultKind {
         switch self {
@@ -45,6 +48,7 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
         case .unprocessedItems: return .unprocessedItems
         case .delay: return .delay
         case .rewriteMember: return .rewriteMember
+        case .s3Error: return .s3Error
         }
     }
 
@@ -59,6 +63,7 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
         case .delay(let duration): return "delay \(duration)"
         case .rewriteMember(let member, let json?): return "set \(member) to \(json)"
         case .rewriteMember(let member, nil): return "drop \(member)"
+        case .s3Error(let code, let status, let region): return "S3 \(code) (HTTP \(status))\(region.map { " naming region \($0)" } ?? "")"
         }
     }
 }
@@ -66,7 +71,7 @@ public enum Fault: Sendable, Hashable, CustomStringConvertible {
 /// The kinds of ``Fault``, for counting.
 public enum FaultKind: String, Sendable, Hashable, CaseIterable {
     case httpStatus, dynamoError, resetBeforeForwarding, resetAfterForwarding, corruptBody, unprocessedItems, delay
-    case rewriteMember
+    case rewriteMember, s3Error
 }
 
 /// What the proxy did with one request.
@@ -190,8 +195,10 @@ public final class FaultProxy: Sendable {
         var random: SeededRandom
 
         /// Whether this rule applies to a request for `requestOperation`; consumes a use or a draw.
-        mutating func take(_ requestOperation: String?) -> Bool {
+        mutating func take(_ requestOperation: String?, isS3: Bool) -> Bool {
             guard let requestOperation else { return false }
+            // A rule without an operation is for DynamoDB requests; S3 requests are matched by name only.
+            if isS3 && operation == nil { return false }
             if case .unprocessedItems = fault, requestOperation != "BatchWriteItem" { return false }
             if let operation, operation != requestOperation { return false }
             if let left = remaining {
@@ -380,10 +387,12 @@ public final class FaultProxy: Sendable {
     }
 
     private func handle(_ request: RawHTTPRequest) -> Outcome {
-        let operation = request.headers["X-Amz-Target"].flatMap { target -> String? in
+        let dynamoOperation = request.headers["X-Amz-Target"].flatMap { target -> String? in
             guard let dot = target.lastIndex(of: ".") else { return target }
             return String(target[target.index(after: dot)...])
         }
+        let s3Operation = dynamoOperation == nil ? Self.s3Operation(request) : nil
+        let operation = dynamoOperation ?? s3Operation
         let fault = state.withLock { state -> Fault? in
             state.counters.requestsSeen += 1
             if let target = request.headers["X-Amz-Target"] {
@@ -392,7 +401,7 @@ public final class FaultProxy: Sendable {
                         target: target, contentType: request.headers["Content-Type"],
                         body: request.body))
             }
-            for index in state.rules.indices where state.rules[index].take(operation) {
+            for index in state.rules.indices where state.rules[index].take(operation, isS3: s3Operation != nil) {
                 let fault = state.rules[index].fault
                 state.counters.faultsApplied[fault.kind, default: 0] += 1
                 return fault
@@ -400,7 +409,13 @@ public final class FaultProxy: Sendable {
             return nil
         }
         var entry = FaultProxyLogEntry(operation: operation, fault: fault, forwarded: false, upstreamStatus: nil)
-        let outcome = apply(fault, to: request, entry: &entry)
+        let outcome: Outcome
+        if s3Operation != nil, case .httpStatus(let status, false)? = fault {
+            // An S3 client reads XML errors: 503 is S3's SlowDown, other statuses its InternalError.
+            outcome = .respond(s3ErrorResponse(code: status == 503 ? "SlowDown" : "InternalError", status: status, region: nil))
+        } else {
+            outcome = apply(fault, to: request, entry: &entry)
+        }
         state.withLock {
             $0.log.append(entry)
             if entry.forwarded { $0.counters.forwarded += 1 }
@@ -440,6 +455,8 @@ public final class FaultProxy: Sendable {
             let (seconds, attoseconds) = duration.components
             Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) * 1e-18)
             return .respond(forwardOrBadGateway(request, entry: &entry))
+        case .s3Error(let code, let status, let region)?:
+            return .respond(s3ErrorResponse(code: code, status: status, region: region))
         case .rewriteMember(let member, let json)?:
             var plain = request
             plain.headers.remove("Accept-Encoding")  // the answer must be readable JSON
@@ -492,6 +509,45 @@ public final class FaultProxy: Sendable {
         answer.body = merged
         answer.headers.set("x-amz-crc32", String(TestCRC32.checksum(merged)))
         return answer
+    }
+
+    /// The S3 operation of a request without `X-Amz-Target` (S3 on the same server), from its method,
+    /// path and sub-resources: `UploadPart`, `CompleteMultipartUpload`, `PutObject`, `ListObjectsV2`, ...
+    static func s3Operation(_ request: RawHTTPRequest) -> String? {
+        let authorization = request.headers["Authorization"] ?? ""
+        guard authorization.contains("/s3/aws4_request") else { return nil }
+        let parts = request.target.split(separator: "?", maxSplits: 1)
+        let path = parts.first.map(String.init) ?? "/"
+        let names = Set((parts.count > 1 ? parts[1] : "").split(separator: "&").map { String($0.split(separator: "=", maxSplits: 1)[0]) })
+        let hasKey = path.split(separator: "/", omittingEmptySubsequences: true).count > 1
+        switch request.method {
+        case "PUT":
+            if names.contains("partNumber") { return "UploadPart" }
+            return hasKey ? "PutObject" : "CreateBucket"
+        case "POST":
+            if names.contains("uploads") { return "CreateMultipartUpload" }
+            if names.contains("uploadId") { return "CompleteMultipartUpload" }
+            if names.contains("delete") { return "DeleteObjects" }
+            return "S3Post"
+        case "DELETE":
+            if names.contains("uploadId") { return "AbortMultipartUpload" }
+            return hasKey ? "DeleteObject" : "DeleteBucket"
+        case "HEAD": return hasKey ? "HeadObject" : "HeadBucket"
+        case "GET":
+            if names.contains("uploads") { return "ListMultipartUploads" }
+            if hasKey { return "GetObject" }
+            return names.contains("list-type") ? "ListObjectsV2" : "ListObjects"
+        default: return "S3\(request.method)"
+        }
+    }
+
+    private func s3ErrorResponse(code: String, status: Int, region: String?) -> RawHTTPResponse {
+        var headers: [(String, String)] = [("Content-Type", "application/xml"), ("x-amz-request-id", "FAULTPROXY")]
+        if let region { headers.append(("x-amz-bucket-region", region)) }
+        let body =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\(code)</Code><Message>\(code) injected by FaultProxy</Message>"
+            + (region.map { "<Region>\($0)</Region>" } ?? "") + "<RequestId>FAULTPROXY</RequestId></Error>"
+        return RawHTTPResponse(status: status, headers: RawHTTPHeaders(headers), body: Array(body.utf8))
     }
 
     private func dynamoErrorResponse(type: String, status: Int) -> RawHTTPResponse {

@@ -116,7 +116,9 @@ public struct RawHTTPResponse: Sendable, Equatable {
         for field in headers where !Self.framingFields.contains(field.name.lowercased()) {
             head += "\(field.name): \(field.value)\r\n"
         }
-        head += "Content-Length: \(body.count)\r\n"
+        // A HEAD answer has no body but tells the size of the one a GET would get (S3's HeadObject): keep it.
+        let original = headers.first { $0.name.lowercased() == "content-length" }?.value
+        head += "Content-Length: \(body.isEmpty ? original ?? "0" : String(body.count))\r\n"
         if closing { head += "Connection: close\r\n" }
         head += "\r\n"
         return Array(head.utf8) + body
@@ -272,10 +274,12 @@ final class HTTPStream {
 
     /// The bytes up to and including the next CRLF CRLF, as text; nil at a clean end of stream.
     func readHead() throws(RawSocketError) -> String? {
-        var searchFrom = start
+        // Bytes after `start` already searched: relative, because `fill` may move the buffer's content
+        // to its front (after a large body, e.g. an S3 part), which would strand an absolute index.
+        var scanned = 0
         while true {
             if available >= 4 {
-                var index = max(searchFrom, start)
+                var index = start + scanned
                 while index + 3 < buffer.count {
                     if buffer[index] == 13 && buffer[index + 1] == 10 && buffer[index + 2] == 13 && buffer[index + 3] == 10 {
                         let head = String(decoding: buffer[start..<index], as: UTF8.self)
@@ -284,7 +288,7 @@ final class HTTPStream {
                     }
                     index += 1
                 }
-                searchFrom = max(start, buffer.count - 3)
+                scanned = max(0, buffer.count - 3 - start)
             }
             if available > 1 << 20 { throw .malformedMessage("header section over 1 MiB") }
             guard try fill() else {
