@@ -3,6 +3,7 @@ import DynamoClient
 import Foundation
 import Pipeline
 import RunState
+import S3Client
 import TableIO
 
 /// `migrate --worker I/N --state URL` and `migrate --status --state URL`: one migration run by many
@@ -89,6 +90,7 @@ struct WorkerIndex: Equatable {
 /// Where shared state lives, as `--state` names it.
 enum StateLocation: Equatable {
     case dynamoDB(table: String, prefix: String)
+    case s3(S3Location)
     case directory(String)
 
     static func parse(_ text: String) throws -> StateLocation {
@@ -104,10 +106,10 @@ enum StateLocation: Equatable {
             return .dynamoDB(table: table, prefix: parts.count > 1 ? String(parts[1]) : "")
         }
         if text.hasPrefix("s3://") {
-            throw CLIError.usage("--state \(text): S3 state is not available in this build yet; use dynamodb://TABLE or a shared directory")
+            do { return .s3(try S3Location(parsing: text)) } catch { throw CLIError.usage("--state: \(error.description)") }
         }
         if text.contains("://") {
-            throw CLIError.usage("--state \(text): expected dynamodb://TABLE[/PREFIX] or a directory")
+            throw CLIError.usage("--state \(text): expected dynamodb://TABLE[/PREFIX], s3://BUCKET/PREFIX or a directory")
         }
         return .directory(text)
     }
@@ -116,6 +118,10 @@ enum StateLocation: Equatable {
         switch self {
         case .dynamoDB(let table, let prefix):
             let store = DynamoDBStateStore(client: client, table: table, prefix: prefix)
+            if create { try await store.prepare() }
+            return store
+        case .s3(let location):
+            let store = S3StateStore(client: makeS3Client(sharing: client), bucket: location.bucket, prefix: location.key)
             if create { try await store.prepare() }
             return store
         case .directory(let path):

@@ -1,7 +1,9 @@
+import AWSAuth
 import DynamoClient
 import DynamoCore
 import Foundation
 import RunState
+import S3Client
 import TestSupport
 import Testing
 
@@ -254,6 +256,37 @@ struct WorkersCLITests {
         try await cleanUp(job)
     }
 
+    @Test("two workers sharing state in S3 (s3://bucket/prefix): exact copy, --status counts")
+    func s3State() async throws {
+        var job = try await makeJob("ws3", items: 120)
+        var configuration = AWSConfiguration(credentials: testCredentials, region: "us-east-1", endpoint: localEndpoint, profile: nil)
+        configuration.s3Endpoint = localEndpoint
+        let bucket = "ws3-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
+        _ = try await S3Client(configuration: configuration).createBucket(bucket)
+        let state = "s3://\(bucket)/jobs/ws3"
+        let environment = ["AWS_ENDPOINT_URL_S3": localEndpoint]
+        func args(_ index: Int) -> [String] {
+            ["migrate", job.mapping, "--state", state, "--endpoint-url", localEndpoint, "--worker", "\(index)/2", "--segments", "4", "--page-size", "10"]
+        }
+        let workers = try (0..<2).map { try Worker(args($0), environment: environment) }
+        for (index, worker) in workers.enumerated() {
+            let run = try await worker.finish()
+            #expect(run.status == 0, "worker \(index): \(run.stderr)")
+        }
+        job.control = "unused"
+        try await expectExactCopy(job)
+        let run = try TestEnvironment.runCLI(
+            ["migrate", job.mapping, "--status", "--json", "--state", state, "--endpoint-url", localEndpoint],
+            environment: [
+                "AWS_ACCESS_KEY_ID": "AKIDTESTTESTTEST", "AWS_SECRET_ACCESS_KEY": "test-secret-key", "AWS_REGION": "us-east-1",
+                "AWS_ENDPOINT_URL_S3": localEndpoint,
+            ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let status = try JSONDecoder().decode(WorkerJobStatusView.self, from: Data(run.stdout.utf8))
+        #expect(status.workersFinished == 2 && status.segmentsDone == 4 && status.itemsWritten == 120)
+        try await cleanUp(job)
+    }
+
     @Test("a worker started with another worker count than the job's is refused (exit 2), naming both")
     func inconsistentCount() async throws {
         let job = try await makeJob("wcount", items: 10)
@@ -294,7 +327,7 @@ struct WorkersCLITests {
         #expect(refusal("0/0", nil, [:]) == "the number of workers must be at least 1 (got 0)")
     }
 
-    @Test("--worker without --state, and an s3:// or unknown --state, are input errors (exit 2)")
+    @Test("--worker without --state, and an unknown --state, are input errors (exit 2)")
     func stateErrors() throws {
         let mapping = TestEnvironment.temporaryDirectory("wstate").appendingPathComponent("m.yaml")
         try Data("version: 1\ntables:\n  - source: a-src\n    target: a-tgt\n".utf8).write(to: mapping)
@@ -303,6 +336,6 @@ struct WorkersCLITests {
         #expect(noState.stderr.contains("--worker and --workers need --state"), "\(noState.stderr)")
         let bad = try TestEnvironment.runCLI(["migrate", mapping.path, "--worker", "0/2", "--state", "ftp://x", "--endpoint-url", localEndpoint])
         #expect(bad.status == 2)
-        #expect(bad.stderr.contains("--state ftp://x: expected dynamodb://TABLE[/PREFIX] or a directory"), "\(bad.stderr)")
+        #expect(bad.stderr.contains("--state ftp://x: expected dynamodb://TABLE[/PREFIX], s3://BUCKET/PREFIX or a directory"), "\(bad.stderr)")
     }
 }
