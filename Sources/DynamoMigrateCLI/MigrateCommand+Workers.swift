@@ -180,7 +180,13 @@ extension MigrateCommand {
         }
         printer.cancel()
         progress.finish()
-        if outputFormat.json { print(try jsonText(report)) } else { printSummary(report) }
+        if outputFormat.json {
+            print(try jsonText(report))
+        } else if report.alreadyComplete {
+            print("Nothing to do: worker \(index.index)/\(index.count) already finished its share (state in \(report.stateDirectory)).")
+        } else {
+            printSummary(report)
+        }
         if report.interrupted {
             throw CLIError.failed("interrupted; run worker \(index.index)/\(index.count) again with the same --state to carry on")
         }

@@ -331,7 +331,8 @@ public final class Migrator: Sendable {
         var prepared: [PreparedTarget] = []
         for (var target, existing) in checked {
             let name = target.target.name
-            expected.withLock { $0 += target.sources.reduce(0) { $0 + $1.description.itemCount } }
+            // A worker copies about 1/N of every source.
+            expected.withLock { $0 += target.sources.reduce(0) { $0 + $1.description.itemCount } / (options.workerShare?.job.workers ?? 1) }
             var description: TableDescription
             if let existing, checkpoint.targetCreations?[name] == nil {
                 // Not ours: use it as it is, apart from point-in-time recovery, which the mapping asks for.

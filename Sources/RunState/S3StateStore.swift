@@ -45,7 +45,7 @@ public final class S3StateStore: AsyncStateStore {
             _ = try await client.putObject(bucket: bucket, key: probe, body: Array("probe".utf8), condition: .noObject)
             let second = try await client.putObject(bucket: bucket, key: probe, body: Array("probe".utf8), condition: .noObject)
             try? await client.deleteObject(bucket: bucket, key: probe)
-            guard second != .stored(etag: "") && second == .preconditionFailed || second == .conflict else {
+            guard second == .preconditionFailed || second == .conflict else {
                 throw StateFileError.unwritable(
                     path: "s3://\(bucket)/\(prefix)",
                     reason: "this S3 endpoint ignores conditional writes (If-None-Match), so two workers could both advance one checkpoint; "

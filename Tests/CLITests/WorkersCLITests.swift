@@ -145,6 +145,10 @@ struct WorkersCLITests {
         #expect(status.perWorker.map(\.segmentsDone) == [2, 2, 2, 2])
         #expect(status.itemsRead == 400 && status.itemsWritten == 400 && status.itemsDeadLettered == 0)
         #expect(status.stragglers.isEmpty && status.fencedOff.isEmpty)
+        // A worker run again after the job finished does nothing and says so.
+        let again = try TestEnvironment.runCLI(arguments(job, ["--worker", "3/4"]))
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("Nothing to do: worker 3/4 already finished its share (state in dynamodb://\(job.control)/job/workers/3)."))
         try await cleanUp(job)
     }
 
