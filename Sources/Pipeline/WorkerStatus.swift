@@ -130,4 +130,8 @@ public struct FencedOffProcess: Codable, Sendable, Equatable {
     public var owner: WorkerOwner
     public var at: Date
     public var message: String
+
+    public init(worker: Int, owner: WorkerOwner, at: Date, message: String) {
+        self.worker = worker; self.owner = owner; self.at = at; self.message = message
+    }
 }
