@@ -75,10 +75,12 @@ struct WorkerIndex: Equatable {
             throw CLIError.usage("worker index \(resolved.index) is out of range for \(resolved.count) workers (indexes are 0 to \(resolved.count - 1))")
         }
         if let kubernetesIndex, kubernetesIndex != resolved.index {
-            throw CLIError.usage("JOB_COMPLETION_INDEX is \(kubernetesIndex) but this worker was given index \(resolved.index); drop --worker and use --workers N")
+            throw CLIError.usage(
+                "JOB_COMPLETION_INDEX is \(kubernetesIndex) but this worker was given index \(resolved.index); drop --worker and use --workers N")
         }
         if let batchIndex, kubernetesIndex == nil, batchIndex != resolved.index {
-            throw CLIError.usage("AWS_BATCH_JOB_ARRAY_INDEX is \(batchIndex) but this worker was given index \(resolved.index); drop --worker and use --workers N")
+            throw CLIError.usage(
+                "AWS_BATCH_JOB_ARRAY_INDEX is \(batchIndex) but this worker was given index \(resolved.index); drop --worker and use --workers N")
         }
         if let batchSize, kubernetesIndex == nil, batchSize != resolved.count {
             throw CLIError.usage("AWS_BATCH_JOB_ARRAY_SIZE is \(batchSize) but this job was given \(resolved.count) workers; the counts must agree")
@@ -98,7 +100,8 @@ enum StateLocation: Equatable {
             let rest = text.dropFirst("dynamodb://".count)
             let parts = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
             let table = String(parts.first ?? "")
-            let valid = (3...255).contains(table.count)
+            let valid =
+                (3...255).contains(table.count)
                 && table.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
             guard valid else {
                 throw CLIError.usage("--state \(text): '\(table)' is not a DynamoDB table name (3 to 255 of a-z, A-Z, 0-9, _ - .)")
@@ -176,7 +179,8 @@ extension MigrateCommand {
             throw CLIError.failed(error.description)
         } catch let error as PipelineError {
             printer.cancel()
-            throw CLIError.failed(error.description + "\nWorker \(index.index)/\(index.count)'s checkpoint is in \(stateText); run the worker again to carry on.")
+            throw CLIError.failed(
+                error.description + "\nWorker \(index.index)/\(index.count)'s checkpoint is in \(stateText); run the worker again to carry on.")
         }
         printer.cancel()
         progress.finish()
@@ -237,7 +241,9 @@ extension MigrateCommand {
 struct SharedStateOption: ParsableArguments {
     @Option(
         name: .customLong("state"),
-        help: "Shared state of a job of many workers (dynamodb://TABLE[/PREFIX] or a directory): verify records its result there too; decommission takes the job's checkpoint and verification from it.")
+        help:
+            "Shared state of a job of many workers (dynamodb://TABLE[/PREFIX] or a directory): verify records its result there too; decommission takes the job's checkpoint and verification from it."
+    )
     var state: String?
 
     /// The store, or nil without --state. It is not created: a job must have run there.

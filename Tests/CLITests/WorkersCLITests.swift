@@ -326,7 +326,9 @@ struct WorkersCLITests {
         #expect(refusal("1/4", 3, [:]) == "--worker 1/4 says 4 workers but --workers says 3; give one of them")
         #expect(refusal(nil, 4, [:]).hasPrefix("--workers 4 needs this worker's index"))
         #expect(refusal("1/4", nil, ["JOB_COMPLETION_INDEX": "2"]).hasPrefix("JOB_COMPLETION_INDEX is 2 but this worker was given index 1"))
-        #expect(refusal(nil, 4, ["AWS_BATCH_JOB_ARRAY_INDEX": "1", "AWS_BATCH_JOB_ARRAY_SIZE": "5"]).hasPrefix("AWS_BATCH_JOB_ARRAY_SIZE is 5 but this job was given 4 workers"))
+        #expect(
+            refusal(nil, 4, ["AWS_BATCH_JOB_ARRAY_INDEX": "1", "AWS_BATCH_JOB_ARRAY_SIZE": "5"]).hasPrefix(
+                "AWS_BATCH_JOB_ARRAY_SIZE is 5 but this job was given 4 workers"))
         #expect(refusal(nil, 4, ["JOB_COMPLETION_INDEX": "x"]) == "JOB_COMPLETION_INDEX=x is not a worker index (a whole number, 0 or more)")
         #expect(refusal("0/0", nil, [:]) == "the number of workers must be at least 1 (got 0)")
     }
