@@ -62,7 +62,7 @@ let package = Package(
         // The shared lower layer under every engine, part 1: every record a run keeps (checkpoints,
         // verification, dead letters, decommission audit, backups, drills) behind one StateStore, typed
         // and versioned, with one atomic replace, one JSONL appender and one permission policy.
-        .target(name: "RunState", dependencies: ["DynamoCore", "AWSAuth", "Mappings"]),
+        .target(name: "RunState", dependencies: ["DynamoCore", "AWSAuth", "DynamoClient", "S3Client", "Mappings"]),
         // The shared lower layer, part 2: table I/O. Parallel Scan, bounded queue, rate limiter, batched
         // writer, item projection, target blueprints, content checksums, the export file layout.
         .target(
@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(name: "DynamoClientTests", dependencies: ["DynamoClient", "TestSupport"]),
         .testTarget(name: "MappingsTests", dependencies: ["Mappings", "TestSupport"]),
         .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "AWSAuth", "DynamoClient", "TestSupport"]),
-        .testTarget(name: "RunStateTests", dependencies: ["RunState", "TestSupport"]),
+        .testTarget(name: "RunStateTests", dependencies: ["RunState", "DynamoClient", "S3Client", "TestSupport"]),
         .testTarget(
             name: "TableIOTests",
             dependencies: [
@@ -174,7 +174,7 @@ let package = Package(
             dependencies: [
                 "Backup", "TableIO", "RunState", "TestSupport", "DynamoCore", "DynamoClient", "ZlibSupport", "Mappings", "S3Client", "AWSAuth",
             ]),
-        .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "TestSupport", "S3Client", "AWSAuth", "DynamoClient", "DynamoCore"]),
+        .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "TestSupport", "S3Client", "AWSAuth", "DynamoClient", "DynamoCore", "RunState"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         .testTarget(name: "BenchServerTests", dependencies: ["DynamoClient", "DynamoCore", "ZlibSupport", "TestSupport"]),
     ]

@@ -16,6 +16,9 @@ public struct DecommissionOptions: Sendable {
     public var backupStateDirectory = URL(fileURLWithPath: ".dynamo-migrate/backups")
     public var stateDirectory: URL
     public var mappingPath: String
+    /// The migration and verification of a job of many workers, from its shared state (`--state`),
+    /// used instead of the state directory's checkpoint and verification record.
+    public var sharedEvidence: SharedMigrationEvidence?
     public init(stateDirectory: URL, mappingPath: String) {
         self.stateDirectory = stateDirectory
         self.mappingPath = mappingPath
@@ -90,8 +93,8 @@ public struct Decommissioner: Sendable {
     public func run(onDecision: @Sendable (TableDecision) -> Void = { _ in }) async throws -> [TableDecision] {
         let lock = try store.lock()
         defer { withExtendedLifetime(lock) {} }
-        let migration = try store.loadCheckpoint()
-        let verification = try store.loadVerification()
+        let migration = try options.sharedEvidence.map { $0.migration } ?? store.loadCheckpoint()
+        let verification = try options.sharedEvidence?.verification ?? store.loadVerification()
         // The audit log must be writable before any table is considered.
         try checkAuditLog()
         let previouslyDeleted = Set(Self.deletedTables(in: options.stateDirectory))

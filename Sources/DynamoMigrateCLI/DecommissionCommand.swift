@@ -51,6 +51,8 @@ struct DecommissionCommand: AsyncParsableCommand {
 
     @OptionGroup var outputFormat: OutputFormatOptions
 
+    @OptionGroup var sharedState: SharedStateOption
+
     func run() async throws {
         try await runReportingErrors {
             let document = try? MappingLoader.load(path: arguments.mapping, env: arguments.env)
@@ -65,6 +67,7 @@ struct DecommissionCommand: AsyncParsableCommand {
             options.disableDeletionProtection = disableDeletionProtection
             options.exportDirectories = exports.map { URL(fileURLWithPath: $0) }
             if let backupStateDir { options.backupStateDirectory = URL(fileURLWithPath: backupStateDir) }
+            options.sharedEvidence = try await sharedState.evidence(client: client)
             let unknown = Set(yesDelete).subtracting(loaded.resolved.decommission)
             if !unknown.isEmpty {
                 throw CLIError.usage("--yes-delete names tables the mapping does not decommission: \(unknown.sorted().joined(separator: ", "))")

@@ -54,6 +54,8 @@ struct MigrateCommand: AsyncParsableCommand {
 
     @OptionGroup var live: FollowFlags
 
+    @OptionGroup var workerOptions: WorkerOptions
+
     func validate() throws {
         if writers < 1 { throw ValidationError("--writers must be at least 1") }
         for (name, value) in [("--read-percent", readPercent), ("--write-percent", writePercent)] {
@@ -67,21 +69,16 @@ struct MigrateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if workerOptions.selected {
+            try await runReportingErrors { try await runWorkerMode() }
+            return
+        }
         try await runReportingErrors {
             let (loaded, clients) = try await LoadedMapping.load(
                 path: arguments.mapping, env: arguments.env, connections: ConnectionClients(global: global), sides: sides)
             let client = clients.target
             let directory = arguments.stateDirectory(effectiveEnv: loaded.document.env)
-            var options = MigrationOptions(stateDirectory: directory, planFingerprint: loaded.fingerprint)
-            options.resume = resume
-            options.segments = scan.segments
-            options.scanPageLimit = pageSize
-            options.writersPerTarget = writers
-            options.maxFailures = maxFailures
-            options.maxReadUnits = maxReadUnits
-            options.maxWriteUnits = maxWriteUnits
-            options.readPercent = readPercent
-            options.writePercent = writePercent
+            let options = migrationOptions(stateDirectory: directory, fingerprint: loaded.fingerprint)
             let migrator = Migrator(client: client, mapping: loaded.resolved, options: options, logger: client.logger, clients: clients)
             // Live migration: stream positions are taken here, before any source is scanned.
             let follower = try await live.prepare(client: client, loaded: loaded, directory: directory, resume: resume)
@@ -132,6 +129,21 @@ struct MigrateCommand: AsyncParsableCommand {
                 try await live.run(follower, copy: report, json: outputFormat.json, mappingPath: arguments.mapping)
             }
         }
+    }
+
+    /// The run's options from the flags (shared by a single run and a worker's).
+    func migrationOptions(stateDirectory: URL, fingerprint: String) -> MigrationOptions {
+        var options = MigrationOptions(stateDirectory: stateDirectory, planFingerprint: fingerprint)
+        options.resume = resume
+        options.segments = scan.segments
+        options.scanPageLimit = pageSize
+        options.writersPerTarget = writers
+        options.maxFailures = maxFailures
+        options.maxReadUnits = maxReadUnits
+        options.maxWriteUnits = maxWriteUnits
+        options.readPercent = readPercent
+        options.writePercent = writePercent
+        return options
     }
 
     func printSummary(_ report: MigrationReport) {

@@ -27,6 +27,8 @@ struct VerifyCommand: AsyncParsableCommand {
 
     @OptionGroup var outputFormat: OutputFormatOptions
 
+    @OptionGroup var sharedState: SharedStateOption
+
     func validate() throws {
     }
 
@@ -44,6 +46,8 @@ struct VerifyCommand: AsyncParsableCommand {
                 record = try await verifier.verify(mappingPath: arguments.mapping, env: loaded.document.env)
                 try await record.recordIdentities(clients: clients, connections: connections)
                 try record.write(to: directory)
+                // A job of many workers keeps its evidence with its state, where decommission --state reads it.
+                try await sharedState.store(client: client)?.saveRecord(record, to: VerificationRecord.fileName)
             } catch let error as VerificationError {
                 throw CLIError.failed(error.description)
             }

@@ -40,6 +40,9 @@ public struct MigrationOptions: Sendable {
     /// checkpoint and report carry; tests pass a clock they control. (The flusher sleeps 500 ms between
     /// saves: a clock whose sleep returns at once makes it save as often as the ledger changes.)
     public var clock: any RunClock = SystemClock()
+    /// Set when this process is one worker of many (`--worker I/N`): it copies only its share of the
+    /// segments and uses its share of the capacity (see Migrator+Workers.swift).
+    public var workerShare: WorkerShare?
 
     /// Capacity assumed for on-demand tables when a percentage is asked for: DynamoDB's default
     /// per-table quota of 40,000 read and 40,000 write units per second.
@@ -260,18 +263,7 @@ public final class Migrator: Sendable {
         defer { flusher.cancel() }
 
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                var next = 0
-                func addTarget() {
-                    let target = prepared[next]
-                    next += 1
-                    group.addTask { try await self.migrateTarget(target, ledger: ledger, deadLetters: deadLetters) }
-                }
-                for _ in 0..<min(options.parallelTargets, prepared.count) { addTarget() }
-                while try await group.next() != nil {
-                    if next < prepared.count { addTarget() }
-                }
-            }
+            try await copyTargets(prepared, ledger: ledger, deadLetters: deadLetters)
         } catch {
             try? store.save(ledger.snapshot().0)
             throw error
@@ -285,6 +277,22 @@ public final class Migrator: Sendable {
             deadLetters: deadLetters.count > 0 ? deadLetters.path : nil)
         try writeReports(report)
         return report
+    }
+
+    /// Copies every prepared target, `parallelTargets` at a time.
+    func copyTargets(_ prepared: [PreparedTarget], ledger: ProgressLedger, deadLetters: DeadLetterLog) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            func addTarget() {
+                let target = prepared[next]
+                next += 1
+                group.addTask { try await self.migrateTarget(target, ledger: ledger, deadLetters: deadLetters) }
+            }
+            for _ in 0..<min(options.parallelTargets, prepared.count) { addTarget() }
+            while try await group.next() != nil {
+                if next < prepared.count { addTarget() }
+            }
+        }
     }
 
     struct PreparedTarget: Sendable {
@@ -301,7 +309,7 @@ public final class Migrator: Sendable {
     /// A table this migration asked to create is recorded in `checkpoint` (saved to `store`) before
     /// CreateTable and after each of its steps; a recorded table is ours: it is adopted (lost
     /// CreateTable answer, or a kill between steps) and its remaining steps are done.
-    func prepareTargets(checkpoint: inout MigrationCheckpoint, store: FileCheckpointStore) async throws -> [PreparedTarget] {
+    func prepareTargets(checkpoint: inout MigrationCheckpoint, store: any CheckpointSink) async throws -> [PreparedTarget] {
         var checked: [(PreparedTarget, existing: TableDescription?)] = []
         for target in mapping.targets {
             var sources: [(ResolvedSource, TableDescription)] = []
@@ -328,7 +336,8 @@ public final class Migrator: Sendable {
         var prepared: [PreparedTarget] = []
         for (var target, existing) in checked {
             let name = target.target.name
-            expected.withLock { $0 += target.sources.reduce(0) { $0 + $1.description.itemCount } }
+            // A worker copies about 1/N of every source.
+            expected.withLock { $0 += target.sources.reduce(0) { $0 + $1.description.itemCount } / (options.workerShare?.job.workers ?? 1) }
             var description: TableDescription
             if let existing, checkpoint.targetCreations?[name] == nil {
                 // Not ours: use it as it is, apart from point-in-time recovery, which the mapping asks for.
@@ -352,17 +361,17 @@ public final class Migrator: Sendable {
     /// done, since a kill can land between doing it and recording it.
     func createTarget(
         _ name: String, blueprint: TargetBlueprint, checkpoint: inout MigrationCheckpoint,
-        store: FileCheckpointStore
+        store: any CheckpointSink
     ) async throws -> TableDescription {
         let client = clients.target(name)
         let recorded = checkpoint.targetCreations?[name]
         var creation = recorded ?? TargetCreation(table: name)
-        func record(_ step: TargetCreationStep?) throws {
+        func record(_ step: TargetCreationStep?) async throws {
             if let step { creation.done.append(step) }
             checkpoint.targetCreations = (checkpoint.targetCreations ?? [:]).merging([name: creation]) { _, new in new }
-            try store.save(checkpoint)
+            try await store.save(checkpoint)
         }
-        if recorded == nil { try record(nil) }
+        if recorded == nil { try await record(nil) }
         var description: TableDescription
         if creation.remaining.contains(.createTable) {
             logger.info("\(recorded == nil ? "creating" : "finishing the creation of") \(name)")
@@ -375,15 +384,15 @@ public final class Migrator: Sendable {
                 checkpoint.targetCreations?[name] = nil
                 if checkpoint.targetCreations?.isEmpty == true { checkpoint.targetCreations = nil }
                 if checkpoint.targetCreations == nil, checkpoint.sources.isEmpty {
-                    try? FileManager.default.removeItem(at: store.path)
+                    try? await store.discard()
                 } else {
-                    try store.save(checkpoint)
+                    try await store.save(checkpoint)
                 }
                 throw error
             }
             if adopted { logger.info("\(name) was created by an earlier attempt (its answer was lost): adopting it") }
             description = table
-            try record(.createTable)
+            try await record(.createTable)
         } else {
             description = try await client.waitUntilActive(name)
             if description.keySchema != blueprint.keySchema {
@@ -397,11 +406,11 @@ public final class Migrator: Sendable {
                     try await client.updateTimeToLive(name, attributeName: attribute, enabled: true)
                 }
             }
-            try record(.timeToLive)
+            try await record(.timeToLive)
         }
         if creation.remaining.contains(.pointInTimeRecovery) {
             try await enablePointInTimeRecovery(name, blueprint: blueprint)
-            try record(.pointInTimeRecovery)
+            try await record(.pointInTimeRecovery)
         }
         return description
     }
@@ -417,14 +426,16 @@ public final class Migrator: Sendable {
     }
 
     func units(absolute: Double?, percent: Double?, of table: TableDescription, write: Bool) -> Double? {
-        if let absolute { return absolute }
+        // Capacity is the whole job's: each of N workers takes 1/N of it.
+        let share = 1 / Double(options.workerShare?.job.workers ?? 1)
+        if let absolute { return max(1, absolute * share) }
         guard let percent else { return nil }
         let capacity: Double
         switch table.billingMode {
         case .payPerRequest: capacity = MigrationOptions.assumedOnDemandUnits
         case .provisioned(let read, let writeUnits): capacity = Double(write ? writeUnits : read)
         }
-        return max(1, capacity * percent / 100)
+        return max(1, capacity * percent / 100 * share)
     }
 
     func migrateTarget(_ prepared: PreparedTarget, ledger: ProgressLedger, deadLetters: DeadLetterLog) async throws {
@@ -448,7 +459,9 @@ public final class Migrator: Sendable {
     ) async throws {
         let target = prepared.target.name
         let key = MigrationCheckpoint.sourceKey(target: target, source: source.table)
-        let progress = ledger.ensureSource(key, source: source.table, target: target, totalSegments: segmentCount(for: description))
+        let progress = ledger.ensureSource(
+            key, source: source.table, target: target,
+            totalSegments: options.workerShare?.job.segments[key] ?? segmentCount(for: description))
         if progress.done { return }
         let statistics = PipelineStatistics()
         live.withLock { $0[key] = statistics }
@@ -480,7 +493,7 @@ public final class Migrator: Sendable {
             }
             group.addTask {
                 defer { queue.finish() }
-                try await reader.read(segments: progress.segments.filter { !$0.done })
+                try await reader.read(segments: progress.segments.filter { !$0.done && self.copies(key, segment: $0.segment) })
             }
             do {
                 try await group.waitForAll()

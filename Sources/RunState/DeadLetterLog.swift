@@ -14,6 +14,8 @@ public final class DeadLetterLog: Sendable {
     public let path: URL
     private let log: Mutex<(any StateLogAppender)?>
     private let counter = Mutex(0)
+    /// Lines recorded but not yet handed to a shared store (see ``init(bufferingFor:)``).
+    private let buffered: Mutex<[Data]?>
 
     /// Opens (creating it owner-only) the log at `path`, a file in a local state directory.
     public convenience init(path: URL) throws {
@@ -24,6 +26,33 @@ public final class DeadLetterLog: Sendable {
     public init(store: LocalDirectoryStateStore, name: String = DeadLetterLog.fileName) throws {
         self.path = store.url(of: name)
         self.log = Mutex(try store.openLog(name))
+        self.buffered = Mutex(nil)
+    }
+
+    /// A log whose lines are kept in memory until ``drain()`` takes them, for a shared store that is
+    /// written asynchronously (a worker's log in a control table). The worker drains it before every
+    /// checkpoint it saves, after taking the checkpoint's snapshot: a dead letter is recorded before the
+    /// page it belongs to can commit, so no checkpoint ever moves past a dead letter that is not stored.
+    /// - Parameter location: where the lines end up, for messages.
+    public init(bufferingFor location: String) {
+        self.path = URL(string: location) ?? URL(fileURLWithPath: location)
+        self.log = Mutex(nil)
+        self.buffered = Mutex([])
+    }
+
+    /// The lines recorded since the last drain, oldest first (always empty for a log on a local store).
+    public func drain() -> [Data] {
+        buffered.withLock { lines in
+            guard let taken = lines else { return [] }
+            lines = []
+            return taken
+        }
+    }
+
+    /// Puts lines a failed store write could not keep back in front of the buffer, for the next drain.
+    public func restore(_ lines: [Data]) {
+        guard !lines.isEmpty else { return }
+        buffered.withLock { $0 = lines + ($0 ?? []) }
     }
 
     /// One dead letter as its line (without the newline).
@@ -43,6 +72,15 @@ public final class DeadLetterLog: Sendable {
     /// Appends one dead letter.
     public func record(source: String, target: String, key: Item?, item: Item?, reason: String) {
         let line = Data(Self.line(source: source, target: target, key: key, item: item, reason: reason))
+        let kept = buffered.withLock { lines -> Bool in
+            guard lines != nil else { return false }
+            lines!.append(line)
+            return true
+        }
+        if kept {
+            counter.withLock { $0 += 1 }
+            return
+        }
         log.withLock { log in
             // As before: a dead letter that cannot be written does not stop the run; the count (and
             // the report) still says it was dead-lettered.
