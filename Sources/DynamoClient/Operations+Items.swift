@@ -87,7 +87,8 @@ public enum DynamoDBLimits {
 
 extension DynamoDBClient {
     /// Scan: one page.
-    public func scan(_ input: ScanInput) async throws(DynamoDBError) -> ItemPage {
+    /// - Parameter retriesThrottling: false when the caller paces its reads itself (see ``perform(_:table:body:idempotent:retriesThrottling:)``).
+    public func scan(_ input: ScanInput, retriesThrottling: Bool = true) async throws(DynamoDBError) -> ItemPage {
         let body = requestBody { w in
             w.field("TableName", input.table)
             if let index = input.indexName { w.field("IndexName", index) }
@@ -99,7 +100,7 @@ extension DynamoDBClient {
             if input.consistentRead { w.field("ConsistentRead", true) }
             if input.returnConsumedCapacity { w.field("ReturnConsumedCapacity", "TOTAL") }
         }
-        let bytes = try await perform("Scan", table: input.table, body: body)
+        let bytes = try await perform("Scan", table: input.table, body: body, retriesThrottling: retriesThrottling)
         return try decoded("Scan", table: input.table) { try Self.decodePage(bytes) }
     }
 
@@ -195,9 +196,10 @@ extension DynamoDBClient {
     /// Refuses (without sending) more than 25 requests, an item over 400 KB, or a body over 16 MB.
     /// - Parameter itemSizesChecked: the caller has already checked every item against the 400 KB
     ///   limit (the migrator does, before queueing), so the items need not be walked again.
+    /// - Parameter retriesThrottling: false when the caller paces its writes itself (see ``perform(_:table:body:idempotent:retriesThrottling:)``).
     public func batchWriteItem(
         _ requests: [String: [WriteRequest]], returnConsumedCapacity: Bool = false,
-        itemSizesChecked: Bool = false
+        itemSizesChecked: Bool = false, retriesThrottling: Bool = true
     ) async throws(DynamoDBError) -> BatchWriteOutput {
         let count = requests.values.reduce(0) { $0 + $1.count }
         guard count > 0 else { return BatchWriteOutput(unprocessedItems: [:], consumedCapacity: [:]) }
@@ -223,7 +225,7 @@ extension DynamoDBClient {
             throw .invalidRequest(operation: "BatchWriteItem", reason: "request body of \(body.count) bytes is over DynamoDB's 16 MB limit")
         }
         let table = requests.count == 1 ? requests.keys.first : nil
-        let bytes = try await perform("BatchWriteItem", table: table, body: body)
+        let bytes = try await perform("BatchWriteItem", table: table, body: body, retriesThrottling: retriesThrottling)
         return try decoded("BatchWriteItem", table: table) { try Self.decodeBatchWrite(bytes) }
     }
 

@@ -128,31 +128,43 @@ public struct TargetWriter: Sendable {
     }
 
     /// One batch, resending UnprocessedItems until every item is written.
+    ///
+    /// The limiter paces every send, resends included: a throttled call comes back to us at once (the
+    /// client does not retry it on its own) and cuts the limiter's rate; `UnprocessedItems` for part of
+    /// the batch is reported as the weaker signal; what DynamoDB accepted feeds the limiter's measured rate.
     func write(_ units: [WriteUnit]) async throws {
         var pending = units
         var stalled = 0
         var random = SystemRandomNumberGenerator()
         while !pending.isEmpty {
             let estimated = Double(pending.reduce(0) { $0 + writeUnits($1.size) })
-            try await limiter.acquire(estimated)
+            let sentAt = try await limiter.acquire(estimated)
             let output: BatchWriteOutput
-            let throttlesBefore = client.statistics.throttles
             do {
                 output = try await client.batchWriteItem(
                     [table: pending.map { .put($0.item) }], returnConsumedCapacity: true,
-                    itemSizesChecked: true)
+                    itemSizesChecked: true, retriesThrottling: false)
+            } catch where error.isThrottling {
+                // Nothing written: the strong signal. The units were not consumed.
+                statistics.addRequest()
+                limiter.refund(estimated)
+                limiter.note(.throttled, sentAt: sentAt)
+                stalled += 1
+                if stalled >= maxStalledRounds {
+                    throw PipelineError.noProgress(table: table, attempts: stalled, pending: pending.count)
+                }
+                try await clock.sleep(for: client.retryPolicy.delay(beforeRetry: stalled, using: &random))
+                continue
             } catch {
                 throw PipelineError.client(error)
             }
-            // DynamoDB says what the batch really cost; pay any difference to the estimate (indexes cost extra).
-            if let consumed = output.consumedCapacity[table], consumed > estimated {
-                try await limiter.acquire(consumed - estimated)
-            }
-            // Throttling answers the client retried by itself still mean: slow down.
-            if client.statistics.throttles > throttlesBefore { limiter.noteThrottle() }
             let unprocessed = output.unprocessedItems[table] ?? []
             statistics.addRequest()
             if unprocessed.isEmpty {
+                let consumed = output.consumedCapacity[table] ?? estimated
+                // DynamoDB says what the batch really cost; pay any difference to the estimate (indexes cost extra).
+                if consumed > estimated { try await limiter.acquire(consumed - estimated) }
+                limiter.record(consumed: consumed)
                 acknowledge(pending)
                 statistics.addWritten(pending.count, bytes: pending.reduce(0) { $0 + $1.size })
                 return
@@ -167,7 +179,10 @@ public struct TargetWriter: Sendable {
             statistics.addWritten(done.count, bytes: done.reduce(0) { $0 + $1.size })
             pending = pending.filter { left.contains($0.key) }
             statistics.addUnprocessed(pending.count)
-            limiter.noteThrottle()
+            let handedBack = Double(pending.reduce(0) { $0 + writeUnits($1.size) })
+            limiter.refund(handedBack)
+            limiter.record(consumed: output.consumedCapacity[table] ?? max(0, estimated - handedBack))
+            limiter.note(.unprocessed, sentAt: sentAt)
             stalled = done.isEmpty ? stalled + 1 : 0
             if stalled >= maxStalledRounds {
                 throw PipelineError.noProgress(table: table, attempts: stalled, pending: pending.count)
