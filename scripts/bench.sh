@@ -8,7 +8,7 @@
 #   BENCH_MOTO_ITEMS   items in the moto copy (default 2000)
 #   BENCH_RUNS         runs of the headline copies, reported as min/median/max (default 3)
 #   BENCH_CAP_ITEMS    items of ~400 B copied into a table of BENCH_CAP_WCU write units/s (defaults 4000, 250)
-#   BENCH_CAP_READ_ITEMS  items of ~400 B read from a table of BENCH_CAP_RCU read units/s (defaults 40000, 200)
+#   BENCH_CAP_READ_ITEMS  items of ~400 B read from a table of BENCH_CAP_RCU read units/s (defaults 80000, 200)
 #   BENCH_SKIP         space-separated parts to skip: micro e2e peers moto capacity
 #
 # Nothing is installed on the machine: the Python peers (boto3, moto, dynamodump) live in the project's
@@ -21,7 +21,7 @@ ITEMS=${BENCH_ITEMS:-1000000}
 RUNS=${BENCH_RUNS:-3}
 CAP_ITEMS=${BENCH_CAP_ITEMS:-4000}
 CAP_WCU=${BENCH_CAP_WCU:-250}
-CAP_READ_ITEMS=${BENCH_CAP_READ_ITEMS:-40000}
+CAP_READ_ITEMS=${BENCH_CAP_READ_ITEMS:-80000}
 CAP_RCU=${BENCH_CAP_RCU:-200}
 BIG_ITEMS=${BENCH_BIG_ITEMS:-$((ITEMS / 10))}
 PEER_ITEMS=${BENCH_PEER_ITEMS:-$((ITEMS < 100000 ? ITEMS : 100000))}

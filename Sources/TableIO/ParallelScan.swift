@@ -115,14 +115,17 @@ public struct ParallelScan: Sendable {
     /// DynamoDB reports consumed (else half a unit per 4 KB, eventually consistent reads) settled after it.
     /// A throttled Scan comes back to us at once (the client does not retry it on its own), cuts the
     /// limiter's rate, and is sent again when the limiter allows.
-    func fetchPage(segment: Int, after start: Item?, estimate: Double = 1) async throws -> ItemPage {
+    func fetchPage(segment: Int, after start: Item?, estimate known: Double? = nil) async throws -> ItemPage {
         let input = ScanInput(
             table: table, segment: totalSegments > 1 ? segment : nil,
             totalSegments: totalSegments > 1 ? totalSegments : nil, limit: pageLimit,
             exclusiveStartKey: start, consistentRead: consistentRead, returnConsumedCapacity: limiter != nil)
         guard let limiter else { return try await client.scan(input) }
         var throttled = 0
+        var random = SystemRandomNumberGenerator()
         while true {
+            // A segment's first page, and a page sent again, cost about what the scan's pages cost so far.
+            let estimate = max(1, known ?? limiter.averageCost)
             let sentAt = try await limiter.acquire(estimate)
             let page: ItemPage
             do {
@@ -131,8 +134,10 @@ public struct ParallelScan: Sendable {
                 // A table that never lets a read through in this many tries is an error, not a wait.
                 guard error.isThrottling, throttled < Self.maxThrottledScans else { throw error }
                 throttled += 1
-                limiter.refund(estimate)
+                // The estimate stays paid: the resend waits for it, about as long as the table needs to
+                // pay back the page that left it in debt.
                 limiter.note(.throttled, sentAt: sentAt)
+                try await client.clock.sleep(for: client.retryPolicy.delay(beforeRetry: throttled, using: &random))
                 continue
             }
             let consumed = page.consumedCapacity ?? Self.readUnits(responseBytes: page.responseBytes)

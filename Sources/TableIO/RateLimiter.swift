@@ -18,18 +18,25 @@ import Synchronization
 ///   the table says no again; never above twice the measured rate, so a slow pipeline does not build up a
 ///   rate it never uses.
 /// - A signal from a call sent before the last cut reports the congestion already reacted to: it is
-///   counted but does not cut again, so many tasks in flight make one cut per congestion event.
+///   counted but does not cut again, so many tasks in flight make one cut per congestion event; and the
+///   rate is cut at most once per `minimumCutInterval`.
 ///
 /// Everything is computed on the injected clock: tests drive the state machine without sleeping.
 public final class RateLimiter: Sendable {
     /// The constants of the adaptive behaviour.
     public struct Tuning: Sendable, Equatable {
-        /// The fraction of the measured rate kept after a throttled call (the SDKs' CUBIC uses 0.7).
-        public var beta = 0.7
+        /// The fraction of the measured rate kept after a throttled call. The SDKs' CUBIC keeps 0.7 of the
+        /// rate they *sent*, refused calls included; this is a fraction of the rate DynamoDB *accepted*,
+        /// which is already at or below the table's capacity, so less needs to go.
+        public var beta = 0.8
         /// The fraction kept after `UnprocessedItems` for part of a batch.
         public var weakBeta = 0.9
         /// How long the cubic curve takes to climb back to the rate where throttling began.
         public var recovery: Duration = .seconds(2)
+        /// Signals within this time after a cut do not cut again: the rate falls at most once a second,
+        /// however many calls a burst of throttling (or a flaky endpoint) refuses. Resends meanwhile are
+        /// paced at the rate just cut to, so nothing is sent faster for it.
+        public var minimumCutInterval: Duration = .seconds(1)
         /// Time constant of the measured rate (an exponentially decaying average).
         public var measureWindow: Duration = .seconds(2)
         /// The rate never drops below this many units per second.
@@ -60,6 +67,8 @@ public final class RateLimiter: Sendable {
         var decayed: Double = 0
         var measuredAt: ContinuousClock.Instant
         let started: ContinuousClock.Instant
+        /// Smoothed units of one accepted call.
+        var averageCost: Double = 0
         var throttles = 0
         var unprocessedSignals = 0
         var cuts = 0
@@ -95,6 +104,9 @@ public final class RateLimiter: Sendable {
     public var cutCount: Int { state.withLock { $0.cuts } }
     /// Units per second DynamoDB accepted recently (the smoothed measure the cuts start from).
     public var measuredRate: Double { state.withLock { s in measured(&s, at: clock.now) } }
+    /// What one accepted call cost recently (0 before the first): the estimate for a call whose cost is
+    /// known only from its answer (a Scan page), so it is paced like the calls before it.
+    public var averageCost: Double { state.withLock { $0.averageCost } }
 
     static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
 
@@ -167,6 +179,7 @@ public final class RateLimiter: Sendable {
         state.withLock { s in
             decay(&s, to: clock.now)
             s.decayed += units
+            s.averageCost = s.averageCost == 0 ? units : 0.8 * s.averageCost + 0.2 * units
         }
     }
 
@@ -180,11 +193,16 @@ public final class RateLimiter: Sendable {
             case .throttled: s.throttles += 1
             case .unprocessed: s.unprocessedSignals += 1
             }
-            if let sentAt, let lastCut = s.lastCut, sentAt < lastCut { return }
+            if let lastCut = s.lastCut {
+                if let sentAt, sentAt < lastCut { return }
+                if now - lastCut < tuning.minimumCutInterval { return }
+            }
             // From the rate DynamoDB actually accepted; while limited, never from more than the limit.
             var base = measured(&s, at: now)
-            if let current = rate(&s, at: now) { base = base > 0 ? min(base, current) : current }
-            if base <= 0 { base = tuning.minimumRate }
+            let current = rate(&s, at: now)
+            if let current { base = base > 0 ? min(base, current) : current }
+            // Unlimited and nothing accepted yet: no rate to cut from (the caller's backoff spaces its retries).
+            guard base > 0 else { return }
             s.lastMax = base
             s.drop = 1 - (signal == .throttled ? tuning.beta : tuning.weakBeta)
             s.lastCut = now

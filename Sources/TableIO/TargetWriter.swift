@@ -145,9 +145,9 @@ public struct TargetWriter: Sendable {
                     [table: pending.map { .put($0.item) }], returnConsumedCapacity: true,
                     itemSizesChecked: true, retriesThrottling: false)
             } catch where error.isThrottling {
-                // Nothing written: the strong signal. The units were not consumed.
+                // Nothing written: the strong signal. The units stay paid: every send is paced, resends
+                // included, or a table that refuses everything would be asked again at once.
                 statistics.addRequest()
-                limiter.refund(estimated)
                 limiter.note(.throttled, sentAt: sentAt)
                 stalled += 1
                 if stalled >= maxStalledRounds {
@@ -180,7 +180,6 @@ public struct TargetWriter: Sendable {
             pending = pending.filter { left.contains($0.key) }
             statistics.addUnprocessed(pending.count)
             let handedBack = Double(pending.reduce(0) { $0 + writeUnits($1.size) })
-            limiter.refund(handedBack)
             limiter.record(consumed: output.consumedCapacity[table] ?? max(0, estimated - handedBack))
             limiter.note(.unprocessed, sentAt: sentAt)
             stalled = done.isEmpty ? stalled + 1 : 0
