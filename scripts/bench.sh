@@ -10,6 +10,7 @@
 #   BENCH_CAP_ITEMS    items of ~400 B copied into a table of BENCH_CAP_WCU write units/s (defaults 4000, 250)
 #   BENCH_CAP_READ_ITEMS  items of ~400 B read from a table of BENCH_CAP_RCU read units/s (defaults 80000, 200)
 #   BENCH_SKIP         space-separated parts to skip: micro e2e peers moto capacity
+#   BENCH_TAG          appended to the results file name (a partial run: BENCH_TAG=capacity)
 #
 # Nothing is installed on the machine: the Python peers (boto3, moto, dynamodump) live in the project's
 # virtual environment (scripts/python-env.sh), and runs are timed by scripts/timed.py from it.
@@ -38,7 +39,7 @@ PYTHON=$DYNAMO_MIGRATE_VENV/bin/python3   # never the system's Python
 python_env_install 'import boto3' boto3 'import moto.server, flask_cors, moto; assert moto.__version__ == "5.2.1"' 'moto[server]==5.2.1' 'import dynamodump' dynamodump
 
 echo "building release binaries"
-for product in dynamo-migrate dynamo-migrate-bench dynamo-bench-server; do
+for product in dynamo-migrate $(skipped micro || echo dynamo-migrate-bench) dynamo-bench-server; do
     swift build -c release --product "$product" 2>&1 | grep -E "error|warning: unre|Compiling|Build" | grep -v Compiling || true
 done
 BIN=$(swift build -c release --show-bin-path)
@@ -265,7 +266,7 @@ fi
 
 # --- report --------------------------------------------------------------------------------------
 mkdir -p Benchmarks/results
-STAMP="$(date -u +%Y-%m-%d)-$(hostname -s)"
+STAMP="$(date -u +%Y-%m-%d)-$(hostname -s)${BENCH_TAG:+-$BENCH_TAG}"
 SWIFT_VERSION=$(swift --version 2>&1 | head -1)
 "$PYTHON" - "$RESULTS" "$MICRO" "$CAPACITY" "$WORK/checksums.txt" "Benchmarks/results/$STAMP" "$SWIFT_VERSION" "$ITEMS" "$BIG_ITEMS" \
     "$PEER_ITEMS" "$MOTO_ITEMS" "${SERVER_RSS:-0}" "${SERVER_CPU:-0}" <<'EOF'
