@@ -1,7 +1,7 @@
 // dynamo-bench-server: an in-memory DynamoDB data plane on 127.0.0.1, fast enough to measure a fast client.
 //
 // Usage: dynamo-bench-server [--port P] [--unprocessed-rate F]
-//                            [--seed-table NAME --items N [--item-bytes B]]...
+//                            [--seed-table NAME --items N [--item-bytes B] [--first-key K]]...
 // Prints `dynamo-bench-server listening on http://127.0.0.1:PORT` once seeded and ready.
 import DynamoCore
 import Foundation
@@ -13,13 +13,13 @@ import Glibc
 struct Options {
     var port = 0
     var unprocessedRate = 0.0
-    var seeds: [(table: String, items: Int, itemBytes: Int)] = []
+    var seeds: [(table: String, items: Int, itemBytes: Int, firstKey: Int)] = []
 }
 
 func usage(_ message: String) -> Never {
     FileHandle.standardError.write(
         Data(
-            "dynamo-bench-server: \(message)\nusage: dynamo-bench-server [--port P] [--unprocessed-rate F] [--seed-table NAME --items N [--item-bytes B]]...\n"
+            "dynamo-bench-server: \(message)\nusage: dynamo-bench-server [--port P] [--unprocessed-rate F] [--seed-table NAME --items N [--item-bytes B] [--first-key K]]...\n"
                 .utf8))
     exit(2)
 }
@@ -42,7 +42,7 @@ func parseOptions(_ arguments: [String]) -> Options {
             guard let r = Double(value(argument)), r >= 0, r < 1 else { usage("--unprocessed-rate takes a fraction in [0, 1)") }
             options.unprocessedRate = r
         case "--seed-table":
-            options.seeds.append((value(argument), 0, 400))
+            options.seeds.append((value(argument), 0, 400, 0))
         case "--items":
             guard !options.seeds.isEmpty else { usage("--items follows --seed-table") }
             guard let n = Int(value(argument)), n >= 0 else { usage("--items takes a count") }
@@ -51,6 +51,11 @@ func parseOptions(_ arguments: [String]) -> Options {
             guard !options.seeds.isEmpty else { usage("--item-bytes follows --seed-table") }
             guard let n = Int(value(argument)), n >= 64, n <= dynamoDBMaximumItemSize else { usage("--item-bytes takes 64...409600") }
             options.seeds[options.seeds.count - 1].itemBytes = n
+        case "--first-key":
+            // Items K..<K+N: tables seeded with overlapping ranges share keys (merge benchmarks).
+            guard !options.seeds.isEmpty else { usage("--first-key follows --seed-table") }
+            guard let n = Int(value(argument)), n >= 0 else { usage("--first-key takes a number") }
+            options.seeds[options.seeds.count - 1].firstKey = n
         case "-h", "--help":
             usage("help")
         default:
@@ -75,7 +80,7 @@ let store = Store(unprocessedRate: options.unprocessedRate)
 for seed in options.seeds {
     let started = Date()
     do {
-        try Seeder.seed(store, table: seed.table, items: seed.items, itemBytes: seed.itemBytes)
+        try Seeder.seed(store, table: seed.table, items: seed.items, itemBytes: seed.itemBytes, firstKey: seed.firstKey)
     } catch {
         usage("cannot seed \(seed.table): \(error)")
     }

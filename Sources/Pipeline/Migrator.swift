@@ -288,6 +288,9 @@ public final class Migrator: Sendable {
         var blueprint: TargetBlueprint
         var sources: [(source: ResolvedSource, description: TableDescription)]
         var writeUnitsPerSecond: Double?
+        /// Recorded in the checkpoint as created by this migration: it started empty and only this
+        /// migration writes to it (what ``TargetWriteMode/choose`` relies on).
+        var createdByThisMigration = false
     }
 
     /// Describes sources, creates missing targets (waiting until ACTIVE, then TTL and PITR), and
@@ -333,6 +336,7 @@ public final class Migrator: Sendable {
                 let finishedBefore = checkpoint.targetCreations?[name]?.remaining.isEmpty == true
                 description = try await createTarget(name, blueprint: target.blueprint, checkpoint: &checkpoint, store: store)
                 if !finishedBefore { created.withLock { $0.append(name) } }
+                target.createdByThisMigration = true
             }
             target.writeUnitsPerSecond = units(
                 absolute: options.maxWriteUnits, percent: options.writePercent,
@@ -422,10 +426,11 @@ public final class Migrator: Sendable {
 
     func migrateTarget(_ prepared: PreparedTarget, ledger: ProgressLedger, deadLetters: DeadLetterLog) async throws {
         let writeLimiter = RateLimiter(unitsPerSecond: prepared.writeUnitsPerSecond, clock: options.clock)
-        for (source, description) in prepared.sources {
+        // One after another, in mapping order: the policies' outcome and the write modes depend on it.
+        for (position, (source, description)) in prepared.sources.enumerated() {
             if isStopping { return }
             try await migrateSource(
-                source, description: description, into: prepared, writeLimiter: writeLimiter,
+                source, description: description, position: position, into: prepared, writeLimiter: writeLimiter,
                 ledger: ledger, deadLetters: deadLetters)
         }
     }
@@ -436,7 +441,7 @@ public final class Migrator: Sendable {
     }
 
     func migrateSource(
-        _ source: ResolvedSource, description: TableDescription, into prepared: PreparedTarget,
+        _ source: ResolvedSource, description: TableDescription, position: Int, into prepared: PreparedTarget,
         writeLimiter: RateLimiter, ledger: ProgressLedger, deadLetters: DeadLetterLog
     ) async throws {
         let target = prepared.target.name
@@ -459,6 +464,15 @@ public final class Migrator: Sendable {
             logger: logger, clock: options.clock,
             acknowledge: { page, count, kept in ledger.acknowledge(page, count: count, keptExisting: kept) })
         configured.shouldStop = { [self] in isStopping }
+        configured.mode = TargetWriteMode.choose(
+            policy: prepared.target.conflict, targetCreatedByThisMigration: prepared.createdByThisMigration,
+            sourcePosition: position,
+            keysDistinctWithinSource: TargetWriteMode.keysAreDistinct(
+                transform: transform, sourceKey: description.keySchema, targetKey: prepared.blueprint.keySchema))
+        if prepared.target.conflict.mayKeepExisting {
+            logger.debug(
+                "write mode", metadata: ["target": .string(target), "source": .string(source.table), "mode": .string(configured.mode.description)])
+        }
         let writer = configured
         let reader = SegmentReader(
             client: client, source: source.table, sourceKey: description.keySchema, target: target,

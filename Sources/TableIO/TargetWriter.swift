@@ -51,10 +51,11 @@ public enum PipelineError: Error, CustomStringConvertible {
     }
 }
 
-/// Writes units into one target table: batches of at most 25 items and 16 MB (BatchWriteItem), or
-/// conditional puts for the policies that may keep an existing item (``ConflictPolicy/mayKeepExisting``),
-/// merging by ``ConflictPolicy/merge(existing:incoming:)`` where the key is already there. `UnprocessedItems` are resent with capped
-/// exponential backoff and full jitter until written; never dropped.
+/// Writes units into one target table: batches of at most 25 items and 16 MB (BatchWriteItem), checked
+/// first with a BatchGetItem of their keys, or conditional puts, as ``mode`` says (see
+/// ``TargetWriteMode`` for when each is exact); where the key is already there the policy decides by
+/// ``ConflictPolicy/merge(existing:incoming:)``. `UnprocessedItems` and `UnprocessedKeys` are resent
+/// with capped exponential backoff and full jitter until done; never dropped.
 ///
 /// Several writers may consume one queue. Each written unit is reported through `acknowledge`
 /// (with `keptExisting` true when a conditional put left an existing item in place).
@@ -74,6 +75,11 @@ public struct TargetWriter: Sendable {
     public var shouldStop: @Sendable () -> Bool = { false }
     /// Consecutive rounds without any progress before giving up loudly.
     var maxStalledRounds = 60
+    /// How the policy is kept: plain batches, batches checked by a BatchGetItem, or conditional puts.
+    /// Defaults to the mode that is exact whoever else writes to the table (``TargetWriteMode/batch``
+    /// for `overwrite`, ``TargetWriteMode/conditional`` otherwise); the migrator picks faster ones
+    /// where they are exact too.
+    public var mode: TargetWriteMode
 
     public init(
         client: DynamoDBClient, table: String, keySchema: KeySchema, policy: ConflictPolicy = .overwrite,
@@ -84,6 +90,7 @@ public struct TargetWriter: Sendable {
         self.client = client; self.table = table; self.keySchema = keySchema; self.policy = policy
         self.limiter = limiter; self.statistics = statistics; self.logger = logger
         self.clock = clock ?? client.clock; self.acknowledge = acknowledge
+        self.mode = policy.mayKeepExisting ? .conditional : .batch
     }
 
     /// Writes everything sent to `queue` until it is finished and drained.
@@ -98,7 +105,7 @@ public struct TargetWriter: Sendable {
                 return
             }
             for unit in units {
-                if policy.mayKeepExisting {
+                if mode == .conditional {
                     try await conditionalPut(unit)
                     continue
                 }
@@ -107,7 +114,7 @@ public struct TargetWriter: Sendable {
                     || batchBytes + unit.size + 1024 > DynamoDBLimits.maxBatchWriteBytes
                     || keysInBatch.contains(unit.key)
                 {
-                    try await write(batch)
+                    try await send(batch)
                     batch.removeAll(keepingCapacity: true)
                     keysInBatch.removeAll(keepingCapacity: true)
                     batchBytes = 0
@@ -118,13 +125,74 @@ public struct TargetWriter: Sendable {
             }
             // Nothing more waiting: send a partial batch rather than hold acknowledgements back.
             if !batch.isEmpty, batch.count == DynamoDBLimits.maxBatchWriteRequests || queue.bufferedCount == 0 {
-                try await write(batch)
+                try await send(batch)
                 batch.removeAll(keepingCapacity: true)
                 keysInBatch.removeAll(keepingCapacity: true)
                 batchBytes = 0
             }
         }
-        if !batch.isEmpty, !shouldStop() { try await write(batch) }
+        if !batch.isEmpty, !shouldStop() { try await send(batch) }
+    }
+
+    /// One batch of distinct keys, as the mode says.
+    func send(_ units: [WriteUnit]) async throws {
+        if mode == .probe {
+            try await write(try await absent(units))
+        } else {
+            try await write(units)
+        }
+    }
+
+    /// The units whose keys are not in the table (a consistent BatchGetItem of all of them); the
+    /// others are settled here by the policy: kept (acknowledged as such) or a conflict.
+    func absent(_ units: [WriteUnit]) async throws -> [WriteUnit] {
+        var existing: [Item: Item] = [:]
+        var pending = units.map(\.key)
+        var stalled = 0
+        var random = SystemRandomNumberGenerator()
+        while !pending.isEmpty {
+            let output: BatchGetOutput
+            do {
+                output = try await client.batchGetItem([table: pending], consistentRead: true)
+            } catch {
+                throw PipelineError.client(error)
+            }
+            statistics.addRequest()
+            for item in output.responses[table] ?? [] {
+                if let key = keySchema.key(of: item) { existing[key] = item }
+            }
+            let left = output.unprocessedKeys[table] ?? []
+            stalled = left.count == pending.count ? stalled + 1 : 0
+            pending = left
+            if pending.isEmpty { break }
+            limiter.noteThrottle()
+            if stalled >= maxStalledRounds {
+                throw PipelineError.noProgress(table: table, attempts: stalled, pending: pending.count)
+            }
+            try await clock.sleep(for: client.retryPolicy.delay(beforeRetry: max(1, stalled + 1), using: &random))
+        }
+        if existing.isEmpty { return units }
+        var toWrite: [WriteUnit] = []
+        toWrite.reserveCapacity(units.count - existing.count)
+        var kept: [WriteUnit] = []
+        for unit in units {
+            guard let found = existing[unit.key] else {
+                toWrite.append(unit)
+                continue
+            }
+            switch policy.merge(existing: found, incoming: unit.item) {
+            case .keepExisting:
+                kept.append(unit)
+            case .conflict:
+                acknowledge(kept, keptExisting: true)
+                throw PipelineError.conflict(table: table, key: describeKey(unit.key), source: unit.page.source)
+            case .takeIncoming:
+                toWrite.append(unit)
+            }
+        }
+        statistics.addKeptExisting(kept.count)
+        acknowledge(kept, keptExisting: true)
+        return toWrite
     }
 
     /// One batch, resending UnprocessedItems until every item is written.
@@ -223,10 +291,10 @@ public struct TargetWriter: Sendable {
         }
     }
 
-    func acknowledge(_ units: [WriteUnit]) {
+    func acknowledge(_ units: [WriteUnit], keptExisting: Bool = false) {
         var perPage: [PageRef: Int] = [:]
         for unit in units { perPage[unit.page, default: 0] += 1 }
-        for (page, count) in perPage { acknowledge(page, count, 0) }
+        for (page, count) in perPage { acknowledge(page, count, keptExisting ? count : 0) }
     }
 }
 
