@@ -71,9 +71,9 @@ echo "starting dynamo-bench-server: src ($ITEMS x 400 B), src4k ($BIG_ITEMS x 4 
 "$BIN/dynamo-bench-server" --seed-table src --items "$ITEMS" --item-bytes 400 \
     --seed-table src4k --items "$BIG_ITEMS" --item-bytes 4096 \
     --seed-table peer --items "$PEER_ITEMS" --item-bytes 400 \
-    --seed-table m0 --items "$MERGE_ITEMS" --item-bytes 400 \
-    --seed-table m1 --items "$MERGE_ITEMS" --item-bytes 400 --first-key $((MERGE_ITEMS / 2)) \
-    --seed-table m2 --items "$MERGE_ITEMS" --item-bytes 400 --first-key "$MERGE_ITEMS" >"$WORK/server.out" 2>"$WORK/server.err" &
+    --seed-table merge-a --items "$MERGE_ITEMS" --item-bytes 400 \
+    --seed-table merge-b --items "$MERGE_ITEMS" --item-bytes 400 --first-key $((MERGE_ITEMS / 2)) \
+    --seed-table merge-c --items "$MERGE_ITEMS" --item-bytes 400 --first-key "$MERGE_ITEMS" >"$WORK/server.out" 2>"$WORK/server.err" &
 PIDS+=($!)
 SERVER_PID=$!
 for _ in $(seq 1 600); do grep -q listening "$WORK/server.out" 2>/dev/null && break; sleep 0.5; done
@@ -102,7 +102,7 @@ measure copy-transform "$ITEMS" "$SRC_BYTES" "rename+convert+set+filter" -- \
     "$MIGRATE" migrate "$(mapping transform src dstx "$TRANSFORMS")" --endpoint-url "$ENDPOINT" --state-dir "$WORK/state-transform"
 # Three sources into one new target under keep-existing (the first batched, the others probed with
 # BatchGetItem); items/s counts items read, as for the copy it is compared with.
-printf 'version: 1\ntables:\n  - target: merged\n    conflict: keep-existing\n    sources:\n      - table: m0\n      - table: m1\n      - table: m2\n' >"$WORK/merge.yaml"
+printf 'version: 1\ntables:\n  - target: merged\n    conflict: keep-existing\n    sources:\n      - table: merge-a\n      - table: merge-b\n      - table: merge-c\n' >"$WORK/merge.yaml"
 measure merge-keep-existing "$((MERGE_ITEMS * 3))" "$MERGE_BYTES" "3 sources, keep-existing, half of each overlaps the previous" -- \
     "$MIGRATE" migrate "$WORK/merge.yaml" --endpoint-url "$ENDPOINT" --state-dir "$WORK/state-merge"
 measure checksum "$ITEMS" "$SRC_BYTES" "one table" -- "$MIGRATE" checksum src --endpoint-url "$ENDPOINT"
