@@ -36,6 +36,10 @@ public struct MigrationOptions: Sendable {
     public var planFingerprint: String
     /// Pages buffered between the readers and the writers of one source.
     public var queueCapacity = 8
+    /// Pass items that nothing changes (no transform or key prefix, the source's key, plain batches)
+    /// from the Scan page to BatchWriteItem as the bytes DynamoDB sent (``RawItem``) instead of
+    /// building and re-encoding each; false builds every item.
+    public var rawItems = true
     /// What the run's rate limiters, write backoff and checkpoint flusher wait on, and the dates its
     /// checkpoint and report carry; tests pass a clock they control. (The flusher sleeps 500 ms between
     /// saves: a clock whose sleep returns at once makes it save as often as the ledger changes.)
@@ -474,12 +478,18 @@ public final class Migrator: Sendable {
                 "write mode", metadata: ["target": .string(target), "source": .string(source.table), "mode": .string(configured.mode.description)])
         }
         let writer = configured
-        let reader = SegmentReader(
+        var configuredReader = SegmentReader(
             client: client, source: source.table, sourceKey: description.keySchema, target: target,
             targetKey: prepared.blueprint.keySchema, transform: transform, checkpointKey: key,
             totalSegments: progress.totalSegments, pageLimit: options.scanPageLimit,
             limiter: readLimiter, ledger: ledger, statistics: statistics, deadLetters: deadLetters,
             maxFailures: options.maxFailures, queue: queue, shouldStop: { [self] in isStopping })
+        if options.rawItems, writer.mode == .batch, source.transform.isIdentity, source.keyPrefix == nil,
+            description.keySchema == prepared.blueprint.keySchema
+        {
+            configuredReader.rawKeyAttributes = prepared.blueprint.keySchema.attributeNames.map { AttributeName($0) }
+        }
+        let reader = configuredReader
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<max(1, options.writersPerTarget) {

@@ -14,6 +14,8 @@ public struct ParallelScan: Sendable {
     /// Segments scanned at the same time; the others wait their turn. Each active segment holds a page
     /// or two in memory, so this bounds memory whatever `totalSegments` is.
     public var maxConcurrentSegments: Int = ParallelScan.defaultConcurrentSegments
+    /// When set, pages carry their items as ``ItemPage/rawItems`` with these attributes parsed.
+    public var rawKeyAttributes: [AttributeName]?
 
     /// Enough to keep a client busy; more only adds memory.
     public static let defaultConcurrentSegments = 8
@@ -117,7 +119,8 @@ public struct ParallelScan: Sendable {
             ScanInput(
                 table: table, segment: totalSegments > 1 ? segment : nil,
                 totalSegments: totalSegments > 1 ? totalSegments : nil, limit: pageLimit,
-                exclusiveStartKey: start, consistentRead: consistentRead, returnConsumedCapacity: limiter != nil))
+                exclusiveStartKey: start, consistentRead: consistentRead, returnConsumedCapacity: limiter != nil),
+            rawKeyAttributes: rawKeyAttributes)
         if let limiter {
             if client.statistics.throttles > throttlesBefore { limiter.noteThrottle() }
             try await limiter.acquire(page.consumedCapacity ?? Double(max(1, (page.responseBytes + 8191) / 8192)))

@@ -14,9 +14,24 @@ public struct WriteUnit: Sendable {
     /// DynamoDB's size of the item.
     public var size: Int
     public var page: PageRef
+    /// The item as the bytes its Scan page carried, when nothing changes it on the way (`item` is
+    /// empty then: see ``content()``).
+    public var raw: ArraySlice<UInt8>?
     public init(item: Item, key: Item, size: Int, page: PageRef) {
         self.item = item; self.key = key; self.size = size; self.page = page
     }
+    /// A unit written as the bytes it was read as.
+    public init(raw: RawItem, page: PageRef) {
+        self.item = [:]; self.key = raw.key; self.size = raw.size; self.page = page; self.raw = raw.bytes
+    }
+    /// The item, built from the bytes for a raw unit (only the conditional and probe modes, which
+    /// must look at items, need it; the migrator sends them no raw units).
+    public func content() throws -> Item {
+        guard let raw else { return item }
+        return try JSONReader.parseItem(Array(raw))
+    }
+    /// The unit as a BatchWriteItem put.
+    var writeRequest: WriteRequest { raw.map { .putRaw($0) } ?? .put(item) }
 }
 
 /// Errors that stop a migration; each says what happened and what to do.
@@ -180,7 +195,7 @@ public struct TargetWriter: Sendable {
                 toWrite.append(unit)
                 continue
             }
-            switch policy.merge(existing: found, incoming: unit.item) {
+            switch policy.merge(existing: found, incoming: try unit.content()) {
             case .keepExisting:
                 kept.append(unit)
             case .conflict:
@@ -207,7 +222,7 @@ public struct TargetWriter: Sendable {
             let throttlesBefore = client.statistics.throttles
             do {
                 output = try await client.batchWriteItem(
-                    [table: pending.map { .put($0.item) }], returnConsumedCapacity: true,
+                    [table: pending.map(\.writeRequest)], returnConsumedCapacity: true,
                     itemSizesChecked: true)
             } catch {
                 throw PipelineError.client(error)
@@ -227,7 +242,7 @@ public struct TargetWriter: Sendable {
             }
             let left = Set(
                 unprocessed.compactMap { request -> Item? in
-                    if case .put(let item) = request { return pending.first { $0.item == item }?.key ?? item }
+                    if case .put(let item) = request { return keySchema.key(of: item) ?? item }
                     return nil
                 })
             let done = pending.filter { !left.contains($0.key) }
@@ -250,11 +265,12 @@ public struct TargetWriter: Sendable {
     /// already there, the policy's merge decides (reading the existing item only when the policy compares).
     func conditionalPut(_ unit: WriteUnit) async throws {
         let partition = keySchema.partitionKey.name
+        let item = try unit.content()
         while true {
             try await limiter.acquire(Double(writeUnits(unit.size)))
             do {
                 try await client.putItem(
-                    table: table, item: unit.item, conditionExpression: "attribute_not_exists(#k)",
+                    table: table, item: item, conditionExpression: "attribute_not_exists(#k)",
                     expressionAttributeNames: ["#k": partition])
                 statistics.addRequest()
                 statistics.addWritten(1, bytes: unit.size)
@@ -274,9 +290,9 @@ public struct TargetWriter: Sendable {
                     throw PipelineError.client(error)
                 }
             } else {
-                existing = unit.item
+                existing = item
             }
-            switch policy.merge(existing: existing, incoming: unit.item) {
+            switch policy.merge(existing: existing, incoming: item) {
             case .keepExisting:
                 // Includes the same content written by an earlier, interrupted run: not a conflict.
                 statistics.addKeptExisting(1)
