@@ -6,6 +6,7 @@
 #   BENCH_BIG_ITEMS    items of ~4 KB (default BENCH_ITEMS/10)
 #   BENCH_PEER_ITEMS   items the peers copy (default min(BENCH_ITEMS, 100000): they are slow)
 #   BENCH_MOTO_ITEMS   items in the moto copy (default 2000)
+#   (the merge run reads three tables of BENCH_ITEMS/3 items, each overlapping the one before by half)
 #   BENCH_RUNS         runs of the headline copies, reported as min/median/max (default 3)
 #   BENCH_CAP_ITEMS    items of ~400 B copied into a table of BENCH_CAP_WCU write units/s (defaults 4000, 250)
 #   BENCH_CAP_READ_ITEMS  items of ~400 B read from a table of BENCH_CAP_RCU read units/s (defaults 80000, 200)
@@ -27,6 +28,7 @@ CAP_RCU=${BENCH_CAP_RCU:-200}
 BIG_ITEMS=${BENCH_BIG_ITEMS:-$((ITEMS / 10))}
 PEER_ITEMS=${BENCH_PEER_ITEMS:-$((ITEMS < 100000 ? ITEMS : 100000))}
 MOTO_ITEMS=${BENCH_MOTO_ITEMS:-2000}
+MERGE_ITEMS=$((ITEMS / 3))   # per merge source: three sources, each overlapping the previous by half
 SKIP=" ${BENCH_SKIP:-} "
 skipped() { [[ "$SKIP" == *" $1 "* ]]; }
 
@@ -77,13 +79,17 @@ fi
 echo "starting dynamo-bench-server: src ($ITEMS x 400 B), src4k ($BIG_ITEMS x 4 KB), peer ($PEER_ITEMS x 400 B)"
 "$BIN/dynamo-bench-server" --seed-table src --items "$ITEMS" --item-bytes 400 \
     --seed-table src4k --items "$BIG_ITEMS" --item-bytes 4096 \
-    --seed-table peer --items "$PEER_ITEMS" --item-bytes 400 >"$WORK/server.out" 2>"$WORK/server.err" &
+    --seed-table peer --items "$PEER_ITEMS" --item-bytes 400 \
+    --seed-table merge-a --items "$MERGE_ITEMS" --item-bytes 400 \
+    --seed-table merge-b --items "$MERGE_ITEMS" --item-bytes 400 --first-key $((MERGE_ITEMS / 2)) \
+    --seed-table merge-c --items "$MERGE_ITEMS" --item-bytes 400 --first-key "$MERGE_ITEMS" >"$WORK/server.out" 2>"$WORK/server.err" &
 PIDS+=($!)
 SERVER_PID=$!
 for _ in $(seq 1 600); do grep -q listening "$WORK/server.out" 2>/dev/null && break; sleep 0.5; done
 ENDPOINT=$(sed -n 's/.*listening on //p' "$WORK/server.out")
 [ -n "$ENDPOINT" ] || { echo "dynamo-bench-server did not start"; cat "$WORK/server.err"; exit 1; }
 cat "$WORK/server.err"
+MERGE_BYTES=$((MERGE_ITEMS * 3 * 400))
 SRC_BYTES=$((ITEMS * 400)); BIG_BYTES=$((BIG_ITEMS * 4096)); PEER_BYTES=$((PEER_ITEMS * 400))
 
 mapping() { # NAME SOURCE TARGET [TRANSFORMS...]
@@ -108,6 +114,11 @@ done
 # The filter keeps two items in three (active is false for every third seq); items/s counts items read.
 measure copy-transform "$ITEMS" "$SRC_BYTES" "rename+convert+set+filter" -- \
     "$MIGRATE" migrate "$(mapping transform src dstx "$TRANSFORMS")" --endpoint-url "$ENDPOINT" --state-dir "$WORK/state-transform"
+# Three sources into one new target under keep-existing (the first batched, the others probed with
+# BatchGetItem); items/s counts items read, as for the copy it is compared with.
+printf 'version: 1\ntables:\n  - target: merged\n    conflict: keep-existing\n    sources:\n      - table: merge-a\n      - table: merge-b\n      - table: merge-c\n' >"$WORK/merge.yaml"
+measure merge-keep-existing "$((MERGE_ITEMS * 3))" "$MERGE_BYTES" "3 sources, keep-existing, half of each overlaps the previous" -- \
+    "$MIGRATE" migrate "$WORK/merge.yaml" --endpoint-url "$ENDPOINT" --state-dir "$WORK/state-merge"
 measure checksum "$ITEMS" "$SRC_BYTES" "one table" -- "$MIGRATE" checksum src --endpoint-url "$ENDPOINT"
 measure copy-4k "$BIG_ITEMS" "$BIG_BYTES" "one-to-one, 4 KB items" -- \
     "$MIGRATE" migrate "$(mapping copy4k src4k dst4k)" --endpoint-url "$ENDPOINT" --state-dir "$WORK/state-4k"
@@ -163,7 +174,7 @@ EOF
         dynamodump -m restore -r us-east-1 --host "${HOSTPORT%:*}" --port "${HOSTPORT#*:}" --accessKey bench --secretKey bench \
         -s peer -d peer-restored --dumpPath "$DUMP" --billingMode PAY_PER_REQUEST --noConfirm --log ERROR
 fi
-"$MIGRATE" checksum $(skipped e2e || echo dst dstx dst4k) $(skipped peers || echo peer-ours peer-boto3 peer-restored) --endpoint-url "$ENDPOINT" >"$WORK/checksums.txt" 2>&1 || true
+"$MIGRATE" checksum $(skipped e2e || echo dst dstx dst4k merged) $(skipped peers || echo peer-ours peer-boto3 peer-restored) --endpoint-url "$ENDPOINT" >"$WORK/checksums.txt" 2>&1 || true
 SERVER_RSS=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)
 SERVER_CPU=$(awk '{print ($14+$15)/100}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0)
 
@@ -347,6 +358,7 @@ ratios = {
         if all(k in by for k in ("ours-peer-table", "dynamodump-backup", "dynamodump-restore")) else None),
     "checksum vs dynamodump backup (items/s)": ratio("checksum", "dynamodump-backup"),
     "moto: ours vs boto3 (items/s)": ratio("moto-ours", "moto-boto3"),
+    "3-source keep-existing merge vs copy (items/s)": ratio("merge-keep-existing", "copy"),
 }
 copy = by.get("copy", {})
 goals = [
@@ -354,6 +366,8 @@ goals = [
     (">= 100,000 items/s copy", copy.get("items_per_s"), lambda v: v >= 100000, "items/s"),
     ("peak RSS < 200 MB at 1M items", copy.get("peak_rss_mb") if int(items) >= 1000000 else None, lambda v: v < 200, "MB"),
     (">= 100 MB/s export of DynamoDB JSON", by.get("export", {}).get("mb_per_s"), lambda v: v >= 100, "MB/s"),
+    ("3-source keep-existing merge >= 50 % of copy items/s", (round(100 * by["merge-keep-existing"]["items_per_s"] / copy["items_per_s"])
+        if by.get("merge-keep-existing", {}).get("items_per_s") and copy.get("items_per_s") else None), lambda v: v >= 50, "%"),
 ]
 for side in ("write", "read"):
     summary = capacity_summary[f"ours-{side}"]

@@ -66,6 +66,7 @@ final class Store: @unchecked Sendable {
             case "Scan": return .ok(try scan(request.body))
             case "PutItem": return .ok(try putItem(request.body))
             case "GetItem": return .ok(try getItem(request.body))
+            case "BatchGetItem": return .ok(try batchGetItem(request.body))
             case "DeleteItem": return .ok(try deleteItem(request.body))
             case "CreateTable": return .ok(try createTable(JSON.parse(request.body)))
             case "DescribeTable": return .ok(try describeTable(JSON.parse(request.body)))

@@ -2,7 +2,7 @@
 //
 // Usage: dynamo-bench-server [--port P] [--unprocessed-rate F]
 //                            [--read-capacity RCU] [--write-capacity WCU] [--burst-seconds S]
-//                            [--seed-table NAME --items N [--item-bytes B]]...
+//                            [--seed-table NAME --items N [--item-bytes B] [--first-key K]]...
 // With a capacity, every table is provisioned with it: calls beyond it are throttled as DynamoDB does
 // (UnprocessedItems, ProvisionedThroughputExceededException), with up to S (default 300) seconds of
 // unused capacity banked as burst.
@@ -18,13 +18,13 @@ struct Options {
     var port = 0
     var unprocessedRate = 0.0
     var capacity = ProvisionedCapacity()
-    var seeds: [(table: String, items: Int, itemBytes: Int)] = []
+    var seeds: [(table: String, items: Int, itemBytes: Int, firstKey: Int)] = []
 }
 
 func usage(_ message: String) -> Never {
     FileHandle.standardError.write(
         Data(
-            "dynamo-bench-server: \(message)\nusage: dynamo-bench-server [--port P] [--unprocessed-rate F] [--read-capacity RCU] [--write-capacity WCU] [--burst-seconds S] [--seed-table NAME --items N [--item-bytes B]]...\n"
+            "dynamo-bench-server: \(message)\nusage: dynamo-bench-server [--port P] [--unprocessed-rate F] [--read-capacity RCU] [--write-capacity WCU] [--burst-seconds S] [--seed-table NAME --items N [--item-bytes B] [--first-key K]]...\n"
                 .utf8))
     exit(2)
 }
@@ -53,7 +53,7 @@ func parseOptions(_ arguments: [String]) -> Options {
             guard let seconds = Double(value(argument)), seconds.isFinite, seconds >= 0 else { usage("--burst-seconds takes seconds (0 or more)") }
             options.capacity.burstSeconds = seconds
         case "--seed-table":
-            options.seeds.append((value(argument), 0, 400))
+            options.seeds.append((value(argument), 0, 400, 0))
         case "--items":
             guard !options.seeds.isEmpty else { usage("--items follows --seed-table") }
             guard let n = Int(value(argument)), n >= 0 else { usage("--items takes a count") }
@@ -62,6 +62,11 @@ func parseOptions(_ arguments: [String]) -> Options {
             guard !options.seeds.isEmpty else { usage("--item-bytes follows --seed-table") }
             guard let n = Int(value(argument)), n >= 64, n <= dynamoDBMaximumItemSize else { usage("--item-bytes takes 64...409600") }
             options.seeds[options.seeds.count - 1].itemBytes = n
+        case "--first-key":
+            // Items K..<K+N: tables seeded with overlapping ranges share keys (merge benchmarks).
+            guard !options.seeds.isEmpty else { usage("--first-key follows --seed-table") }
+            guard let n = Int(value(argument)), n >= 0 else { usage("--first-key takes a number") }
+            options.seeds[options.seeds.count - 1].firstKey = n
         case "-h", "--help":
             usage("help")
         default:
@@ -86,7 +91,7 @@ let store = Store(unprocessedRate: options.unprocessedRate, capacity: options.ca
 for seed in options.seeds {
     let started = Date()
     do {
-        try Seeder.seed(store, table: seed.table, items: seed.items, itemBytes: seed.itemBytes)
+        try Seeder.seed(store, table: seed.table, items: seed.items, itemBytes: seed.itemBytes, firstKey: seed.firstKey)
     } catch {
         usage("cannot seed \(seed.table): \(error)")
     }

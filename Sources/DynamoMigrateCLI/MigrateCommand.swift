@@ -48,6 +48,9 @@ struct MigrateCommand: AsyncParsableCommand {
     @Option(name: .customLong("write-percent"), help: "Percent of a target's write capacity to use (on-demand: of 40,000 units).")
     var writePercent: Double?
 
+    @Flag(name: .customLong("no-raw-items"), help: .hidden)
+    var noRawItems = false
+
     @OptionGroup var outputFormat: OutputFormatOptions
 
     func validate() throws {
@@ -77,6 +80,7 @@ struct MigrateCommand: AsyncParsableCommand {
             options.maxWriteUnits = maxWriteUnits
             options.readPercent = readPercent
             options.writePercent = writePercent
+            options.rawItems = !noRawItems
             let migrator = Migrator(client: client, mapping: loaded.resolved, options: options, logger: client.logger)
 
             let interrupts = InterruptHandler {

@@ -14,6 +14,8 @@ public struct ParallelScan: Sendable {
     /// Segments scanned at the same time; the others wait their turn. Each active segment holds a page
     /// or two in memory, so this bounds memory whatever `totalSegments` is.
     public var maxConcurrentSegments: Int = ParallelScan.defaultConcurrentSegments
+    /// When set, pages carry their items as ``ItemPage/rawItems`` with these attributes parsed.
+    public var rawKeyAttributes: [AttributeName]?
 
     /// Enough to keep a client busy; more only adds memory.
     public static let defaultConcurrentSegments = 8
@@ -120,7 +122,7 @@ public struct ParallelScan: Sendable {
             table: table, segment: totalSegments > 1 ? segment : nil,
             totalSegments: totalSegments > 1 ? totalSegments : nil, limit: pageLimit,
             exclusiveStartKey: start, consistentRead: consistentRead, returnConsumedCapacity: limiter != nil)
-        guard let limiter else { return try await client.scan(input) }
+        guard let limiter else { return try await client.scan(input, rawKeyAttributes: rawKeyAttributes) }
         var throttled = 0
         var random = SystemRandomNumberGenerator()
         while true {
@@ -129,7 +131,7 @@ public struct ParallelScan: Sendable {
             let sentAt = try await limiter.acquire(estimate)
             let page: ItemPage
             do {
-                page = try await client.scan(input, retriesThrottling: false)
+                page = try await client.scan(input, rawKeyAttributes: rawKeyAttributes, retriesThrottling: false)
             } catch {
                 // A table that never lets a read through in this many tries is an error, not a wait.
                 guard error.isThrottling, throttled < Self.maxThrottledScans else { throw error }
