@@ -30,7 +30,8 @@ extension Store {
             "AttributeDefinitions": request["AttributeDefinitions"] ?? .array([]),
             "DeletionProtectionEnabled": .bool(request["DeletionProtectionEnabled"]?.boolValue ?? false),
         ]
-        let billing = request["BillingMode"]?.stringValue ?? "PROVISIONED"
+        // A server started with capacity makes every table provisioned with it, whatever CreateTable asked for.
+        let billing = table.capacity != nil ? "PROVISIONED" : request["BillingMode"]?.stringValue ?? "PROVISIONED"
         func throughput(_ value: JSON?) -> JSON {
             .object([
                 "ReadCapacityUnits": Self.number(value?["ReadCapacityUnits"]?.intValue ?? 0),
@@ -38,7 +39,14 @@ extension Store {
                 "NumberOfDecreasesToday": Self.number(0),
             ])
         }
-        d["ProvisionedThroughput"] = throughput(billing == "PROVISIONED" ? request["ProvisionedThroughput"] : nil)
+        if let capacity = table.capacity {
+            func units(_ bucket: CapacityBucket?) -> JSON { Self.number(bucket.map { Int($0.unitsPerSecond) } ?? ProvisionedCapacity.unlimitedUnits) }
+            d["ProvisionedThroughput"] = .object([
+                "ReadCapacityUnits": units(capacity.read), "WriteCapacityUnits": units(capacity.write), "NumberOfDecreasesToday": Self.number(0),
+            ])
+        } else {
+            d["ProvisionedThroughput"] = throughput(billing == "PROVISIONED" ? request["ProvisionedThroughput"] : nil)
+        }
         if billing == "PAY_PER_REQUEST" {
             d["BillingModeSummary"] = .object(["BillingMode": .string(billing), "LastUpdateToPayPerRequestDateTime": .number(String(table.creationTime))])
         }
@@ -117,6 +125,7 @@ extension Store {
                 "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
         }
         let table = Table(name: name, request: json, partitionKey: partition, sortKey: sort)
+        if capacity.isLimited { table.capacity = TableCapacity(capacity) }
         for tag in json["Tags"]?.arrayValue ?? [] {
             if let k = tag["Key"]?.stringValue, let v = tag["Value"]?.stringValue { table.tags.append((k, v)) }
         }

@@ -20,8 +20,20 @@ final class Store: @unchecked Sendable {
     var tables: [String: Table] = [:]
     /// The fraction of BatchWriteItem requests answered as `UnprocessedItems` (not written).
     let unprocessedRate: Double
+    /// The provisioned throughput every table gets (`--read-capacity`, `--write-capacity`).
+    let capacity: ProvisionedCapacity
 
-    init(unprocessedRate: Double) { self.unprocessedRate = unprocessedRate }
+    init(unprocessedRate: Double, capacity: ProvisionedCapacity = ProvisionedCapacity()) {
+        self.unprocessedRate = unprocessedRate
+        self.capacity = capacity
+    }
+
+    /// Starts every table's capacity afresh (one second of capacity, nothing banked): called once the
+    /// seed tables are filled, so the time seeding took is not banked as burst capacity.
+    func restartCapacity() {
+        lock.lock(); defer { lock.unlock() }
+        if capacity.isLimited { for table in tables.values { table.capacity = TableCapacity(capacity) } }
+    }
 
     func table(_ name: String) throws(APIError) -> Table {
         lock.lock(); defer { lock.unlock() }
@@ -54,6 +66,7 @@ final class Store: @unchecked Sendable {
             case "Scan": return .ok(try scan(request.body))
             case "PutItem": return .ok(try putItem(request.body))
             case "GetItem": return .ok(try getItem(request.body))
+            case "BatchGetItem": return .ok(try batchGetItem(request.body))
             case "DeleteItem": return .ok(try deleteItem(request.body))
             case "CreateTable": return .ok(try createTable(JSON.parse(request.body)))
             case "DescribeTable": return .ok(try describeTable(JSON.parse(request.body)))
@@ -184,6 +197,7 @@ final class Store: @unchecked Sendable {
         }
         var unprocessed: [(table: String, write: Write)] = []
         var units: [String: Double] = [:]
+        var refused = 0
         var generator = SystemRandomNumberGenerator()
         for (table, write) in writes {
             if unprocessedRate > 0 && Double.random(in: 0..<1, using: &generator) < unprocessedRate {
@@ -193,14 +207,30 @@ final class Store: @unchecked Sendable {
             table.lock.lock()
             switch write {
             case .put(let item, _):
-                table.put(item)
-                units[table.name, default: 0] += Double((item.size + 1023) / 1024)
+                // A write the table's capacity cannot take now goes back as UnprocessedItems.
+                let cost = TableCapacity.writeUnits(itemSize: item.size)
+                if let bucket = table.capacity?.write, !bucket.take(cost) {
+                    unprocessed.append((table.name, write))
+                    refused += 1
+                } else {
+                    table.put(item)
+                    units[table.name, default: 0] += cost
+                }
             case .delete(let position, _):
-                table.delete(position)
-                units[table.name, default: 0] += 1
+                // A delete costs the size of the item it removes (one unit when there is none).
+                let cost = TableCapacity.writeUnits(itemSize: table.get(position)?.size ?? 0)
+                if let bucket = table.capacity?.write, !bucket.take(cost) {
+                    unprocessed.append((table.name, write))
+                    refused += 1
+                } else {
+                    table.delete(position)
+                    units[table.name, default: 0] += cost
+                }
             }
             table.lock.unlock()
         }
+        // Nothing fitted into any table's capacity: DynamoDB refuses the whole call.
+        if refused > 0 && unprocessed.count == writes.count { throw TableCapacity.exceeded }
         var out: [UInt8] = Array("{\"UnprocessedItems\":{".utf8)
         var grouped: [String: [Write]] = [:]
         var order: [String] = []
@@ -278,6 +308,11 @@ final class Store: @unchecked Sendable {
         }
         table.lock.lock()
         let old = table.get(KeyPosition(hash: stored.hash, key: stored.key))
+        // The larger of the old and new item is what a put costs, whether its condition holds or not.
+        if let bucket = table.capacity?.write, !bucket.take(TableCapacity.writeUnits(itemSize: max(stored.size, old?.size ?? 0))) {
+            table.lock.unlock()
+            throw TableCapacity.exceeded
+        }
         if mustNotExist && old != nil {
             table.lock.unlock()
             throw APIError(type: "ConditionalCheckFailedException", message: "The conditional request failed")
@@ -289,15 +324,17 @@ final class Store: @unchecked Sendable {
     }
 
     /// Reads `TableName` and `Key` (GetItem, DeleteItem).
-    func tableAndKey(_ body: [UInt8], _ operation: String) throws -> (Table, KeyPosition) {
+    func tableAndKey(_ body: [UInt8], _ operation: String) throws -> (Table, KeyPosition, consistent: Bool) {
         var tableName: String?
         var key: Item?
+        var consistent = false
         var reader = JSONReader(body)
         try reader.readObject { r, name in
             switch name {
             case "TableName": tableName = try r.readString()
             case "Key": key = try r.readItem()
-            case "ConsistentRead", "ReturnConsumedCapacity", "ReturnValues", "ReturnItemCollectionMetrics": try r.skipValue()
+            case "ConsistentRead": consistent = try r.readBool()
+            case "ReturnConsumedCapacity", "ReturnValues", "ReturnItemCollectionMetrics": try r.skipValue()
             default: throw Self.unsupported(name, operation)
             }
         }
@@ -309,21 +346,27 @@ final class Store: @unchecked Sendable {
             throw APIError.validation("1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null")
         }
         let table = try self.table(tableName)
-        return (table, try Self.keyPosition(key, in: table))
+        return (table, try Self.keyPosition(key, in: table), consistent)
     }
 
     func getItem(_ body: [UInt8]) throws -> [UInt8] {
-        let (table, position) = try tableAndKey(body, "GetItem")
+        let (table, position, consistent) = try tableAndKey(body, "GetItem")
+        if let bucket = table.capacity?.read, !bucket.admitsRead() { throw TableCapacity.exceeded }
         table.lock.lock()
         let found = table.get(position)
         table.lock.unlock()
+        table.capacity?.read?.charge(TableCapacity.readUnits(bytes: found?.size ?? 0, consistent: consistent))
         guard let found else { return Array("{}".utf8) }
         return Array("{\"Item\":".utf8) + found.bytes + [UInt8(ascii: "}")]
     }
 
     func deleteItem(_ body: [UInt8]) throws -> [UInt8] {
-        let (table, position) = try tableAndKey(body, "DeleteItem")
+        let (table, position, _) = try tableAndKey(body, "DeleteItem")
         table.lock.lock()
+        if let bucket = table.capacity?.write, !bucket.take(TableCapacity.writeUnits(itemSize: table.get(position)?.size ?? 0)) {
+            table.lock.unlock()
+            throw TableCapacity.exceeded
+        }
         table.delete(position)
         table.lock.unlock()
         return Array("{}".utf8)
@@ -339,6 +382,7 @@ final class Store: @unchecked Sendable {
         var limit: Int?
         var start: Item?
         var countOnly = false
+        var consistent = false
         var returnConsumed = false
         var reader = JSONReader(body)
         try reader.readObject { r, name in
@@ -348,7 +392,7 @@ final class Store: @unchecked Sendable {
             case "TotalSegments": totalSegments = try r.readInt()
             case "Limit": limit = try r.readInt()
             case "ExclusiveStartKey": start = try r.readItem()
-            case "ConsistentRead": _ = try r.readBool()
+            case "ConsistentRead": consistent = try r.readBool()
             case "ReturnConsumedCapacity": returnConsumed = try r.readString() != "NONE"
             case "Select":
                 switch try r.readString() {
@@ -402,8 +446,9 @@ final class Store: @unchecked Sendable {
         out.reserveCapacity(countOnly ? 256 : Self.scanPageBytes + Self.scanPageBytes / 4)
         out += Array("{\"Items\":[".utf8)
         var scratch: [UInt8] = []
+        if let bucket = table.capacity?.read, !bucket.admitsRead() { throw TableCapacity.exceeded }
         table.lock.lock()
-        let (count, lastKey) =
+        let (count, size, lastKey) =
             countOnly
             ? table.scanPage(range: range, after: after, limit: limit ?? .max, sizeLimit: Self.scanPageBytes, into: &scratch)
             : table.scanPage(range: range, after: after, limit: limit ?? .max, sizeLimit: Self.scanPageBytes, into: &out)
@@ -411,9 +456,11 @@ final class Store: @unchecked Sendable {
         if countOnly { out = Array("{".utf8) } else { out += Array("],".utf8) }
         out += Array("\"Count\":\(count),\"ScannedCount\":\(count)".utf8)
         if let lastKey { out += Array(",\"LastEvaluatedKey\":".utf8) + lastKey }
+        // A Scan costs the size of every item it read, in 4 KB units (halved when eventually consistent).
+        let cost = TableCapacity.readUnits(bytes: size, consistent: consistent)
+        table.capacity?.read?.charge(cost)
         if returnConsumed {
-            // Eventually consistent reads: half a unit per 4 KB.
-            out += Array(",\"ConsumedCapacity\":".utf8) + Self.consumed(tableName, Double(max(1, count)) * 0.5)
+            out += Array(",\"ConsumedCapacity\":".utf8) + Self.consumed(tableName, cost)
         }
         out.append(UInt8(ascii: "}"))
         return out

@@ -8,7 +8,8 @@ enum Seeder {
     /// Item `i` is the same in every run: `pk` "item-<i, 9 digits>", a number, a boolean, a category, a
     /// timestamp in epoch seconds, a small map and a list, and a `payload` string sized to reach `itemBytes`
     /// (by ``dynamoDBItemSize``). Attributes are written in this fixed order.
-    static func seed(_ store: Store, table name: String, items: Int, itemBytes: Int) throws {
+    /// `firstKey` shifts the keys to `firstKey..<firstKey+items` (the payloads differ from another table's at the same key).
+    static func seed(_ store: Store, table name: String, items: Int, itemBytes: Int, firstKey: Int = 0) throws {
         let request = JSON.object([
             "TableName": .string(name),
             "KeySchema": .array([.object(["AttributeName": .string("pk"), "KeyType": .string("HASH")])]),
@@ -21,7 +22,7 @@ enum Seeder {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         table.lock.lock()
         defer { table.lock.unlock() }
-        for i in 0..<items {
+        for i in firstKey..<(firstKey + items) {
             var item: Item = [
                 "pk": .s(String(format: "item-%09d", i)),
                 "seq": .n(DynamoNumber(i)),

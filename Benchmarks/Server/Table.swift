@@ -55,6 +55,8 @@ final class Table: @unchecked Sendable {
     var pointInTimeRecovery = false
     var timeToLive: String?
     var tags: [(key: String, value: String)] = []
+    /// Provisioned throughput when the server was started with capacity (nil: unlimited).
+    var capacity: TableCapacity?
 
     init(name: String, request: JSON, partitionKey: KeyAttributeDefinition, sortKey: KeyAttributeDefinition?) {
         self.name = name
@@ -186,11 +188,12 @@ final class Table: @unchecked Sendable {
     }
 
     /// One page of a Scan: appends the items' bytes, comma-separated, to `out`.
-    /// - Returns: the number of items and the key to continue from (nil when the segment is done).
+    /// - Returns: the number of items, their total size (what the read costs) and the key to continue from
+    ///   (nil when the segment is done).
     func scanPage(
         range: (low: UInt64, high: UInt64), after start: KeyPosition?, limit: Int, sizeLimit: Int,
         into out: inout [UInt8]
-    ) -> (count: Int, lastKey: [UInt8]?) {
+    ) -> (count: Int, size: Int, lastKey: [UInt8]?) {
         var b: Int
         var i: Int
         if let start {
@@ -209,8 +212,8 @@ final class Table: @unchecked Sendable {
             let n = buckets[b].count
             while i < n {
                 let entry = buckets[b][i]
-                if entry.hash > range.high { return (count, nil) }
-                if count == limit || (count > 0 && size + entry.size > sizeLimit) { return (count, last) }
+                if entry.hash > range.high { return (count, size, nil) }
+                if count == limit || (count > 0 && size + entry.size > sizeLimit) { return (count, size, last) }
                 if count > 0 { out.append(UInt8(ascii: ",")) }
                 out.append(contentsOf: entry.bytes)
                 size += entry.size
@@ -221,6 +224,6 @@ final class Table: @unchecked Sendable {
             b += 1
             i = 0
         }
-        return (count, nil)
+        return (count, size, nil)
     }
 }

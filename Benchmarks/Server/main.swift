@@ -1,7 +1,11 @@
 // dynamo-bench-server: an in-memory DynamoDB data plane on 127.0.0.1, fast enough to measure a fast client.
 //
 // Usage: dynamo-bench-server [--port P] [--unprocessed-rate F]
-//                            [--seed-table NAME --items N [--item-bytes B]]...
+//                            [--read-capacity RCU] [--write-capacity WCU] [--burst-seconds S]
+//                            [--seed-table NAME --items N [--item-bytes B] [--first-key K]]...
+// With a capacity, every table is provisioned with it: calls beyond it are throttled as DynamoDB does
+// (UnprocessedItems, ProvisionedThroughputExceededException), with up to S (default 300) seconds of
+// unused capacity banked as burst.
 // Prints `dynamo-bench-server listening on http://127.0.0.1:PORT` once seeded and ready.
 import DynamoCore
 import Foundation
@@ -13,13 +17,14 @@ import Glibc
 struct Options {
     var port = 0
     var unprocessedRate = 0.0
-    var seeds: [(table: String, items: Int, itemBytes: Int)] = []
+    var capacity = ProvisionedCapacity()
+    var seeds: [(table: String, items: Int, itemBytes: Int, firstKey: Int)] = []
 }
 
 func usage(_ message: String) -> Never {
     FileHandle.standardError.write(
         Data(
-            "dynamo-bench-server: \(message)\nusage: dynamo-bench-server [--port P] [--unprocessed-rate F] [--seed-table NAME --items N [--item-bytes B]]...\n"
+            "dynamo-bench-server: \(message)\nusage: dynamo-bench-server [--port P] [--unprocessed-rate F] [--read-capacity RCU] [--write-capacity WCU] [--burst-seconds S] [--seed-table NAME --items N [--item-bytes B] [--first-key K]]...\n"
                 .utf8))
     exit(2)
 }
@@ -41,8 +46,14 @@ func parseOptions(_ arguments: [String]) -> Options {
         case "--unprocessed-rate":
             guard let r = Double(value(argument)), r >= 0, r < 1 else { usage("--unprocessed-rate takes a fraction in [0, 1)") }
             options.unprocessedRate = r
+        case "--read-capacity", "--write-capacity":
+            guard let units = Double(value(argument)), units.isFinite, units >= 1 else { usage("\(argument) takes capacity units per second (at least 1)") }
+            if argument == "--read-capacity" { options.capacity.readUnitsPerSecond = units } else { options.capacity.writeUnitsPerSecond = units }
+        case "--burst-seconds":
+            guard let seconds = Double(value(argument)), seconds.isFinite, seconds >= 0 else { usage("--burst-seconds takes seconds (0 or more)") }
+            options.capacity.burstSeconds = seconds
         case "--seed-table":
-            options.seeds.append((value(argument), 0, 400))
+            options.seeds.append((value(argument), 0, 400, 0))
         case "--items":
             guard !options.seeds.isEmpty else { usage("--items follows --seed-table") }
             guard let n = Int(value(argument)), n >= 0 else { usage("--items takes a count") }
@@ -51,6 +62,11 @@ func parseOptions(_ arguments: [String]) -> Options {
             guard !options.seeds.isEmpty else { usage("--item-bytes follows --seed-table") }
             guard let n = Int(value(argument)), n >= 64, n <= dynamoDBMaximumItemSize else { usage("--item-bytes takes 64...409600") }
             options.seeds[options.seeds.count - 1].itemBytes = n
+        case "--first-key":
+            // Items K..<K+N: tables seeded with overlapping ranges share keys (merge benchmarks).
+            guard !options.seeds.isEmpty else { usage("--first-key follows --seed-table") }
+            guard let n = Int(value(argument)), n >= 0 else { usage("--first-key takes a number") }
+            options.seeds[options.seeds.count - 1].firstKey = n
         case "-h", "--help":
             usage("help")
         default:
@@ -71,11 +87,11 @@ signal(SIGINT, SIG_DFL)
 signal(SIGPIPE, SIG_IGN)
 
 let options = parseOptions(Array(CommandLine.arguments.dropFirst()))
-let store = Store(unprocessedRate: options.unprocessedRate)
+let store = Store(unprocessedRate: options.unprocessedRate, capacity: options.capacity)
 for seed in options.seeds {
     let started = Date()
     do {
-        try Seeder.seed(store, table: seed.table, items: seed.items, itemBytes: seed.itemBytes)
+        try Seeder.seed(store, table: seed.table, items: seed.items, itemBytes: seed.itemBytes, firstKey: seed.firstKey)
     } catch {
         usage("cannot seed \(seed.table): \(error)")
     }
@@ -86,6 +102,7 @@ for seed in options.seeds {
                 seed.table, seed.items, seed.itemBytes, Date().timeIntervalSince(started)
             ).utf8))
 }
+store.restartCapacity()
 let server: HTTPServer
 do {
     server = try HTTPServer(port: options.port) { request in store.handle(request) }

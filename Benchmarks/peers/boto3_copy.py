@@ -2,9 +2,11 @@
 """Copies one DynamoDB table into another the way a user would script it with boto3:
 a parallel Scan (one thread per segment) feeding a batch_writer per thread.
 
-usage: boto3_copy.py --endpoint-url URL --source T --target T [--segments N]
+usage: boto3_copy.py --endpoint-url URL --source T --target T [--segments N] [--retry-mode standard|adaptive]
 Creates the target (same key schema, on-demand) when it is missing. Prints one JSON line:
-{"items": N, "seconds": S}.
+{"items": N, "seconds": S} (items: read from the source), with "errors" when a segment gave up
+(botocore's retries ran out: a throttled table makes the SDK give up), exiting 1.
+--retry-mode is botocore's: standard (3 attempts, the default) or adaptive (client-side rate limiting).
 """
 import argparse
 import json
@@ -22,9 +24,10 @@ def main():
     parser.add_argument("--target", required=True)
     parser.add_argument("--segments", type=int, default=4)
     parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--retry-mode", choices=["standard", "adaptive"], default="standard")
     args = parser.parse_args()
 
-    config = Config(max_pool_connections=max(10, args.segments * 2), retries={"mode": "standard"})
+    config = Config(max_pool_connections=max(10, args.segments * 2), retries={"mode": args.retry_mode})
     session = boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench", region_name=args.region)
     client = session.client("dynamodb", endpoint_url=args.endpoint_url, config=config)
     resource = session.resource("dynamodb", endpoint_url=args.endpoint_url, config=config)
@@ -63,9 +66,12 @@ def main():
     for thread in threads:
         thread.join()
     seconds = time.monotonic() - started
+    result = {"items": sum(counts), "seconds": round(seconds, 3)}
     if errors:
-        raise SystemExit("boto3_copy failed: " + "; ".join(errors))
-    print(json.dumps({"items": sum(counts), "seconds": round(seconds, 3)}))
+        result["errors"] = errors
+    print(json.dumps(result))
+    if errors:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -90,9 +90,12 @@ public final class DynamoDBClient: Sendable {
     ///   - idempotent: false for a call that must not be sent twice blindly (CreateBackup): a failure
     ///     after which DynamoDB may have applied the request (see ``DynamoDBError/mayHaveBeenApplied``)
     ///     is thrown at once, so the caller can look up what happened before sending it again.
+    ///   - retriesThrottling: false for a caller that paces its own calls (an adaptive rate limiter): a
+    ///     throttling answer is thrown at once (still counted in ``statistics``), so the caller learns of it
+    ///     from the call it made and decides when to send again.
     public func perform(
         _ operation: String, table: String?, body: [UInt8],
-        idempotent: Bool = true
+        idempotent: Bool = true, retriesThrottling: Bool = true
     ) async throws(DynamoDBError) -> [UInt8] {
         var attempt = 0
         var timeouts = 0
@@ -148,6 +151,7 @@ public final class DynamoDBClient: Sendable {
             if retryClass == .throttling { counters.withLock { $0.throttles += 1 } }
             // Fatal, transitional and expired-credential answers go to the caller at once (see RetryClass).
             guard retryClass.isRetriedByClient, attempt < retryPolicy.maxAttempts, !Task.isCancelled else { throw failure }
+            if retryClass == .throttling && !retriesThrottling { throw failure }
             if !idempotent, failure.mayHaveBeenApplied { throw failure }
 
             counters.withLock { $0.retries += 1 }

@@ -36,6 +36,8 @@ public enum DynamoDBError: Error, Sendable, CustomStringConvertible {
 
     public var isResourceNotFound: Bool { errorType == "ResourceNotFoundException" }
     public var isConditionalCheckFailed: Bool { errorType == "ConditionalCheckFailedException" }
+    /// DynamoDB asked us to slow down (ProvisionedThroughputExceededException, ThrottlingException, ...).
+    public var isThrottling: Bool { serviceErrorClass == .throttling }
 
     /// Whether DynamoDB may have applied the request although this error came back: the answer was
     /// lost or garbled on the way (reset, timeout, corrupted or unreadable answer) or the server failed

@@ -3,6 +3,8 @@ import DynamoCore
 /// One write of a BatchWriteItem request.
 public enum WriteRequest: Sendable, Hashable {
     case put(Item)
+    /// A put of an item given as its DynamoDB JSON (a ``RawItem``'s bytes), sent as it is.
+    case putRaw(ArraySlice<UInt8>)
     case delete(key: Item)
 }
 
@@ -38,6 +40,8 @@ public struct ItemPage: Sendable {
     public var consumedCapacity: Double?
     /// Size of the answer's body in bytes.
     public var responseBytes: Int
+    /// The items as the bytes DynamoDB sent, when the scan asked for them (`items` is empty then).
+    public var rawItems: [RawItem] = []
 }
 
 /// Input of a Query.
@@ -86,8 +90,12 @@ public enum DynamoDBLimits {
 }
 
 extension DynamoDBClient {
-    /// Scan: one page.
-    public func scan(_ input: ScanInput) async throws(DynamoDBError) -> ItemPage {
+    /// Scan: one page. With `rawKeyAttributes`, the page's items come as ``ItemPage/rawItems`` (their
+    /// bytes, size and those attributes) instead of being built.
+    /// - Parameter retriesThrottling: false when the caller paces its reads itself (see ``perform(_:table:body:idempotent:retriesThrottling:)``).
+    public func scan(
+        _ input: ScanInput, rawKeyAttributes: [AttributeName]? = nil, retriesThrottling: Bool = true
+    ) async throws(DynamoDBError) -> ItemPage {
         let body = requestBody { w in
             w.field("TableName", input.table)
             if let index = input.indexName { w.field("IndexName", index) }
@@ -99,8 +107,8 @@ extension DynamoDBClient {
             if input.consistentRead { w.field("ConsistentRead", true) }
             if input.returnConsumedCapacity { w.field("ReturnConsumedCapacity", "TOTAL") }
         }
-        let bytes = try await perform("Scan", table: input.table, body: body)
-        return try decoded("Scan", table: input.table) { try Self.decodePage(bytes) }
+        let bytes = try await perform("Scan", table: input.table, body: body, retriesThrottling: retriesThrottling)
+        return try decoded("Scan", table: input.table) { try Self.decodePage(bytes, rawKeyAttributes: rawKeyAttributes) }
     }
 
     /// Query: one page.
@@ -120,7 +128,7 @@ extension DynamoDBClient {
         return try decoded("Query", table: input.table) { try Self.decodePage(bytes) }
     }
 
-    static func decodePage(_ bytes: [UInt8]) throws -> ItemPage {
+    static func decodePage(_ bytes: [UInt8], rawKeyAttributes: [AttributeName]? = nil) throws -> ItemPage {
         var page = ItemPage(items: [], count: 0, scannedCount: 0, lastEvaluatedKey: nil, consumedCapacity: nil, responseBytes: bytes.count)
         var reader = JSONReader(bytes)
         var sawItems = false
@@ -128,7 +136,11 @@ extension DynamoDBClient {
             switch key {
             case "Items":
                 sawItems = true
-                try r.readArray { r in page.items.append(try r.readItem()) }
+                if let rawKeyAttributes {
+                    try r.readArray { r in page.rawItems.append(try r.readRawItem(keyAttributes: rawKeyAttributes)) }
+                } else {
+                    try r.readArray { r in page.items.append(try r.readItem()) }
+                }
             case "Count": page.count = Int(try r.readNumberText()) ?? 0
             case "ScannedCount": page.scannedCount = Int(try r.readNumberText()) ?? 0
             case "LastEvaluatedKey": page.lastEvaluatedKey = try r.readItem()
@@ -195,9 +207,10 @@ extension DynamoDBClient {
     /// Refuses (without sending) more than 25 requests, an item over 400 KB, or a body over 16 MB.
     /// - Parameter itemSizesChecked: the caller has already checked every item against the 400 KB
     ///   limit (the migrator does, before queueing), so the items need not be walked again.
+    /// - Parameter retriesThrottling: false when the caller paces its writes itself (see ``perform(_:table:body:idempotent:retriesThrottling:)``).
     public func batchWriteItem(
         _ requests: [String: [WriteRequest]], returnConsumedCapacity: Bool = false,
-        itemSizesChecked: Bool = false
+        itemSizesChecked: Bool = false, retriesThrottling: Bool = true
     ) async throws(DynamoDBError) -> BatchWriteOutput {
         let count = requests.values.reduce(0) { $0 + $1.count }
         guard count > 0 else { return BatchWriteOutput(unprocessedItems: [:], consumedCapacity: [:]) }
@@ -223,7 +236,7 @@ extension DynamoDBClient {
             throw .invalidRequest(operation: "BatchWriteItem", reason: "request body of \(body.count) bytes is over DynamoDB's 16 MB limit")
         }
         let table = requests.count == 1 ? requests.keys.first : nil
-        let bytes = try await perform("BatchWriteItem", table: table, body: body)
+        let bytes = try await perform("BatchWriteItem", table: table, body: body, retriesThrottling: retriesThrottling)
         return try decoded("BatchWriteItem", table: table) { try Self.decodeBatchWrite(bytes) }
     }
 
@@ -232,6 +245,7 @@ extension DynamoDBClient {
             w.beginObject()
             switch request {
             case .put(let item): w.object("PutRequest") { w in w.field("Item", item: item) }
+            case .putRaw(let bytes): w.object("PutRequest") { w in w.key("Item"); w.rawJSON(bytes) }
             case .delete(let key): w.object("DeleteRequest") { w in w.field("Key", item: key) }
             }
             w.endObject()

@@ -171,4 +171,10 @@ extension AttributeValue {
         guard let scan = NumberScan(number.text) else { return number.text.utf8.count }
         return (scan.significantDigits + 1) / 2 + 1
     }
+
+    /// The same rule over a number's text as bytes (a ``RawItem`` is sized without building values).
+    static func numberSize(_ text: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let scan = NumberScan(text) else { return text.count }
+        return (scan.significantDigits + 1) / 2 + 1
+    }
 }

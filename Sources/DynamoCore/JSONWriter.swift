@@ -21,6 +21,14 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
+    /// Appends one value that is already JSON (a ``RawItem``'s bytes), as it is: the caller vouches
+    /// that it is one well-formed value.
+    public mutating func rawJSON(_ value: ArraySlice<UInt8>) {
+        separate()
+        bytes.append(contentsOf: value)
+        needsComma = true
+    }
+
     public mutating func beginObject() {
         separate(); bytes.append(UInt8(ascii: "{")); needsComma = false
     }

@@ -50,6 +50,9 @@ struct MigrateCommand: AsyncParsableCommand {
     @Option(name: .customLong("write-percent"), help: "Percent of a target's write capacity to use (on-demand: of 40,000 units).")
     var writePercent: Double?
 
+    @Flag(name: .customLong("no-raw-items"), help: .hidden)
+    var noRawItems = false
+
     @OptionGroup var outputFormat: OutputFormatOptions
 
     @OptionGroup var live: FollowFlags
@@ -143,6 +146,7 @@ struct MigrateCommand: AsyncParsableCommand {
         options.maxWriteUnits = maxWriteUnits
         options.readPercent = readPercent
         options.writePercent = writePercent
+        options.rawItems = !noRawItems
         return options
     }
 

@@ -34,6 +34,33 @@ public struct CompiledTransform: Sendable {
         CompiledTransform(compiled: steps + [.keyPrefix(attribute: AttributeName(partitionKey), prefix: prefix, location)])
     }
 
+    /// The source attribute each of `names` holds unchanged after the chain (renamed, or prefixed by
+    /// `key-prefix`, both of which keep distinct values distinct), or nil when a step may compute one
+    /// of them (`set`, `default`, `convert`). A writer uses it to know whether two items of one source
+    /// can meet at one target key: they cannot when the origins include every source key attribute.
+    public func origins(of names: [String]) -> [String]? {
+        var result: [String] = []
+        for name in names {
+            var current = AttributeName(name)
+            for step in steps.reversed() {
+                switch step {
+                case .rename(let renames, _):
+                    if let r = renames.first(where: { $0.to == current }) { current = r.from }
+                case .set(let assignments), .setDefault(let assignments):
+                    if assignments.contains(where: { $0.attribute == current }) { return nil }
+                case .convert(let conversions):
+                    if conversions.contains(where: { AttributeName($0.attribute) == current }) { return nil }
+                case .drop, .keep, .filter, .keyPrefix, .keyCheck:
+                    // A dropped key attribute fails the key check (dead-lettered, never written);
+                    // a prefix maps distinct strings to distinct strings.
+                    continue
+                }
+            }
+            result.append(current.string)
+        }
+        return result
+    }
+
     /// This chain followed by a check that the item has the key attributes with their declared types,
     /// so a bad item fails here, with a clear reason, rather than in a batch write.
     public func appendingKeyCheck(_ key: KeySchemaSpec, location: SourceLocation) -> CompiledTransform {

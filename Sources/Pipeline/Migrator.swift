@@ -36,6 +36,10 @@ public struct MigrationOptions: Sendable {
     public var planFingerprint: String
     /// Pages buffered between the readers and the writers of one source.
     public var queueCapacity = 8
+    /// Pass items that nothing changes (no transform or key prefix, the source's key, plain batches)
+    /// from the Scan page to BatchWriteItem as the bytes DynamoDB sent (``RawItem``) instead of
+    /// building and re-encoding each; false builds every item.
+    public var rawItems = true
     /// What the run's rate limiters, write backoff and checkpoint flusher wait on, and the dates its
     /// checkpoint and report carry; tests pass a clock they control. (The flusher sleeps 500 ms between
     /// saves: a clock whose sleep returns at once makes it save as often as the ledger changes.)
@@ -300,6 +304,9 @@ public final class Migrator: Sendable {
         var blueprint: TargetBlueprint
         var sources: [(source: ResolvedSource, description: TableDescription)]
         var writeUnitsPerSecond: Double?
+        /// Recorded in the checkpoint as created by this migration: it started empty and only this
+        /// migration writes to it (what ``TargetWriteMode/choose`` relies on).
+        var createdByThisMigration = false
     }
 
     /// Describes sources, creates missing targets (waiting until ACTIVE, then TTL and PITR), and
@@ -347,6 +354,7 @@ public final class Migrator: Sendable {
                 let finishedBefore = checkpoint.targetCreations?[name]?.remaining.isEmpty == true
                 description = try await createTarget(name, blueprint: target.blueprint, checkpoint: &checkpoint, store: store)
                 if !finishedBefore { created.withLock { $0.append(name) } }
+                target.createdByThisMigration = true
             }
             target.writeUnitsPerSecond = units(
                 absolute: options.maxWriteUnits, percent: options.writePercent,
@@ -440,10 +448,11 @@ public final class Migrator: Sendable {
 
     func migrateTarget(_ prepared: PreparedTarget, ledger: ProgressLedger, deadLetters: DeadLetterLog) async throws {
         let writeLimiter = RateLimiter(unitsPerSecond: prepared.writeUnitsPerSecond, clock: options.clock)
-        for (source, description) in prepared.sources {
+        // One after another, in mapping order: the policies' outcome and the write modes depend on it.
+        for (position, (source, description)) in prepared.sources.enumerated() {
             if isStopping { return }
             try await migrateSource(
-                source, description: description, into: prepared, writeLimiter: writeLimiter,
+                source, description: description, position: position, into: prepared, writeLimiter: writeLimiter,
                 ledger: ledger, deadLetters: deadLetters)
         }
     }
@@ -454,7 +463,7 @@ public final class Migrator: Sendable {
     }
 
     func migrateSource(
-        _ source: ResolvedSource, description: TableDescription, into prepared: PreparedTarget,
+        _ source: ResolvedSource, description: TableDescription, position: Int, into prepared: PreparedTarget,
         writeLimiter: RateLimiter, ledger: ProgressLedger, deadLetters: DeadLetterLog
     ) async throws {
         let target = prepared.target.name
@@ -479,13 +488,28 @@ public final class Migrator: Sendable {
             logger: logger, clock: options.clock,
             acknowledge: { page, count, kept in ledger.acknowledge(page, count: count, keptExisting: kept) })
         configured.shouldStop = { [self] in isStopping }
+        configured.mode = TargetWriteMode.choose(
+            policy: prepared.target.conflict, targetCreatedByThisMigration: prepared.createdByThisMigration,
+            sourcePosition: position,
+            keysDistinctWithinSource: TargetWriteMode.keysAreDistinct(
+                transform: transform, sourceKey: description.keySchema, targetKey: prepared.blueprint.keySchema))
+        if prepared.target.conflict.mayKeepExisting {
+            logger.debug(
+                "write mode", metadata: ["target": .string(target), "source": .string(source.table), "mode": .string(configured.mode.description)])
+        }
         let writer = configured
-        let reader = SegmentReader(
+        var configuredReader = SegmentReader(
             client: clients.source(source.table), source: source.table, sourceKey: description.keySchema, target: target,
             targetKey: prepared.blueprint.keySchema, transform: transform, checkpointKey: key,
             totalSegments: progress.totalSegments, pageLimit: options.scanPageLimit,
             limiter: readLimiter, ledger: ledger, statistics: statistics, deadLetters: deadLetters,
             maxFailures: options.maxFailures, queue: queue, shouldStop: { [self] in isStopping })
+        if options.rawItems, writer.mode == .batch, source.transform.isIdentity, source.keyPrefix == nil,
+            description.keySchema == prepared.blueprint.keySchema
+        {
+            configuredReader.rawKeyAttributes = prepared.blueprint.keySchema.attributeNames.map { AttributeName($0) }
+        }
+        let reader = configuredReader
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<max(1, options.writersPerTarget) {

@@ -24,6 +24,9 @@ struct SegmentReader: Sendable {
     let maxFailures: Int
     let queue: BoundedQueue<[WriteUnit]>
     let shouldStop: @Sendable () -> Bool
+    /// Set when items pass unchanged (no transform, same key): pages keep their items as bytes, and
+    /// these (the target key's) attributes are parsed for the checkpoint and the writer.
+    var rawKeyAttributes: [AttributeName]? = nil
 
     /// Reads the given segments in parallel, each from its checkpointed resume key, until done or stopped.
     func read(segments: [SegmentProgress]) async throws {
@@ -33,7 +36,8 @@ struct SegmentReader: Sendable {
         }
         // Pages of one segment arrive in order on that segment's task; number them for the ledger.
         let sequences = Locked<[Int: Int]>([:])
-        let scan = ParallelScan(client: client, table: source, totalSegments: totalSegments, pageLimit: pageLimit, limiter: limiter)
+        var scan = ParallelScan(client: client, table: source, totalSegments: totalSegments, pageLimit: pageLimit, limiter: limiter)
+        scan.rawKeyAttributes = rawKeyAttributes
         do {
             try await scan.forEachPage(startKeys: startKeys, segments: segments.map(\.segment)) { segment, page in
                 let sequence = sequences.withLock { counters -> Int in
@@ -53,10 +57,20 @@ struct SegmentReader: Sendable {
     /// Transforms one page, records it in the ledger, and hands its items to the writers.
     func process(_ page: ItemPage, segment: Int, sequence: Int) async throws {
         let ref = PageRef(source: checkpointKey, segment: segment, sequence: sequence)
-        var counts = RunCounters(itemsRead: page.items.count, bytesRead: page.responseBytes)
+        let read = page.items.count + page.rawItems.count
+        var counts = RunCounters(itemsRead: read, bytesRead: page.responseBytes)
         var units: [WriteUnit] = []
-        units.reserveCapacity(page.items.count)
-        for item in page.items {
+        units.reserveCapacity(read)
+        var items = page.items
+        for raw in page.rawItems {
+            if raw.key.count == targetKey.attributeNames.count, raw.size <= DynamoDBLimits.maxItemBytes {
+                units.append(WriteUnit(raw: raw, page: ref))
+            } else {
+                // Not what a table sends; the one projection rule says why it cannot be written.
+                items.append((try? raw.item()) ?? [:])
+            }
+        }
+        for item in items {
             switch project(item, through: transform, targetKey: targetKey) {
             case .written(let out, let key, let size):
                 units.append(WriteUnit(item: out, key: key, size: size, page: ref))
@@ -67,7 +81,7 @@ struct SegmentReader: Sendable {
                 counts.itemsDeadLettered += 1
             }
         }
-        statistics.addRead(page.items.count, bytes: page.responseBytes)
+        statistics.addRead(read, bytes: page.responseBytes)
         statistics.addFiltered(counts.itemsFiltered)
         statistics.addDeadLettered(counts.itemsDeadLettered)
         ledger.register(ref, lastEvaluatedKey: page.lastEvaluatedKey, writes: units.count, counts: counts)

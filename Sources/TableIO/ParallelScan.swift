@@ -14,6 +14,8 @@ public struct ParallelScan: Sendable {
     /// Segments scanned at the same time; the others wait their turn. Each active segment holds a page
     /// or two in memory, so this bounds memory whatever `totalSegments` is.
     public var maxConcurrentSegments: Int = ParallelScan.defaultConcurrentSegments
+    /// When set, pages carry their items as ``ItemPage/rawItems`` with these attributes parsed.
+    public var rawKeyAttributes: [AttributeName]?
 
     /// Enough to keep a client busy; more only adds memory.
     public static let defaultConcurrentSegments = 8
@@ -97,33 +99,61 @@ public struct ParallelScan: Sendable {
                 try await body(page)
                 return
             }
+            // The next page will cost about what this one did.
+            let estimate = page.consumedCapacity ?? Self.readUnits(responseBytes: page.responseBytes)
             if prefetch {
-                async let following = fetchPage(segment: segment, after: next)
+                async let following = fetchPage(segment: segment, after: next, estimate: estimate)
                 try await body(page)
                 page = try await following
             } else {
                 try await body(page)
-                page = try await fetchPage(segment: segment, after: next)
+                page = try await fetchPage(segment: segment, after: next, estimate: estimate)
             }
         }
     }
 
-    /// One Scan call of the page loop, paying the rate limiter: DynamoDB's reported consumed capacity,
-    /// else half a unit per 4 KB (eventually consistent reads). Throttling the client retried by itself
-    /// still means: read more slowly.
-    func fetchPage(segment: Int, after start: Item?) async throws -> ItemPage {
-        let throttlesBefore = client.statistics.throttles
-        let page = try await client.scan(
-            ScanInput(
-                table: table, segment: totalSegments > 1 ? segment : nil,
-                totalSegments: totalSegments > 1 ? totalSegments : nil, limit: pageLimit,
-                exclusiveStartKey: start, consistentRead: consistentRead, returnConsumedCapacity: limiter != nil))
-        if let limiter {
-            if client.statistics.throttles > throttlesBefore { limiter.noteThrottle() }
-            try await limiter.acquire(page.consumedCapacity ?? Double(max(1, (page.responseBytes + 8191) / 8192)))
+    /// One Scan call of the page loop, paced by the rate limiter when there is one: the units are paid
+    /// before the call (estimated from the segment's previous page, `estimate`), the difference to what
+    /// DynamoDB reports consumed (else half a unit per 4 KB, eventually consistent reads) settled after it.
+    /// A throttled Scan comes back to us at once (the client does not retry it on its own), cuts the
+    /// limiter's rate, and is sent again when the limiter allows.
+    func fetchPage(segment: Int, after start: Item?, estimate known: Double? = nil) async throws -> ItemPage {
+        let input = ScanInput(
+            table: table, segment: totalSegments > 1 ? segment : nil,
+            totalSegments: totalSegments > 1 ? totalSegments : nil, limit: pageLimit,
+            exclusiveStartKey: start, consistentRead: consistentRead, returnConsumedCapacity: limiter != nil)
+        guard let limiter else { return try await client.scan(input, rawKeyAttributes: rawKeyAttributes) }
+        var throttled = 0
+        var random = SystemRandomNumberGenerator()
+        while true {
+            // A segment's first page, and a page sent again, cost about what the scan's pages cost so far.
+            let estimate = max(1, known ?? limiter.averageCost)
+            let sentAt = try await limiter.acquire(estimate)
+            let page: ItemPage
+            do {
+                page = try await client.scan(input, rawKeyAttributes: rawKeyAttributes, retriesThrottling: false)
+            } catch {
+                // A table that never lets a read through in this many tries is an error, not a wait.
+                guard error.isThrottling, throttled < Self.maxThrottledScans else { throw error }
+                throttled += 1
+                // The estimate stays paid: the resend waits for it, about as long as the table needs to
+                // pay back the page that left it in debt.
+                limiter.note(.throttled, sentAt: sentAt)
+                try await client.clock.sleep(for: client.retryPolicy.delay(beforeRetry: throttled, using: &random))
+                continue
+            }
+            let consumed = page.consumedCapacity ?? Self.readUnits(responseBytes: page.responseBytes)
+            if consumed > estimate { try await limiter.acquire(consumed - estimate) } else { limiter.refund(estimate - consumed) }
+            limiter.record(consumed: consumed)
+            return page
         }
-        return page
     }
+
+    /// Throttled answers in a row after which a Scan gives up (each one cuts the limiter's rate).
+    static let maxThrottledScans = 60
+
+    /// Read units of a page when the endpoint does not report them: half a unit per 4 KB of the answer.
+    static func readUnits(responseBytes: Int) -> Double { Double(max(1, (responseBytes + 8191) / 8192)) }
 }
 
 /// The `LastEvaluatedKey`s one segment has paged through. A Scan only moves forward, so a key seen

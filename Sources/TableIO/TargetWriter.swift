@@ -14,9 +14,24 @@ public struct WriteUnit: Sendable {
     /// DynamoDB's size of the item.
     public var size: Int
     public var page: PageRef
+    /// The item as the bytes its Scan page carried, when nothing changes it on the way (`item` is
+    /// empty then: see ``content()``).
+    public var raw: ArraySlice<UInt8>?
     public init(item: Item, key: Item, size: Int, page: PageRef) {
         self.item = item; self.key = key; self.size = size; self.page = page
     }
+    /// A unit written as the bytes it was read as.
+    public init(raw: RawItem, page: PageRef) {
+        self.item = [:]; self.key = raw.key; self.size = raw.size; self.page = page; self.raw = raw.bytes
+    }
+    /// The item, built from the bytes for a raw unit (only the conditional and probe modes, which
+    /// must look at items, need it; the migrator sends them no raw units).
+    public func content() throws -> Item {
+        guard let raw else { return item }
+        return try JSONReader.parseItem(Array(raw))
+    }
+    /// The unit as a BatchWriteItem put.
+    var writeRequest: WriteRequest { raw.map { .putRaw($0) } ?? .put(item) }
 }
 
 /// Errors that stop a migration; each says what happened and what to do.
@@ -51,10 +66,11 @@ public enum PipelineError: Error, CustomStringConvertible {
     }
 }
 
-/// Writes units into one target table: batches of at most 25 items and 16 MB (BatchWriteItem), or
-/// conditional puts for the policies that may keep an existing item (``ConflictPolicy/mayKeepExisting``),
-/// merging by ``ConflictPolicy/merge(existing:incoming:)`` where the key is already there. `UnprocessedItems` are resent with capped
-/// exponential backoff and full jitter until written; never dropped.
+/// Writes units into one target table: batches of at most 25 items and 16 MB (BatchWriteItem), checked
+/// first with a BatchGetItem of their keys, or conditional puts, as ``mode`` says (see
+/// ``TargetWriteMode`` for when each is exact); where the key is already there the policy decides by
+/// ``ConflictPolicy/merge(existing:incoming:)``. `UnprocessedItems` and `UnprocessedKeys` are resent
+/// with capped exponential backoff and full jitter until done; never dropped.
 ///
 /// Several writers may consume one queue. Each written unit is reported through `acknowledge`
 /// (with `keptExisting` true when a conditional put left an existing item in place).
@@ -74,6 +90,11 @@ public struct TargetWriter: Sendable {
     public var shouldStop: @Sendable () -> Bool = { false }
     /// Consecutive rounds without any progress before giving up loudly.
     var maxStalledRounds = 60
+    /// How the policy is kept: plain batches, batches checked by a BatchGetItem, or conditional puts.
+    /// Defaults to the mode that is exact whoever else writes to the table (``TargetWriteMode/batch``
+    /// for `overwrite`, ``TargetWriteMode/conditional`` otherwise); the migrator picks faster ones
+    /// where they are exact too.
+    public var mode: TargetWriteMode
 
     public init(
         client: DynamoDBClient, table: String, keySchema: KeySchema, policy: ConflictPolicy = .overwrite,
@@ -84,6 +105,7 @@ public struct TargetWriter: Sendable {
         self.client = client; self.table = table; self.keySchema = keySchema; self.policy = policy
         self.limiter = limiter; self.statistics = statistics; self.logger = logger
         self.clock = clock ?? client.clock; self.acknowledge = acknowledge
+        self.mode = policy.mayKeepExisting ? .conditional : .batch
     }
 
     /// Writes everything sent to `queue` until it is finished and drained.
@@ -98,7 +120,7 @@ public struct TargetWriter: Sendable {
                 return
             }
             for unit in units {
-                if policy.mayKeepExisting {
+                if mode == .conditional {
                     try await conditionalPut(unit)
                     continue
                 }
@@ -107,7 +129,7 @@ public struct TargetWriter: Sendable {
                     || batchBytes + unit.size + 1024 > DynamoDBLimits.maxBatchWriteBytes
                     || keysInBatch.contains(unit.key)
                 {
-                    try await write(batch)
+                    try await send(batch)
                     batch.removeAll(keepingCapacity: true)
                     keysInBatch.removeAll(keepingCapacity: true)
                     batchBytes = 0
@@ -118,48 +140,121 @@ public struct TargetWriter: Sendable {
             }
             // Nothing more waiting: send a partial batch rather than hold acknowledgements back.
             if !batch.isEmpty, batch.count == DynamoDBLimits.maxBatchWriteRequests || queue.bufferedCount == 0 {
-                try await write(batch)
+                try await send(batch)
                 batch.removeAll(keepingCapacity: true)
                 keysInBatch.removeAll(keepingCapacity: true)
                 batchBytes = 0
             }
         }
-        if !batch.isEmpty, !shouldStop() { try await write(batch) }
+        if !batch.isEmpty, !shouldStop() { try await send(batch) }
+    }
+
+    /// One batch of distinct keys, as the mode says.
+    func send(_ units: [WriteUnit]) async throws {
+        if mode == .probe {
+            try await write(try await absent(units))
+        } else {
+            try await write(units)
+        }
+    }
+
+    /// The units whose keys are not in the table (a consistent BatchGetItem of all of them); the
+    /// others are settled here by the policy: kept (acknowledged as such) or a conflict.
+    func absent(_ units: [WriteUnit]) async throws -> [WriteUnit] {
+        var existing: [Item: Item] = [:]
+        var pending = units.map(\.key)
+        var stalled = 0
+        var random = SystemRandomNumberGenerator()
+        while !pending.isEmpty {
+            let output: BatchGetOutput
+            do {
+                output = try await client.batchGetItem([table: pending], consistentRead: true)
+            } catch {
+                throw PipelineError.client(error)
+            }
+            statistics.addRequest()
+            for item in output.responses[table] ?? [] {
+                if let key = keySchema.key(of: item) { existing[key] = item }
+            }
+            let left = output.unprocessedKeys[table] ?? []
+            stalled = left.count == pending.count ? stalled + 1 : 0
+            pending = left
+            if pending.isEmpty { break }
+            limiter.noteThrottle()
+            if stalled >= maxStalledRounds {
+                throw PipelineError.noProgress(table: table, attempts: stalled, pending: pending.count)
+            }
+            try await clock.sleep(for: client.retryPolicy.delay(beforeRetry: max(1, stalled + 1), using: &random))
+        }
+        if existing.isEmpty { return units }
+        var toWrite: [WriteUnit] = []
+        toWrite.reserveCapacity(units.count - existing.count)
+        var kept: [WriteUnit] = []
+        for unit in units {
+            guard let found = existing[unit.key] else {
+                toWrite.append(unit)
+                continue
+            }
+            switch policy.merge(existing: found, incoming: try unit.content()) {
+            case .keepExisting:
+                kept.append(unit)
+            case .conflict:
+                acknowledge(kept, keptExisting: true)
+                throw PipelineError.conflict(table: table, key: describeKey(unit.key), source: unit.page.source)
+            case .takeIncoming:
+                toWrite.append(unit)
+            }
+        }
+        statistics.addKeptExisting(kept.count)
+        acknowledge(kept, keptExisting: true)
+        return toWrite
     }
 
     /// One batch, resending UnprocessedItems until every item is written.
+    ///
+    /// The limiter paces every send, resends included: a throttled call comes back to us at once (the
+    /// client does not retry it on its own) and cuts the limiter's rate; `UnprocessedItems` for part of
+    /// the batch is reported as the weaker signal; what DynamoDB accepted feeds the limiter's measured rate.
     func write(_ units: [WriteUnit]) async throws {
         var pending = units
         var stalled = 0
         var random = SystemRandomNumberGenerator()
         while !pending.isEmpty {
             let estimated = Double(pending.reduce(0) { $0 + writeUnits($1.size) })
-            try await limiter.acquire(estimated)
+            let sentAt = try await limiter.acquire(estimated)
             let output: BatchWriteOutput
-            let throttlesBefore = client.statistics.throttles
             do {
                 output = try await client.batchWriteItem(
-                    [table: pending.map { .put($0.item) }], returnConsumedCapacity: true,
-                    itemSizesChecked: true)
+                    [table: pending.map(\.writeRequest)], returnConsumedCapacity: true,
+                    itemSizesChecked: true, retriesThrottling: false)
+            } catch where error.isThrottling {
+                // Nothing written: the strong signal. The units stay paid: every send is paced, resends
+                // included, or a table that refuses everything would be asked again at once.
+                statistics.addRequest()
+                limiter.note(.throttled, sentAt: sentAt)
+                stalled += 1
+                if stalled >= maxStalledRounds {
+                    throw PipelineError.noProgress(table: table, attempts: stalled, pending: pending.count)
+                }
+                try await clock.sleep(for: client.retryPolicy.delay(beforeRetry: stalled, using: &random))
+                continue
             } catch {
                 throw PipelineError.client(error)
             }
-            // DynamoDB says what the batch really cost; pay any difference to the estimate (indexes cost extra).
-            if let consumed = output.consumedCapacity[table], consumed > estimated {
-                try await limiter.acquire(consumed - estimated)
-            }
-            // Throttling answers the client retried by itself still mean: slow down.
-            if client.statistics.throttles > throttlesBefore { limiter.noteThrottle() }
             let unprocessed = output.unprocessedItems[table] ?? []
             statistics.addRequest()
             if unprocessed.isEmpty {
+                let consumed = output.consumedCapacity[table] ?? estimated
+                // DynamoDB says what the batch really cost; pay any difference to the estimate (indexes cost extra).
+                if consumed > estimated { try await limiter.acquire(consumed - estimated) }
+                limiter.record(consumed: consumed)
                 acknowledge(pending)
                 statistics.addWritten(pending.count, bytes: pending.reduce(0) { $0 + $1.size })
                 return
             }
             let left = Set(
                 unprocessed.compactMap { request -> Item? in
-                    if case .put(let item) = request { return pending.first { $0.item == item }?.key ?? item }
+                    if case .put(let item) = request { return keySchema.key(of: item) ?? item }
                     return nil
                 })
             let done = pending.filter { !left.contains($0.key) }
@@ -167,7 +262,9 @@ public struct TargetWriter: Sendable {
             statistics.addWritten(done.count, bytes: done.reduce(0) { $0 + $1.size })
             pending = pending.filter { left.contains($0.key) }
             statistics.addUnprocessed(pending.count)
-            limiter.noteThrottle()
+            let handedBack = Double(pending.reduce(0) { $0 + writeUnits($1.size) })
+            limiter.record(consumed: output.consumedCapacity[table] ?? max(0, estimated - handedBack))
+            limiter.note(.unprocessed, sentAt: sentAt)
             stalled = done.isEmpty ? stalled + 1 : 0
             if stalled >= maxStalledRounds {
                 throw PipelineError.noProgress(table: table, attempts: stalled, pending: pending.count)
@@ -182,11 +279,12 @@ public struct TargetWriter: Sendable {
     /// already there, the policy's merge decides (reading the existing item only when the policy compares).
     func conditionalPut(_ unit: WriteUnit) async throws {
         let partition = keySchema.partitionKey.name
+        let item = try unit.content()
         while true {
             try await limiter.acquire(Double(writeUnits(unit.size)))
             do {
                 try await client.putItem(
-                    table: table, item: unit.item, conditionExpression: "attribute_not_exists(#k)",
+                    table: table, item: item, conditionExpression: "attribute_not_exists(#k)",
                     expressionAttributeNames: ["#k": partition])
                 statistics.addRequest()
                 statistics.addWritten(1, bytes: unit.size)
@@ -206,9 +304,9 @@ public struct TargetWriter: Sendable {
                     throw PipelineError.client(error)
                 }
             } else {
-                existing = unit.item
+                existing = item
             }
-            switch policy.merge(existing: existing, incoming: unit.item) {
+            switch policy.merge(existing: existing, incoming: item) {
             case .keepExisting:
                 // Includes the same content written by an earlier, interrupted run: not a conflict.
                 statistics.addKeptExisting(1)
@@ -223,10 +321,10 @@ public struct TargetWriter: Sendable {
         }
     }
 
-    func acknowledge(_ units: [WriteUnit]) {
+    func acknowledge(_ units: [WriteUnit], keptExisting: Bool = false) {
         var perPage: [PageRef: Int] = [:]
         for unit in units { perPage[unit.page, default: 0] += 1 }
-        for (page, count) in perPage { acknowledge(page, count, 0) }
+        for (page, count) in perPage { acknowledge(page, count, keptExisting ? count : 0) }
     }
 }
 

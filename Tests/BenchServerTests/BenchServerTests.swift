@@ -345,4 +345,114 @@ struct BenchServerTests {
         #expect(counts == [1048, 1048, 904])
         #expect(keys.count == 3000)
     }
+
+    /// `count` puts of items of `bytes` bytes of payload into `table`, as a BatchWriteItem body.
+    func batch(_ table: String, from first: Int, count: Int, payload bytes: Int) -> String {
+        let filler = String(repeating: "x", count: bytes)
+        let requests = (first..<first + count).map { #"{"PutRequest":{"Item":{"pk":{"S":"k\#($0)"},"v":{"S":"\#(filler)"}}}}"# }
+        return #"{"RequestItems":{"\#(table)":[\#(requests.joined(separator: ","))]},"ReturnConsumedCapacity":"TOTAL"}"#
+    }
+
+    @Test("provisioned capacity: writes beyond it come back as UnprocessedItems, or ProvisionedThroughputExceededException when nothing fits")
+    func writeCapacity() async throws {
+        // One second of 10 WCU in the bucket and nothing banked beyond it (--burst-seconds 0).
+        let server = try await BenchServer(arguments: ["--write-capacity", "10", "--burst-seconds", "0", "--seed-table", "cap", "--items", "0"])
+        defer { server.stop() }
+        let caller = RawCaller(endpoint: server.endpoint)
+        let (described, _) = await caller.call("DescribeTable", #"{"TableName":"cap"}"#)
+        #expect(described.answer?["Table"]?["ProvisionedThroughput"]?["WriteCapacityUnits"] == .number("10"))
+        #expect(described.answer?["Table"]?["ProvisionedThroughput"]?["ReadCapacityUnits"] == .number("40000"))
+        // An item of 11 KB costs 11 units: more than the bucket can ever hold, so nothing fits.
+        let (tooBig, _) = await caller.call("BatchWriteItem", batch("cap", from: 100, count: 1, payload: 11 * 1024))
+        #expect(tooBig == .error("ProvisionedThroughputExceededException"))
+        // 25 items of one unit each: at most the 10 units in the bucket (plus what refilled meanwhile) are written.
+        let (answer, bytes) = await caller.call("BatchWriteItem", batch("cap", from: 0, count: 25, payload: 10))
+        var unprocessed: [Item] = []
+        var reader = JSONReader(bytes)
+        try reader.readObject { r, name in
+            guard name == "UnprocessedItems" else { return try r.skipValue() }
+            try r.readObject { r, _ in try r.readArray { r in try r.readObject { r, _ in try r.readObject { r, _ in unprocessed.append(try r.readItem()) } } } }
+        }
+        let consumed = answer.answer?["ConsumedCapacity"]?.arrayValue?.first?["CapacityUnits"]?.doubleValue ?? -1
+        #expect(unprocessed.count >= 15, "the bucket held 10 units, it cannot have taken 25")
+        #expect(Double(25 - unprocessed.count) == consumed, "1 WCU per item of up to 1 KB, for what was written")
+        let (scanned, scanBytes) = await caller.call("Scan", #"{"TableName":"cap"}"#)
+        let written = try items(scanBytes)
+        #expect(written.count + unprocessed.count == 25)
+        #expect(Set(written).isDisjoint(with: Set(unprocessed)))
+        #expect(scanned.answer?["Count"] == .number(String(written.count)))
+    }
+
+    @Test("capacity units as DynamoDB counts them: 1 WCU per started KB, Scan reads per 4 KB, halved when eventually consistent")
+    func capacityUnits() async throws {
+        let server = try await BenchServer(arguments: ["--write-capacity", "1000", "--read-capacity", "1000", "--seed-table", "units", "--items", "0"])
+        defer { server.stop() }
+        let caller = RawCaller(endpoint: server.endpoint)
+        func consumed(_ answer: Outcome) -> JSON? {
+            let value = answer.answer?["ConsumedCapacity"]
+            return value?.arrayValue?.first?["CapacityUnits"] ?? value?["CapacityUnits"]
+        }
+        // "pk" + "k0" + "v" + 1,019 bytes = 1,024 bytes: one unit each; one byte more is two.
+        #expect(consumed(await caller.call("BatchWriteItem", batch("units", from: 0, count: 3, payload: 1_019)).0) == .number("3.0"))
+        #expect(consumed(await caller.call("BatchWriteItem", batch("units", from: 3, count: 1, payload: 1_020)).0) == .number("2.0"))
+        // 4,097 bytes in the table: two 4 KB units, one when eventually consistent.
+        let eventual = await caller.call("Scan", #"{"TableName":"units","ReturnConsumedCapacity":"TOTAL"}"#).0
+        #expect(consumed(eventual) == .number("1.0"))
+        let strong = await caller.call("Scan", #"{"TableName":"units","ConsistentRead":true,"ReturnConsumedCapacity":"TOTAL"}"#).0
+        #expect(consumed(strong) == .number("2.0"))
+    }
+
+    @Test("read capacity: a Scan page is charged after it is read and may leave the table in debt; the next read is throttled")
+    func readCapacity() async throws {
+        let server = try await BenchServer(arguments: [
+            "--read-capacity", "1", "--burst-seconds", "0", "--seed-table", "reads", "--items", "3000", "--item-bytes", "1000",
+        ])
+        defer { server.stop() }
+        let caller = RawCaller(endpoint: server.endpoint)
+        // One unit in the bucket lets the first page in; 1 MB of items costs 128 units.
+        let (first, _) = await caller.call("Scan", #"{"TableName":"reads","ReturnConsumedCapacity":"TOTAL"}"#)
+        #expect(first.answer?["ConsumedCapacity"]?["CapacityUnits"] == .number("128.0"))
+        #expect(await caller.call("Scan", #"{"TableName":"reads","Limit":1}"#).0 == .error("ProvisionedThroughputExceededException"))
+        #expect(await caller.call("GetItem", #"{"TableName":"reads","Key":{"pk":{"S":"item-000000001"}}}"#).0 == .error("ProvisionedThroughputExceededException"))
+    }
+
+    @Test("a migrate against throttled tables (300 WCU, 40 RCU) copies every item exactly", .timeLimit(.minutes(3)))
+    func throttledMigrateIsExact() async throws {
+        let server = try await BenchServer(arguments: [
+            "--write-capacity", "300", "--read-capacity", "40", "--seed-table", "src", "--items", "1200", "--item-bytes", "400",
+        ])
+        defer { server.stop() }
+        let directory = TestEnvironment.temporaryDirectory("throttled-migrate")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let mapping = directory.appendingPathComponent("mapping.yaml")
+        try "version: 1\ntables:\n  - source: src\n    target: dst\n".write(to: mapping, atomically: true, encoding: .utf8)
+        let run = try TestEnvironment.runCLI(
+            ["migrate", mapping.path, "--endpoint-url", server.endpoint, "--state-dir", directory.appendingPathComponent("state").path, "--segments", "4"],
+            killAfter: 150)
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        let caller = RawCaller(endpoint: server.endpoint)
+        func scanAll(_ table: String) async throws -> [Item] {
+            var all: [Item] = []
+            var start = ""
+            while true {
+                let (page, bytes) = await caller.call("Scan", #"{"TableName":"\#(table)"\#(start)}"#)
+                if page == .error("ProvisionedThroughputExceededException") {
+                    try await Task.sleep(for: .milliseconds(200))  // the reads of this check are throttled too
+                    continue
+                }
+                all += try items(bytes)
+                guard let key = page.answer?["LastEvaluatedKey"] else { return all }
+                start = ",\"ExclusiveStartKey\":" + String(decoding: key.encoded(), as: UTF8.self)
+            }
+        }
+        let source = try await scanAll("src")
+        let target = try await scanAll("dst")
+        #expect(source.count == 1200)
+        #expect(target.count == 1200)
+        #expect(Set(target) == Set(source))
+        // The table really was throttled: items came back unprocessed or calls were refused.
+        let summary = run.stdout + run.stderr
+        #expect(summary.contains("1,200 written") || summary.contains("1200 written"), "\(summary)")
+        #expect(!summary.contains(" 0 throttles, 0 unprocessed"), "\(summary)")
+    }
 }

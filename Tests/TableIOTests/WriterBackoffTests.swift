@@ -19,7 +19,10 @@ import Testing
         let faulty = makeClient(endpoint: proxy.endpoint, sleeper: clientClock)
         let writerClock = TestClock()
         let schema = try await client.describeTable(table).keySchema
-        let writer = TargetWriter(client: faulty, table: table, keySchema: schema, clock: writerClock)
+        // The limiter paces the resends on a clock of its own (its waits are not the backoff this test is about).
+        let writer = TargetWriter(
+            client: faulty, table: table, keySchema: schema, limiter: RateLimiter(unitsPerSecond: nil, clock: TestClock()),
+            clock: writerClock)
 
         let items: [Item] = (0..<20).map { ["pk": .s("k-\($0)"), "v": .n(DynamoNumber($0))] }
         let page = PageRef(source: "s", segment: 0, sequence: 0)
