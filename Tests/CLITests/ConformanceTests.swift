@@ -221,6 +221,10 @@ struct EndToEndConformanceTests {
         let keep = TestEnvironment.uniqueTableName("conf-t-keep")
         let fail = TestEnvironment.uniqueTableName("conf-t-fail")
         let imported = TestEnvironment.uniqueTableName("conf-imported")
+        // The fail target exists before the run, so it is written with conditional puts (PutItem); the
+        // keep-existing target is created by the run: batches, its second source probed (BatchGetItem).
+        try await client.createTable(CreateTableInput(name: fail, keySchema: KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string))))
+        try await client.waitUntilActive(fail, pollInterval: .milliseconds(50))
 
         let directory = TestEnvironment.temporaryDirectory("conformance")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -332,7 +336,7 @@ struct EndToEndConformanceTests {
             """)
         let expectedOperations: Set<String> = [
             "ListTables", "DescribeTable", "Scan", "CreateTable", "UpdateTimeToLive", "DescribeTimeToLive",
-            "UpdateContinuousBackups", "DescribeContinuousBackups", "BatchWriteItem", "PutItem", "CreateBackup",
+            "UpdateContinuousBackups", "DescribeContinuousBackups", "BatchWriteItem", "PutItem", "BatchGetItem", "CreateBackup",
             "DescribeBackup", "ListBackups", "DeleteBackup", "RestoreTableFromBackup", "RestoreTableToPointInTime",
             "DeleteTable", "UpdateTable",
         ]
@@ -418,6 +422,10 @@ struct LimitsConformanceTests {
         try run(["plan", mapping.path, "--sample", "2"])
         try run(["migrate", mapping.path, "--state-dir", state, "--page-size", "3"])
         try run(["verify", mapping.path, "--state-dir", state])
+        // Again into the now existing target (not this run's): conditional puts naming the long key.
+        let again = directory.appendingPathComponent("again.yaml")
+        try Data("version: 1\ntables:\n  - source: \(source)\n    target: \(target)\n    conflict: keep-existing\n".utf8).write(to: again)
+        try run(["migrate", again.path, "--state-dir", directory.appendingPathComponent("state-again").path, "--page-size", "3"])
         try run(["checksum", source])
         try run(["diff", source, target])
         try run(["backup", "create", source, "--state-dir", backups])

@@ -89,6 +89,37 @@ struct MergeSpeedTests {
         for table in same + [target, other] { try? await client.deleteTable(table) }
     }
 
+    /// A run that fails in the second source (its first probe is refused) resumes exactly: the target
+    /// is still ours (recorded in the checkpoint), the first source is done, the second continues
+    /// from its checkpoint with probed batches.
+    @Test(arguments: ["keep-existing", "fail"])
+    func aMergeStoppedInALaterSourceResumesExactly(conflict: String) async throws {
+        let sources = try await threeSources("merge-resume", count: 60, sameContent: conflict == "fail")
+        let target = TestEnvironment.uniqueTableName("merge-resume-target")
+        let state = TestEnvironment.temporaryDirectory("merge-resume")
+        let proxy = try FaultProxy(upstream: localEndpoint)
+        defer { proxy.stop() }
+        proxy.inject(.dynamoError(type: "ValidationException"), operation: "BatchGetItem", times: 1)
+        do {
+            _ = try await migrate(
+                yaml(target: target, sources: sources, conflict: conflict), client: makeClient(endpoint: proxy.endpoint),
+                stateDirectory: state
+            ) { $0.scanPageLimit = 10 }
+            Issue.record("the refused BatchGetItem did not stop the run")
+        } catch PipelineError.client {}
+        // The same endpoint (a checkpoint is bound to it), with the fault gone.
+        proxy.clearFaults()
+        let (report, resolved) = try await migrate(
+            yaml(target: target, sources: sources, conflict: conflict), client: makeClient(endpoint: proxy.endpoint), stateDirectory: state
+        ) {
+            $0.resume = true
+            $0.scanPageLimit = 10
+        }
+        #expect(report.sources.filter { !$0.complete }.isEmpty)
+        try await expectTargetsMatchSources(resolved, client: client)
+        for table in sources + [target] { try? await client.deleteTable(table) }
+    }
+
     /// A transform that may give two items of one source the same key is written with conditional
     /// puts even into a created table: a batch would let the second replace the first.
     @Test func keysThatMayMeetWithinOneSourceAreWrittenConditionally() async throws {
