@@ -93,7 +93,9 @@ final class StreamLog {
 
     func makeShard(parent: StreamShard?, low: UInt64, high: UInt64) -> StreamShard {
         shardCounter += 1
-        let id = String(format: "shardId-%020lu-%08x", UInt(createdAt) * 1000 + UInt(shardCounter), UInt32(truncatingIfNeeded: Table.hash(Array(arn.utf8)) &+ UInt64(shardCounter)))
+        let id = String(
+            format: "shardId-%020lu-%08x", UInt(createdAt) * 1000 + UInt(shardCounter),
+            UInt32(truncatingIfNeeded: Table.hash(Array(arn.utf8)) &+ UInt64(shardCounter)))
         let shard = StreamShard(id: id, parentId: parent?.id, low: low, high: high, startingSequence: nextSequence)
         shards.append(shard)
         return shard
@@ -258,7 +260,8 @@ extension Store {
     /// Validates a StreamSpecification; returns the view type to enable, or nil to disable.
     static func streamViewType(_ specification: JSON) throws(APIError) -> String? {
         guard let enabled = specification["StreamEnabled"]?.boolValue else {
-            throw .validation("1 validation error detected: Value null at 'streamSpecification.streamEnabled' failed to satisfy constraint: Member must not be null")
+            throw .validation(
+                "1 validation error detected: Value null at 'streamSpecification.streamEnabled' failed to satisfy constraint: Member must not be null")
         }
         guard enabled else { return nil }
         guard let viewType = specification["StreamViewType"]?.stringValue, StreamLog.viewTypes.contains(viewType) else {
@@ -275,7 +278,9 @@ extension Store {
             throw Self.unsupported(member, "UpdateTable")
         }
         guard let specification = json["StreamSpecification"] else {
-            throw APIError.validation("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required")
+            throw APIError.validation(
+                "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"
+            )
         }
         let viewType = try Self.streamViewType(specification)
         table.lock.lock()
@@ -439,7 +444,9 @@ extension Store {
         if Double(now - iterator.issuedAt) / 1000 > streamSettings.iteratorLifetime {
             throw APIError(
                 type: "ExpiredIteratorException",
-                message: "Iterator expired. The iterator was created at time \(iterator.issuedAt) while right now it is \(now) (lifetime \(streamSettings.iteratorLifetime) s)")
+                message:
+                    "Iterator expired. The iterator was created at time \(iterator.issuedAt) while right now it is \(now) (lifetime \(streamSettings.iteratorLifetime) s)"
+            )
         }
         let table = try self.table(iterator.table)
         table.lock.lock()
@@ -475,10 +482,13 @@ extension Store {
     static func append(_ record: StreamRecord, viewType: String, to out: inout [UInt8]) {
         var eventID = String(format: "%016llx", Table.hash(Array(String(record.sequence).utf8)))
         eventID += String(format: "%016llx", record.sequence)
-        out += Array(#"{"eventID":"\#(eventID)","eventName":"\#(record.eventName)","eventVersion":"1.1","eventSource":"aws:dynamodb","awsRegion":"us-east-1","dynamodb":{"#.utf8)
+        out += Array(
+            #"{"eventID":"\#(eventID)","eventName":"\#(record.eventName)","eventVersion":"1.1","eventSource":"aws:dynamodb","awsRegion":"us-east-1","dynamodb":{"#
+                .utf8)
         out += Array(#""ApproximateCreationDateTime":\#(record.createdAt),"Keys":"#.utf8) + record.keys
         if let image = record.newImage { out += Array(#","NewImage":"#.utf8) + image }
         if let image = record.oldImage { out += Array(#","OldImage":"#.utf8) + image }
-        out += Array(#","SequenceNumber":"\#(StreamLog.sequenceText(record.sequence))","SizeBytes":\#(record.sizeBytes),"StreamViewType":"\#(viewType)"}}"#.utf8)
+        out += Array(
+            #","SequenceNumber":"\#(StreamLog.sequenceText(record.sequence))","SizeBytes":\#(record.sizeBytes),"StreamViewType":"\#(viewType)"}}"#.utf8)
     }
 }

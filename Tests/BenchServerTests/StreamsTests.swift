@@ -154,7 +154,8 @@ struct BenchServerStreamsTests {
         let numbers = records.map(sequenceNumber)
         #expect(numbers == numbers.sorted() && Set(numbers).count == 4)
         #expect(numbers.allSatisfy { $0.count == 27 && UInt64($0) == nil })
-        #expect(records.allSatisfy { $0["dynamodb"]?["StreamViewType"]?.stringValue == "NEW_AND_OLD_IMAGES" && $0["eventSource"]?.stringValue == "aws:dynamodb" })
+        #expect(
+            records.allSatisfy { $0["dynamodb"]?["StreamViewType"]?.stringValue == "NEW_AND_OLD_IMAGES" && $0["eventSource"]?.stringValue == "aws:dynamodb" })
 
         // AT_SEQUENCE_NUMBER and AFTER_SEQUENCE_NUMBER start at and after a record; LATEST sees only what comes next.
         func page(_ type: String, _ sequence: String? = nil) throws -> [String] {
@@ -170,7 +171,8 @@ struct BenchServerStreamsTests {
                 "ShardIterator"]?.stringValue)
         #expect(await caller.call("PutItem", #"{"TableName":"\#(table)","Item":{"pk":{"S":"c"}}}"#).0.answer != nil)
         let after = try streams.answer("GetRecords", .object(["ShardIterator": .string(latest)]))["Records"]?.arrayValue ?? []
-        #expect(try after.map(ChangeRecord.init) == [ChangeRecord(event: "INSERT", keys: try item(#"{"pk":{"S":"c"}}"#), newImage: try item(#"{"pk":{"S":"c"}}"#))])
+        #expect(
+            try after.map(ChangeRecord.init) == [ChangeRecord(event: "INSERT", keys: try item(#"{"pk":{"S":"c"}}"#), newImage: try item(#"{"pk":{"S":"c"}}"#))])
     }
 
     @Test("--stream-split-every closes shards and opens children: read parents first, every key's changes arrive once and in order")
@@ -309,10 +311,12 @@ struct BenchServerStreamsTests {
                     "SequenceNumber": .string("4" + String(repeating: "9", count: 26)),
                 ])) == .error("ValidationException"))
         #expect(
-            try streams.call("GetShardIterator", .object(["StreamArn": .string(arn), "ShardId": .string(shard), "ShardIteratorType": .string("AT_SEQUENCE_NUMBER")]))
+            try streams.call(
+                "GetShardIterator", .object(["StreamArn": .string(arn), "ShardId": .string(shard), "ShardIteratorType": .string("AT_SEQUENCE_NUMBER")]))
                 == .error("ValidationException"))
         #expect(
-            try streams.call("GetShardIterator", .object(["StreamArn": .string(arn), "ShardId": .string("shardId-nope"), "ShardIteratorType": .string("LATEST")]))
+            try streams.call(
+                "GetShardIterator", .object(["StreamArn": .string(arn), "ShardId": .string("shardId-nope"), "ShardIteratorType": .string("LATEST")]))
                 == .error("ResourceNotFoundException"))
         #expect(try streams.call("DescribeStream", .object(["StreamArn": .string(arn + "x")])) == .error("ResourceNotFoundException"))
         #expect(try streams.call("GetRecords", .object(["ShardIterator": .string(old), "Limit": .number("1001")])) == .error("ValidationException"))

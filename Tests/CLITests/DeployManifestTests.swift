@@ -115,7 +115,8 @@ struct DeployManifestTests {
         try DeployValidator.edit(root, job, "  parallelism: 4", "  parallelism: 6")
         try DeployValidator.edit(root, job, "      restartPolicy: Never", "      restartPolicy: OnFailure")
         try DeployValidator.edit(root, job, "          containerName: migrate", "          containerName: migrator")
-        try DeployValidator.edit(root, "deploy/kubernetes/serviceaccount.yaml", "    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/dynamo-migrate\n", "")
+        try DeployValidator.edit(
+            root, "deploy/kubernetes/serviceaccount.yaml", "    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/dynamo-migrate\n", "")
 
         let report = try DeployValidator.validate(root)
         let name = "Job/dynamo-migrate-orders"
