@@ -174,7 +174,7 @@ let package = Package(
             dependencies: [
                 "Backup", "TableIO", "RunState", "TestSupport", "DynamoCore", "DynamoClient", "ZlibSupport", "Mappings", "S3Client", "AWSAuth",
             ]),
-        .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "TestSupport", "S3Client", "AWSAuth", "DynamoClient", "DynamoCore", "RunState"]),
+        .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "Mappings", "TestSupport", "S3Client", "AWSAuth", "DynamoClient", "DynamoCore", "RunState"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         .testTarget(name: "BenchServerTests", dependencies: ["DynamoClient", "DynamoCore", "ZlibSupport", "TestSupport"]),
     ]

@@ -22,6 +22,8 @@ final class Store: @unchecked Sendable {
     let unprocessedRate: Double
     /// The provisioned throughput every table gets (`--read-capacity`, `--write-capacity`).
     let capacity: ProvisionedCapacity
+    /// Shards, splits and iterator lifetime of the tables' streams (Streams.swift).
+    var streamSettings = StreamSettings()
 
     init(unprocessedRate: Double, capacity: ProvisionedCapacity = ProvisionedCapacity()) {
         self.unprocessedRate = unprocessedRate
@@ -55,6 +57,9 @@ final class Store: @unchecked Sendable {
         guard request.method == "POST" else {
             return .ok(Array("{\"healthy\":true}".utf8))
         }
+        if let target = request.target, target.hasPrefix(Self.streamsPrefix) {
+            return handleStreams(target.dropFirst(Self.streamsPrefix.count), request.body)
+        }
         let prefix = "DynamoDB_20120810."
         guard let target = request.target, target.hasPrefix(prefix) else {
             return .error("UnknownOperationException", "")
@@ -71,6 +76,7 @@ final class Store: @unchecked Sendable {
             case "CreateTable": return .ok(try createTable(JSON.parse(request.body)))
             case "DescribeTable": return .ok(try describeTable(JSON.parse(request.body)))
             case "DeleteTable": return .ok(try deleteTable(JSON.parse(request.body)))
+            case "UpdateTable": return .ok(try updateTable(JSON.parse(request.body)))
             case "ListTables": return .ok(try listTables(JSON.parse(request.body)))
             case "DescribeContinuousBackups", "UpdateContinuousBackups":
                 return .ok(try continuousBackups(JSON.parse(request.body), update: operation == "UpdateContinuousBackups"))

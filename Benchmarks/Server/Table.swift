@@ -57,6 +57,8 @@ final class Table: @unchecked Sendable {
     var tags: [(key: String, value: String)] = []
     /// Provisioned throughput when the server was started with capacity (nil: unlimited).
     var capacity: TableCapacity?
+    /// Its DynamoDB Streams, oldest first (see Streams.swift); every write below is recorded in the last one while enabled.
+    var streams: [StreamLog] = []
 
     init(name: String, request: JSON, partitionKey: KeyAttributeDefinition, sortKey: KeyAttributeDefinition?) {
         self.name = name
@@ -149,11 +151,13 @@ final class Table: @unchecked Sendable {
         let i = lowerBound(b, item.hash, item.key)
         if i < buckets[b].count && buckets[b][i].hash == item.hash && buckets[b][i].key == item.key {
             sizeBytes += item.size - buckets[b][i].size
+            stream?.record(old: buckets[b][i], new: item)
             buckets[b][i] = item
         } else {
             buckets[b].insert(item, at: i)
             itemCount += 1
             sizeBytes += item.size
+            stream?.record(old: nil, new: item)
         }
     }
 
@@ -174,6 +178,7 @@ final class Table: @unchecked Sendable {
         let old = buckets[b].remove(at: i)
         itemCount -= 1
         sizeBytes -= old.size
+        stream?.record(old: old, new: nil)
         return old
     }
 

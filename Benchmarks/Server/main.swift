@@ -2,10 +2,15 @@
 //
 // Usage: dynamo-bench-server [--port P] [--unprocessed-rate F]
 //                            [--read-capacity RCU] [--write-capacity WCU] [--burst-seconds S]
-//                            [--seed-table NAME --items N [--item-bytes B] [--first-key K]]...
+//                            [--seed-table NAME --items N [--item-bytes B] [--first-key K] [--stream VIEW]]...
+//                            [--stream-shards N] [--stream-split-every N] [--stream-split-children 1|2]
+//                            [--stream-iterator-lifetime SECONDS] [--write-load RATE [--write-load-seconds S]]
 // With a capacity, every table is provisioned with it: calls beyond it are throttled as DynamoDB does
 // (UnprocessedItems, ProvisionedThroughputExceededException), with up to S (default 300) seconds of
 // unused capacity banked as burst.
+// --write-load changes every seeded table that has a --stream RATE times a second for S seconds (default 60),
+// from inside the server (WriteLoad.swift): the steady write load of a following benchmark.
+// DynamoDB Streams (DynamoDBStreams_20120810.*) are served on the same port: see Streams.swift.
 // Prints `dynamo-bench-server listening on http://127.0.0.1:PORT` once seeded and ready.
 import DynamoCore
 import Foundation
@@ -18,13 +23,15 @@ struct Options {
     var port = 0
     var unprocessedRate = 0.0
     var capacity = ProvisionedCapacity()
-    var seeds: [(table: String, items: Int, itemBytes: Int, firstKey: Int)] = []
+    var seeds: [(table: String, items: Int, itemBytes: Int, firstKey: Int, stream: String?)] = []
+    var streams = StreamSettings()
+    var writeLoad: WriteLoad?
 }
 
 func usage(_ message: String) -> Never {
     FileHandle.standardError.write(
         Data(
-            "dynamo-bench-server: \(message)\nusage: dynamo-bench-server [--port P] [--unprocessed-rate F] [--read-capacity RCU] [--write-capacity WCU] [--burst-seconds S] [--seed-table NAME --items N [--item-bytes B] [--first-key K]]...\n"
+            "dynamo-bench-server: \(message)\nusage: dynamo-bench-server [--port P] [--unprocessed-rate F] [--read-capacity RCU] [--write-capacity WCU] [--burst-seconds S] [--seed-table NAME --items N [--item-bytes B] [--first-key K] [--stream VIEW]]... [--stream-shards N] [--stream-split-every N] [--stream-split-children 1|2] [--stream-iterator-lifetime SECONDS] [--write-load RATE [--write-load-seconds S]]\n"
                 .utf8))
     exit(2)
 }
@@ -53,7 +60,7 @@ func parseOptions(_ arguments: [String]) -> Options {
             guard let seconds = Double(value(argument)), seconds.isFinite, seconds >= 0 else { usage("--burst-seconds takes seconds (0 or more)") }
             options.capacity.burstSeconds = seconds
         case "--seed-table":
-            options.seeds.append((value(argument), 0, 400, 0))
+            options.seeds.append((value(argument), 0, 400, 0, nil))
         case "--items":
             guard !options.seeds.isEmpty else { usage("--items follows --seed-table") }
             guard let n = Int(value(argument)), n >= 0 else { usage("--items takes a count") }
@@ -67,6 +74,30 @@ func parseOptions(_ arguments: [String]) -> Options {
             guard !options.seeds.isEmpty else { usage("--first-key follows --seed-table") }
             guard let n = Int(value(argument)), n >= 0 else { usage("--first-key takes a number") }
             options.seeds[options.seeds.count - 1].firstKey = n
+        case "--stream":
+            guard !options.seeds.isEmpty else { usage("--stream follows --seed-table") }
+            let view = value(argument)
+            guard StreamLog.viewTypes.contains(view) else { usage("--stream takes \(StreamLog.viewTypes.sorted().joined(separator: ", "))") }
+            options.seeds[options.seeds.count - 1].stream = view
+        case "--stream-shards":
+            guard let n = Int(value(argument)), (1...1024).contains(n) else { usage("--stream-shards takes 1...1024") }
+            options.streams.initialShards = n
+        case "--stream-split-every":
+            guard let n = Int(value(argument)), n >= 0 else { usage("--stream-split-every takes a record count (0: never)") }
+            options.streams.splitEvery = n
+        case "--stream-split-children":
+            guard let n = Int(value(argument)), n == 1 || n == 2 else { usage("--stream-split-children takes 1 or 2") }
+            options.streams.children = n
+        case "--stream-iterator-lifetime":
+            guard let n = Double(value(argument)), n > 0 else { usage("--stream-iterator-lifetime takes seconds") }
+            options.streams.iteratorLifetime = n
+        case "--write-load":
+            guard let n = Int(value(argument)), n > 0 else { usage("--write-load takes changes per second") }
+            options.writeLoad = WriteLoad(rate: n, seconds: options.writeLoad?.seconds ?? 60)
+        case "--write-load-seconds":
+            guard let n = Double(value(argument)), n > 0 else { usage("--write-load-seconds takes seconds") }
+            guard options.writeLoad != nil else { usage("--write-load-seconds follows --write-load") }
+            options.writeLoad?.seconds = n
         case "-h", "--help":
             usage("help")
         default:
@@ -88,12 +119,19 @@ signal(SIGPIPE, SIG_IGN)
 
 let options = parseOptions(Array(CommandLine.arguments.dropFirst()))
 let store = Store(unprocessedRate: options.unprocessedRate, capacity: options.capacity)
+store.streamSettings = options.streams
 for seed in options.seeds {
     let started = Date()
     do {
         try Seeder.seed(store, table: seed.table, items: seed.items, itemBytes: seed.itemBytes, firstKey: seed.firstKey)
     } catch {
         usage("cannot seed \(seed.table): \(error)")
+    }
+    // The stream starts after the seed: the seeded items are the table's content, not changes.
+    if let view = seed.stream, let table = try? store.table(seed.table) {
+        table.lock.lock()
+        table.enableStream(viewType: view, settings: options.streams)
+        table.lock.unlock()
     }
     FileHandle.standardError.write(
         Data(
@@ -108,6 +146,13 @@ do {
     server = try HTTPServer(port: options.port) { request in store.handle(request) }
 } catch {
     usage("cannot listen: \(error)")
+}
+if let load = options.writeLoad {
+    let streamed = options.seeds.filter { $0.stream != nil }
+    if streamed.isEmpty { usage("--write-load needs a seeded table with --stream") }
+    for seed in streamed {
+        if let table = try? store.table(seed.table) { load.start(on: table, items: seed.items) }
+    }
 }
 // Written straight to the descriptor: a pipe-reading script sees the line at once.
 FileHandle.standardOutput.write(Data("dynamo-bench-server listening on http://127.0.0.1:\(server.port)\n".utf8))
