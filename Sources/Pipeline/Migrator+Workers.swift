@@ -278,6 +278,11 @@ extension Migrator {
             }
         }
 
+        sourceBarrier.withLock { barrier in
+            barrier = { [self] target, position in
+                try await self.waitForEarlierSources(of: target, before: position, store: store, share: share)
+            }
+        }
         do {
             try await copyTargets(prepared, ledger: ledger, deadLetters: deadLetters)
         } catch {
@@ -307,6 +312,42 @@ extension Migrator {
                 at: options.clock.date, kind: interrupted ? .interrupted : .finished, owner: owner,
                 message: "\(report.itemsWritten) items written"), to: events)
         return report
+    }
+
+    /// Waits until every worker has copied its segments of the sources of `target` before `position`.
+    ///
+    /// A merged target's conflict policy is decided by source order (keep-existing: the first source's
+    /// item stays; overwrite: the last one's wins; fail: a second item for a key is a conflict) and so
+    /// are its write modes (``TargetWriteMode``). One process copies a target's sources one after
+    /// another; in a job of many workers a worker still copying source 1 while another starts source 2
+    /// would let a source-1 item land after a source-2 item for the same key. So no worker starts a
+    /// later source before all workers' checkpoints show the earlier ones done. A worker that died is
+    /// restarted by the scheduler with its index and finishes its share; the others wait for it.
+    func waitForEarlierSources(of target: PreparedTarget, before position: Int, store: any AsyncStateStore, share: WorkerShare) async throws {
+        let keys = target.sources.prefix(position).map { MigrationCheckpoint.sourceKey(target: target.target.name, source: $0.source.table) }
+        var lastSaid: ContinuousClock.Instant?
+        while !isStopping {
+            var pending: [Int] = []
+            for worker in 0..<share.job.workers {
+                let owned = keys.map { ($0, share.job.segments(of: $0, for: worker)) }.filter { !$0.1.isEmpty }
+                if owned.isEmpty { continue }
+                let checkpoint = try await store.loadRecord(WorkerCheckpoint.self, from: WorkerStateNames.checkpoint(worker))?.record.checkpoint
+                let done = owned.allSatisfy { key, segments in
+                    guard let progress = checkpoint?.sources[key] else { return false }
+                    return segments.allSatisfy { segment in progress.segments.first { $0.segment == segment }?.done == true }
+                }
+                if !done { pending.append(worker) }
+            }
+            if pending.isEmpty { return }
+            let now = options.clock.now
+            if lastSaid.map({ now - $0 >= .seconds(30) }) ?? true {
+                lastSaid = now
+                // A warning so it shows without --verbose: a worker that waits on others is what an operator looks for.
+                logger.warning(
+                    "\(target.target.name): waiting for worker\(pending.count == 1 ? "" : "s") \(pending.map(String.init).joined(separator: ", ")) to finish \(keys.joined(separator: ", ")) before source \(position + 1) (merge order)")
+            }
+            try await options.clock.sleep(for: .seconds(1))
+        }
     }
 
     /// Records that this process was fenced off, and returns the error to stop with.

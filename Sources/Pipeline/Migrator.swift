@@ -192,6 +192,9 @@ public final class Migrator: Sendable {
     public let options: MigrationOptions
     let logger: Logger
     let stopRequested = Mutex(false)
+    /// Set by ``runAsWorker(store:)``: waits until every worker has copied the sources of a target
+    /// before the given position (see ``waitForEarlierSources(of:before:store:share:)``).
+    let sourceBarrier = Mutex<(@Sendable (PreparedTarget, Int) async throws -> Void)?>(nil)
     let live = Mutex<[String: PipelineStatistics]>([:])
     let created = Mutex<[String]>([])
     let expected = Mutex(0)
@@ -451,6 +454,11 @@ public final class Migrator: Sendable {
         // One after another, in mapping order: the policies' outcome and the write modes depend on it.
         for (position, (source, description)) in prepared.sources.enumerated() {
             if isStopping { return }
+            // In a job of many workers, "one after another" must hold across processes too.
+            if position > 0, let barrier = sourceBarrier.withLock({ $0 }) {
+                try await barrier(prepared, position)
+                if isStopping { return }
+            }
             try await migrateSource(
                 source, description: description, position: position, into: prepared, writeLimiter: writeLimiter,
                 ledger: ledger, deadLetters: deadLetters)

@@ -183,6 +183,55 @@ struct WorkersCLITests {
         try await cleanUp(job)
     }
 
+    @Test("a merged target's sources keep their order across workers: the workers holding only source 2 wait for source 1")
+    func mergeOrderAcrossWorkers() async throws {
+        // Two sources with the same keys and different values, conflict: overwrite (the last source wins).
+        // With 2 segments per source dealt round-robin, workers 0 and 1 copy source 1 and workers 2 and 3
+        // source 2. Workers 2 and 3 start first: without waiting they would write source 2, exit, and then
+        // source 1 would overwrite it. They must wait until workers 0 and 1 have finished source 1.
+        let first = try await makeTable(client, prefix: "wmerge-a")
+        let second = try await makeTable(client, prefix: "wmerge-b")
+        let keys = (0..<60).map { "item-\($0)" }
+        try await writeAll(client, first, keys.map { ["pk": .s($0), "from": .s("first")] })
+        let secondItems: [Item] = keys.map { ["pk": .s($0), "from": .s("second")] }
+        try await writeAll(client, second, secondItems)
+        let target = TestEnvironment.uniqueTableName("wmerge-tgt")
+        let mapping = TestEnvironment.temporaryDirectory("wmerge").appendingPathComponent("mapping.yaml")
+        try Data(
+            """
+            version: 1
+            tables:
+              - target: \(target)
+                conflict: overwrite
+                sources:
+                  - table: \(first)
+                  - table: \(second)
+
+            """.utf8
+        ).write(to: mapping)
+        let job = Job(source: first, target: target, control: TestEnvironment.uniqueTableName("wmerge-ctl"), mapping: mapping.path, items: secondItems)
+        defer { Task { [client] in for t in [first, second, target, job.control] { try? await client.deleteTable(t) } } }
+        func start(_ index: Int) throws -> Worker {
+            try Worker(arguments(job, ["--worker", "\(index)/4", "--segments", "2", "--page-size", "10"]))
+        }
+        let late = try [start(2), start(3)]
+        // Both have taken their index and are waiting (they say so) while source 1 is not copied.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            let said = late.allSatisfy { (try? String(contentsOf: $0.err, encoding: .utf8))?.contains("to finish") == true }
+            if said || late.contains(where: { !$0.process.isRunning }) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(late.allSatisfy { $0.process.isRunning }, "workers holding only source 2 must wait for source 1")
+        let early = try [start(0), start(1)]
+        for (index, worker) in (early + late).enumerated() {
+            let run = try await worker.finish()
+            #expect(run.status == 0, "worker \(index): \(run.stderr)")
+        }
+        let copied = try await scanAll(client, target)
+        #expect(Set(copied) == Set(secondItems), "overwrite: every key holds the second source's item")
+    }
+
     @Test("the same index started twice: the first is fenced off with a clear message, the second finishes the copy")
     func sameIndexTwice() async throws {
         let job = try await makeJob("wtwice", items: 100)
