@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "Mappings",
             dependencies: [
-                "DynamoCore",
+                "DynamoCore", "AWSAuth",
                 .product(name: "Yams", package: "Yams"),
             ]),
         // The shared lower layer under every engine, part 1: every record a run keeps (checkpoints,
@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "Backup",
             dependencies: [
-                "DynamoCore", "DynamoClient", "S3Client", "ZlibSupport", "Mappings", "TableIO", "RunState",
+                "DynamoCore", "AWSAuth", "DynamoClient", "S3Client", "ZlibSupport", "Mappings", "TableIO", "RunState",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

@@ -1,3 +1,4 @@
+import AWSAuth
 import DynamoClient
 import Foundation
 import Mappings
@@ -30,6 +31,8 @@ public struct BackupRule: Sendable, Equatable {
     /// The newest AVAILABLE on-demand backup must be younger than this; nil when no on-demand backups are required.
     public var rpoSeconds: Double?
     public var retention: Retention
+    /// `replicate-to:`: where the table's replicas (`backup replicate`) must be, and how fresh; nil when not required.
+    public var replicateTo: ReplicationRule? = nil
 
     public init(
         name: String, tables: [String], exclude: [String] = [], pitrRequired: Bool = true,
@@ -38,6 +41,16 @@ public struct BackupRule: Sendable, Equatable {
         self.name = name; self.tables = tables; self.exclude = exclude; self.pitrRequired = pitrRequired
         self.pitrRecoveryPeriodDays = pitrRecoveryPeriodDays; self.rpoSeconds = rpoSeconds; self.retention = retention
     }
+}
+
+/// `replicate-to:` of a rule: the region (and optionally profile, role and endpoint) a replica must be
+/// kept in, and the most its newest replica may lag behind.
+public struct ReplicationRule: Sendable, Equatable {
+    public var connection: Connection
+    public var rpoSeconds: Double
+    public init(connection: Connection, rpoSeconds: Double) { self.connection = connection; self.rpoSeconds = rpoSeconds }
+    /// The region (required in the file).
+    public var region: String { connection.region ?? "" }
 }
 
 /// Grandfather-father-son retention: keep the newest backup of each of the last `dailyDays` UTC
@@ -87,7 +100,7 @@ extension BackupPolicy {
         guard top["version"]?.int == 1 else { throw fail(top["version"] ?? root, "`version: 1` is required") }
         guard let list = top["policies"]?.sequence, !list.isEmpty else { throw fail(top["policies"] ?? root, "`policies:` must list at least one rule") }
         var rules: [BackupRule] = []
-        let known: Set<String> = ["name", "tables", "exclude", "pitr", "rpo", "retention"]
+        let known: Set<String> = ["name", "tables", "exclude", "pitr", "rpo", "retention", "replicate-to"]
         for node in list {
             guard let m = node.mapping else { throw fail(node, "each policy is a mapping") }
             for (key, _) in m where !known.contains(key.string ?? "") {
@@ -134,6 +147,31 @@ extension BackupPolicy {
                     rule.rpoSeconds = seconds
                 }
             }
+            if let replicate = m["replicate-to"] {
+                guard let rm = replicate.mapping else {
+                    throw fail(replicate, "replicate-to must be a mapping (region, rpo, and optionally profile, role-arn, endpoint)")
+                }
+                let keys = ["region", "rpo", "profile", "role-arn", "endpoint"]
+                for (key, _) in rm where !keys.contains(key.string ?? "") {
+                    throw fail(key, "unknown key '\(key.string ?? "?")' in replicate-to (expected \(keys.joined(separator: ", ")))")
+                }
+                func text(_ key: String) throws(BackupPolicyError) -> String? {
+                    guard let node = rm[key] else { return nil }
+                    guard let value = node.string, !value.trimmingCharacters(in: .whitespaces).isEmpty else {
+                        throw fail(node, "replicate-to.\(key) must be text")
+                    }
+                    return value
+                }
+                guard let region = try text("region") else { throw fail(replicate, "replicate-to needs `region:` (e.g. us-west-2)") }
+                guard let rpoNode = rm["rpo"], let rpoText = rpoNode.string, let seconds = parseDurationSeconds(rpoText), seconds > 0 else {
+                    throw fail(rm["rpo"] ?? replicate, "replicate-to.rpo must be a duration such as 24h, 90m or 1d")
+                }
+                let roleArn = try text("role-arn")
+                if let roleArn, let problem = Connection.roleArnProblem(roleArn) { throw fail(rm["role-arn"], "replicate-to.role-arn: \(problem)") }
+                rule.replicateTo = ReplicationRule(
+                    connection: Connection(profile: try text("profile"), region: region, roleArn: roleArn, endpoint: try text("endpoint")),
+                    rpoSeconds: seconds)
+            }
             if let retention = m["retention"] {
                 guard let rm = retention.mapping else { throw fail(retention, "retention must be a mapping (daily, weekly, monthly)") }
                 for (key, _) in rm where !["daily", "weekly", "monthly"].contains(key.string ?? "") {
@@ -165,6 +203,12 @@ public enum PolicyViolation: Sendable, Equatable, Codable, CustomStringConvertib
     case rpoExceeded(newestAgeSeconds: Double, rpoSeconds: Double)
     /// Retention periods (days `2026-11-03`, weeks `2026-W44`, months `2026-10`) with no backup.
     case retentionGap(level: String, missing: [String])
+    /// `replicate-to:` names a region with no replica of the table (`backup replicate`).
+    case noReplica(region: String)
+    /// The newest replica is older than `replicate-to.rpo`.
+    case replicaRPOExceeded(region: String, newestAgeSeconds: Double, rpoSeconds: Double)
+    /// The newest replica's recorded checksums differ, or its backup is no longer AVAILABLE there.
+    case replicaUnusable(region: String, backupArn: String, reason: String)
 
     public var description: String {
         switch self {
@@ -175,6 +219,10 @@ public enum PolicyViolation: Sendable, Equatable, Codable, CustomStringConvertib
         case .retentionGap(let level, let missing):
             let shown = missing.prefix(5).joined(separator: ", ")
             return "\(missing.count) \(level) period\(missing.count == 1 ? "" : "s") without a backup (\(shown)\(missing.count > 5 ? ", ..." : ""))"
+        case .noReplica(let region): return "no replica in \(region) (take one with `dynamo-migrate backup replicate TABLE --to-region \(region)`)"
+        case .replicaRPOExceeded(let region, let age, let rpo):
+            return "newest replica in \(region) is \(formatSeconds(age)) old, replication RPO is \(formatSeconds(rpo))"
+        case .replicaUnusable(let region, let arn, let reason): return "newest replica in \(region) (\(arn)) cannot be trusted: \(reason)"
         }
     }
 }
@@ -401,5 +449,30 @@ public struct BackupPolicyAuditor: Sendable {
         } catch {
             throw BackupError.client(error)
         }
+    }
+}
+
+extension PolicyEngine {
+    /// Judges a table's newest replica against `replicate-to:`: there is one, it is younger than the
+    /// rule's RPO (measured from when the source's checksum was taken), its recorded source and replica
+    /// checksums are equal, and its backup is still AVAILABLE (`backupStatus`, nil when not looked up).
+    public static func evaluateReplica(
+        rule: ReplicationRule, newest: ReplicaRecord?, backupStatus: String?, now: Date
+    ) -> [PolicyViolation] {
+        guard let newest else { return [.noReplica(region: rule.region)] }
+        var violations: [PolicyViolation] = []
+        let age = now.timeIntervalSince(newest.checksumTakenAt)
+        if age > rule.rpoSeconds {
+            violations.append(.replicaRPOExceeded(region: rule.region, newestAgeSeconds: age, rpoSeconds: rule.rpoSeconds))
+        }
+        if newest.sourceChecksum != newest.replicaChecksum {
+            violations.append(
+                .replicaUnusable(
+                    region: rule.region, backupArn: newest.backupArn,
+                    reason: "its recorded checksum \(newest.replicaChecksum) differs from the source's \(newest.sourceChecksum)"))
+        } else if let backupStatus, backupStatus != "AVAILABLE" {
+            violations.append(.replicaUnusable(region: rule.region, backupArn: newest.backupArn, reason: "its backup is \(backupStatus)"))
+        }
+        return violations
     }
 }

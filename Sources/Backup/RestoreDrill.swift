@@ -43,6 +43,8 @@ public struct DrillOptions: Sendable {
     public var keepScratchTable: Bool
     public var segments: Int
     public var timeout: Duration
+    /// Recorded with the drill first (e.g. the region and account it restored in).
+    public var notes: [String] = []
     public init(rtoSeconds: Double? = nil, keepScratchTable: Bool = false, segments: Int = 4, timeout: Duration = .seconds(6 * 3600)) {
         self.rtoSeconds = rtoSeconds; self.keepScratchTable = keepScratchTable; self.segments = segments; self.timeout = timeout
     }
@@ -101,7 +103,7 @@ public struct RestoreDrill: Sendable {
             table: table, scratchTable: scratch, sourceKind: source.kind, sourceReference: "", startedAt: now,
             phases: [], measuredRTOSeconds: 0, rtoTargetSeconds: options.rtoSeconds, expectedChecksum: nil,
             expectedFrom: "", actualChecksum: nil, validation: .notCompared,
-            kept: options.keepScratchTable, notes: [], error: nil)
+            kept: options.keepScratchTable, notes: options.notes, error: nil)
         let started = ContinuousClock.now
         var phaseStart = started
         func endPhase(_ name: String) {

@@ -1,4 +1,5 @@
 // Decommission: deletes tables only with proof: verified data, a verified backup, no deletion protection, and a confirmation.
+import AWSAuth
 import DynamoClient
 import Foundation
 import Mappings
@@ -35,27 +36,47 @@ public struct DecommissionCandidate: Sendable {
 /// Content checksums of tables as they are now (one scan per table per run), so each proof is checked
 /// against the present, not only against what was recorded.
 public final class LiveChecksums: Sendable {
+    /// The source side's client: the one decommissioned tables are read (and deleted) with.
     let client: DynamoDBClient
+    /// The client of each source and target (targets may be in another account or region).
+    let clients: TableClients
     private let cache = Mutex<[String: ContentChecksum]>([:])
+    private let targetCache = Mutex<[String: ContentChecksum]>([:])
     private let verifications = Mutex<[String: TargetVerification]>([:])
 
-    public init(client: DynamoDBClient) { self.client = client }
+    public convenience init(client: DynamoDBClient) { self.init(clients: TableClients(client)) }
 
+    public init(clients: TableClients) {
+        self.client = clients.source
+        self.clients = clients
+    }
+
+    /// The checksum of a source (decommission candidate) table.
     public func checksum(of table: TableDescription) async throws -> ContentChecksum {
         if let known = cache.withLock({ $0[table.name] }) { return known }
-        let value = try await Self.scan(table, client: client)
+        let value = try await Self.scan(table, client: clients.source(table.name))
         cache.withLock { $0[table.name] = value }
         return value
     }
 
     public func checksum(ofTable name: String) async throws -> ContentChecksum? {
-        guard let table = try await client.describeTableIfExists(name) else { return nil }
+        guard let table = try await clients.source(name).describeTableIfExists(name) else { return nil }
         return try await checksum(of: table)
+    }
+
+    /// The checksum of a target table, read through the target's client.
+    public func checksum(ofTarget name: String) async throws -> ContentChecksum? {
+        if let known = targetCache.withLock({ $0[name] }) { return known }
+        let client = clients.target(name)
+        guard let table = try await client.describeTableIfExists(name) else { return nil }
+        let value = try await Self.scan(table, client: client)
+        targetCache.withLock { $0[name] = value }
+        return value
     }
 
     /// A new scan, bypassing the cache: what the table holds at this moment.
     public func rescan(_ table: TableDescription) async throws -> ContentChecksum {
-        try await Self.scan(table, client: client)
+        try await Self.scan(table, client: clients.source(table.name))
     }
 
     static func scan(_ table: TableDescription, client: DynamoDBClient) async throws -> ContentChecksum {
@@ -69,7 +90,7 @@ public final class LiveChecksums: Sendable {
     /// target per run.
     public func verification(of target: ResolvedTarget, in mapping: ResolvedMapping) async throws -> TargetVerification {
         if let known = verifications.withLock({ $0[target.name] }) { return known }
-        let value = try await TargetExpectation(checksummer: Checksummer(client: client)).verify(target)
+        let value = try await TargetExpectation(checksummer: Checksummer(clients: clients)).verify(target)
         verifications.withLock { $0[target.name] = value }
         return value
     }
@@ -186,7 +207,7 @@ public struct DataAccountedForCheck: DecommissionCheck {
             // is recomputed now from the tables themselves, through the current mapping.
             var missing: [String] = []
             for s in resolved.sources {
-                if try await c.live.client.describeTableIfExists(s.table) == nil { missing.append(s.table) }
+                if try await c.live.clients.source(s.table).describeTableIfExists(s.table) == nil { missing.append(s.table) }
             }
             if missing.isEmpty {
                 let fresh = try await c.live.verification(of: resolved, in: c.mapping)
@@ -210,7 +231,7 @@ public struct DataAccountedForCheck: DecommissionCheck {
                         "source \(unexplained.joined(separator: ", ")) of target \(target) no longer exists, and no decommission deleted it",
                         "find out what happened to it; its data may be only in a backup")
                 }
-                guard let targetNow = try await c.live.checksum(ofTable: target),
+                guard let targetNow = try await c.live.checksum(ofTarget: target),
                     targetNow.itemCount == record.actual.itemCount, targetNow.digest == record.actual.hash.hex
                 else {
                     return refuse("target \(target) changed since it was verified", verifyAgain)
@@ -375,5 +396,42 @@ public struct DeletionProtectionCheck: DecommissionCheck {
         return CheckResult(
             name: name, passed: false, evidence: "on",
             remedy: "pass --disable-deletion-protection to turn it off as part of the decommission")
+    }
+}
+
+/// The identity that would delete a table is the one `verify` read it with: same account (STS
+/// `GetCallerIdentity`), region and endpoint. Proof taken in one account or region says nothing about a
+/// table of the same name in another. Records both identities as evidence.
+public struct VerifiedIdentityCheck: DecommissionCheck {
+    public let name = "same identity as verify"
+    /// Who this run would delete `table` as.
+    public let deletingIdentity: @Sendable (_ table: String) async -> ConnectionIdentity
+
+    public init(deletingIdentity: @escaping @Sendable (_ table: String) async -> ConnectionIdentity) {
+        self.deletingIdentity = deletingIdentity
+    }
+
+    public func evaluate(_ c: DecommissionCandidate) async throws -> CheckResult {
+        let table = c.table.name
+        let now = await deletingIdentity(table)
+        let recorded = (c.verification?.targets ?? []).filter { c.targets.contains($0.target) }
+            .flatMap { t in t.sources.filter { $0.table == table }.map { (target: t.target, source: $0.identity, targetIdentity: t.identity) } }
+        let proved = recorded.compactMap { r in r.source.map { (r.target, $0, r.targetIdentity) } }
+        guard !proved.isEmpty else {
+            return CheckResult(
+                name: name, passed: true,
+                evidence: "deleting as \(now); no identity recorded by verify for \(table) (a record from before identities, or a table not migrated)")
+        }
+        for (target, identity, targetIdentity) in proved where !identity.isSamePlace(as: now) {
+            return CheckResult(
+                name: name, passed: false,
+                evidence: "verify read \(table) (for \(target)) as \(identity), but this run would delete it as \(now)",
+                remedy: "run decommission with the connection verify used (same profile, role, region and endpoint), or verify again with this one"
+                    + (targetIdentity.map { "; the target was read as \($0)" } ?? ""))
+        }
+        let targets = proved.compactMap { r in r.2.map { "\(r.0) as \($0)" } }
+        return CheckResult(
+            name: name, passed: true,
+            evidence: "deleting as \(now), as verify read it" + (targets.isEmpty ? "" : "; targets verified \(targets.joined(separator: "; "))"))
     }
 }

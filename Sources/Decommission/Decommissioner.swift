@@ -47,7 +47,10 @@ public enum DecommissionError: Error, Sendable, CustomStringConvertible {
 /// what was proven; writers must nevertheless be stopped first, because an item written between that
 /// scan and DeleteTable is lost with the table (DynamoDB has no conditional DeleteTable).
 public struct Decommissioner: Sendable {
+    /// The client decommissioned tables are read and deleted with (the mapping's source side).
     public let client: DynamoDBClient
+    /// The client of each source and target: targets may be in another account or region.
+    public let clients: TableClients
     public let mapping: ResolvedMapping
     /// The fingerprints of `mapping`'s targets (``MappingFingerprints/init(document:resolved:)``).
     public let fingerprints: MappingFingerprints
@@ -60,9 +63,11 @@ public struct Decommissioner: Sendable {
 
     public init(
         client: DynamoDBClient, mapping: ResolvedMapping, fingerprints: MappingFingerprints, options: DecommissionOptions,
-        checks: [any DecommissionCheck]? = nil, confirm: @escaping @Sendable (String) async -> Bool
+        checks: [any DecommissionCheck]? = nil, clients: TableClients? = nil, additionalChecks: [any DecommissionCheck] = [],
+        confirm: @escaping @Sendable (String) async -> Bool
     ) {
         self.client = client
+        self.clients = clients ?? TableClients(client)
         self.mapping = mapping
         self.fingerprints = fingerprints
         self.options = options
@@ -73,7 +78,7 @@ public struct Decommissioner: Sendable {
                     client: client, exportDirectories: options.exportDirectories,
                     backupRecords: BackupStateStore(directory: options.backupStateDirectory)),
                 DeletionProtectionCheck(allowDisabling: options.disableDeletionProtection),
-            ]
+            ] + additionalChecks
         self.confirm = confirm
     }
 
@@ -89,7 +94,7 @@ public struct Decommissioner: Sendable {
         // The audit log must be writable before any table is considered.
         try checkAuditLog()
         let previouslyDeleted = Set(Self.deletedTables(in: options.stateDirectory))
-        let live = LiveChecksums(client: client)
+        let live = LiveChecksums(clients: clients)
 
         // 1. Prove every table before deleting any.
         struct Proven { var name: String; var table: TableDescription?; var results: [CheckResult]; var baseline: ContentChecksum? }
@@ -97,7 +102,7 @@ public struct Decommissioner: Sendable {
         for name in mapping.decommission {
             let targets = mapping.targets.filter { $0.sources.contains { $0.table == name } }.map(\.name)
             var results: [CheckResult] = []
-            guard let table = try await client.describeTableIfExists(name) else {
+            guard let table = try await clients.source(name).describeTableIfExists(name) else {
                 let deletedBefore = previouslyDeleted.contains(name)
                 results.append(
                     CheckResult(
@@ -112,7 +117,7 @@ public struct Decommissioner: Sendable {
                 discardsData: mapping.discardData.contains(name),
                 migration: migration, verification: verification, previouslyDeleted: previouslyDeleted,
                 mappingPath: options.mappingPath, stateDirectory: options.stateDirectory,
-                endpoint: client.configuration.endpoint, live: live)
+                endpoint: clients.target.configuration.endpoint, live: live)
             for check in checks {
                 do {
                     results.append(try await check.evaluate(candidate))
@@ -171,6 +176,7 @@ public struct Decommissioner: Sendable {
         results: inout [CheckResult]
     ) async throws -> DecommissionDecision {
         let name = table.name
+        let client = clients.source(name)
         let recheck = "unchanged right before delete"
         do {
             let now = try await live.rescan(table)

@@ -12,7 +12,9 @@ struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
         abstract: "Take and list on-demand backups; verify and enforce a backup policy.",
-        subcommands: [BackupCreateCommand.self, BackupListCommand.self, BackupVerifyCommand.self, BackupEnforceCommand.self])
+        subcommands: [
+            BackupCreateCommand.self, BackupListCommand.self, BackupVerifyCommand.self, BackupEnforceCommand.self, BackupReplicateCommand.self,
+        ])
 }
 
 /// `--state-dir`, shared by backup and drill commands.
@@ -144,13 +146,22 @@ struct BackupVerifyCommand: AsyncParsableCommand {
     @Option(help: "Write Prometheus textfile-collector metrics to this file.")
     var metrics: String?
 
+    @OptionGroup var state: StateDirectoryOption
+
     @OptionGroup var outputFormat: OutputFormatOptions
 
     func run() async throws {
         try await runReportingErrors {
             let client = try global.makeClient()
             let now = Date()
-            let verdicts = try await auditPolicy(path: policy, client: client, now: now).map(\.verdict)
+            let audited = try await auditPolicy(path: policy, client: client, now: now)
+            // `replicate-to:`: the newest replica (backup replicate) of each table, in its region.
+            let replicas = try await replicaViolations(audited, store: state.store, connections: ConnectionClients(global: global), now: now)
+            let verdicts = audited.map { t in
+                var verdict = t.verdict
+                verdict.violations += replicas[t.name] ?? []
+                return verdict
+            }
             if let metrics {
                 do { try writeAtomically(Data(PolicyMetrics.text(verdicts, now: now).utf8), to: URL(fileURLWithPath: metrics)) } catch {
                     throw CLIError.failed("cannot write metrics to \(metrics): \(error)")
@@ -234,6 +245,8 @@ struct BackupEnforceCommand: AsyncParsableCommand {
                                 backups.append(PolicyBackup(arn: record.backupArn, name: record.backupName, creationDate: record.createdAt))
                             } catch { failures += 1; printError("\(t.name): \(error)") }
                         }
+                    case .noReplica, .replicaRPOExceeded, .replicaUnusable:
+                        print("\(t.name): \(violation) (run `dynamo-migrate backup replicate`)")
                     case .retentionGap:
                         // Past periods cannot be backed up after the fact: report only.
                         print("\(t.name): \(violation) (cannot be filled now; check the schedule of `backup create`)")

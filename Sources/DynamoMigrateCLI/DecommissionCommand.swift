@@ -32,6 +32,8 @@ struct DecommissionCommand: AsyncParsableCommand {
 
     @OptionGroup var arguments: MappingArguments
 
+    @OptionGroup var sides: SideConnectionOptions
+
     @Flag(help: "Really delete (after typing each table's name, or with --yes-delete). Without it, a dry run.")
     var execute = false
 
@@ -51,12 +53,13 @@ struct DecommissionCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try global.makeClient()
             let document = try? MappingLoader.load(path: arguments.mapping, env: arguments.env)
             let directory = arguments.stateDirectory(effectiveEnv: document?.env ?? arguments.env)
-            let loaded = try await LoadedMapping.load(
-                path: arguments.mapping, env: arguments.env, client: client,
+            let connections = ConnectionClients(global: global)
+            let (loaded, clients) = try await LoadedMapping.load(
+                path: arguments.mapping, env: arguments.env, connections: connections, sides: sides,
                 alsoExisting: Decommissioner.deletedTables(in: directory))
+            let client = clients.source
             var options = DecommissionOptions(stateDirectory: directory, mappingPath: arguments.mapping)
             options.execute = execute
             options.disableDeletionProtection = disableDeletionProtection
@@ -69,7 +72,11 @@ struct DecommissionCommand: AsyncParsableCommand {
             let confirmed = Set(yesDelete)
             let interactive = isatty(STDIN_FILENO) == 1
             let fingerprints = MappingFingerprints(document: loaded.document, resolved: loaded.resolved)
-            let decommissioner = Decommissioner(client: client, mapping: loaded.resolved, fingerprints: fingerprints, options: options) { table in
+            let identityCheck = VerifiedIdentityCheck { table in await connections.identity(of: clients.source(table)) }
+            let decommissioner = Decommissioner(
+                client: client, mapping: loaded.resolved, fingerprints: fingerprints, options: options,
+                clients: clients, additionalChecks: [identityCheck]
+            ) { table in
                 if confirmed.contains(table) { return true }
                 guard interactive else { return false }
                 print("Type \(table) to delete it (anything else keeps it): ", terminator: "")

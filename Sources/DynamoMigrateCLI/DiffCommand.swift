@@ -34,6 +34,8 @@ struct DiffCommand: AsyncParsableCommand {
 
     @OptionGroup var scan: ScanOptions
 
+    @OptionGroup var sides: SideConnectionOptions
+
     @OptionGroup var outputFormat: OutputFormatOptions
 
     func validate() throws {
@@ -43,10 +45,13 @@ struct DiffCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try global.makeClient()
+            let connections = ConnectionClients(global: global)
+            let pair = try connections.sides(sides)
+            var clients = TableClients(source: pair.source, target: pair.target)
             var transform: ResolvedSource?
             if let mapping {
-                let loaded = try await LoadedMapping.load(path: mapping, env: env, client: client)
+                let (loaded, mapped) = try await LoadedMapping.load(path: mapping, env: env, connections: connections, sides: sides)
+                clients = mapped
                 guard let resolvedTarget = loaded.resolved.targets.first(where: { $0.name == target }) else {
                     throw CLIError.usage(VerificationError.notATarget(target).description + " \(mapping)")
                 }
@@ -54,8 +59,8 @@ struct DiffCommand: AsyncParsableCommand {
                     throw CLIError.usage(VerificationError.notASource(source: source, target: target).description)
                 }
                 transform = resolvedSource
-            } else if let sourceTable = try await client.describeTableIfExists(source),
-                let targetTable = try await client.describeTableIfExists(target),
+            } else if let sourceTable = try await clients.source(source).describeTableIfExists(source),
+                let targetTable = try await clients.target(target).describeTableIfExists(target),
                 sourceTable.keySchema != targetTable.keySchema
             {
                 // Without a mapping, items are compared as they are: with different keys nothing can match.
@@ -65,7 +70,7 @@ struct DiffCommand: AsyncParsableCommand {
             }
             let diff: TableDiff
             do {
-                diff = try await TableDiffer(checksummer: Checksummer(client: client, segments: scan.segments))
+                diff = try await TableDiffer(checksummer: Checksummer(clients: clients, segments: scan.segments))
                     .diff(source: source, target: target, transform: transform)
             } catch let error as VerificationError {
                 throw CLIError.failed(error.description)

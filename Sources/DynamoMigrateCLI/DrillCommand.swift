@@ -54,6 +54,8 @@ struct DrillRunCommand: AsyncParsableCommand {
     @Flag(help: "Keep the scratch table for inspection (delete it yourself afterwards).")
     var keep = false
 
+    @OptionGroup var destination: DestinationOptions
+
     @OptionGroup var outputFormat: OutputFormatOptions
 
     func validate() throws {
@@ -61,6 +63,10 @@ struct DrillRunCommand: AsyncParsableCommand {
         let chosen = [latestBackup, backup != nil, pitr != nil, fromExport != nil].filter { $0 }.count
         if chosen != 1 { throw ValidationError("choose exactly one of --latest-backup, --backup ARN, --pitr TIME|latest, --from-export DIR") }
         if let rto, parseDurationSeconds(rto) == nil { throw ValidationError("--rto must be a duration such as 4h, 30m or 1h30m") }
+        if pitr != nil, destination.isGiven {
+            throw ValidationError(
+                "--pitr restores within the table's own region and account; drill another region with --latest-backup (its newest replica) or --from-export")
+        }
         if let pitr, pitr != "latest", parsePointInTime(pitr) == nil {
             throw ValidationError("--pitr must be 'latest' or an ISO 8601 time such as 2026-11-27T08:00:00Z")
         }
@@ -68,7 +74,8 @@ struct DrillRunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try global.makeClient()
+            let connections = ConnectionClients(global: global)
+            let client = try connections.client(for: destination.connection, origin: destination.isGiven ? destination.flagText : nil)
             let source: DrillSource
             var staging: URL?
             defer { if let staging { try? FileManager.default.removeItem(at: staging) } }
@@ -77,6 +84,15 @@ struct DrillRunCommand: AsyncParsableCommand {
                 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dynamo-migrate-s3-\(UUID().uuidString)")
                 staging = directory
                 source = .export(try await fetchExport(location, client: client, into: directory).local.directory)
+            } else if latestBackup, destination.isGiven {
+                // Another region or account: the newest replica there (backup replicate) is what a lost region leaves.
+                guard let replica = try state.store.newestReplica(of: table, region: client.configuration.region, endpoint: client.configuration.endpoint)
+                else {
+                    throw CLIError.failed(
+                        "no replica of \(table) is recorded in \(client.configuration.region) (\(state.store.directory.path)); take one with `dynamo-migrate backup replicate \(table) \(destination.flagText)`"
+                    )
+                }
+                source = .backup(arn: replica.backupArn)
             } else if latestBackup {
                 source = .latestBackup
             } else if let backup {
@@ -87,9 +103,11 @@ struct DrillRunCommand: AsyncParsableCommand {
                 source = .export(URL(fileURLWithPath: fromExport!))
             }
             let drill = RestoreDrill(client: client, store: state.store, logger: client.logger)
-            let record = try await drill.run(
-                table: table, from: source,
-                options: DrillOptions(rtoSeconds: rto.flatMap(parseDurationSeconds), keepScratchTable: keep))
+            var drillOptions = DrillOptions(rtoSeconds: rto.flatMap(parseDurationSeconds), keepScratchTable: keep)
+            if destination.isGiven {
+                drillOptions.notes.append("restored and measured in \(await connections.identity(of: client))")
+            }
+            let record = try await drill.run(table: table, from: source, options: drillOptions)
             if outputFormat.json {
                 struct Output: Encodable { var drill: DrillRecord; var passed: Bool; var rtoMet: Bool? }
                 print(try jsonText(Output(drill: record, passed: record.passed, rtoMet: record.rtoMet)))

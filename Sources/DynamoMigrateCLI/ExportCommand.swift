@@ -30,6 +30,7 @@ struct ExportTableCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var side: SourceConnectionOptions
 
     @Argument(help: "The table to export.")
     var table: String
@@ -78,7 +79,7 @@ struct ExportTableCommand: AsyncParsableCommand {
                 }
                 return try await runNative(destination: destination)
             }
-            let client = try global.makeClient()
+            let client = try ConnectionClients(global: global).sourceClient(side)
             let progress = LiveCounter(label: "exported")
             var options = ExportOptions(segments: scan.segments(default: 4), gzipLevel: gzipLevel, maxFileBytes: maxFileMB << 20)
             let result: ExportResult
@@ -160,7 +161,7 @@ struct ExportVerifyCommand: AsyncParsableCommand {
             case .s3(let location):
                 // Each export is downloaded (streamed, each object checked against its size and ETag), then
                 // verified like a local one.
-                let client = try global.makeClient()
+                let client = try ConnectionClients(global: global).sourceClient(side)
                 let transfer = S3ExportTransfer(client: makeS3Client(sharing: client))
                 let folders: [S3Location]
                 do { folders = try await transfer.find(in: location) } catch let error as ExportFormatError { throw CLIError.usage(error.description) }

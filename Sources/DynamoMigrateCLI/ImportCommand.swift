@@ -21,6 +21,7 @@ struct ImportCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var side: TargetConnectionOptions
 
     @Argument(help: "The export folder (AWSDynamoDB/<id>/, or a folder holding one AWSDynamoDB/<id>/).")
     var directory: String
@@ -69,7 +70,7 @@ struct ImportCommand: AsyncParsableCommand {
                 }
                 return try await runNative(from: location)
             }
-            let client = try global.makeClient()
+            let client = try ConnectionClients(global: global).targetClient(side)
             switch try parseExportStorage(directory) {
             case .local(let url):
                 let reader: ExportReader

@@ -22,6 +22,8 @@ struct MigrateCommand: AsyncParsableCommand {
 
     @OptionGroup var arguments: MappingArguments
 
+    @OptionGroup var sides: SideConnectionOptions
+
     @Flag(help: "Continue an interrupted migration from its checkpoint.")
     var resume = false
 
@@ -64,8 +66,9 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try global.makeClient()
-            let loaded = try await LoadedMapping.load(path: arguments.mapping, env: arguments.env, client: client)
+            let (loaded, clients) = try await LoadedMapping.load(
+                path: arguments.mapping, env: arguments.env, connections: ConnectionClients(global: global), sides: sides)
+            let client = clients.target
             let directory = arguments.stateDirectory(effectiveEnv: loaded.document.env)
             var options = MigrationOptions(stateDirectory: directory, planFingerprint: loaded.fingerprint)
             options.resume = resume
@@ -77,7 +80,7 @@ struct MigrateCommand: AsyncParsableCommand {
             options.maxWriteUnits = maxWriteUnits
             options.readPercent = readPercent
             options.writePercent = writePercent
-            let migrator = Migrator(client: client, mapping: loaded.resolved, options: options, logger: client.logger)
+            let migrator = Migrator(client: client, mapping: loaded.resolved, options: options, logger: client.logger, clients: clients)
 
             let interrupts = InterruptHandler {
                 printError("stopping: finishing in-flight batches and saving the checkpoint (Ctrl-C again to abort now)")

@@ -33,6 +33,8 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(name: .customLong("write-rate"), help: "Items written per second assumed for the duration estimate.")
     var writeRate: Double = 1000
 
+    @OptionGroup var sides: SideConnectionOptions
+
     @OptionGroup var outputFormat: OutputFormatOptions
 
     @Flag(help: "Print the plan as a Markdown review document for a change ticket.")
@@ -49,13 +51,14 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try global.makeClient()
-            let loaded = try await LoadedMapping.load(path: mapping, env: env, client: client)
+            let (loaded, clients) = try await LoadedMapping.load(
+                path: mapping, env: env, connections: ConnectionClients(global: global), sides: sides)
             let planner = Planner(
-                client: client, mapping: loaded.resolved,
+                client: clients.target, mapping: loaded.resolved,
                 options: PlanOptions(
                     mappingFile: mapping, env: loaded.document.env,
-                    sampleSize: sample, writeRate: writeRate))
+                    sampleSize: sample, writeRate: writeRate),
+                clients: clients)
             let plan = try await planner.makePlan()
             switch format {
             case .json: print(try plan.jsonText())

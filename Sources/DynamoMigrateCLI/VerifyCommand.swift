@@ -21,6 +21,8 @@ struct VerifyCommand: AsyncParsableCommand {
 
     @OptionGroup var arguments: MappingArguments
 
+    @OptionGroup var sides: SideConnectionOptions
+
     @OptionGroup var scan: ScanOptions
 
     @OptionGroup var outputFormat: OutputFormatOptions
@@ -30,15 +32,17 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try global.makeClient()
-            let loaded = try await LoadedMapping.load(path: arguments.mapping, env: arguments.env, client: client)
+            let connections = ConnectionClients(global: global)
+            let (loaded, clients) = try await LoadedMapping.load(
+                path: arguments.mapping, env: arguments.env, connections: connections, sides: sides)
             let directory = arguments.stateDirectory(effectiveEnv: loaded.document.env)
             let verifier = MappingVerifier(
-                checksummer: Checksummer(client: client, segments: scan.segments), mapping: loaded.resolved,
+                checksummer: Checksummer(clients: clients, segments: scan.segments), mapping: loaded.resolved,
                 fingerprints: MappingFingerprints(document: loaded.document, resolved: loaded.resolved))
-            let record: VerificationRecord
+            var record: VerificationRecord
             do {
                 record = try await verifier.verify(mappingPath: arguments.mapping, env: loaded.document.env)
+                try await record.recordIdentities(clients: clients, connections: connections)
                 try record.write(to: directory)
             } catch let error as VerificationError {
                 throw CLIError.failed(error.description)
@@ -66,6 +70,8 @@ struct VerifyCommand: AsyncParsableCommand {
         for t in record.targets {
             print("\n\(t.target): \(t.status.rawValue): \(t.reason)")
             print("  expected \(t.expected.hash.hex)  \(formatCount(t.expected.itemCount)) items  \(formatCount(t.expected.canonicalBytes)) bytes")
+            if let identity = t.identity { print("  target read as \(identity)") }
+            for source in t.sources { if let identity = source.identity { print("  source \(source.table) read as \(identity)") } }
             print("  actual   \(t.actual.hash.hex)  \(formatCount(t.actual.itemCount)) items  \(formatCount(t.actual.canonicalBytes)) bytes")
             for source in t.sources where source.exclusions.itemsFailed > 0 {
                 print("  \(source.table): \(formatCount(source.exclusions.itemsFailed)) items fail their transforms (migrate dead-letters them), e.g.")

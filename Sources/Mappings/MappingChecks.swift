@@ -1,13 +1,14 @@
 // Checks across a whole parsed document: captures, duplicate claims, key attributes, decommission safety.
+import AWSAuth
 import DynamoCore
 
 enum MappingChecks {
-    static func check(_ doc: MappingDocument) -> [MappingIssue] {
+    static func check(_ doc: MappingDocument, sidesApart: Bool = false) -> [MappingIssue] {
         var issues: [MappingIssue] = []
         issues += captures(doc)
-        issues += duplicateClaims(doc)
+        issues += duplicateClaims(doc, sidesApart: sidesApart)
         issues += keyAttributes(doc)
-        issues += decommissionSafety(doc)
+        issues += decommissionSafety(doc, sidesApart: sidesApart)
         return issues
     }
 
@@ -34,10 +35,15 @@ enum MappingChecks {
 
     /// Each source name or pattern belongs to one entry; each literal target to one entry; no table is
     /// both a source and a target.
-    private static func duplicateClaims(_ doc: MappingDocument) -> [MappingIssue] {
+    ///
+    /// A source and a target on different connections (another account, region or endpoint) are two
+    /// tables even with one name; resolution checks again once the connections are known.
+    private static func duplicateClaims(_ doc: MappingDocument, sidesApart: Bool) -> [MappingIssue] {
         var issues: [MappingIssue] = []
         var sources: [String: SourceLocation] = [:]
         var targets: [String: SourceLocation] = [:]
+        var targetConnections: [String: ConnectionSpec] = [:]
+        for entry in doc.entries { if let c = entry.targetConnection { targetConnections[entry.target.text] = c } }
         for entry in doc.entries {
             if let first = targets[entry.target.text] {
                 issues.append(
@@ -62,7 +68,9 @@ enum MappingChecks {
         }
         for entry in doc.entries {
             for source in entry.sources where source.table.glob.isLiteral {
-                if let t = targets[source.table.text] {
+                let apart =
+                    sidesApart || (source.connection?.connection ?? Connection()) != (targetConnections[source.table.text]?.connection ?? Connection())
+                if let t = targets[source.table.text], !apart {
                     issues.append(
                         MappingIssue(
                             source.table.location,
@@ -152,10 +160,12 @@ enum MappingChecks {
     }
 
     /// Never decommission a target.
-    private static func decommissionSafety(_ doc: MappingDocument) -> [MappingIssue] {
+    /// A target on another connection than the sources (`sidesApart`, or its own `target:` connection) is
+    /// another table than a decommissioned one of its name: resolution checks again with the connections known.
+    private static func decommissionSafety(_ doc: MappingDocument, sidesApart: Bool) -> [MappingIssue] {
         var issues: [MappingIssue] = []
         for pattern in doc.decommission {
-            for entry in doc.entries where pattern.glob.overlaps(entry.target.glob) {
+            for entry in doc.entries where pattern.glob.overlaps(entry.target.glob) && !sidesApart && entry.targetConnection == nil {
                 issues.append(
                     MappingIssue(
                         pattern.location,

@@ -1,4 +1,5 @@
 // Mappings: the mapping YAML format, its validation with file positions, globs and compiled transforms.
+import AWSAuth
 import DynamoCore
 
 /// A validated mapping file: which source tables go into which target tables, with what transforms,
@@ -111,6 +112,8 @@ public struct MappingEntry: Sendable, Equatable {
     public var sources: [SourceSpec]
     /// Where the entry starts (its first key).
     public var location: SourceLocation
+    /// The target's own connection (`target: { table: …, profile: … }`), nil for the command's.
+    public var targetConnection: ConnectionSpec?
 
     public init(
         target: TablePattern, conflict: ConflictPolicy, settings: TargetSettingsSpec,
@@ -130,10 +133,25 @@ public struct SourceSpec: Sendable, Equatable {
     /// Prepended to the target's partition key value (which must be a string).
     public var keyPrefix: String?
     public var transforms: [TransformStep]
+    /// The source's own connection (`source: { table: …, profile: … }`), nil for the command's.
+    public var connection: ConnectionSpec?
 
-    public init(table: TablePattern, keyPrefix: String? = nil, transforms: [TransformStep] = []) {
+    public init(table: TablePattern, keyPrefix: String? = nil, transforms: [TransformStep] = [], connection: ConnectionSpec? = nil) {
         self.table = table
         self.keyPrefix = keyPrefix
         self.transforms = transforms
+        self.connection = connection
+    }
+}
+
+/// A side's own connection in a mapping file, with where it is written (its first connection key), so a
+/// profile that does not exist or a role that cannot be assumed is reported at its line.
+public struct ConnectionSpec: Sendable, Hashable {
+    public var connection: Connection
+    public var location: SourceLocation
+
+    public init(connection: Connection, location: SourceLocation) {
+        self.connection = connection
+        self.location = location
     }
 }

@@ -1,4 +1,5 @@
 // Reading a mapping file: YAML nodes to a MappingDocument, collecting every problem with its position.
+import AWSAuth
 import DynamoCore
 import Foundation
 import Yams
@@ -10,8 +11,15 @@ public enum MappingLoader {
     /// Reads and validates the mapping file at `path`.
     ///
     /// - Parameter env: the `--env` override; when nil the file's `env:` is used.
+    /// - Parameter sidesApart: the command gives sources and targets different connections (`--source-*`,
+    ///   `--target-*`), so a source and a target of one name are two tables (checked again at resolution).
     /// - Throws: every problem found, each with file, line and column.
     public static func load(path: String, env: String?) throws(MappingValidationError) -> MappingDocument {
+        try load(path: path, env: env, sidesApart: false)
+    }
+
+    /// ``load(path:env:)`` for a command whose sources and targets may be on different connections.
+    public static func load(path: String, env: String?, sidesApart: Bool) throws(MappingValidationError) -> MappingDocument {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -22,15 +30,20 @@ public enum MappingLoader {
                     "cannot read the mapping file: \(Self.readFailure(path, error))")
             ])
         }
-        return try parse(yaml: text, file: path, env: env)
+        return try parse(yaml: text, file: path, env: env, sidesApart: sidesApart)
     }
 
     /// Validates mapping YAML given as text; `file` names it in messages.
     public static func parse(yaml: String, file: String, env: String?) throws(MappingValidationError) -> MappingDocument {
+        try parse(yaml: yaml, file: file, env: env, sidesApart: false)
+    }
+
+    /// ``parse(yaml:file:env:)`` for a command whose sources and targets may be on different connections.
+    public static func parse(yaml: String, file: String, env: String?, sidesApart: Bool) throws(MappingValidationError) -> MappingDocument {
         let parser = MappingParser(file: file, envOverride: env)
         let document = parser.parseDocument(yaml)
         var issues = parser.issues
-        if let document { issues += MappingChecks.check(document) }
+        if let document { issues += MappingChecks.check(document, sidesApart: sidesApart) }
         if !issues.isEmpty || document == nil {
             throw MappingValidationError(issues: sortedIssues(issues))
         }
@@ -198,7 +211,7 @@ final class MappingParser {
                 known: ["source", "target", "sources", "transforms", "key-prefix", "conflict", "settings"],
                 required: ["target"])
         else { return nil }
-        let target = f["target"].flatMap { tablePattern($0, "'target'", isTarget: true) }
+        let (target, targetConnection) = f["target"].map { side($0, "'target'", isTarget: true) } ?? (nil, nil)
 
         var conflict = ConflictPolicy.overwrite
         if let node = f["conflict"], let text = string(node, "'conflict'") {
@@ -223,10 +236,10 @@ final class MappingParser {
                 node, "table entry has no 'source' or 'sources'",
                 hint: "add 'source: <table>' or a 'sources:' list")
         case (_?, nil):
-            let table = tablePattern(f["source"]!, "'source'", isTarget: false)
+            let (table, connection) = side(f["source"]!, "'source'", isTarget: false)
             let prefix = f["key-prefix"].flatMap(keyPrefix)
             let transforms = f["transforms"].map(transformList) ?? []
-            if let table { sources.append(SourceSpec(table: table, keyPrefix: prefix, transforms: transforms)) }
+            if let table { sources.append(SourceSpec(table: table, keyPrefix: prefix, transforms: transforms, connection: connection)) }
         case (nil, _?):
             for key in ["transforms", "key-prefix"] {
                 if let k = f.key(key) {
@@ -241,19 +254,75 @@ final class MappingParser {
                     guard
                         let s = fields(
                             item, in: "in source", what: "a source",
-                            known: ["table", "key-prefix", "transforms"], required: ["table"])
+                            known: ["table", "key-prefix", "transforms"] + Self.connectionKeys, required: ["table"])
                     else { continue }
                     let table = s["table"].flatMap { tablePattern($0, "'table'", isTarget: false) }
                     let prefix = s["key-prefix"].flatMap(keyPrefix)
                     let transforms = s["transforms"].map(transformList) ?? []
-                    if let table { sources.append(SourceSpec(table: table, keyPrefix: prefix, transforms: transforms)) }
+                    let connection = connection(s)
+                    if let table { sources.append(SourceSpec(table: table, keyPrefix: prefix, transforms: transforms, connection: connection)) }
                 }
             }
         }
         guard let target else { return nil }
-        return MappingEntry(
+        var entry = MappingEntry(
             target: target, conflict: conflict, settings: settings, sources: sources,
             location: location(node))
+        entry.targetConnection = targetConnection
+        return entry
+    }
+
+    // MARK: Connections
+
+    /// The keys of a side's own connection (docs/mappings.md, "Other accounts and regions").
+    static let connectionKeys = ["profile", "region", "role-arn", "external-id", "session-name", "endpoint"]
+
+    /// `source:`/`target:` as a table name, or as `{ table: NAME, profile: …, region: …, … }`.
+    private func side(_ node: Node, _ what: String, isTarget: Bool) -> (TablePattern?, ConnectionSpec?) {
+        guard case .mapping = node else { return (tablePattern(node, what, isTarget: isTarget), nil) }
+        guard
+            let f = fields(node, in: "in \(what)", what: what, known: ["table"] + Self.connectionKeys, required: ["table"])
+        else { return (nil, nil) }
+        return (f["table"].flatMap { tablePattern($0, "'table'", isTarget: isTarget) }, connection(f))
+    }
+
+    /// The connection keys among `f`, checked; nil when there are none.
+    private func connection(_ f: Fields) -> ConnectionSpec? {
+        let present = Self.connectionKeys.compactMap { f.key($0) }
+        guard let first = present.min(by: { ($0.mark?.line ?? 0, $0.mark?.column ?? 0) < ($1.mark?.line ?? 0, $1.mark?.column ?? 0) }) else {
+            return nil
+        }
+        func text(_ key: String) -> String? {
+            guard let node = f[key], let raw = string(node, "'\(key)'") else { return nil }
+            let value = substituteEnv(raw, node).trimmingCharacters(in: .whitespaces)
+            if value.isEmpty {
+                issue(node, "'\(key)' is empty", hint: "remove it, or give a value")
+                return nil
+            }
+            return value
+        }
+        var c = Connection(
+            profile: text("profile"), region: text("region"), roleArn: text("role-arn"),
+            externalId: text("external-id"), sessionName: text("session-name"), endpoint: text("endpoint"))
+        if let region = c.region, !region.unicodeScalars.allSatisfy({ Self.isTableNameScalar($0) && $0 != "." && $0 != "_" }) {
+            issue(f["region"]!, "'region' '\(region)' is not a region name", hint: "write it like us-east-1 or eu-west-1")
+            c.region = nil
+        }
+        if let arn = c.roleArn, let problem = Connection.roleArnProblem(arn) {
+            issue(f["role-arn"]!, "'role-arn' \(problem)")
+            c.roleArn = nil
+        }
+        for key in ["external-id", "session-name"] where f[key] != nil && f["role-arn"] == nil {
+            issue(f.key(key)!, "'\(key)' needs a 'role-arn' beside it", hint: "add the role to assume, or remove '\(key)'")
+        }
+        if let endpoint = c.endpoint {
+            let lower = endpoint.lowercased()
+            if !(lower.hasPrefix("http://") || lower.hasPrefix("https://")) || URLComponents(string: endpoint)?.host?.isEmpty != false {
+                issue(f["endpoint"]!, "'endpoint' '\(endpoint)' is not an http:// or https:// URL", hint: "e.g. https://dynamodb.eu-west-1.amazonaws.com")
+                c.endpoint = nil
+            }
+        }
+        return ConnectionSpec(connection: c, location: location(first))
     }
 
     private func keyPrefix(_ node: Node) -> String? {

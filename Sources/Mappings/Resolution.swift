@@ -29,6 +29,8 @@ public struct ResolvedTarget: Sendable {
     public var inheritsFrom: String? { settings.inherit ? sources.first?.table : nil }
     /// The entry in the mapping file.
     public var location: SourceLocation
+    /// The target's own connection from the mapping file, nil for the command's target connection.
+    public var connection: ConnectionSpec? = nil
 }
 
 /// One source table of a target.
@@ -45,6 +47,8 @@ public struct ResolvedSource: Sendable {
     /// keeps that glob's transforms and key prefix; the target's settings and conflict policy are the
     /// naming entry's). Nil when the target's own entry lists the source.
     public var matchedBy: TablePattern? = nil
+    /// The source's own connection from the mapping file, nil for the command's source connection.
+    public var connection: ConnectionSpec? = nil
 
     /// The complete per-item function once the target's key schema is known (from `settings.key`, or
     /// from the source table when inherited): the transforms, then the key prefix, then a check that
@@ -70,8 +74,15 @@ extension MappingDocument {
     /// transforms. A target's sources are in file order (a glob's matches at the glob's line, sorted by
     /// name), which is the order `migrate` writes them in. Two glob entries producing the same target,
     /// with no entry naming it, are still an error.
-    public func resolve(existingTables: [String]) throws(MappingResolutionError) -> ResolvedMapping {
+    ///
+    /// - Parameter targetTables: when the targets live elsewhere (another account, region or endpoint
+    ///   than the sources, see ``ConnectionSpec``), the tables there: targets exist when they are among
+    ///   them, and a source may then have the name of a target (it is another table). Nil: the sources'
+    ///   `existingTables` hold the targets too.
+    public func resolve(existingTables: [String], targetTables: [String]? = nil) throws(MappingResolutionError) -> ResolvedMapping {
         let existing = Set(existingTables)
+        let sameSide = targetTables == nil
+        let existingTargets = targetTables.map(Set.init) ?? existing
         let sortedTables = existingTables.sorted()
         var issues: [MappingIssue] = []
         var warnings: [MappingIssue] = []
@@ -80,7 +91,7 @@ extension MappingDocument {
         let literalTargets = Set(entries.map(\.target).filter { $0.glob.isLiteral }.map(\.text))
         let globTargets = entries.map(\.target.glob).filter { !$0.isLiteral }
         func isTargetName(_ name: String) -> Bool {
-            literalTargets.contains(name) || globTargets.contains { $0.matches(name) }
+            sameSide && (literalTargets.contains(name) || globTargets.contains { $0.matches(name) })
         }
 
         // Sources: (entry index, spec, table, captures).
@@ -166,7 +177,7 @@ extension MappingDocument {
                         hint: "list all its sources under one entry's 'sources:'"))
                 continue
             }
-            if claimedBy[name] != nil {
+            if sameSide, claimedBy[name] != nil {
                 issues.append(
                     MappingIssue(
                         entries[claim.entry].target.location,
@@ -179,6 +190,7 @@ extension MappingDocument {
                 transform: CompiledTransform(steps: claim.spec.transforms, env: env, source: claim.table),
                 keyPrefix: claim.spec.keyPrefix, location: claim.spec.table.location)
             source.matchedBy = matchedBy
+            source.connection = claim.spec.connection
             if let t = targetIndex[name] {
                 targets[t].sources.append(source)
             } else {
@@ -186,8 +198,9 @@ extension MappingDocument {
                 targetEntry[name] = owner
                 targets.append(
                     ResolvedTarget(
-                        name: name, exists: existing.contains(name), settings: entry.settings,
-                        conflict: entry.conflict, sources: [source], location: entry.location))
+                        name: name, exists: existingTargets.contains(name), settings: entry.settings,
+                        conflict: entry.conflict, sources: [source], location: entry.location,
+                        connection: entry.targetConnection))
             }
         }
 
@@ -199,7 +212,7 @@ extension MappingDocument {
                 warnings.append(MappingIssue(pattern.location, "decommission pattern '\(pattern.text)' matches no table"))
             }
             for name in matches {
-                if targetIndex[name] != nil {
+                if sameSide, targetIndex[name] != nil {
                     issues.append(
                         MappingIssue(
                             pattern.location, "decommission pattern '\(pattern.text)' matches target '\(name)'",

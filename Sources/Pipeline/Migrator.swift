@@ -177,7 +177,10 @@ public struct MigrationReport: Codable, Sendable {
 /// Sources of one target run one after another in mapping order, so with `overwrite` the later
 /// source wins deterministically; different targets run in parallel.
 public final class Migrator: Sendable {
+    /// The target side's client: the checkpoint records its endpoint.
     public let client: DynamoDBClient
+    /// The client of each source and target (other accounts and regions); all `client` by default.
+    public let clients: TableClients
     public let mapping: ResolvedMapping
     public let options: MigrationOptions
     let logger: Logger
@@ -191,9 +194,10 @@ public final class Migrator: Sendable {
 
     public init(
         client: DynamoDBClient, mapping: ResolvedMapping, options: MigrationOptions,
-        logger: Logger = Logger(label: "dynamo-migrate.pipeline")
+        logger: Logger = Logger(label: "dynamo-migrate.pipeline"), clients: TableClients? = nil
     ) {
         self.client = client
+        self.clients = clients ?? TableClients(client)
         self.mapping = mapping
         self.options = options
         self.logger = logger
@@ -302,16 +306,17 @@ public final class Migrator: Sendable {
         for target in mapping.targets {
             var sources: [(ResolvedSource, TableDescription)] = []
             for source in target.sources {
-                guard let description = try await client.describeTableIfExists(source.table) else {
+                guard let description = try await clients.source(source.table).describeTableIfExists(source.table) else {
                     throw PipelineError.missingTable(source.table)
                 }
                 sources.append((source, description))
             }
             guard let first = sources.first else { continue }
-            let ttl = try await client.describeTimeToLive(first.0.table)
-            let tags = try await first.1.arn.asyncFlatMap { arn in try await client.listTags(arn: arn) } ?? [:]
+            let sourceClient = clients.source(first.0.table)
+            let ttl = try await sourceClient.describeTimeToLive(first.0.table)
+            let tags = try await first.1.arn.asyncFlatMap { arn in try await sourceClient.listTags(arn: arn) } ?? [:]
             let blueprint = TargetBlueprint.make(for: target, sources: sources.map(\.1), sourceTTL: ttl, sourceTags: tags)
-            let existing = try await client.describeTableIfExists(target.name)
+            let existing = try await clients.target(target.name).describeTableIfExists(target.name)
             if let existing, existing.keySchema != blueprint.keySchema {
                 throw PipelineError.keySchemaMismatch(
                     target: target.name, expected: blueprint.keySchema.description,
@@ -327,7 +332,7 @@ public final class Migrator: Sendable {
             var description: TableDescription
             if let existing, checkpoint.targetCreations?[name] == nil {
                 // Not ours: use it as it is, apart from point-in-time recovery, which the mapping asks for.
-                description = existing.status == "ACTIVE" ? existing : try await client.waitUntilActive(name)
+                description = existing.status == "ACTIVE" ? existing : try await clients.target(name).waitUntilActive(name)
                 try await enablePointInTimeRecovery(name, blueprint: target.blueprint)
             } else {
                 let finishedBefore = checkpoint.targetCreations?[name]?.remaining.isEmpty == true
@@ -349,6 +354,7 @@ public final class Migrator: Sendable {
         _ name: String, blueprint: TargetBlueprint, checkpoint: inout MigrationCheckpoint,
         store: FileCheckpointStore
     ) async throws -> TableDescription {
+        let client = clients.target(name)
         let recorded = checkpoint.targetCreations?[name]
         var creation = recorded ?? TargetCreation(table: name)
         func record(_ step: TargetCreationStep?) throws {
@@ -401,6 +407,7 @@ public final class Migrator: Sendable {
     }
 
     func enablePointInTimeRecovery(_ name: String, blueprint: TargetBlueprint) async throws {
+        let client = clients.target(name)
         if blueprint.pointInTimeRecovery,
             try await client.describeContinuousBackups(table: name).isPointInTimeRecoveryEnabled == false
         {
@@ -454,14 +461,14 @@ public final class Migrator: Sendable {
             clock: options.clock)
         let queue = BoundedQueue<[WriteUnit]>(capacity: options.queueCapacity)
         var configured = TargetWriter(
-            client: client, table: target, keySchema: prepared.blueprint.keySchema,
+            client: clients.target(target), table: target, keySchema: prepared.blueprint.keySchema,
             policy: prepared.target.conflict, limiter: writeLimiter, statistics: statistics,
             logger: logger, clock: options.clock,
             acknowledge: { page, count, kept in ledger.acknowledge(page, count: count, keptExisting: kept) })
         configured.shouldStop = { [self] in isStopping }
         let writer = configured
         let reader = SegmentReader(
-            client: client, source: source.table, sourceKey: description.keySchema, target: target,
+            client: clients.source(source.table), source: source.table, sourceKey: description.keySchema, target: target,
             targetKey: prepared.blueprint.keySchema, transform: transform, checkpointKey: key,
             totalSegments: progress.totalSegments, pageLimit: options.scanPageLimit,
             limiter: readLimiter, ledger: ledger, statistics: statistics, deadLetters: deadLetters,

@@ -31,12 +31,16 @@ public struct PlanOptions: Sendable {
 /// Scan with `Limit` per source. Settings come from ``TargetBlueprint/make(for:sources:sourceTTL:sourceTags:)``
 /// and per-item work from ``ResolvedSource/itemTransform(targetKey:)``, exactly as `migrate` uses them.
 public struct Planner: Sendable {
+    /// The target side's client (its endpoint is the plan's).
     public let client: DynamoDBClient
+    /// The client of each source and target (other accounts and regions); all `client` by default.
+    public let clients: TableClients
     public let mapping: ResolvedMapping
     public let options: PlanOptions
 
-    public init(client: DynamoDBClient, mapping: ResolvedMapping, options: PlanOptions) {
+    public init(client: DynamoDBClient, mapping: ResolvedMapping, options: PlanOptions, clients: TableClients? = nil) {
         self.client = client
+        self.clients = clients ?? TableClients(client)
         self.mapping = mapping
         self.options = options
     }
@@ -56,15 +60,16 @@ public struct Planner: Sendable {
         for target in mapping.targets {
             var sources: [TableDescription] = []
             for source in target.sources {
-                guard let description = try await client.describeTableIfExists(source.table) else {
+                guard let description = try await clients.source(source.table).describeTableIfExists(source.table) else {
                     throw PipelineError.missingTable(source.table)
                 }
                 described[source.table] = description
                 sources.append(description)
             }
             guard let first = sources.first else { continue }
-            let sourceTTL = try await client.describeTimeToLive(first.name)
-            let sourceTags = try await first.arn.asyncFlatMap { try await client.listTags(arn: $0) } ?? [:]
+            let sourceClient = clients.source(first.name)
+            let sourceTTL = try await sourceClient.describeTimeToLive(first.name)
+            let sourceTags = try await first.arn.asyncFlatMap { try await sourceClient.listTags(arn: $0) } ?? [:]
             let blueprint = TargetBlueprint.make(for: target, sources: sources, sourceTTL: sourceTTL, sourceTags: sourceTags)
             let planned = try await planTarget(
                 target, blueprint: blueprint, sources: sources,
@@ -75,7 +80,7 @@ public struct Planner: Sendable {
         var decommission: [PlannedDecommission] = []
         for table in mapping.decommission {
             let description: TableDescription?
-            if let known = described[table] { description = known } else { description = try await client.describeTableIfExists(table) }
+            if let known = described[table] { description = known } else { description = try await clients.source(table).describeTableIfExists(table) }
             let into = mapping.targets.first { $0.sources.contains { $0.table == table } }?.name
             decommission.append(
                 PlannedDecommission(
@@ -115,9 +120,10 @@ public struct Planner: Sendable {
         let settings = PlannedSettings(blueprint)
         var existing: ExistingTarget?
         var targetActions: [String] = []
-        if let table = try await client.describeTableIfExists(target.name) {
-            let pitr = try await client.describeContinuousBackups(table: target.name).isPointInTimeRecoveryEnabled
-            let ttl = try await client.describeTimeToLive(target.name)
+        let targetClient = clients.target(target.name)
+        if let table = try await targetClient.describeTableIfExists(target.name) {
+            let pitr = try await targetClient.describeContinuousBackups(table: target.name).isPointInTimeRecoveryEnabled
+            let ttl = try await targetClient.describeTimeToLive(target.name)
             let matches = table.keySchema == blueprint.keySchema
             existing = ExistingTarget(
                 status: table.status, keySchema: table.keySchema, keySchemaMatches: matches,
@@ -147,7 +153,7 @@ public struct Planner: Sendable {
             let transform = source.itemTransform(targetKey: targetKey.spec)
             var samples: [PlannedSample] = []
             if options.sampleSize > 0 {
-                let page = try await client.scan(ScanInput(table: source.table, limit: options.sampleSize))
+                let page = try await clients.source(source.table).scan(ScanInput(table: source.table, limit: options.sampleSize))
                 for item in page.items.prefix(options.sampleSize) {
                     do {
                         if let after = try transform.apply(item) {

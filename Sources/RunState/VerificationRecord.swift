@@ -12,6 +12,8 @@ public enum VerificationStatus: String, Sendable, Codable {
 public struct SourceVerification: Sendable, Codable, Equatable {
     public var table: String
     public var exclusions: ExclusionCounts
+    /// Who read the source, where (account, ARN, region, endpoint); nil in records written before.
+    public var identity: ConnectionIdentity?
 
     public init(table: String, exclusions: ExclusionCounts) { self.table = table; self.exclusions = exclusions }
 }
@@ -43,6 +45,9 @@ public struct TargetVerification: Sendable, Codable {
     /// The fingerprint of the mapping's entry for this target when it was verified
     /// (``MappingFingerprints``); nil in records written before fingerprints or without a mapping document.
     public var mappingFingerprint: String?
+    /// Who read the target, where (account, ARN, region, endpoint): `decommission` deletes only with the
+    /// identities verify proved against. Nil in records written before.
+    public var identity: ConnectionIdentity?
 
     public init(
         target: String, status: VerificationStatus, keySchema: String, conflictPolicy: ConflictPolicy, targetExists: Bool,

@@ -79,14 +79,35 @@ public struct SourceProjection: Sendable {
 
 /// Computes checksums with parallel scans.
 public struct Checksummer: Sendable {
-    public let client: DynamoDBClient
+    /// The client `describe` and the scans use (see ``forSource(_:)`` and ``forTarget(_:)``).
+    public private(set) var client: DynamoDBClient
     /// Scan segments per table (nil: from the table's size, see ``ParallelScan/defaultSegments(for:)``).
     public var segments: Int?
     /// Scan `Limit` per page (nil: DynamoDB's 1 MB pages).
     public var pageLimit: Int?
 
+    /// The clients of each source and target, when they are not all `client` (other accounts, regions).
+    public let clients: TableClients
+
     public init(client: DynamoDBClient, segments: Int? = nil, pageLimit: Int? = nil) {
-        self.client = client; self.segments = segments; self.pageLimit = pageLimit
+        self.init(clients: TableClients(client), segments: segments, pageLimit: pageLimit)
+    }
+
+    /// A checksummer for tables on several connections; `client` is the target side's default.
+    public init(clients: TableClients, segments: Int? = nil, pageLimit: Int? = nil) {
+        self.client = clients.target; self.clients = clients; self.segments = segments; self.pageLimit = pageLimit
+    }
+
+    /// This checksummer, reading source table `table` through its own client.
+    public func forSource(_ table: String) -> Checksummer { on(clients.source(table)) }
+
+    /// This checksummer, reading target table `table` through its own client.
+    public func forTarget(_ table: String) -> Checksummer { on(clients.target(table)) }
+
+    private func on(_ other: DynamoDBClient) -> Checksummer {
+        var copy = Checksummer(clients: clients, segments: segments, pageLimit: pageLimit)
+        copy.client = other
+        return copy
     }
 
     /// DescribeTable. A missing table is the client's ResourceNotFoundException (as ``VerificationError/client(_:)``),

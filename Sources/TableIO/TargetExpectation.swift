@@ -28,7 +28,7 @@ public struct TargetExpectation: Sendable {
         -> (schema: KeySchema, existing: TableDescription?)
     {
         let existing: TableDescription?
-        do { existing = try await checksummer.client.describeTableIfExists(target.name) } catch { throw VerificationError.client(error) }
+        do { existing = try await checksummer.forTarget(target.name).client.describeTableIfExists(target.name) } catch { throw VerificationError.client(error) }
         if let existing { return (existing.keySchema, existing) }
         let blueprint = TargetBlueprint.make(for: target, sources: sources, sourceTTL: nil, sourceTags: [:])
         return (blueprint.keySchema, nil)
@@ -38,7 +38,7 @@ public struct TargetExpectation: Sendable {
     /// recorded with it (``MappingFingerprints``).
     public func verify(_ target: ResolvedTarget, fingerprint: String? = nil) async throws -> TargetVerification {
         var descriptions: [TableDescription] = []
-        for source in target.sources { descriptions.append(try await checksummer.describe(source.table)) }
+        for source in target.sources { descriptions.append(try await checksummer.forSource(source.table).describe(source.table)) }
         let (keySchema, existing) = try await targetKeySchema(target, sources: descriptions)
         let projections = zip(target.sources, descriptions).map { source, description in
             SourceProjection(
@@ -54,13 +54,13 @@ public struct TargetExpectation: Sendable {
         var conflictCount = 0
         var conflicts: [String] = []
         if descriptions.count == 1 {
-            let (checksum, exclusions) = try await checksummer.expectedChecksum(of: descriptions[0], projection: projections[0])
+            let (checksum, exclusions) = try await checksummer.forSource(descriptions[0].name).expectedChecksum(of: descriptions[0], projection: projections[0])
             expected = checksum
             sources.append(SourceVerification(table: descriptions[0].name, exclusions: exclusions))
         } else {
             var merged: [[UInt8]: ItemDigest] = [:]
             for (description, projection) in zip(descriptions, projections) {
-                let part = try await checksummer.expectedDigests(of: description, projection: projection)
+                let part = try await checksummer.forSource(description.name).expectedDigests(of: description, projection: projection)
                 sources.append(SourceVerification(table: description.name, exclusions: part.exclusions))
                 duplicates += part.duplicates
                 if merged.isEmpty { merged = part.digests; continue }
@@ -111,7 +111,7 @@ public struct TargetExpectation: Sendable {
 
     func targetChecksum(_ existing: TableDescription?, keySchema: KeySchema) async throws -> TableChecksum {
         guard let existing else { return TableChecksum() }
-        return try await checksummer.checksum(of: existing, keySchema: keySchema)
+        return try await checksummer.forTarget(existing.name).checksum(of: existing, keySchema: keySchema)
     }
 
     func keyText(_ keyBytes: [UInt8], _ schema: KeySchema) -> String {

@@ -71,16 +71,16 @@ public struct TableDiffer: Sendable {
 
     /// Diffs `source` (through `transform`, when given) against `target`, keyed by the target's key schema.
     public func diff(source: String, target: String, transform: ResolvedSource? = nil) async throws -> TableDiff {
-        async let sourceDescription = checksummer.describe(source)
-        async let targetDescription = checksummer.describe(target)
+        async let sourceDescription = checksummer.forSource(source).describe(source)
+        async let targetDescription = checksummer.forTarget(target).describe(target)
         let (sourceTable, targetTable) = try await (sourceDescription, targetDescription)
         let keySchema = targetTable.keySchema
         let projection = SourceProjection(
             sourceKey: sourceTable.keySchema, targetKey: keySchema,
             transform: transform?.itemTransform(targetKey: keySchema.spec) ?? .identity)
 
-        async let expectedPass = checksummer.expectedChecksum(of: sourceTable, projection: projection)
-        async let actualPass = checksummer.checksum(of: targetTable, keySchema: keySchema)
+        async let expectedPass = checksummer.forSource(source).expectedChecksum(of: sourceTable, projection: projection)
+        async let actualPass = checksummer.forTarget(target).checksum(of: targetTable, keySchema: keySchema)
         let ((expected, exclusions), actual) = try await (expectedPass, actualPass)
         let differing = expected.differingBuckets(from: actual)
         var diff = TableDiff(
@@ -92,8 +92,10 @@ public struct TableDiffer: Sendable {
         var wanted = [Bool](repeating: false, count: TableChecksum.bucketCount)
         for bucket in differing { wanted[bucket] = true }
         let buckets = wanted
-        async let expectedItems = collect(sourceTable, buckets: buckets) { item, counts in projection.project(item, counts: &counts) }
-        async let actualItems = collect(targetTable, buckets: buckets) { item, _ in
+        async let expectedItems = collect(sourceTable, on: checksummer.forSource(source), buckets: buckets) { item, counts in
+            projection.project(item, counts: &counts)
+        }
+        async let actualItems = collect(targetTable, on: checksummer.forTarget(target), buckets: buckets) { item, _ in
             guard let key = keySchema.key(of: item) else { return nil }
             return ExpectedItem(item: item, key: key, keyBytes: CanonicalEncoding.bytes(of: key))
         }
@@ -132,7 +134,7 @@ public struct TableDiffer: Sendable {
 
     /// The items of `table` (as `project` makes them) whose key falls in a wanted bucket, by key bytes.
     func collect(
-        _ table: TableDescription, buckets: [Bool],
+        _ table: TableDescription, on checksummer: Checksummer, buckets: [Bool],
         project: @escaping @Sendable (Item, inout ExclusionCounts) -> ExpectedItem?
     ) async throws -> Collected {
         let partials = try await checksummer.scan(table).run(makePartial: { Collected() }) { partial, items in

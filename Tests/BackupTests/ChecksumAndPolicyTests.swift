@@ -159,7 +159,10 @@ import Testing
         #expect(throws: BackupPolicyError(file: "p.yaml", line: 4, message: "pitr.recoveryPeriodDays must be 1 to 35 (DynamoDB's range)")) {
             try BackupPolicy.parse(yaml: "version: 1\npolicies:\n  - tables: [a]\n    pitr: {recoveryPeriodDays: 90}\n", file: "p.yaml")
         }
-        #expect(throws: BackupPolicyError(file: "p.yaml", line: 3, message: "unknown key 'tabels' (expected exclude, name, pitr, retention, rpo, tables)")) {
+        #expect(
+            throws: BackupPolicyError(
+                file: "p.yaml", line: 3, message: "unknown key 'tabels' (expected exclude, name, pitr, replicate-to, retention, rpo, tables)")
+        ) {
             try BackupPolicy.parse(yaml: "version: 1\npolicies:\n  - tabels: [a]\n", file: "p.yaml")
         }
     }

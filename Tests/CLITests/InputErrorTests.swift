@@ -147,7 +147,7 @@ import Testing
             let nested = subcommands(of: help.stdout)
             if nested.isEmpty { leaves.append(path) } else { pending += nested.map { path + [$0] } }
         }
-        #expect(leaves.count == 17, "\(leaves)")
+        #expect(leaves.count == 18, "\(leaves)")
         for path in leaves {
             let help = try TestEnvironment.runCLI(path + ["--help"])
             #expect(help.stdout.contains("-v, --verbose"), "\(path.joined(separator: " ")) does not take --verbose")
