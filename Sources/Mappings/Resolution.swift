@@ -49,6 +49,8 @@ public struct ResolvedSource: Sendable {
     public var matchedBy: TablePattern? = nil
     /// The source's own connection from the mapping file, nil for the command's source connection.
     public var connection: ConnectionSpec? = nil
+    /// Set when the source is an export (its data files are read instead of a Scan); `table` is then its URL.
+    public var export: ExportSourceSpec? = nil
 
     /// The complete per-item function once the target's key schema is known (from `settings.key`, or
     /// from the source table when inherited): the transforms, then the key prefix, then a check that
@@ -102,7 +104,17 @@ extension MappingDocument {
             for spec in entry.sources {
                 let glob = spec.table.glob
                 var matched: [(String, [String])] = []
-                if glob.isLiteral {
+                if spec.table.export != nil {
+                    // An export is read from its files, not looked up among the tables (ExportSourceSpec).
+                    if !entry.target.glob.isLiteral {
+                        issues.append(
+                            MappingIssue(
+                                entry.target.location, "target '\(entry.target.text)' is a pattern, but its source is an export",
+                                hint: "name the target table in full"))
+                    } else {
+                        matched = [(spec.table.text, [])]
+                    }
+                } else if glob.isLiteral {
                     if existing.contains(glob.pattern) {
                         if isIgnored(glob.pattern) {
                             issues.append(
@@ -191,6 +203,7 @@ extension MappingDocument {
                 keyPrefix: claim.spec.keyPrefix, location: claim.spec.table.location)
             source.matchedBy = matchedBy
             source.connection = claim.spec.connection
+            source.export = claim.spec.table.export
             if let t = targetIndex[name] {
                 targets[t].sources.append(source)
             } else {

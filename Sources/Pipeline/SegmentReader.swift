@@ -52,11 +52,16 @@ struct SegmentReader: Sendable {
 
     /// Transforms one page, records it in the ledger, and hands its items to the writers.
     func process(_ page: ItemPage, segment: Int, sequence: Int) async throws {
+        try await process(page.items, bytes: page.responseBytes, lastEvaluatedKey: page.lastEvaluatedKey, segment: segment, sequence: sequence)
+    }
+
+    /// ``process(_:segment:sequence:)`` for items from elsewhere (an export's data file: ExportSourceReader).
+    func process(_ items: [Item], bytes: Int, lastEvaluatedKey: Item?, segment: Int, sequence: Int) async throws {
         let ref = PageRef(source: checkpointKey, segment: segment, sequence: sequence)
-        var counts = RunCounters(itemsRead: page.items.count, bytesRead: page.responseBytes)
+        var counts = RunCounters(itemsRead: items.count, bytesRead: bytes)
         var units: [WriteUnit] = []
-        units.reserveCapacity(page.items.count)
-        for item in page.items {
+        units.reserveCapacity(items.count)
+        for item in items {
             switch project(item, through: transform, targetKey: targetKey) {
             case .written(let out, let key, let size):
                 units.append(WriteUnit(item: out, key: key, size: size, page: ref))
@@ -67,10 +72,10 @@ struct SegmentReader: Sendable {
                 counts.itemsDeadLettered += 1
             }
         }
-        statistics.addRead(page.items.count, bytes: page.responseBytes)
+        statistics.addRead(items.count, bytes: bytes)
         statistics.addFiltered(counts.itemsFiltered)
         statistics.addDeadLettered(counts.itemsDeadLettered)
-        ledger.register(ref, lastEvaluatedKey: page.lastEvaluatedKey, writes: units.count, counts: counts)
+        ledger.register(ref, lastEvaluatedKey: lastEvaluatedKey, writes: units.count, counts: counts)
         if deadLetters.count > maxFailures {
             throw PipelineError.tooManyFailures(limit: maxFailures, deadLetters: deadLetters.path)
         }
