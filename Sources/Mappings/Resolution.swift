@@ -219,7 +219,17 @@ extension MappingDocument {
 
         // Decommission and ignore.
         var decommissioned: [String] = []
+        let exportURLs = Set(entries.flatMap(\.sources).compactMap { $0.table.export?.url })
         for pattern in decommission {
+            if exportURLs.contains(pattern.text) {
+                // An export is a copy, not a table: there is nothing to prove or delete, and deleting the
+                // table it was taken of needs that table migrated (a source in its own right) and verified.
+                issues.append(
+                    MappingIssue(
+                        pattern.location, "decommission names '\(pattern.text)', an export source: decommission deletes tables, never exports",
+                        hint: "remove it; to retire the exported table, name that table"))
+                continue
+            }
             let matches = sortedTables.filter { pattern.glob.matches($0) }
             if matches.isEmpty {
                 warnings.append(MappingIssue(pattern.location, "decommission pattern '\(pattern.text)' matches no table"))
