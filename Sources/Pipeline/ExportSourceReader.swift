@@ -19,23 +19,42 @@ struct ExportSourceReader: Sendable {
     let concurrency: Int
     let shouldStop: @Sendable () -> Bool
 
-    func read(files indexes: [Int]) async throws {
+    /// Reads the given files; a file that cannot be read (damaged, missing, refused) does not stop the
+    /// others: its failure is returned, to be reported once the writers have drained what was read, so
+    /// every other file ends up done in the checkpoint and `--resume` reads only the failed ones again.
+    func read(files indexes: [Int]) async throws -> [String] {
         let staging = FileManager.default.temporaryDirectory.appendingPathComponent("dynamo-migrate-export-source-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: staging) }
+        var failures: [(Int, String)] = []
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            try await withThrowingTaskGroup(of: (Int, String)?.self) { group in
                 var pending = indexes.filter { export.files.indices.contains($0) }[...]
                 func startNext() {
                     guard !shouldStop(), let index = pending.popFirst() else { return }
-                    group.addTask { try await readFile(index, staging: staging) }
+                    group.addTask {
+                        do {
+                            try await readFile(index, staging: staging)
+                            return nil
+                        } catch let error as StopReading {
+                            throw error
+                        } catch let error as PipelineError {
+                            throw error  // too many dead letters: the run stops
+                        } catch {
+                            return (index, "\(export.files[index].name): \(error)")
+                        }
+                    }
                 }
                 for _ in 0..<max(1, concurrency) { startNext() }
-                while try await group.next() != nil { startNext() }
+                while let result = try await group.next() {
+                    if let result { failures.append(result) }
+                    startNext()
+                }
             }
         } catch is StopReading {
-            return
+            return []
         }
+        return failures.sorted { $0.0 < $1.0 }.map(\.1)
     }
 
     func readFile(_ index: Int, staging: URL) async throws {

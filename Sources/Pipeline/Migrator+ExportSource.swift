@@ -18,10 +18,31 @@ extension Migrator {
         return export.tableDescription
     }
 
-    /// Reads the given data files of `export` (several at once: --segments, default 4) into the writers.
+    /// Reads the given data files of `export` (several at once: --segments, default 4) into the writers;
+    /// files that could not be read are kept for ``checkExportFailures(_:)``.
     func readExport(_ export: ExportSource, pages: SegmentReader, files: [Int]) async throws {
         let reader = ExportSourceReader(
             export: export, pages: pages, concurrency: options.segments ?? 4, shouldStop: { [self] in isStopping })
-        try await reader.read(files: files)
+        let failures = try await reader.read(files: files)
+        if !failures.isEmpty { exportFailures.withLock { $0[export.url] = failures } }
+    }
+
+    /// Throws, once everything else read has been written, when data files of `source` could not be read.
+    func checkExportFailures(_ source: ResolvedSource) throws {
+        guard let failures = exportFailures.withLock({ $0.removeValue(forKey: source.table) }) else { return }
+        throw ExportSourceReadError(export: source.table, failures: failures, stateDirectory: options.stateDirectory.path)
+    }
+}
+
+/// Data files of an export source that could not be read; every other file was migrated.
+public struct ExportSourceReadError: Error, CustomStringConvertible {
+    public var export: String
+    public var failures: [String]
+    public var stateDirectory: String
+
+    public var description: String {
+        "\(failures.count) data file\(failures.count == 1 ? "" : "s") of export source \(export) could not be read (the other files are migrated): "
+            + failures.joined(separator: "; ")
+            + "; fix or restore \(failures.count == 1 ? "it" : "them"), then rerun with --resume --state-dir \(stateDirectory) to read only \(failures.count == 1 ? "that file" : "those files")"
     }
 }

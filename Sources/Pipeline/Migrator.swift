@@ -190,6 +190,8 @@ public final class Migrator: Sendable {
     let expected = Mutex(0)
     /// Export sources opened by prepareTargets, by their URL (ExportSourceReader).
     let exportSources = Mutex<[String: ExportSource]>([:])
+    /// Data files of export sources that could not be read, by export URL (checkExportFailures).
+    let exportFailures = Mutex<[String: [String]]>([:])
 
     /// Items DescribeTable reports for all sources (approximate), known once targets are prepared.
     public var expectedItems: Int { expected.withLock { $0 } }
@@ -499,6 +501,7 @@ public final class Migrator: Sendable {
                 throw error
             }
         }
+        try checkExportFailures(source)
     }
 
     func makeReport(

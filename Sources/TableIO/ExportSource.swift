@@ -14,6 +14,8 @@ public struct ExportSourceFile: Sendable, Equatable {
     public var bytes: Int
     /// From manifest-files.json, when there is one.
     public var itemCount: Int?
+    /// The MD5 (base64) manifest-files.json gives, checked after reading.
+    public var md5Checksum: String? = nil
 }
 
 /// An export source opened: where its files are and what it holds.
@@ -59,7 +61,7 @@ public struct ExportSource: Sendable {
         } catch let error as ExportSourceError {
             throw error
         } catch {
-            throw ExportSourceError(spec: spec, reason: "\(error)")
+            throw ExportSourceError(spec: spec, reason: "\(error)", isInputError: false)
         }
     }
 
@@ -88,7 +90,9 @@ public struct ExportSource: Sendable {
             let files = reader.files.map { entry -> ExportSourceFile in
                 let file = reader.location.dataFile(forKey: entry.dataFileS3Key)
                 let size = (try? fm.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
-                return ExportSourceFile(name: "data/" + file.lastPathComponent, path: file.path, bytes: size ?? 0, itemCount: entry.itemCount)
+                return ExportSourceFile(
+                    name: "data/" + file.lastPathComponent, path: file.path, bytes: size ?? 0, itemCount: entry.itemCount,
+                    md5Checksum: entry.md5Checksum)
             }.sorted { $0.name < $1.name }
             return ExportSource(
                 url: spec.url, place: .local(url), files: files,
@@ -130,7 +134,8 @@ public struct ExportSource: Sendable {
                 guard let object = byKey[dataPrefix + name] else {
                     throw ExportSourceError(spec: spec, reason: "manifest-files.json lists data/\(name), which is not in \(folder)")
                 }
-                files.append(ExportSourceFile(name: "data/" + name, path: object.key, bytes: object.size, itemCount: entry.itemCount))
+                files.append(
+                    ExportSourceFile(name: "data/" + name, path: object.key, bytes: object.size, itemCount: entry.itemCount, md5Checksum: entry.md5Checksum))
             }
             return ExportSource(
                 url: spec.url, place: .s3(folder, s3), files: files.sorted { $0.name < $1.name },
@@ -152,13 +157,18 @@ public struct ExportSource: Sendable {
             itemCount: nil, tableName: nil, hasManifests: false, recordedChecksum: nil)
     }
 
-    /// Reads data file `file` in batches (downloaded to `staging` first when in S3, removed afterwards).
+    /// Reads data file `file` in batches (downloaded to `staging` first when in S3, removed afterwards),
+    /// then checks its item count and MD5 against manifest-files.json when there is one.
+    ///
+    /// The items are handed on before the file's end is checked (a file is streamed), so a file that
+    /// fails a check may have passed some items on: the caller treats the whole file as unread.
     public func forEachItem(
         in file: ExportSourceFile, staging: URL, batchSize: Int = 100, _ body: ([Item]) async throws -> Void
     ) async throws -> Int {
+        let read: (items: Int, md5: [UInt8])
         switch place {
         case .local:
-            return try await DataFileReader.forEachItem(at: URL(fileURLWithPath: file.path), name: file.name, batchSize: batchSize, body).items
+            read = try await DataFileReader.forEachItem(at: URL(fileURLWithPath: file.path), name: file.name, batchSize: batchSize, body)
         case .s3(let folder, let s3):
             let local = staging.appendingPathComponent(UUID().uuidString + ".json.gz")
             defer { try? FileManager.default.removeItem(at: local) }
@@ -166,8 +176,15 @@ public struct ExportSource: Sendable {
             if info.size != file.bytes {
                 throw S3Error.integrity(bucket: folder.bucket, key: file.path, reason: "the listing says \(file.bytes) bytes, the object has \(info.size)")
             }
-            return try await DataFileReader.forEachItem(at: local, name: file.name, batchSize: batchSize, body).items
+            read = try await DataFileReader.forEachItem(at: local, name: file.name, batchSize: batchSize, body)
         }
+        if let expected = file.itemCount, expected != read.items {
+            throw ExportFormatError.malformed(file: file.name, line: nil, reason: "holds \(read.items) items, manifest-files.json says \(expected)")
+        }
+        if let expected = file.md5Checksum, expected != Data(read.md5).base64EncodedString() {
+            throw ExportFormatError.malformed(file: file.name, line: nil, reason: "its MD5 is not the one manifest-files.json gives (damaged or replaced)")
+        }
+        return read.items
     }
 }
 
@@ -175,10 +192,13 @@ public struct ExportSource: Sendable {
 public struct ExportSourceError: Error, Sendable, CustomStringConvertible {
     public var spec: ExportSourceSpec
     public var reason: String
+    /// The mapping is wrong (no key schema, not an export folder), rather than S3 failing to answer.
+    public var isInputError: Bool
 
-    public init(spec: ExportSourceSpec, reason: String) {
+    public init(spec: ExportSourceSpec, reason: String, isInputError: Bool = true) {
         self.spec = spec
         self.reason = reason
+        self.isInputError = isInputError
     }
 
     public var description: String { "\(spec.location): export source \(spec.url): \(reason)" }
