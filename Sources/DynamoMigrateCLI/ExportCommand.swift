@@ -161,7 +161,7 @@ struct ExportVerifyCommand: AsyncParsableCommand {
             case .s3(let location):
                 // Each export is downloaded (streamed, each object checked against its size and ETag), then
                 // verified like a local one.
-                let client = try ConnectionClients(global: global).sourceClient(side)
+                let client = try global.makeClient()
                 let transfer = S3ExportTransfer(client: makeS3Client(sharing: client))
                 let folders: [S3Location]
                 do { folders = try await transfer.find(in: location) } catch let error as ExportFormatError { throw CLIError.usage(error.description) }

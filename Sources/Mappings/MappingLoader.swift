@@ -148,7 +148,8 @@ final class MappingParser {
                 }
             }
         }
-        let decommission = top["decommission"].map { patterns($0, "'decommission'") } ?? []
+        let exportURLs = Set(entries.flatMap(\.sources).compactMap { $0.table.export?.url })
+        let decommission = top["decommission"].map { patterns($0, "'decommission'", exports: exportURLs) } ?? []
         let ignore = top["ignore"].map { patterns($0, "'ignore'") } ?? []
         var document = MappingDocument(
             version: version, env: env, entries: entries, decommission: decommission,
@@ -377,9 +378,18 @@ final class MappingParser {
         return substituteEnv(text, node)
     }
 
-    private func patterns(_ node: Node, _ what: String) -> [TablePattern] {
+    private func patterns(_ node: Node, _ what: String, exports: Set<String> = []) -> [TablePattern] {
         guard let items = list(node, what) else { return [] }
-        return items.compactMap { tablePattern($0, "an entry of \(what)", isTarget: false) }
+        return items.compactMap { item in
+            if case .scalar(let scalar) = item, exports.contains(substituteEnv(scalar.string, item)) {
+                // An export is a copy, not a table: there is nothing to prove or delete (Resolution says why).
+                issue(
+                    item, "decommission names '\(scalar.string)', an export source: decommission deletes tables, never exports",
+                    hint: "remove it; to retire the exported table, name that table")
+                return nil
+            }
+            return tablePattern(item, "an entry of \(what)", isTarget: false)
+        }
     }
 
     /// DynamoDB's rule for table and index names: 3 to 255 characters of `[a-zA-Z0-9_.-]`. AWS refuses

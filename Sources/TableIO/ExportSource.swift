@@ -3,6 +3,7 @@ import DynamoClient
 import DynamoCore
 import Foundation
 import Mappings
+import RunState
 import S3Client
 
 /// One data file of an export source.
@@ -91,7 +92,7 @@ public struct ExportSource: Sendable {
                 let file = reader.location.dataFile(forKey: entry.dataFileS3Key)
                 let size = (try? fm.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
                 return ExportSourceFile(
-                    name: "data/" + file.lastPathComponent, path: file.path, bytes: size ?? 0, itemCount: entry.itemCount,
+                    name: "data/" + file.lastPathComponent, path: file.path, bytes: size, itemCount: entry.itemCount,
                     md5Checksum: entry.md5Checksum)
             }.sorted { $0.name < $1.name }
             return ExportSource(
@@ -108,7 +109,7 @@ public struct ExportSource: Sendable {
         let files = names.map { name -> ExportSourceFile in
             let file = data.appendingPathComponent(name)
             let size = (try? fm.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
-            return ExportSourceFile(name: "data/" + name, path: file.path, bytes: size ?? 0, itemCount: nil)
+            return ExportSourceFile(name: "data/" + name, path: file.path, bytes: size, itemCount: nil)
         }
         return ExportSource(
             url: spec.url, place: .local(url), files: files, keySchema: try keySchema(spec, recorded: nil),
