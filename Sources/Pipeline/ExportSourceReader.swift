@@ -41,7 +41,9 @@ struct ExportSourceReader: Sendable {
                         } catch let error as PipelineError {
                             throw error  // too many dead letters: the run stops
                         } catch {
-                            return (index, "\(export.files[index].name): \(error)")
+                            // Format errors name the file already; others (S3, disk) get its name in front.
+                            let text = "\(error)", name = export.files[index].name
+                            return (index, text.contains(name) ? text : "\(name): \(text)")
                         }
                     }
                 }

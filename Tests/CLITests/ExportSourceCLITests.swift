@@ -121,7 +121,7 @@ import Testing
         #expect(first.status == 1)
         #expect(
             first.stderr
-                == "error: 1 data file of export source \(folder) could not be read (the other files are migrated): data/\(names[1]): data/\(names[1]): not valid gzip data (incorrect header check); fix or restore it, then rerun with --resume --state-dir \(state) to read only that file\n"
+                == "error: 1 data file of export source \(folder) could not be read (the other files are migrated): data/\(names[1]): not valid gzip data (the gzip data is damaged: incorrect header check); fix or restore it, then rerun with --resume --state-dir \(state) to read only that file\n"
         )
 
         // The finished files are skipped: damaged now, they would fail the run if they were read again.
