@@ -312,5 +312,17 @@ struct ConnectionCommandTests {
         let load = try f.run(["import", folder, "--table", name, "--create", "--target-profile", "prod"])
         #expect(load.status == 0, "\(load.stderr)")
         #expect(byKey(try await scanAll(prod, name)) == byKey(items))
+
+        // The disaster a drill is for: restore that export in another account and region, and time it there.
+        let drill = try f.run(
+            [
+                "drill", "run", name, "--from-export", folder, "--profile", "dev", "--to-region", "us-west-2", "--to-profile", "prod", "--json",
+                "--state-dir", f.home.appendingPathComponent("drills").path,
+            ])
+        #expect(drill.status == 0, "\(drill.stdout)\(drill.stderr)")
+        let output = try #require(try JSONSerialization.jsonObject(with: Data(drill.stdout.utf8)) as? [String: Any])
+        let record = try #require(output["drill"] as? [String: Any])
+        #expect(record["validation"] as? String == "passed")
+        #expect((record["notes"] as? [String])?.first?.hasPrefix("restored and measured in account \(Self.prodAccount)") == true, "\(record)")
     }
 }
