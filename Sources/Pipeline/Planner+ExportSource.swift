@@ -15,7 +15,8 @@ extension Planner {
     /// The first `sampleSize` items: one Scan page of a table, or the start of an export's first data file.
     func sampleItems(_ source: ResolvedSource) async throws -> [Item] {
         guard let spec = source.export else {
-            return Array(try await clients.source(source.table).scan(ScanInput(table: source.table, limit: options.sampleSize)).items.prefix(options.sampleSize))
+            return Array(
+                try await clients.source(source.table).scan(ScanInput(table: source.table, limit: options.sampleSize)).items.prefix(options.sampleSize))
         }
         let export = try await ExportSource.open(spec, client: clients.source(source.table))
         guard let file = export.files.first else { return [] }

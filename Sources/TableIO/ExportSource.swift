@@ -76,7 +76,8 @@ public struct ExportSource: Sendable {
         case (nil, nil):
             throw ExportSourceError(
                 spec: spec,
-                reason: "the export does not record its table's key schema (DynamoDB's native exports do not); add 'key: pk:S' or 'key: pk:S,sk:N' beside 'export'")
+                reason:
+                    "the export does not record its table's key schema (DynamoDB's native exports do not); add 'key: pk:S' or 'key: pk:S,sk:N' beside 'export'")
         }
     }
 

@@ -54,7 +54,10 @@ import Testing
               - source: { export: "https://example.com/x" }
                 target: f
             """)
-        #expect(lines.contains("m.yaml:3:23: 'export' 's3://bucket' names no export folder (s3://bucket/prefix/AWSDynamoDB/<export id>); write s3://bucket/prefix/AWSDynamoDB/<export id>, or a local export folder"), "\(lines)")
+        #expect(
+            lines.contains(
+                "m.yaml:3:23: 'export' 's3://bucket' names no export folder (s3://bucket/prefix/AWSDynamoDB/<export id>); write s3://bucket/prefix/AWSDynamoDB/<export id>, or a local export folder"
+            ), "\(lines)")
         #expect(lines.contains("m.yaml:5:26: a source has either 'table' or 'export', not both; a source is a live table or an export of one"), "\(lines)")
         #expect(lines.contains("m.yaml:7:26: 'key' belongs to an 'export' source; a live table's key schema comes from DescribeTable; remove it"), "\(lines)")
         #expect(lines.contains("m.yaml:9:32: 'key' 'pk:Q' is not a key schema; write it like pk:S or pk:S,sk:N (types S, N, B)"), "\(lines)")
