@@ -114,6 +114,10 @@ func runReportingErrors(_ body: () async throws -> Void) async throws {
         throw ExitCode(1)
     } catch let error as ExitCode {
         throw error
+    } catch let error as ExportSourceError {
+        // A mapping's export source: its file:line and what is wrong (bad input exits 2).
+        printError(error.description)
+        throw ExitCode(error.isInputError ? 2 : 1)
     } catch {
         printError("\(error)")
         throw ExitCode(1)

@@ -112,6 +112,7 @@ enum PlanRenderer {
             out.append(
                 "    key \(s.keySchema), \(billingText(s.billing)), ~\(formatCount(s.itemCount)) items, ~\(formatBytes(s.sizeBytes))"
                     + (s.keyPrefix.map { ", key-prefix \"\($0)\"" } ?? "") + (s.hasTransforms ? "" : ", no transforms"))
+            if let e = s.export { out.append("    " + exportSourceLine(e)) }
             for a in s.actions { out.append("    → \(a)") }
             if s.samples.isEmpty {
                 out.append("    samples: none")
@@ -477,4 +478,11 @@ enum ItemText {
         writer.string(s)
         return String(decoding: writer.bytes, as: UTF8.self)
     }
+}
+
+/// How plan shows an export source (`source: { export: … }`).
+func exportSourceLine(_ e: PlannedExport) -> String {
+    let items = e.items.map { "\(formatCount($0)) items" } ?? "items not recorded (no manifests)"
+    return "export: \(e.dataFiles) data files, \(formatBytes(e.bytes)), \(items)"
+        + (e.exportedTable.map { ", taken of \($0)" } ?? "") + "; read from its files (no read capacity)"
 }

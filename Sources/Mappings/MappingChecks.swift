@@ -19,6 +19,14 @@ enum MappingChecks {
             let stars = entry.target.glob.starCount
             guard stars > 0 else { continue }
             for source in entry.sources where source.table.glob.starCount < stars {
+                if source.table.export != nil {
+                    // An export has no table name to capture from (its URL is not a name).
+                    issues.append(
+                        MappingIssue(
+                            entry.target.location, "target '\(entry.target.text)' is a pattern, but its source is an export",
+                            hint: "name the target table in full"))
+                    continue
+                }
                 let has = source.table.glob.starCount
                 let message =
                     has == 0

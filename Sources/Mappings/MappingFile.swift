@@ -40,6 +40,9 @@ public struct MappingDocument: Sendable, Equatable {
 public struct TablePattern: Sendable, Hashable, CustomStringConvertible {
     public let glob: Glob
     public let location: SourceLocation
+    /// Set when this source is an export rather than a live table (`source: { export: … }`); the
+    /// pattern's text is then the export's URL, which names the source everywhere (checkpoint, report).
+    public var export: ExportSourceSpec? = nil
 
     public init(_ pattern: String, location: SourceLocation) {
         glob = Glob(pattern)

@@ -148,7 +148,8 @@ final class MappingParser {
                 }
             }
         }
-        let decommission = top["decommission"].map { patterns($0, "'decommission'") } ?? []
+        let exportURLs = Set(entries.flatMap(\.sources).compactMap { $0.table.export?.url })
+        let decommission = top["decommission"].map { patterns($0, "'decommission'", exports: exportURLs) } ?? []
         let ignore = top["ignore"].map { patterns($0, "'ignore'") } ?? []
         var document = MappingDocument(
             version: version, env: env, entries: entries, decommission: decommission,
@@ -254,12 +255,11 @@ final class MappingParser {
                     guard
                         let s = fields(
                             item, in: "in source", what: "a source",
-                            known: ["table", "key-prefix", "transforms"] + Self.connectionKeys, required: ["table"])
+                            known: ["key-prefix", "transforms"] + Self.sourceKeys, required: [])
                     else { continue }
-                    let table = s["table"].flatMap { tablePattern($0, "'table'", isTarget: false) }
+                    let (table, connection) = sourceFields(s, node: item)
                     let prefix = s["key-prefix"].flatMap(keyPrefix)
                     let transforms = s["transforms"].map(transformList) ?? []
-                    let connection = connection(s)
                     if let table { sources.append(SourceSpec(table: table, keyPrefix: prefix, transforms: transforms, connection: connection)) }
                 }
             }
@@ -280,10 +280,55 @@ final class MappingParser {
     /// `source:`/`target:` as a table name, or as `{ table: NAME, profile: …, region: …, … }`.
     private func side(_ node: Node, _ what: String, isTarget: Bool) -> (TablePattern?, ConnectionSpec?) {
         guard case .mapping = node else { return (tablePattern(node, what, isTarget: isTarget), nil) }
+        if !isTarget {
+            guard let f = fields(node, in: "in \(what)", what: what, known: Self.sourceKeys, required: []) else { return (nil, nil) }
+            return sourceFields(f, node: node)
+        }
         guard
             let f = fields(node, in: "in \(what)", what: what, known: ["table"] + Self.connectionKeys, required: ["table"])
         else { return (nil, nil) }
         return (f["table"].flatMap { tablePattern($0, "'table'", isTarget: isTarget) }, connection(f))
+    }
+
+    /// The keys a source mapping may have: a table or an export, and a connection.
+    static let sourceKeys = ["table"] + ExportSourceSpec.keys + connectionKeys
+
+    /// A source's `table:` or `export:` (with its `key:`), and its connection.
+    private func sourceFields(_ f: Fields, node: Node) -> (TablePattern?, ConnectionSpec?) {
+        switch (f.key("table"), f.key("export")) {
+        case (_?, let export?):
+            issue(export, "a source has either 'table' or 'export', not both", hint: "a source is a live table or an export of one")
+            return (nil, nil)
+        case (nil, nil):
+            // The message a source without 'table' has always had; docs/mappings.md names 'export' beside it.
+            issue(node, "missing required key 'table' in source")
+            return (nil, nil)
+        case (_?, nil):
+            if let k = f.key("key") {
+                issue(k, "'key' belongs to an 'export' source", hint: "a live table's key schema comes from DescribeTable; remove it")
+            }
+            return (f["table"].flatMap { tablePattern($0, "'table'", isTarget: false) }, connection(f))
+        case (nil, _?):
+            guard let raw = string(f["export"]!, "'export'") else { return (nil, nil) }
+            let text = substituteEnv(raw, f["export"]!).trimmingCharacters(in: .whitespaces)
+            if let problem = ExportSourceSpec.urlProblem(text) {
+                issue(f["export"]!, "'export' \(problem)", hint: "write s3://bucket/prefix/AWSDynamoDB/<export id>, or a local export folder")
+                return (nil, nil)
+            }
+            var key: KeySchemaSpec?
+            if let keyNode = f["key"], let keyText = string(keyNode, "'key'") {
+                switch KeySchemaSpec.parse(keyText) {
+                case .success(let parsed): key = parsed
+                case .failure(let problem):
+                    issue(keyNode, "'key' \(problem.reason)", hint: "write it like pk:S or pk:S,sk:N (types S, N, B)")
+                    return (nil, nil)
+                }
+            }
+            let location = location(f["export"]!)
+            var pattern = TablePattern(text, location: location)
+            pattern.export = ExportSourceSpec(url: text, key: key, location: location)
+            return (pattern, connection(f))
+        }
     }
 
     /// The connection keys among `f`, checked; nil when there are none.
@@ -334,9 +379,18 @@ final class MappingParser {
         return substituteEnv(text, node)
     }
 
-    private func patterns(_ node: Node, _ what: String) -> [TablePattern] {
+    private func patterns(_ node: Node, _ what: String, exports: Set<String> = []) -> [TablePattern] {
         guard let items = list(node, what) else { return [] }
-        return items.compactMap { tablePattern($0, "an entry of \(what)", isTarget: false) }
+        return items.compactMap { item in
+            if case .scalar(let scalar) = item, exports.contains(substituteEnv(scalar.string, item)) {
+                // An export is a copy, not a table: there is nothing to prove or delete (Resolution says why).
+                issue(
+                    item, "decommission names '\(scalar.string)', an export source: decommission deletes tables, never exports",
+                    hint: "remove it; to retire the exported table, name that table")
+                return nil
+            }
+            return tablePattern(item, "an entry of \(what)", isTarget: false)
+        }
     }
 
     /// DynamoDB's rule for table and index names: 3 to 255 characters of `[a-zA-Z0-9_.-]`. AWS refuses

@@ -49,6 +49,8 @@ public struct ResolvedSource: Sendable {
     public var matchedBy: TablePattern? = nil
     /// The source's own connection from the mapping file, nil for the command's source connection.
     public var connection: ConnectionSpec? = nil
+    /// Set when the source is an export (its data files are read instead of a Scan); `table` is then its URL.
+    public var export: ExportSourceSpec? = nil
 
     /// The complete per-item function once the target's key schema is known (from `settings.key`, or
     /// from the source table when inherited): the transforms, then the key prefix, then a check that
@@ -102,7 +104,17 @@ extension MappingDocument {
             for spec in entry.sources {
                 let glob = spec.table.glob
                 var matched: [(String, [String])] = []
-                if glob.isLiteral {
+                if spec.table.export != nil {
+                    // An export is read from its files, not looked up among the tables (ExportSourceSpec).
+                    if !entry.target.glob.isLiteral {
+                        issues.append(
+                            MappingIssue(
+                                entry.target.location, "target '\(entry.target.text)' is a pattern, but its source is an export",
+                                hint: "name the target table in full"))
+                    } else {
+                        matched = [(spec.table.text, [])]
+                    }
+                } else if glob.isLiteral {
                     if existing.contains(glob.pattern) {
                         if isIgnored(glob.pattern) {
                             issues.append(
@@ -191,6 +203,7 @@ extension MappingDocument {
                 keyPrefix: claim.spec.keyPrefix, location: claim.spec.table.location)
             source.matchedBy = matchedBy
             source.connection = claim.spec.connection
+            source.export = claim.spec.table.export
             if let t = targetIndex[name] {
                 targets[t].sources.append(source)
             } else {
@@ -206,7 +219,17 @@ extension MappingDocument {
 
         // Decommission and ignore.
         var decommissioned: [String] = []
+        let exportURLs = Set(entries.flatMap(\.sources).compactMap { $0.table.export?.url })
         for pattern in decommission {
+            if exportURLs.contains(pattern.text) {
+                // An export is a copy, not a table: there is nothing to prove or delete, and deleting the
+                // table it was taken of needs that table migrated (a source in its own right) and verified.
+                issues.append(
+                    MappingIssue(
+                        pattern.location, "decommission names '\(pattern.text)', an export source: decommission deletes tables, never exports",
+                        hint: "remove it; to retire the exported table, name that table"))
+                continue
+            }
             let matches = sortedTables.filter { pattern.glob.matches($0) }
             if matches.isEmpty {
                 warnings.append(MappingIssue(pattern.location, "decommission pattern '\(pattern.text)' matches no table"))

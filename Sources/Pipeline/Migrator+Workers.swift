@@ -151,6 +151,12 @@ public struct WorkerRun: Sendable {
         var order: [String] = []
         for target in mapping.targets {
             for source in target.sources {
+                // Workers share out Scan segments; an export's data files are not dealt out (yet).
+                if source.export != nil {
+                    throw WorkerError.inconsistentJob(
+                        location: location,
+                        reason: "the source \(source.table) of \(target.name) is an export: a job of several workers copies tables only; migrate it with one process (no --worker)")
+                }
                 guard let description = try await client.describeTableIfExists(source.table) else { throw PipelineError.missingTable(source.table) }
                 let key = MigrationCheckpoint.sourceKey(target: target.name, source: source.table)
                 // At least one segment per worker, so that every worker has work on every source.

@@ -198,6 +198,10 @@ public final class Migrator: Sendable {
     let live = Mutex<[String: PipelineStatistics]>([:])
     let created = Mutex<[String]>([])
     let expected = Mutex(0)
+    /// Export sources opened by prepareTargets, by their URL (ExportSourceReader).
+    let exportSources = Mutex<[String: ExportSource]>([:])
+    /// Data files of export sources that could not be read, by export URL (checkExportFailures).
+    let exportFailures = Mutex<[String: [String]]>([:])
 
     /// Items DescribeTable reports for all sources (approximate), known once targets are prepared.
     public var expectedItems: Int { expected.withLock { $0 } }
@@ -324,14 +328,15 @@ public final class Migrator: Sendable {
         for target in mapping.targets {
             var sources: [(ResolvedSource, TableDescription)] = []
             for source in target.sources {
-                guard let description = try await clients.source(source.table).describeTableIfExists(source.table) else {
+                guard let description = try await describeSource(source) else {
                     throw PipelineError.missingTable(source.table)
                 }
                 sources.append((source, description))
             }
             guard let first = sources.first else { continue }
             let sourceClient = clients.source(first.0.table)
-            let ttl = try await sourceClient.describeTimeToLive(first.0.table)
+            // An export has no table to take TTL and tags from.
+            let ttl = first.0.export == nil ? try await sourceClient.describeTimeToLive(first.0.table) : nil
             let tags = try await first.1.arn.asyncFlatMap { arn in try await sourceClient.listTags(arn: arn) } ?? [:]
             let blueprint = TargetBlueprint.make(for: target, sources: sources.map(\.1), sourceTTL: ttl, sourceTags: tags)
             let existing = try await clients.target(target.name).describeTableIfExists(target.name)
@@ -476,9 +481,10 @@ public final class Migrator: Sendable {
     ) async throws {
         let target = prepared.target.name
         let key = MigrationCheckpoint.sourceKey(target: target, source: source.table)
+        let export = exportSources.withLock { $0[source.table] }
         let progress = ledger.ensureSource(
             key, source: source.table, target: target,
-            totalSegments: options.workerShare?.job.segments[key] ?? segmentCount(for: description))
+            totalSegments: options.workerShare?.job.segments[key] ?? export?.files.count ?? segmentCount(for: description))
         if progress.done { return }
         let statistics = PipelineStatistics()
         live.withLock { $0[key] = statistics }
@@ -525,7 +531,12 @@ public final class Migrator: Sendable {
             }
             group.addTask {
                 defer { queue.finish() }
-                try await reader.read(segments: progress.segments.filter { !$0.done && self.copies(key, segment: $0.segment) })
+                let mine = progress.segments.filter { !$0.done && self.copies(key, segment: $0.segment) }
+                if let export {
+                    try await self.readExport(export, pages: reader, files: mine.map(\.segment))
+                } else {
+                    try await reader.read(segments: mine)
+                }
             }
             do {
                 try await group.waitForAll()
@@ -535,6 +546,7 @@ public final class Migrator: Sendable {
                 throw error
             }
         }
+        try checkExportFailures(source)
     }
 
     func makeReport(

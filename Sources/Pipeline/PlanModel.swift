@@ -172,6 +172,21 @@ public struct PlannedSource: Encodable, Sendable, Equatable {
     /// The source glob that brought this table to a target another entry names (``ResolvedSource/matchedBy``);
     /// nil when the target's own entry lists the source.
     public var matchedBy: String? = nil
+    /// Set when the source is an export (`source: { export: … }`): read from its data files, not scanned.
+    public var export: PlannedExport? = nil
+}
+
+/// An export source as `plan` shows it.
+public struct PlannedExport: Encodable, Sendable, Equatable {
+    public var url: String
+    public var dataFiles: Int
+    /// From the export's manifests; nil when it has none (moto's native exports).
+    public var items: Int?
+    /// Compressed bytes of the data files.
+    public var bytes: Int
+    public var hasManifests: Bool
+    /// The table the export was taken of, when the export records it.
+    public var exportedTable: String?
 }
 
 /// One sampled item and what its source's transform makes of it.

@@ -60,7 +60,7 @@ public struct Planner: Sendable {
         for target in mapping.targets {
             var sources: [TableDescription] = []
             for source in target.sources {
-                guard let description = try await clients.source(source.table).describeTableIfExists(source.table) else {
+                guard let description = try await describePlanSource(source) else {
                     throw PipelineError.missingTable(source.table)
                 }
                 described[source.table] = description
@@ -68,7 +68,7 @@ public struct Planner: Sendable {
             }
             guard let first = sources.first else { continue }
             let sourceClient = clients.source(first.name)
-            let sourceTTL = try await sourceClient.describeTimeToLive(first.name)
+            let sourceTTL = target.sources[0].export == nil ? try await sourceClient.describeTimeToLive(first.name) : nil
             let sourceTags = try await first.arn.asyncFlatMap { try await sourceClient.listTags(arn: $0) } ?? [:]
             let blueprint = TargetBlueprint.make(for: target, sources: sources, sourceTTL: sourceTTL, sourceTags: sourceTags)
             let planned = try await planTarget(
@@ -153,8 +153,7 @@ public struct Planner: Sendable {
             let transform = source.itemTransform(targetKey: targetKey.spec)
             var samples: [PlannedSample] = []
             if options.sampleSize > 0 {
-                let page = try await clients.source(source.table).scan(ScanInput(table: source.table, limit: options.sampleSize))
-                for item in page.items.prefix(options.sampleSize) {
+                for item in try await sampleItems(source) {
                     do {
                         if let after = try transform.apply(item) {
                             let key = targetKey.key(of: after) ?? [:]
@@ -191,7 +190,7 @@ public struct Planner: Sendable {
                         previous: index > 0 ? target.sources[index - 1].table : nil,
                         decommission: decommissioned.contains(source.table),
                         deletionProtection: description.deletionProtection),
-                    samples: samples, matchedBy: source.matchedBy?.text))
+                    samples: samples, matchedBy: source.matchedBy?.text, export: try await plannedExport(source)))
         }
 
         let collisions = Self.collisions(produced, conflict: target.conflict)

@@ -56,13 +56,23 @@ struct SegmentReader: Sendable {
 
     /// Transforms one page, records it in the ledger, and hands its items to the writers.
     func process(_ page: ItemPage, segment: Int, sequence: Int) async throws {
+        try await process(
+            page.items, rawItems: page.rawItems, bytes: page.responseBytes, lastEvaluatedKey: page.lastEvaluatedKey, segment: segment,
+            sequence: sequence)
+    }
+
+    /// ``process(_:segment:sequence:)`` for items from elsewhere (an export's data file: ExportSourceReader).
+    /// `rawItems` are items passed on as the bytes the table sent (the raw-byte path: nothing transforms them).
+    func process(
+        _ parsed: [Item], rawItems: [RawItem] = [], bytes: Int, lastEvaluatedKey: Item?, segment: Int, sequence: Int
+    ) async throws {
         let ref = PageRef(source: checkpointKey, segment: segment, sequence: sequence)
-        let read = page.items.count + page.rawItems.count
-        var counts = RunCounters(itemsRead: read, bytesRead: page.responseBytes)
+        let read = parsed.count + rawItems.count
+        var counts = RunCounters(itemsRead: read, bytesRead: bytes)
         var units: [WriteUnit] = []
         units.reserveCapacity(read)
-        var items = page.items
-        for raw in page.rawItems {
+        var items = parsed
+        for raw in rawItems {
             if raw.key.count == targetKey.attributeNames.count, raw.size <= DynamoDBLimits.maxItemBytes {
                 units.append(WriteUnit(raw: raw, page: ref))
             } else {
@@ -81,10 +91,10 @@ struct SegmentReader: Sendable {
                 counts.itemsDeadLettered += 1
             }
         }
-        statistics.addRead(read, bytes: page.responseBytes)
+        statistics.addRead(read, bytes: bytes)
         statistics.addFiltered(counts.itemsFiltered)
         statistics.addDeadLettered(counts.itemsDeadLettered)
-        ledger.register(ref, lastEvaluatedKey: page.lastEvaluatedKey, writes: units.count, counts: counts)
+        ledger.register(ref, lastEvaluatedKey: lastEvaluatedKey, writes: units.count, counts: counts)
         if deadLetters.count > maxFailures {
             throw PipelineError.tooManyFailures(limit: maxFailures, deadLetters: deadLetters.path)
         }

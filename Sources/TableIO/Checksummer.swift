@@ -122,6 +122,17 @@ public struct Checksummer: Sendable {
             totalSegments: segments ?? ParallelScan.defaultSegments(for: description), pageLimit: pageLimit)
     }
 
+    /// A source's items folded per segment: a parallel Scan of the table, or the export's data files
+    /// when the source is an export (the export is then the source's content).
+    func items<Partial: Sendable>(
+        of source: TableDescription, export: ExportSource?,
+        makePartial: @escaping @Sendable () -> Partial,
+        fold: @escaping @Sendable (inout Partial, [Item]) throws -> Void
+    ) async throws -> [Partial] {
+        if let export { return try await export.run(concurrency: segments ?? 4, makePartial: makePartial, fold: fold) }
+        return try await scan(source).run(makePartial: makePartial, fold: fold)
+    }
+
     /// The checksum of a table's content, bucketed by its own primary key.
     public func checksum(table: String) async throws -> TableChecksum {
         try await checksum(of: try await describe(table))
@@ -145,12 +156,12 @@ public struct Checksummer: Sendable {
 
     /// The checksum of what `source` puts into a target: each item through `projection`, streamed.
     public func expectedChecksum(
-        of source: TableDescription, projection: SourceProjection
+        of source: TableDescription, projection: SourceProjection, export: ExportSource? = nil
     ) async throws
         -> (checksum: TableChecksum, exclusions: ExclusionCounts)
     {
         struct Partial: Sendable { var hasher: ItemHasher; var checksum = TableChecksum(); var counts = ExclusionCounts() }
-        let partials = try await scan(source).run(makePartial: { Partial(hasher: ItemHasher(keySchema: projection.targetKey)) }) { partial, items in
+        let partials = try await items(of: source, export: export, makePartial: { Partial(hasher: ItemHasher(keySchema: projection.targetKey)) }) { partial, items in
             for item in items {
                 guard let expected = projection.project(item, counts: &partial.counts) else { continue }
                 partial.checksum.add(partial.hasher.digest(expected.item, keyBytes: expected.keyBytes))
@@ -164,7 +175,7 @@ public struct Checksummer: Sendable {
     /// The digests of what `source` puts into a target, by target key (for merges). Keys produced more
     /// than once by the source count in `duplicates`; the later one in scan order is kept.
     public func expectedDigests(
-        of source: TableDescription, projection: SourceProjection
+        of source: TableDescription, projection: SourceProjection, export: ExportSource? = nil
     ) async throws
         -> (digests: [[UInt8]: ItemDigest], exclusions: ExclusionCounts, duplicates: Int)
     {
@@ -174,7 +185,7 @@ public struct Checksummer: Sendable {
             var counts = ExclusionCounts()
             var duplicates = 0
         }
-        let partials = try await scan(source).run(makePartial: { Partial(hasher: ItemHasher(keySchema: projection.targetKey)) }) { partial, items in
+        let partials = try await items(of: source, export: export, makePartial: { Partial(hasher: ItemHasher(keySchema: projection.targetKey)) }) { partial, items in
             for item in items {
                 guard let expected = projection.project(item, counts: &partial.counts) else { continue }
                 let digest = partial.hasher.digest(expected.item, keyBytes: expected.keyBytes)

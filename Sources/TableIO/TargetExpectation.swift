@@ -38,7 +38,17 @@ public struct TargetExpectation: Sendable {
     /// recorded with it (``MappingFingerprints``).
     public func verify(_ target: ResolvedTarget, fingerprint: String? = nil) async throws -> TargetVerification {
         var descriptions: [TableDescription] = []
-        for source in target.sources { descriptions.append(try await checksummer.forSource(source.table).describe(source.table)) }
+        var exports: [String: ExportSource] = [:]
+        for source in target.sources {
+            if let spec = source.export {
+                // The export is the source's content: its items are what the target should hold.
+                let export = try await ExportSource.open(spec, client: checksummer.forSource(source.table).client)
+                exports[source.table] = export
+                descriptions.append(export.tableDescription)
+            } else {
+                descriptions.append(try await checksummer.forSource(source.table).describe(source.table))
+            }
+        }
         let (keySchema, existing) = try await targetKeySchema(target, sources: descriptions)
         let projections = zip(target.sources, descriptions).map { source, description in
             SourceProjection(
@@ -54,13 +64,13 @@ public struct TargetExpectation: Sendable {
         var conflictCount = 0
         var conflicts: [String] = []
         if descriptions.count == 1 {
-            let (checksum, exclusions) = try await checksummer.forSource(descriptions[0].name).expectedChecksum(of: descriptions[0], projection: projections[0])
+            let (checksum, exclusions) = try await checksummer.forSource(descriptions[0].name).expectedChecksum(of: descriptions[0], projection: projections[0], export: exports[descriptions[0].name])
             expected = checksum
             sources.append(SourceVerification(table: descriptions[0].name, exclusions: exclusions))
         } else {
             var merged: [[UInt8]: ItemDigest] = [:]
             for (description, projection) in zip(descriptions, projections) {
-                let part = try await checksummer.forSource(description.name).expectedDigests(of: description, projection: projection)
+                let part = try await checksummer.forSource(description.name).expectedDigests(of: description, projection: projection, export: exports[description.name])
                 sources.append(SourceVerification(table: description.name, exclusions: part.exclusions))
                 duplicates += part.duplicates
                 if merged.isEmpty { merged = part.digests; continue }
