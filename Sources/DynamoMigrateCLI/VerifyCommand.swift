@@ -47,7 +47,10 @@ struct VerifyCommand: AsyncParsableCommand {
                 try await record.recordIdentities(clients: clients, connections: connections)
                 try record.write(to: directory)
                 // A job of many workers keeps its evidence with its state, where decommission --state reads it.
-                try await sharedState.store(client: connections.client(for: connections.base, origin: nil))?.saveRecord(record, to: VerificationRecord.fileName)
+                if sharedState.state != nil {
+                    try await sharedState.store(client: connections.client(for: connections.base, origin: nil))?
+                        .saveRecord(record, to: VerificationRecord.fileName)
+                }
             } catch let error as VerificationError {
                 throw CLIError.failed(error.description)
             }

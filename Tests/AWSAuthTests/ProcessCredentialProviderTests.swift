@@ -8,11 +8,14 @@ import Testing
     let dir = TestEnvironment.temporaryDirectory("credential-process")
 
     /// An executable script in the test's folder; returns the command line that runs it.
+    /// The command runs it through /bin/sh rather than exec'ing the file: a process spawned at the
+    /// same moment by a parallel test can inherit the still-open write descriptor, and exec of a file
+    /// open for writing fails with ETXTBSY ("Text file busy").
     func script(_ name: String, _ body: String) throws -> String {
         let path = dir.appendingPathComponent(name).path
         try ("#!/bin/sh\n" + body).write(toFile: path, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
-        return "'\(path)' --profile dev"
+        return "/bin/sh '\(path)' --profile dev"
     }
 
     @Test func jsonOnStdout() async throws {
