@@ -15,7 +15,8 @@ struct PlanCommand: AsyncParsableCommand {
             migrate takes, sample items before and after their transforms, key collisions among the samples, \
             settings that would be lost, tables to decommission or left unaccounted for, and a duration \
             estimate. Reads only (ListTables, DescribeTable, DescribeContinuousBackups, DescribeTimeToLive, \
-            ListTagsOfResource, Scan with Limit). Exit status: 0 ready; 1 blocking problems (such as an \
+            ListTagsOfResource, Scan with Limit). With --follow, also what migrate --follow needs: streams, \
+            the 24-hour stream window, merged targets that cannot be followed exactly. Exit status: 0 ready; 1 blocking problems (such as an \
             existing target with another key schema) or a failed request; 2 a mapping that cannot be used.
             """)
 
@@ -32,6 +33,8 @@ struct PlanCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("write-rate"), help: "Items written per second assumed for the duration estimate.")
     var writeRate: Double = 1000
+
+    @OptionGroup var followOptions: PlanFollowOptions
 
     @OptionGroup var outputFormat: OutputFormatOptions
 
@@ -51,11 +54,9 @@ struct PlanCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let client = try global.makeClient()
             let loaded = try await LoadedMapping.load(path: mapping, env: env, client: client)
-            let planner = Planner(
-                client: client, mapping: loaded.resolved,
-                options: PlanOptions(
-                    mappingFile: mapping, env: loaded.document.env,
-                    sampleSize: sample, writeRate: writeRate))
+            var options = PlanOptions(mappingFile: mapping, env: loaded.document.env, sampleSize: sample, writeRate: writeRate)
+            followOptions.apply(to: &options)
+            let planner = Planner(client: client, mapping: loaded.resolved, options: options)
             let plan = try await planner.makePlan()
             switch format {
             case .json: print(try plan.jsonText())
