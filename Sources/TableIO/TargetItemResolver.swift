@@ -172,6 +172,9 @@ public actor TargetKeySerializer {
 
     public init() {}
 
+    /// Bodies waiting for `key` (for tests).
+    func waiting(for key: Item) -> Int { waiting[CanonicalEncoding.bytes(of: key)]?.count ?? 0 }
+
     /// Runs `body` once no other body for `key` is running.
     public func run<T: Sendable>(key: Item, _ body: @Sendable () async throws -> T) async throws -> T {
         let bytes = CanonicalEncoding.bytes(of: key)

@@ -2,9 +2,10 @@ import DynamoClient
 import DynamoCore
 import Mappings
 import RunState
-import TableIO
 import TestSupport
 import Testing
+
+@testable import TableIO
 
 /// The item a merged target must hold at one key, recomputed from the sources' current content, agrees
 /// with what `verify` expects for the whole table, under each conflict policy. Against moto.
@@ -139,5 +140,35 @@ import Testing
         }
         let verification = try await TargetExpectation(checksummer: Checksummer(client: client)).verify(f.target)
         #expect(verification.status == .match, "\(verification.reason)")
+    }
+}
+
+/// One resolve-and-write per target key at a time; other keys are not held up.
+struct TargetKeySerializerTests {
+    actor Log {
+        var events: [String] = []
+        func add(_ e: String) { events.append(e) }
+    }
+
+    @Test func bodiesForOneKeyRunOneAfterAnotherInArrivalOrder() async throws {
+        let serializer = TargetKeySerializer()
+        let log = Log()
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        // The first body holds key k until the gate opens; the second must wait for it, the one for key j must not.
+        let first = Task {
+            try await serializer.run(key: ["pk": .s("k")]) {
+                await log.add("k1 start")
+                for await _ in gate { break }
+                await log.add("k1 end")
+            }
+        }
+        while await log.events.isEmpty { await Task.yield() }
+        let second = Task { try await serializer.run(key: ["pk": .s("k")]) { await log.add("k2") } }
+        while await serializer.waiting(for: ["pk": .s("k")]) == 0 { await Task.yield() }
+        try await serializer.run(key: ["pk": .s("j")]) { await log.add("j") }
+        open.yield()
+        try await first.value
+        try await second.value
+        #expect(await log.events == ["k1 start", "j", "k1 end", "k2"])
     }
 }
