@@ -244,16 +244,20 @@ extension KeySchemaSpec {
 }
 
 extension ResolvedTarget {
+    /// Whether a follower recomputes each key a record touches from every source (several sources, or a
+    /// policy whose outcome depends on what the target holds) rather than applying the record's images.
+    public var isFollowedByRecomputing: Bool { sources.count > 1 || conflict != .overwrite }
+
     /// Why following this target's sources' streams cannot keep it exact, or nil when it can.
     ///
     /// `sourceKeys` are the sources' key schemas in ``sources`` order; `targetKey` is the target's.
-    /// A merged target is followed by recomputing each touched key from every source, so every source's
-    /// key must map one-to-one onto the target key (``ResolvedSource/keyDerivation(sourceKey:targetKey:)``).
-    /// A single source's records carry everything its target needs (the old image's projected key is
-    /// deleted, the new one put), so any transform will do; keys several of its items share are a
-    /// collision the copy has as well (plan shows them among the samples).
+    /// A target ``isFollowedByRecomputing`` has each touched key recomputed from every source's current
+    /// content, so every source's key must map one-to-one onto the target key
+    /// (``ResolvedSource/keyDerivation(sourceKey:targetKey:)``). A single `overwrite` source's records
+    /// carry everything its target needs (the old image's projected key is deleted, the new one put), so
+    /// any transform will do; keys several of its items share are a collision the copy has as well.
     public func followLimitation(sourceKeys: [KeySchemaSpec], targetKey: KeySchemaSpec) -> FollowLimitation? {
-        guard sources.count > 1 else { return nil }
+        guard isFollowedByRecomputing else { return nil }
         for (source, key) in zip(sources, sourceKeys) {
             if case .failure(let limitation) = source.keyDerivation(sourceKey: key, targetKey: targetKey) { return limitation }
         }

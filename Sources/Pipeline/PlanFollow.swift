@@ -86,9 +86,10 @@ extension PlannedFollow {
     /// How a target is followed, and whether exactly.
     public static func target(_ target: ResolvedTarget, sources: [TableDescription], targetKey: KeySchema) -> PlannedFollowTarget {
         let limitation = target.followLimitation(sourceKeys: sources.map(\.keySchema.spec), targetKey: targetKey.spec)
+        let from = target.sources.count == 1 ? "its source's current item" : "all \(target.sources.count) sources' current items"
         let method =
-            target.sources.count > 1
-            ? "each key a record touches is recomputed from all \(target.sources.count) sources' current items under conflict policy \(target.conflict)"
+            target.isFollowedByRecomputing
+            ? "each key a record touches is recomputed from \(from) under conflict policy \(target.conflict)"
             : "each record is applied with its own images"
         return PlannedFollowTarget(name: target.name, method: method, exact: limitation == nil, limitation: limitation?.description)
     }
@@ -136,7 +137,7 @@ extension Planner {
             if let limitation = follow.limitation {
                 problems.append(PlanProblem(kind: .followInexact, target: resolved.name, message: "migrate --follow refuses \(resolved.name): \(limitation)"))
             }
-            if resolved.sources.count > 1, let existing = planned.existing, existing.itemCount > 0 {
+            if resolved.isFollowedByRecomputing, let existing = planned.existing, existing.itemCount > 0 {
                 warnings.append(
                     "\(resolved.name) already holds about \(existing.itemCount) items; follow recomputes a merged key from its sources alone, so an item that was there before and that a source also has is replaced or deleted"
                 )

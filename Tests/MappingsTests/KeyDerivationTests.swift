@@ -109,4 +109,21 @@ struct KeyDerivationTests {
                 == "m.yaml:7: source src-b: the target's partition key 'pk' is copied from 'email', which is not a source key attribute (set at line 9); a follower could not tell which source item a target key comes from, so it cannot keep the target exact"
         )
     }
+
+    @Test func aSingleOverwriteSourceIsFollowedByItsImagesWhateverItsKeyTransform() throws {
+        for (policy, limited) in [("overwrite", false), ("keep-existing", true)] {
+            let yaml = """
+                version: 1
+                tables:
+                  - source: src-a
+                    target: dst
+                    conflict: \(policy)
+                    transforms:
+                      - set: {pk: "{email}"}
+                """
+            let target = try #require(try load(yaml).resolve(existingTables: ["src-a"]).targets.first)
+            #expect(target.isFollowedByRecomputing == limited)
+            #expect((target.followLimitation(sourceKeys: [pkS], targetKey: pkS) != nil) == limited, "\(policy)")
+        }
+    }
 }
