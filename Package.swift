@@ -73,6 +73,14 @@ let package = Package(
                 "DynamoCore", "AWSAuth", "DynamoClient", "Mappings", "TableIO", "RunState",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Live migration: stream positions before the copy, then the sources' DynamoDB Streams applied to
+        // the targets (shard lineage, per-shard checkpoints, lag) until cutover.
+        .target(
+            name: "Follow",
+            dependencies: [
+                "DynamoCore", "AWSAuth", "DynamoClient", "Mappings", "TableIO", "RunState",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Verification of a migration against its mapping, and diffs.
         .target(
             name: "Verification",
@@ -99,7 +107,7 @@ let package = Package(
         .target(
             name: "DynamoMigrateCLI",
             dependencies: [
-                "TableIO", "RunState", "Pipeline", "Verification", "Decommission", "Backup",
+                "TableIO", "RunState", "Pipeline", "Follow", "Verification", "Decommission", "Backup",
                 "DynamoCore", "AWSAuth", "DynamoClient", "Mappings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -136,6 +144,11 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TableIO", "RunState", "TestSupport"]),
+        .testTarget(
+            name: "FollowTests",
+            dependencies: [
+                "Follow", "Pipeline", "Verification", "TableIO", "RunState", "Mappings", "DynamoCore", "DynamoClient", "TestSupport",
+            ]),
         .testTarget(
             name: "VerificationTests",
             dependencies: [

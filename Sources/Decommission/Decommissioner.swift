@@ -73,6 +73,7 @@ public struct Decommissioner: Sendable {
                     client: client, exportDirectories: options.exportDirectories,
                     backupRecords: BackupStateStore(directory: options.backupStateDirectory)),
                 DeletionProtectionCheck(allowDisabling: options.disableDeletionProtection),
+                FollowDrainedCheck(),
             ]
         self.confirm = confirm
     }

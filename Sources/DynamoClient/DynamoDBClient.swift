@@ -209,7 +209,7 @@ public final class DynamoDBClient: Sendable {
         let headers: [(name: String, value: String)] = [
             ("Host", hostHeader),
             ("Content-Type", "application/x-amz-json-1.0"),
-            ("X-Amz-Target", "DynamoDB_20120810.\(operation)"),
+            ("X-Amz-Target", Self.target(of: operation)),
         ]
         let signing = SigningRequest(method: "POST", path: "/", headers: headers, body: body)
         var signed = signer.signedHeaders(for: signing, date: Date())

@@ -152,6 +152,13 @@ public enum ErrorCatalog {
         .init("ReplicaAlreadyExistsException", .fatal),
         .init("ReplicaNotFoundException", .fatal),
         .init("PolicyNotFoundException", .fatal),
+        // DynamoDB Streams: both go to the follower, which knows what to do (see Follow).
+        .init(
+            "ExpiredIteratorException", .fatal,
+            hint: "A shard iterator is older than 15 minutes: the follower takes a new one from its last applied record."),
+        .init(
+            "TrimmedDataAccessException", .fatal,
+            hint: "The stream position is older than the stream's 24-hour window: records were lost, the copy must restart."),
     ]
 
     static let byType: [String: ErrorCatalogEntry] = Dictionary(entries.map { ($0.type, $0) }, uniquingKeysWith: { first, _ in first })

@@ -50,6 +50,8 @@ struct MigrateCommand: AsyncParsableCommand {
 
     @OptionGroup var outputFormat: OutputFormatOptions
 
+    @OptionGroup var live: FollowFlags
+
     func validate() throws {
         if writers < 1 { throw ValidationError("--writers must be at least 1") }
         for (name, value) in [("--read-percent", readPercent), ("--write-percent", writePercent)] {
@@ -78,10 +80,13 @@ struct MigrateCommand: AsyncParsableCommand {
             options.readPercent = readPercent
             options.writePercent = writePercent
             let migrator = Migrator(client: client, mapping: loaded.resolved, options: options, logger: client.logger)
+            // Live migration: stream positions are taken here, before any source is scanned.
+            let follower = try await live.prepare(client: client, loaded: loaded, directory: directory, resume: resume)
 
             let interrupts = InterruptHandler {
                 printError("stopping: finishing in-flight batches and saving the checkpoint (Ctrl-C again to abort now)")
                 migrator.requestStop()
+                follower?.requestStop()
             }
             defer { interrupts.cancel() }
             let progress = ProgressPrinter(migrator: migrator, client: client)
@@ -110,8 +115,8 @@ struct MigrateCommand: AsyncParsableCommand {
             progress.finish()
 
             if outputFormat.json {
-                print(try jsonText(report))
-            } else {
+                if follower == nil { print(try jsonText(report)) }
+            } else if follower == nil || !report.alreadyComplete {
                 printSummary(report)
             }
             if report.interrupted {
@@ -119,6 +124,9 @@ struct MigrateCommand: AsyncParsableCommand {
             }
             if report.itemsDeadLettered > 0 {
                 throw CLIError.failed("\(report.itemsDeadLettered) items could not be migrated; see \(report.deadLetterFile ?? directory.path)")
+            }
+            if let follower {
+                try await live.run(follower, copy: report, json: outputFormat.json, mappingPath: arguments.mapping)
             }
         }
     }

@@ -158,7 +158,7 @@ struct DecommissionTests {
         #expect(decisions.mapValues(\.decision) == [f.a: .deleted, f.b: .deleted, f.scratch: .deleted])
         #expect(
             decisions[f.a]?.checks.map(\.name) == [
-                "data accounted for", "verified backup", "deletion protection", "operator confirmed",
+                "data accounted for", "verified backup", "deletion protection", "follow drained", "operator confirmed",
                 "unchanged right before delete",
             ])
         #expect(
