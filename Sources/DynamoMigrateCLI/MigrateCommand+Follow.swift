@@ -54,9 +54,11 @@ struct FollowFlags: ParsableArguments {
         var options = FollowOptions(stateDirectory: directory, planFingerprint: loaded.fingerprint)
         options.untilIdle = untilIdle.flatMap(Self.parseDuration)
         options.metricsFile = metrics.map { URL(fileURLWithPath: $0) }
-        let follower = StreamFollower(client: client, mapping: loaded.resolved, options: options, logger: client.logger)
+        let follower: StreamFollower
         do {
-            try StreamFollower.checkFollowable(loaded.resolved, resolvers: [])
+            let resolvers = try await StreamFollower.makeResolvers(client: client, mapping: loaded.resolved)
+            try StreamFollower.checkFollowable(loaded.resolved, resolvers: Set(resolvers.keys))
+            follower = StreamFollower(client: client, mapping: loaded.resolved, options: options, resolvers: resolvers, logger: client.logger)
             let arns = try await follower.prepareStreams(enable: enableStreams)
             try await follower.capturePositions(streamArns: arns, resume: resume)
         } catch let error as FollowError {

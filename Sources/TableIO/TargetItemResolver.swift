@@ -31,6 +31,8 @@ public struct TargetItemResolver: Sendable {
     public let targetKeySchema: KeySchema
     /// In mapping order: the order the copy writes them in and the merge rule folds them.
     public let sources: [Source]
+    /// Shared by every copy of this resolver: one resolve-and-write per target key at a time.
+    public let serializer = TargetKeySerializer()
 
     /// - Throws: the ``FollowLimitation`` of the first source whose key cannot be traced back exactly.
     public init(
