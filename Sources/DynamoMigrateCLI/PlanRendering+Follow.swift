@@ -36,7 +36,8 @@ extension PlanRenderer {
         var out: [String] = []
         out.append("## Follow (`migrate --follow`\(f.enableStreams ? " `--enable-streams`" : ""))")
         out.append("")
-        out.append("DynamoDB keeps stream records \(f.streamRetentionHours) hours. Copy before follow: about \(durationText(f.backfillSeconds)), \(retentionText(f)).")
+        out.append(
+            "DynamoDB keeps stream records \(f.streamRetentionHours) hours. Copy before follow: about \(durationText(f.backfillSeconds)), \(retentionText(f)).")
         out.append("")
         out.append("| Source | Stream | Follow needs |")
         out.append("|---|---|---|")

@@ -190,7 +190,8 @@ extension ResolvedSource {
                 return limited("the target's \(role) '\(k.name)' is \(cause)")
             }
             guard d.type == k.type else {
-                return limited("the target's \(role) '\(k.name)' comes from '\(d.source.name)' as \(d.type.rawValue), but the target's \(role) is \(k.type.rawValue)")
+                return limited(
+                    "the target's \(role) '\(k.name)' comes from '\(d.source.name)' as \(d.type.rawValue), but the target's \(role) is \(k.type.rawValue)")
             }
             parts.append(KeyDerivation.Part(target: k, source: d.source, prefix: d.prefix))
         }

@@ -39,7 +39,10 @@ struct PlanFollowCommandTests {
         let problem = "\(p)-b has no stream; migrate --follow needs a NEW_AND_OLD_IMAGES stream: run `\(command)`, or give migrate --enable-streams"
         #expect(blocked.stdout.contains("BLOCKING PROBLEMS: migrate would refuse or stop\n  ✗ \(problem)\n"))
         #expect(blocked.stdout.contains("\nFOLLOW (migrate --follow)\n  streams (DynamoDB keeps stream records 24 h):\n"))
-        #expect(blocked.stdout.contains("\n    \(p)-b: \(command)\n  copy before follow: about 1 s, well within the 24 h stream window\n  targets:\n    ✓ \(p)-t: each key a record touches is recomputed from all 2 sources' current items under conflict policy keep-existing\n"))
+        #expect(
+            blocked.stdout.contains(
+                "\n    \(p)-b: \(command)\n  copy before follow: about 1 s, well within the 24 h stream window\n  targets:\n    ✓ \(p)-t: each key a record touches is recomputed from all 2 sources' current items under conflict policy keep-existing\n"
+            ))
         #expect(blocked.stderr.contains("  - \(problem)"))
 
         let ready = try TestEnvironment.runCLI(["plan", path, "--endpoint-url", localEndpoint, "--follow", "--enable-streams"])

@@ -24,7 +24,9 @@ import Testing
         }
 
         func expectedItem(forTargetKey targetKey: Item) async throws -> Item? {
-            let call = calls.withLock { $0 += 1; return $0 }
+            let call = calls.withLock {
+                $0 += 1; return $0
+            }
             let item = try await resolver.expectedItem(forTargetKey: targetKey)
             if call == 1 {
                 resolvedFirst.yield()

@@ -67,7 +67,10 @@ struct KeyDerivationTests {
     }
 
     @Test(arguments: [
-        ("- set: {pk: \"{tenant}#{id}\"}", "the target's partition key 'pk' is built by template \"{tenant}#{id}\", which cannot be split back into the source key (set at line 7)"),
+        (
+            "- set: {pk: \"{tenant}#{id}\"}",
+            "the target's partition key 'pk' is built by template \"{tenant}#{id}\", which cannot be split back into the source key (set at line 7)"
+        ),
         ("- set: {pk: fixed}", "the target's partition key 'pk' is set to a constant (set at line 7)"),
         ("- set: {pk: \"{email}\"}", "the target's partition key 'pk' is copied from 'email', which is not a source key attribute (set at line 7)"),
         ("- rename: {email: pk}", "the target's partition key 'pk' is renamed from the non-key attribute 'email' (rename at line 7)"),

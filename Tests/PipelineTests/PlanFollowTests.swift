@@ -82,7 +82,9 @@ struct PlanFollowTests {
             plan.problems[0].message
                 == "\(p)-bare has no stream; migrate --follow needs a NEW_AND_OLD_IMAGES stream: run `\(follow.sources[1].command!)`, or give migrate --enable-streams"
         )
-        #expect(plan.problems[1].message.hasPrefix("\(p)-keys has a KEYS_ONLY stream; migrate --follow needs NEW_AND_OLD_IMAGES, and changing the view type replaces the stream"))
+        #expect(
+            plan.problems[1].message.hasPrefix(
+                "\(p)-keys has a KEYS_ONLY stream; migrate --follow needs NEW_AND_OLD_IMAGES, and changing the view type replaces the stream"))
         #expect(plan.problems[3].message == "migrate --follow refuses \(p)-by-email: \(follow.targets[1].limitation!)")
 
         // With --enable-streams a missing stream is migrate's to turn on; another view type still is not.
@@ -102,7 +104,10 @@ struct PlanFollowTests {
         // 4 items (one each in four sources).
         let close = try await followPlan(mapping, path, writeRate: 4.0 / (13 * 3600), enableStreams: true)
         #expect(close.follow?.retention == "close")
-        #expect(close.warnings.contains("the copy is estimated at 13.0 h, at least half of the streams' 24-hour window: should it run slower than estimated, follow will stop with records trimmed and the copy must restart"))
+        #expect(
+            close.warnings.contains(
+                "the copy is estimated at 13.0 h, at least half of the streams' 24-hour window: should it run slower than estimated, follow will stop with records trimmed and the copy must restart"
+            ))
         #expect(!close.problems.contains { $0.kind == .backfillOutlivesStream })
 
         let over = try await followPlan(mapping, path, writeRate: 4.0 / (25 * 3600), enableStreams: true)
