@@ -12,7 +12,9 @@ struct FollowFlags: ParsableArguments {
     @Flag(help: "Live migration: take stream positions before the copy, then apply the sources' DynamoDB Streams to the targets until Ctrl-C or --until-idle.")
     var follow = false
 
-    @Flag(name: .customLong("enable-streams"), help: "With --follow: turn on a NEW_AND_OLD_IMAGES stream on sources that have none (a change to the source tables).")
+    @Flag(
+        name: .customLong("enable-streams"),
+        help: "With --follow: turn on a NEW_AND_OLD_IMAGES stream on sources that have none (a change to the source tables).")
     var enableStreams = false
 
     @Option(name: .customLong("until-idle"), help: "With --follow: exit 0 once every shard is caught up and no record arrived for this long (e.g. 60s, 5m).")
@@ -54,11 +56,13 @@ struct FollowFlags: ParsableArguments {
         var options = FollowOptions(stateDirectory: directory, planFingerprint: loaded.fingerprint)
         options.untilIdle = untilIdle.flatMap(Self.parseDuration)
         options.metricsFile = metrics.map { URL(fileURLWithPath: $0) }
+        // Merged targets (and keep-existing/fail ones) get a TargetItemResolver each, recomputing a key from
+        // every source; a target whose keys cannot be traced back to its sources is refused here.
         let follower: StreamFollower
         do {
             let resolvers = try await StreamFollower.makeResolvers(client: client, mapping: loaded.resolved)
-            try StreamFollower.checkFollowable(loaded.resolved, resolvers: Set(resolvers.keys))
             follower = StreamFollower(client: client, mapping: loaded.resolved, options: options, resolvers: resolvers, logger: client.logger)
+            try StreamFollower.checkFollowable(loaded.resolved, resolvers: Set(resolvers.keys))
             let arns = try await follower.prepareStreams(enable: enableStreams)
             try await follower.capturePositions(streamArns: arns, resume: resume)
         } catch let error as FollowError {
@@ -75,7 +79,8 @@ struct FollowFlags: ParsableArguments {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interactive ? .seconds(1) : .seconds(5))
                 if Task.isCancelled { break }
-                FileHandle.standardError.write(Data("[follow] \(follower.snapshot().progressLine)\n".utf8))
+                let lines = follower.snapshot().progressLines.map { "[follow] \($0)" }
+                FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
             }
         }
         defer { printer.cancel() }
@@ -97,7 +102,8 @@ struct FollowFlags: ParsableArguments {
             }
         }
         if report.deadLettered > 0 {
-            throw CLIError.failed("\(report.deadLettered) changed items could not be projected; see dead-letters.jsonl in \(follower.options.stateDirectory.path)")
+            throw CLIError.failed(
+                "\(report.deadLettered) changed items could not be projected; see dead-letters.jsonl in \(follower.options.stateDirectory.path)")
         }
         if !report.drained {
             printError(

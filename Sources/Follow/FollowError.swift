@@ -30,17 +30,20 @@ public enum FollowError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .noStream(let table, let viewType, let command):
             let has = viewType.map { "has a \($0) stream" } ?? "has no stream"
-            return "\(table) \(has); --follow needs a NEW_AND_OLD_IMAGES stream on every source. Turning one on changes a production table: run `\(command)`, or rerun with --enable-streams"
+            return
+                "\(table) \(has); --follow needs a NEW_AND_OLD_IMAGES stream on every source. Turning one on changes a production table: run `\(command)`, or rerun with --enable-streams"
         case .unsupportedTarget(let target, let reason):
             return "--follow cannot follow target \(target) yet: \(reason); migrate it without --follow (with writes stopped), or split it into its own mapping"
         case .copyWithoutPositions(let dir):
-            return "the copy recorded in \(dir) started without --follow: changes made to the sources since it started are not in any stream position. Start a new copy with --follow and another --state-dir"
+            return
+                "the copy recorded in \(dir) started without --follow: changes made to the sources since it started are not in any stream position. Start a new copy with --follow and another --state-dir"
         case .followExists(let dir):
             return "a follow is recorded in \(dir); rerun with --resume to continue it, or use another --state-dir to start over"
         case .otherMapping(let dir):
             return "the stream positions in \(dir) belong to another mapping; use the mapping they were taken for, or another --state-dir"
         case .trimmed(let table, let detail, let dir):
-            return "the stream of \(table) no longer holds every record the follow needs (\(detail)): DynamoDB Streams keep records 24 hours. The target has missed changes: the copy must restart (new --state-dir, migrate --follow again). State: \(dir)"
+            return
+                "the stream of \(table) no longer holds every record the follow needs (\(detail)): DynamoDB Streams keep records 24 hours. The target has missed changes: the copy must restart (new --state-dir, migrate --follow again). State: \(dir)"
         case .missingImage(let source, let sequence, let image):
             return "stream record \(sequence) of \(source) has no \(image): the stream must be NEW_AND_OLD_IMAGES; the copy must restart with such a stream"
         }

@@ -60,6 +60,20 @@ public struct FollowReport: Codable, Sendable, Equatable {
             caught, shards.count, timeToLiveDeletes > 0 ? ", \(timeToLiveDeletes) TTL deletes" : "")
     }
 
+    /// The progress line, then one line per source and, for sources with few shards, one per shard.
+    public var progressLines: [String] {
+        var lines = [progressLine]
+        func lag(_ seconds: Double?) -> String { seconds.map { String(format: "%.1f s", $0) } ?? "-" }
+        for source in sources {
+            lines.append("  \(source.table): \(source.recordsApplied) applied, \(source.recordsSkipped) skipped (in the copy), lag \(lag(source.lagSeconds))")
+            guard source.shards.count <= 8 else { continue }
+            for shard in source.shards where !shard.finished {
+                lines.append("    \(shard.shardId): \(shard.recordsApplied) applied, lag \(lag(shard.lagSeconds))\(shard.caughtUp ? ", caught up" : "")")
+            }
+        }
+        return lines
+    }
+
     /// The report as Prometheus text exposition (for node_exporter's textfile collector).
     public var prometheusText: String {
         var out = ""

@@ -1,4 +1,5 @@
 // Shard lineage: which shards of a stream may be read now.
+import Foundation
 import RunState
 
 /// The order rule for a stream's shards: records of one item are in one shard at a time, and after a
@@ -21,10 +22,14 @@ public enum ShardLineage {
     /// Adds the shards DescribeStream lists that `shards` does not hold yet (new children after a split),
     /// each to be read from its start. Returns the ids added.
     @discardableResult
-    public static func merge(_ listed: [(shardId: String, parentShardId: String?)], into shards: inout [String: ShardProgress]) -> [String] {
+    /// - Parameter createdAfter: when the previous listing was taken (a shard it did not list was created
+    ///   after it); nil for the listing taken with the positions.
+    public static func merge(
+        _ listed: [(shardId: String, parentShardId: String?)], into shards: inout [String: ShardProgress], createdAfter: Date? = nil
+    ) -> [String] {
         var added: [String] = []
         for shard in listed where shards[shard.shardId] == nil {
-            shards[shard.shardId] = ShardProgress(shardId: shard.shardId, parentShardId: shard.parentShardId)
+            shards[shard.shardId] = ShardProgress(shardId: shard.shardId, parentShardId: shard.parentShardId, readSince: createdAfter)
             added.append(shard.shardId)
         }
         return added

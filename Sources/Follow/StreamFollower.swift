@@ -34,6 +34,8 @@ public struct FollowOptions: Sendable {
     /// How often DescribeStream is asked for new shards (also after any shard finishes).
     public var discoveryInterval: Duration = .seconds(10)
     public var recordsPerCall = 1000
+    /// Shards read at the same time per source (a table with many partitions has many shards).
+    public var maxConcurrentShards = 64
     /// Prometheus textfile to keep up to date (written atomically).
     public var metricsFile: URL?
     public var metricsInterval: Duration = .seconds(5)
@@ -62,12 +64,18 @@ public final class StreamFollower: Sendable {
     let counters = Mutex(Counters())
     let lastArrival: Mutex<ContinuousClock.Instant>
     let started: Mutex<(instant: ContinuousClock.Instant, date: Date)>
-    let discoverNow = Mutex(false)
+    /// Sources whose DescribeStream should be read at once (a shard of theirs finished).
+    let discoverNow = Mutex<Set<String>>([])
+    /// Shards finished since DescribeStream was last read, per source: a drain must wait until the
+    /// children of a finished shard are known, or it could end with a child's records unread.
+    let undiscovered = Mutex<[String: Int]>([:])
 
     struct LiveShard: Sendable {
         var caughtUp = false
         var running = false
         var applied = 0
+        /// When the newest record read was made, applied or skipped: the lag while catching up.
+        var lastReadRecordAt: Date?
     }
 
     struct Counters: Sendable {
@@ -117,12 +125,15 @@ public final class StreamFollower: Sendable {
                 throw .unsupportedTarget(
                     target: target.name,
                     reason:
-                        "it merges \(target.sources.count) sources (\(target.sources.map(\.table).joined(separator: ", "))), and following merged targets needs the merge resolver, which this build does not have")
+                        "it merges \(target.sources.count) sources (\(target.sources.map(\.table).joined(separator: ", "))), and following merged targets needs the merge resolver, which this build does not have"
+                )
             }
             if target.conflict != .overwrite {
                 throw .unsupportedTarget(
                     target: target.name,
-                    reason: "its conflict policy is \(target.conflict): what it must hold depends on what it held before, which only the merge resolver can recompute")
+                    reason:
+                        "its conflict policy is \(target.conflict): what it must hold depends on what it held before, which only the merge resolver can recompute"
+                )
             }
         }
     }
@@ -182,6 +193,7 @@ public final class StreamFollower: Sendable {
             var source = SourceStreamPosition(
                 table: table, streamArn: arn, capturedAt: capturedAt, applyFrom: capturedAt.addingTimeInterval(-FollowPositionRule.margin))
             ShardLineage.merge(description.shards.map { ($0.shardId, $0.parentShardId) }, into: &source.shards)
+            source.listedAt = capturedAt
             positions.sources[table] = source
         }
         try store.saveStreamPositions(positions)
@@ -240,13 +252,16 @@ public final class StreamFollower: Sendable {
         let now = options.clock.date
         guard let positions = state.withLock({ $0 }) else { return }
         for source in positions.sources.values.sorted(by: { $0.table < $1.table }) {
-            let fromStart = source.shards.values.contains { !$0.finished && $0.lastSequenceNumber == nil }
-            let age = now.timeIntervalSince(source.applyFrom)
-            if fromStart, age >= 24 * 3600 {
-                throw FollowError.trimmed(
-                    table: source.table,
-                    detail: String(format: "the positions were taken %.1f hours ago and some shards have no record applied yet", age / 3600),
-                    stateDirectory: options.stateDirectory.path)
+            // Shards with a position are checked by DynamoDB (TrimmedDataAccessException); a shard with
+            // nothing applied is read from its trim horizon, which moves silently.
+            for shard in source.shards.values.sorted(by: { $0.shardId < $1.shardId }) where !shard.finished && shard.lastSequenceNumber == nil {
+                let unread = now.timeIntervalSince(shard.readSince ?? source.applyFrom)
+                if unread >= Self.streamRetention {
+                    throw FollowError.trimmed(
+                        table: source.table,
+                        detail: String(format: "shard %@ has had nothing read for %.1f hours", shard.shardId, unread / 3600),
+                        stateDirectory: options.stateDirectory.path)
+                }
             }
         }
     }
@@ -266,6 +281,9 @@ public final class StreamFollower: Sendable {
         return appliers
     }
 
+    /// How long DynamoDB Streams keep a record.
+    static let streamRetention: TimeInterval = 24 * 3600
+
     static func liveKey(_ table: String, _ shard: String) -> String { table + "\u{0}" + shard }
 
     func followSource(_ table: String, appliers: [RecordApplier], deadLetters: DeadLetterLog) async throws {
@@ -275,22 +293,35 @@ public final class StreamFollower: Sendable {
             while !isStopping {
                 if let error = failure.withLock({ $0 }) { throw error }
                 let due = lastDiscovery.map { options.clock.now - $0 >= options.discoveryInterval } ?? false
-                if due || discoverNow.withLock({ flag in defer { flag = false }; return flag }) {
-                    let description = try await streams.describeStream(arn: arn, table: table)
+                if due || discoverNow.withLock({ $0.remove(table) != nil }) {
+                    let finishedBefore = undiscovered.withLock { $0[table] ?? 0 }
+                    let listing = options.clock.date
+                    let description: StreamDescription
+                    do {
+                        description = try await streams.describeStream(arn: arn, table: table)
+                    } catch let error as DynamoDBError where error.isTransitional {
+                        // LimitExceededException: DescribeStream is limited to 10 calls a second per account.
+                        logger.info("\(table): DescribeStream \(error.errorType ?? "busy"); trying again shortly")
+                        discoverNow.withLock { _ = $0.insert(table) }
+                        try? await options.clock.sleep(for: options.pollInterval)
+                        continue
+                    }
                     state.withLock { positions in
                         guard var source = positions?.sources[table] else { return }
-                        let added = ShardLineage.merge(description.shards.map { ($0.shardId, $0.parentShardId) }, into: &source.shards)
-                        if !added.isEmpty {
-                            positions?.sources[table] = source
-                            dirty.withLock { $0 = true }
-                        }
+                        ShardLineage.merge(
+                            description.shards.map { ($0.shardId, $0.parentShardId) }, into: &source.shards,
+                            createdAfter: source.listedAt ?? source.capturedAt)
+                        source.listedAt = listing
+                        positions?.sources[table] = source
+                        dirty.withLock { $0 = true }
                     }
                     lastDiscovery = options.clock.now
+                    undiscovered.withLock { $0[table, default: 0] -= finishedBefore }
                 }
                 if lastDiscovery == nil { lastDiscovery = options.clock.now }
                 let shards = state.withLock { $0?.sources[table]?.shards ?? [:] }
                 let running = Set(live.withLock { live in shards.keys.filter { live[Self.liveKey(table, $0)]?.running == true } })
-                for shard in ShardLineage.readyShards(shards, running: running) {
+                for shard in ShardLineage.readyShards(shards, running: running).prefix(max(0, options.maxConcurrentShards - running.count)) {
                     live.withLock { $0[Self.liveKey(table, shard), default: LiveShard()].running = true }
                     group.addTask {
                         do {
@@ -352,55 +383,116 @@ public final class StreamFollower: Sendable {
                 lastArrival.withLock { $0 = options.clock.now }
                 live.withLock { $0[key, default: LiveShard()].caughtUp = false }
             }
+            var batch = FollowBatch()
             for record in page.records {
                 let skip = record.approximateCreationDateTime.map { $0 < applyFrom } ?? false
-                if skip {
-                    counters.withLock { $0.skipped[table, default: 0] += 1 }
-                } else {
+                var writes: [(table: String, key: Item, request: WriteRequest)] = []
+                var changes: [(target: String, change: AppliedChange)] = []
+                if !skip {
                     for applier in appliers {
-                        let change = try await applier.apply(record)
-                        counters.withLock { c in
-                            c.puts += change.puts
-                            c.deletes += change.deletes
-                            if change.timeToLiveDelete { c.timeToLive[table, default: 0] += 1 }
+                        if applier.resolver != nil {
+                            // Resolved targets read the sources: everything before must be written first.
+                            try await flush(&batch, table: table, shard: shard, deadLetters: deadLetters)
+                            changes.append((applier.target, try await applier.apply(record)))
+                            continue
                         }
-                        if let reason = change.failure {
-                            deadLetters.record(source: table, target: applier.target, key: record.keys, item: record.newImage, reason: reason)
-                            counters.withLock { $0.deadLettered += 1 }
+                        let planned = try applier.plan(record)
+                        var change = AppliedChange()
+                        change.timeToLiveDelete = record.isTimeToLiveDelete
+                        change.failure = planned.failure
+                        if let key = planned.delete {
+                            writes.append((applier.target, key, .delete(key: key)))
+                            change.deletes += 1
                         }
-                    }
-                    counters.withLock { $0.applied[table, default: 0] += 1 }
-                    live.withLock { $0[key, default: LiveShard()].applied += 1 }
-                }
-                // The position moves only once the record's writes are done.
-                state.withLock { positions in
-                    positions?.sources[table]?.shards[shard]?.lastSequenceNumber = record.sequenceNumber
-                    if !skip {
-                        positions?.sources[table]?.shards[shard]?.recordsApplied += 1
-                        positions?.sources[table]?.shards[shard]?.lastRecordAt = record.approximateCreationDateTime
+                        if let item = planned.put, let key = applier.targetKey.key(of: item) {
+                            writes.append((applier.target, key, .put(item)))
+                            change.puts += 1
+                        }
+                        changes.append((applier.target, change))
                     }
                 }
-                dirty.withLock { $0 = true }
+                if !batch.canTake(writes) { try await flush(&batch, table: table, shard: shard, deadLetters: deadLetters) }
+                batch.add(writes, pending: FollowBatch.Pending(record: record, skipped: skip, changes: changes))
             }
+            try await flush(&batch, table: table, shard: shard, deadLetters: deadLetters)
             guard let next = page.nextShardIterator else {
                 state.withLock { $0?.sources[table]?.shards[shard]?.finished = true }
                 dirty.withLock { $0 = true }
-                discoverNow.withLock { $0 = true }
+                undiscovered.withLock { $0[table, default: 0] += 1 }
+                discoverNow.withLock { _ = $0.insert(table) }
                 saveIfDirty()
                 return
             }
             iterator = next
             if page.records.isEmpty {
                 live.withLock { $0[key, default: LiveShard()].caughtUp = true }
+                // Read to its end: every record made before the call is read (only matters while nothing is applied).
+                let readAt = options.clock.date.addingTimeInterval(-60)
+                state.withLock { positions in
+                    if positions?.sources[table]?.shards[shard]?.lastSequenceNumber == nil {
+                        positions?.sources[table]?.shards[shard]?.readSince = readAt
+                    }
+                }
                 try? await options.clock.sleep(for: options.pollInterval)
             }
         }
     }
 
+    /// Writes the batch (resending UnprocessedItems), then moves the shard's position over its records.
+    func flush(_ batch: inout FollowBatch, table: String, shard: String, deadLetters: DeadLetterLog) async throws {
+        guard !batch.isEmpty else { return }
+        let (requests, pending) = batch.take()
+        var remaining = requests
+        var attempt = 0
+        while remaining.values.contains(where: { !$0.isEmpty }) {
+            if attempt > 0 {
+                // DynamoDB wrote part of the batch: wait a little longer each time, as the SDKs do.
+                try? await options.clock.sleep(for: .milliseconds(min(50 << min(attempt, 6), 2000)))
+            }
+            attempt += 1
+            remaining = try await client.batchWriteItem(remaining).unprocessedItems
+        }
+        let key = Self.liveKey(table, shard)
+        for entry in pending {
+            let record = entry.record
+            if entry.skipped {
+                counters.withLock { $0.skipped[table, default: 0] += 1 }
+                live.withLock { $0[key, default: LiveShard()].lastReadRecordAt = record.approximateCreationDateTime }
+            } else {
+                for (target, change) in entry.changes {
+                    counters.withLock { c in
+                        c.puts += change.puts
+                        c.deletes += change.deletes
+                    }
+                    if let reason = change.failure {
+                        deadLetters.record(source: table, target: target, key: record.keys, item: record.newImage, reason: reason)
+                        counters.withLock { $0.deadLettered += 1 }
+                    }
+                }
+                counters.withLock { c in
+                    c.applied[table, default: 0] += 1
+                    if record.isTimeToLiveDelete { c.timeToLive[table, default: 0] += 1 }
+                }
+                live.withLock { $0[key, default: LiveShard()].applied += 1 }
+            }
+            // The position moves only once the record's writes are done.
+            state.withLock { positions in
+                positions?.sources[table]?.shards[shard]?.lastSequenceNumber = record.sequenceNumber
+                if !entry.skipped {
+                    positions?.sources[table]?.shards[shard]?.recordsApplied += 1
+                    positions?.sources[table]?.shards[shard]?.lastRecordAt = record.approximateCreationDateTime
+                }
+            }
+        }
+        dirty.withLock { $0 = true }
+    }
+
     // MARK: - Checkpoints, idle detection, metrics
 
     func saveIfDirty() {
-        let changed = dirty.withLock { flag in defer { flag = false }; return flag }
+        let changed = dirty.withLock { flag in
+            defer { flag = false }; return flag
+        }
         guard changed, let positions = state.withLock({ $0 }) else { return }
         do {
             try store.saveStreamPositions(positions)
@@ -430,6 +522,7 @@ public final class StreamFollower: Sendable {
     /// on any shard for `idle`.
     func isDrained(idle: Duration) -> Bool {
         guard options.clock.now - lastArrival.withLock({ $0 }) >= idle, let positions = state.withLock({ $0 }) else { return false }
+        guard undiscovered.withLock({ $0.values.allSatisfy { $0 <= 0 } }) else { return false }
         let live = live.withLock { $0 }
         for source in positions.sources.values {
             for shard in source.shards.values where !shard.finished {
@@ -469,7 +562,8 @@ public final class StreamFollower: Sendable {
             let shards = source.shards.values.sorted { $0.shardId < $1.shardId }.map { shard -> ShardFollowReport in
                 let l = live[Self.liveKey(table, shard.shardId)]
                 let caughtUp = l?.caughtUp ?? false
-                let lag: Double? = (caughtUp || shard.finished) ? 0 : shard.lastRecordAt.map { max(0, now.timeIntervalSince($0)) }
+                let newest = [shard.lastRecordAt, l?.lastReadRecordAt].compactMap { $0 }.max()
+                let lag: Double? = (caughtUp || shard.finished) ? 0 : newest.map { max(0, now.timeIntervalSince($0)) }
                 return ShardFollowReport(
                     shardId: shard.shardId, parentShardId: shard.parentShardId, finished: shard.finished, caughtUp: caughtUp,
                     recordsApplied: l?.applied ?? 0, lastSequenceNumber: shard.lastSequenceNumber, lastRecordAt: shard.lastRecordAt,

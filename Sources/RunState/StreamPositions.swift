@@ -37,6 +37,8 @@ public struct SourceStreamPosition: Codable, Sendable, Equatable {
     public var shards: [String: ShardProgress]
     /// How the last follow of this source ended (for decommission), nil while it has not ended drained.
     public var outcome: FollowOutcome?
+    /// When DescribeStream last listed the shards: a shard not listed then was created after it.
+    public var listedAt: Date?
 
     public init(table: String, streamArn: String, capturedAt: Date, applyFrom: Date, shards: [String: ShardProgress] = [:]) {
         self.table = table; self.streamArn = streamArn; self.capturedAt = capturedAt; self.applyFrom = applyFrom
@@ -57,10 +59,17 @@ public struct ShardProgress: Codable, Sendable, Equatable {
     public var recordsApplied: Int
     /// When the last applied record was made (its ApproximateCreationDateTime).
     public var lastRecordAt: Date?
+    /// For a shard with nothing applied yet: every record of it made before this is known to be read
+    /// (it was read to its end then, or it did not exist yet). Nil: since the source's `applyFrom`. A
+    /// shard with nothing applied loses records once this is more than 24 hours old.
+    public var readSince: Date?
 
-    public init(shardId: String, parentShardId: String?, lastSequenceNumber: String? = nil, finished: Bool = false, recordsApplied: Int = 0, lastRecordAt: Date? = nil) {
+    public init(
+        shardId: String, parentShardId: String?, lastSequenceNumber: String? = nil, finished: Bool = false, recordsApplied: Int = 0,
+        lastRecordAt: Date? = nil, readSince: Date? = nil
+    ) {
         self.shardId = shardId; self.parentShardId = parentShardId; self.lastSequenceNumber = lastSequenceNumber
-        self.finished = finished; self.recordsApplied = recordsApplied; self.lastRecordAt = lastRecordAt
+        self.finished = finished; self.recordsApplied = recordsApplied; self.lastRecordAt = lastRecordAt; self.readSince = readSince
     }
 }
 

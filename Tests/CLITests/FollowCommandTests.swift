@@ -85,7 +85,9 @@ struct FollowCommandTests {
         // No stream: refused with the command to run (exit 2).
         let refused = try TestEnvironment.runCLI(["migrate", mapping.path, "--follow"] + common, killAfter: 120)
         #expect(refused.status == 2)
-        #expect(refused.stderr.contains("aws dynamodb update-table --table-name \(source) --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES"))
+        #expect(
+            refused.stderr.contains(
+                "aws dynamodb update-table --table-name \(source) --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES"))
 
         // Copy + follow with the stream turned on by the run; changes while it runs.
         let first = try start(["migrate", mapping.path, "--follow", "--enable-streams", "--page-size", "5"] + common)
@@ -125,5 +127,22 @@ struct FollowCommandTests {
         let report = try JSON.parse(Array(try Data(contentsOf: URL(fileURLWithPath: state + "/report.json"))))
         #expect(report["follow"]?["drained"]?.boolValue == true)
         #expect(report["sources"]?.arrayValue?.count == 1, "the copy's report is still there")
+    }
+
+    @Test("follow flags without --follow, and a bad --until-idle, are bad input (exit 2) naming the flag")
+    func followFlagsAreChecked() throws {
+        let mapping = TestEnvironment.temporaryDirectory("follow-flags").appendingPathComponent("m.yaml")
+        try FileManager.default.createDirectory(at: mapping.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("version: 1\ntables: []\n".utf8).write(to: mapping)
+        let common = ["--endpoint-url", localEndpoint]
+        let idle = try TestEnvironment.runCLI(["migrate", mapping.path, "--until-idle", "60s"] + common, killAfter: 60)
+        #expect(idle.status == 2)
+        #expect(idle.stderr.contains("--until-idle needs --follow"))
+        let metrics = try TestEnvironment.runCLI(["migrate", mapping.path, "--metrics", "/tmp/x.prom"] + common, killAfter: 60)
+        #expect(metrics.status == 2)
+        #expect(metrics.stderr.contains("--metrics needs --follow"))
+        let bad = try TestEnvironment.runCLI(["migrate", mapping.path, "--follow", "--until-idle", "soon"] + common, killAfter: 60)
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("--until-idle must be a duration such as 60s, 5m or 1h (got 'soon')"))
     }
 }

@@ -14,7 +14,9 @@ import Testing
 
 @Suite(needsLocalServer) struct FollowEngineTests {
     /// Runs copy + follow with a writer changing the source during the copy and during the follow.
-    func copyAndFollow(client: DynamoDBClient, streamsEndpoint: String? = nil, seed: UInt64) async throws -> (FollowReport, ResolvedMapping, String, String, URL) {
+    func copyAndFollow(
+        client: DynamoDBClient, streamsEndpoint: String? = nil, seed: UInt64
+    ) async throws -> (FollowReport, ResolvedMapping, String, String, URL) {
         let source = try await makeStreamSource(client, prefix: "follow-src", count: 60)
         let target = source + "-dst"
         let mapping = try await resolve(followMapping(source: source, target: target), client: client)
@@ -59,7 +61,8 @@ import Testing
     }
 
     /// Throttled GetRecords (retried by the client), an expired iterator (a new one after the last
-    /// applied record), lost answers of GetRecords and PutItem (sent again): the same end state.
+    /// applied record), lost answers of GetRecords and PutItem (sent again), UnprocessedItems (resent):
+    /// the same end state.
     @Test func throttlingExpiredIteratorsAndResetsChangeNothing() async throws {
         let proxy = try FaultProxy(upstream: localEndpoint)
         defer { proxy.stop() }
@@ -68,12 +71,14 @@ import Testing
         proxy.inject(.dynamoError(type: "ExpiredIteratorException"), operation: "GetRecords", probability: 0.1, seed: 7)
         proxy.inject(.resetAfterForwarding, operation: "GetRecords", probability: 0.05, seed: 8)
         proxy.inject(.resetAfterForwarding, operation: "PutItem", probability: 0.05, seed: 9)
+        proxy.inject(.unprocessedItems(fraction: 0.5), operation: "BatchWriteItem", probability: 0.3, seed: 10)
         let (report, mapping, source, target, _) = try await copyAndFollow(client: client, seed: 21)
         proxy.clearFaults()
         try await expectTargetEqualsProjection(source: source, target: target, mapping: mapping, client: realClient())
         #expect(report.drained)
         #expect(proxy.counters.applied(.dynamoError) >= 4)
         #expect(proxy.counters.applied(.resetAfterForwarding) > 0)
+        #expect(proxy.counters.applied(.unprocessedItems) > 0)
     }
 
     /// Positions taken by a run must be continued with --resume, never silently retaken; a copy that
@@ -160,7 +165,116 @@ import Testing
         var late = options
         late.clock = ShiftedDateClock(by: 25 * 3600)
         let lateFollower = StreamFollower(client: client, mapping: mapping, options: late)
-        try await lateFollower.capturePositions(streamArns: [source: try #require(try await client.describeTable(source).raw["LatestStreamArn"]?.stringValue)], resume: true)
+        try await lateFollower.capturePositions(
+            streamArns: [source: try #require(try await client.describeTable(source).raw["LatestStreamArn"]?.stringValue)], resume: true)
         await #expect(throws: FollowError.self) { try await lateFollower.run() }
+    }
+
+    /// A copy stopped half way (positions already taken) and resumed by a new process: the positions are
+    /// loaded, not retaken, so the changes made while nothing ran are applied too.
+    @Test func aCopyInterruptedAfterThePositionsResumesWithThem() async throws {
+        let client = realClient()
+        let source = try await makeStreamSource(client, prefix: "follow-int", count: 60)
+        let target = source + "-dst"
+        let mapping = try await resolve(followMapping(source: source, target: target), client: client)
+        let state = TestEnvironment.temporaryDirectory("follow-int")
+        var options = FollowOptions(stateDirectory: state, planFingerprint: "fp")
+        options.untilIdle = .seconds(2)
+        options.pollInterval = .milliseconds(100)
+        let first = StreamFollower(client: client, mapping: mapping, options: options)
+        let arns = try await first.prepareStreams(enable: false)
+        try await first.capturePositions(streamArns: arns, resume: false)
+        var copy = MigrationOptions(stateDirectory: state, planFingerprint: "fp")
+        copy.scanPageLimit = 1
+        copy.segments = 1
+        let stopped = Migrator(client: client, mapping: mapping, options: copy)
+        let writer = SourceWriter(client: client, table: source, initial: 60)
+        // Stopped (as by Ctrl-C or a crash) once the first items are written: 60 one-item pages cannot all
+        // be written before the stop lands.
+        let during = Task { try await writer.run(operations: 0..<20, seed: 5) }
+        let stopper = Task {
+            while stopped.liveStatistics().values.reduce(0, { $0 + $1.itemsWritten }) == 0 { try await Task.sleep(for: .milliseconds(2)) }
+            stopped.requestStop()
+        }
+        let partial = try await stopped.run()
+        try await stopper.value
+        try await during.value
+        #expect(partial.interrupted, "the copy was meant to stop half way")
+        try await writer.run(operations: 20..<60, seed: 6)
+
+        copy.resume = true
+        let finished = try await Migrator(client: client, mapping: mapping, options: copy).run()
+        #expect(!finished.interrupted)
+        let second = StreamFollower(client: client, mapping: mapping, options: options)
+        try await second.capturePositions(streamArns: arns, resume: true)
+        let report = try await second.run()
+        #expect(report.drained)
+        try await expectTargetEqualsProjection(source: source, target: target, mapping: mapping, client: client)
+    }
+
+    /// A target with a resolver: every key a record touches is set to what the resolver says, whatever the
+    /// record's own images say (the merge case).
+    @Test func aResolvedTargetTakesEachTouchedKeyFromTheResolver() async throws {
+        struct Fixed: TargetItemSource {
+            let items: [Item: Item]
+            func expectedItem(forTargetKey targetKey: Item) async throws -> Item? { items[targetKey] }
+        }
+        let client = realClient()
+        let target = try await makeTable(client, prefix: "follow-resolved")
+        try await client.putItem(table: target, item: ["pk": .s("old"), "v": .s("stale")])
+        let key = KeySchema(partitionKey: KeyAttribute(name: "pk", type: .string), sortKey: nil)
+        let rename = try MappingLoader.parse(
+            yaml: "version: 1\ntables:\n  - source: s-table\n    target: \(target)\n    transforms:\n      - set: { pk: \"{name}\" }\n",
+            file: "m.yaml", env: nil
+        ).resolve(existingTables: ["s-table"])
+        let source = try #require(rename.targets.first?.sources.first)
+        let resolved: [Item: Item] = [["pk": .s("new")]: ["pk": .s("new"), "v": .s("from the resolver")]]
+        let applier = RecordApplier(
+            client: client, source: "s-table", target: target, transform: source.itemTransform(targetKey: key.spec), targetKey: key,
+            resolver: Fixed(items: resolved))
+        // The item's name (its target key) changed from "old" to "new".
+        let change = try await applier.apply(
+            StreamRecord(
+                eventName: .modify, keys: ["id": .s("1")], newImage: ["id": .s("1"), "name": .s("new")],
+                oldImage: ["id": .s("1"), "name": .s("old")], sequenceNumber: "5"))
+        #expect(change.puts == 1 && change.deletes == 1)
+        #expect(Set(try await scanAll(client, target)) == [["pk": .s("new"), "v": .s("from the resolver")]])
+    }
+
+    /// A shard with nothing applied is at risk only when nothing of it was read for 24 hours: a long copy
+    /// (since `applyFrom`) is refused, a shard read to its end an hour ago is not.
+    @Test func theTrimRuleLooksAtWhenEachUnappliedShardWasLastRead() async throws {
+        let client = realClient()
+        let source = try await makeStreamSource(client, prefix: "follow-trimrule", count: 2)
+        let target = source + "-dst"
+        let mapping = try await resolve(followMapping(source: source, target: target), client: client)
+        try await client.createTable(
+            CreateTableInput(
+                name: target, keySchema: KeySchema(partitionKey: KeyAttribute(name: "id", type: .string), sortKey: nil), billingMode: .payPerRequest))
+        let arn = try #require(try await client.describeTable(source).raw["LatestStreamArn"]?.stringValue)
+        let shard = try #require(try await client.streamsClient().describeStream(arn: arn).shards.first?.shardId)
+        let now = Date()
+        func positions(readSince: Date?) -> StreamPositions {
+            var p = StreamPositions(planFingerprint: "fp", endpoint: localEndpoint)
+            p.sources[source] = SourceStreamPosition(
+                table: source, streamArn: arn, capturedAt: now.addingTimeInterval(-30 * 3600), applyFrom: now.addingTimeInterval(-30 * 3600),
+                shards: [shard: ShardProgress(shardId: shard, parentShardId: nil, readSince: readSince)])
+            return p
+        }
+        var options = FollowOptions(stateDirectory: TestEnvironment.temporaryDirectory("trimrule"), planFingerprint: "fp")
+        options.untilIdle = .seconds(1)
+        options.pollInterval = .milliseconds(100)
+        let store = LocalDirectoryStateStore(directory: options.stateDirectory)
+
+        try store.saveStreamPositions(positions(readSince: nil))
+        let copiedTooLong = StreamFollower(client: client, mapping: mapping, options: options)
+        try await copiedTooLong.capturePositions(streamArns: [source: arn], resume: true)
+        let error = await #expect(throws: FollowError.self) { try await copiedTooLong.run() }
+        #expect(error?.description.contains("shard \(shard) has had nothing read for 30.0 hours") == true)
+
+        try store.saveStreamPositions(positions(readSince: now.addingTimeInterval(-3600)))
+        let readRecently = StreamFollower(client: client, mapping: mapping, options: options)
+        try await readRecently.capturePositions(streamArns: [source: arn], resume: true)
+        #expect(try await readRecently.run().drained)
     }
 }
