@@ -157,4 +157,30 @@ import Testing
         }
         return merged
     }
+
+    /// Under `fail`, two sources that come to hold different items for one key stop the follow, naming
+    /// both and the key, as the copy would stop; nothing is guessed.
+    @Test func aConflictUnderFailStopsTheFollowNamingTheKeyAndSources() async throws {
+        let client = realClient()
+        let a = try await stream(client, "mfollow-fa"), b = try await stream(client, "mfollow-fb")
+        let target = a + "-t"
+        let resolved = try MappingLoader.parse(yaml: mapping(a: a, b: b, target: target, policy: .fail), file: "m.yaml", env: nil)
+            .resolve(existingTables: [a, b])
+        try await client.putItem(table: a, item: ["pk": .s("x"), "status": .s("active")])
+        let state = TestEnvironment.temporaryDirectory("mfollow-fail")
+        var options = FollowOptions(stateDirectory: state, planFingerprint: "test")
+        options.untilIdle = .seconds(2)
+        options.pollInterval = .milliseconds(200)
+        let follower = StreamFollower(
+            client: client, mapping: resolved, options: options, resolvers: try await StreamFollower.makeResolvers(client: client, mapping: resolved))
+        try await follower.capturePositions(streamArns: try await follower.prepareStreams(enable: false), resume: false)
+        _ = try await Migrator(client: client, mapping: resolved, options: MigrationOptions(stateDirectory: state, planFingerprint: "test")).run()
+
+        try await client.putItem(table: b, item: ["pk": .s("x"), "status": .s("active"), "v": .n(DynamoNumber(2))])
+        await #expect(throws: TargetItemConflict(target: target, key: "id={\"S\":\"t#x\"}", sources: [a, b])) {
+            try await follower.run()
+        }
+        #expect(try await client.getItem(table: target, key: ["id": .s("t#x")]) == ["id": .s("t#x"), "status": .s("active")], "a's item stays")
+        for table in [a, b, target] { _ = try? await client.deleteTable(table) }
+    }
 }
