@@ -110,7 +110,7 @@ struct FollowCommandTests {
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.contains("drained: every shard caught up and idle"))
         let prometheus = try String(contentsOfFile: metrics, encoding: .utf8)
-        #expect(prometheus.contains("dynamo_migrate_follow_drained 1.000"))
+        #expect(prometheus.contains("dynamo_migrate_follow_drained 1"))
         #expect(prometheus.contains("dynamo_migrate_follow_shard_lag_seconds{source=\"\(source)\",shard="))
 
         // The target is exactly the active source items.
@@ -127,6 +127,10 @@ struct FollowCommandTests {
         let report = try JSON.parse(Array(try Data(contentsOf: URL(fileURLWithPath: state + "/report.json"))))
         #expect(report["follow"]?["drained"]?.boolValue == true)
         #expect(report["sources"]?.arrayValue?.count == 1, "the copy's report is still there")
+        let markdown = try String(contentsOfFile: state + "/report.md", encoding: .utf8)
+        #expect(markdown.hasPrefix("# Migration report"))
+        #expect(markdown.components(separatedBy: "\n## Follow\n").count == 2, "one follow section, the resumed run's")
+        #expect(markdown.contains("- **drained**: every shard caught up, nothing new for the idle period"))
     }
 
     @Test("follow flags without --follow, and a bad --until-idle, are bad input (exit 2) naming the flag")
