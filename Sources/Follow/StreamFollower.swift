@@ -326,6 +326,7 @@ public final class StreamFollower: Sendable {
                         ShardLineage.merge(
                             description.shards.map { ($0.shardId, $0.parentShardId) }, into: &source.shards,
                             createdAfter: source.listedAt ?? source.capturedAt)
+                        ShardLineage.prune(&source.shards, listed: Set(description.shards.map(\.shardId)))
                         source.listedAt = listing
                         positions?.sources[table] = source
                         dirty.withLock { $0 = true }
