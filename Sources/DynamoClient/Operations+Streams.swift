@@ -126,11 +126,12 @@ extension DynamoDBClient {
         return endpoint
     }
 
-    /// A client for the Streams API of this client's endpoint: same credentials, region, retry policy,
-    /// clock and logger; its own transport.
-    public func streamsClient() -> DynamoDBClient {
+    /// A client for the Streams API of this client's endpoint (or of `endpoint`, e.g. from
+    /// `AWS_ENDPOINT_URL_DYNAMODB_STREAMS`): same credentials, region, retry policy, clock and logger; its
+    /// own transport.
+    public func streamsClient(endpoint: String? = nil) -> DynamoDBClient {
         var streams = configuration
-        streams.endpoint = Self.streamsEndpoint(for: configuration.endpoint)
+        streams.endpoint = endpoint ?? Self.streamsEndpoint(for: configuration.endpoint)
         return DynamoDBClient(
             configuration: streams, retryPolicy: retryPolicy, clock: clock, logger: logger, credentials: credentials)
     }

@@ -54,6 +54,10 @@ struct FollowFlags: ParsableArguments {
     func prepare(client: DynamoDBClient, loaded: LoadedMapping, directory: URL, resume: Bool) async throws -> StreamFollower? {
         guard follow else { return nil }
         var options = FollowOptions(stateDirectory: directory, planFingerprint: loaded.fingerprint)
+        // The SDKs' service-specific endpoint variable for DynamoDB Streams, unless --endpoint-url names the one
+        // endpoint to use; else derived from the DynamoDB endpoint.
+        let streamsVariable = ProcessInfo.processInfo.environment["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"].flatMap { $0.isEmpty ? nil : $0 }
+        options.streamsEndpoint = client.configuration.endpointSource == "--endpoint-url" ? nil : streamsVariable
         options.untilIdle = untilIdle.flatMap(Self.parseDuration)
         options.metricsFile = metrics.map { URL(fileURLWithPath: $0) }
         // Merged targets (and keep-existing/fail ones) get a TargetItemResolver each, recomputing a key from
@@ -130,5 +134,9 @@ struct FollowFlags: ParsableArguments {
         }
         document["follow"] = followObject
         try store.replace("report.json", with: try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys]))
+        // report.md: the copy's report (without an earlier run's follow section), then this follow.
+        var markdown = (try store.read("report.md")).map { String(decoding: $0.data, as: UTF8.self) } ?? ""
+        if let earlier = markdown.range(of: "\n## Follow\n") { markdown = String(markdown[..<earlier.lowerBound]) + "\n" }
+        try store.replace("report.md", with: Data((markdown + "\n" + report.markdown).utf8))
     }
 }

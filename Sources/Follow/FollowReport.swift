@@ -74,6 +74,30 @@ public struct FollowReport: Codable, Sendable, Equatable {
         return lines
     }
 
+    /// The follow as a Markdown section, for report.md.
+    public var markdown: String {
+        func lag(_ seconds: Double?) -> String { seconds.map { String(format: "%.1f s", $0) } ?? "-" }
+        var lines = ["## Follow", ""]
+        lines.append("- started: \(startedAt.ISO8601Format()), ended: \(finishedAt.ISO8601Format())")
+        lines.append(
+            drained
+                ? "- **drained**: every shard caught up, nothing new for the idle period" : "- not drained (stopped before); resume with `--follow --resume`")
+        lines.append(
+            String(
+                format: "- records applied: %d (%.1f/s); %d puts, %d deletes, %d TTL deletes, %d dead-lettered; lag %@", recordsApplied,
+                recordsPerSecond, puts, deletes, timeToLiveDeletes, deadLettered, lag(lagSeconds)))
+        lines += ["", "| source | shard | parent | applied | last record | lag | state |", "|---|---|---|---:|---|---:|---|"]
+        for source in sources {
+            for shard in source.shards {
+                let state = shard.finished ? "finished" : (shard.caughtUp ? "caught up" : "reading")
+                lines.append(
+                    "| \(source.table) | \(shard.shardId) | \(shard.parentShardId ?? "") | \(shard.recordsApplied) | \(shard.lastRecordAt?.ISO8601Format() ?? "") | \(lag(shard.lagSeconds)) | \(state) |"
+                )
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// The report as Prometheus text exposition (for node_exporter's textfile collector).
     public var prometheusText: String {
         var out = ""
@@ -83,7 +107,14 @@ public struct FollowReport: Codable, Sendable, Equatable {
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: Double)]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
             for sample in samples {
-                let value = sample.value.isFinite ? String(format: "%.3f", sample.value) : "NaN"
+                let value: String
+                if !sample.value.isFinite {
+                    value = "NaN"
+                } else if sample.value == sample.value.rounded(), abs(sample.value) < 1e15 {
+                    value = String(format: "%.0f", sample.value)
+                } else {
+                    value = String(format: "%.3f", sample.value)
+                }
                 out += sample.labels.isEmpty ? "\(name) \(value)\n" : "\(name){\(sample.labels)} \(value)\n"
             }
         }

@@ -34,4 +34,15 @@ public enum ShardLineage {
         }
         return added
     }
+
+    /// Drops finished shards DescribeStream no longer lists (trimmed, 24 hours after they closed), so a
+    /// long follow's positions do not grow for ever. A shard still listed is kept even when finished: were
+    /// it forgotten, the next listing would add it again and its old records would be applied after its
+    /// children's. Returns the ids dropped.
+    @discardableResult
+    public static func prune(_ shards: inout [String: ShardProgress], listed: Set<String>) -> [String] {
+        let gone = shards.values.filter { $0.finished && !listed.contains($0.shardId) }.map(\.shardId).sorted()
+        for id in gone { shards[id] = nil }
+        return gone
+    }
 }

@@ -36,6 +36,9 @@ public struct FollowOptions: Sendable {
     public var recordsPerCall = 1000
     /// Shards read at the same time per source (a table with many partitions has many shards).
     public var maxConcurrentShards = 64
+    /// The Streams API endpoint when it is not the one derived from the client's endpoint
+    /// (``DynamoDBClient/streamsEndpoint(for:)``).
+    public var streamsEndpoint: String?
     /// Prometheus textfile to keep up to date (written atomically).
     public var metricsFile: URL?
     public var metricsInterval: Duration = .seconds(5)
@@ -49,7 +52,10 @@ public struct FollowOptions: Sendable {
 
 /// Follows the streams of a mapping's sources into its targets.
 public final class StreamFollower: Sendable {
+    /// The sources' side: DescribeTable, UpdateTable of the sources.
     public let client: DynamoDBClient
+    /// The targets' side (another account or region, with per-side connections): DescribeTable and the writes.
+    public let targetClient: DynamoDBClient
     /// The Streams API client (its own endpoint on AWS).
     public let streams: DynamoDBClient
     public let mapping: ResolvedMapping
@@ -87,14 +93,19 @@ public final class StreamFollower: Sendable {
         var deadLettered = 0
     }
 
-    /// - Parameter resolvers: by target name, for targets that cannot be followed from their own records
-    ///   (several sources, or a policy other than `overwrite`); see ``TargetItemSource``.
+    /// - Parameters:
+    ///   - streams: the Streams API client; by default the one of `client`'s endpoint.
+    ///   - targetClient: the targets' client when they are not on `client`'s account and region.
+    ///   - resolvers: by target name, for targets that cannot be followed from their own records
+    ///     (several sources, or a policy other than `overwrite`); see ``TargetItemSource``.
     public init(
         client: DynamoDBClient, streams: DynamoDBClient? = nil, mapping: ResolvedMapping, options: FollowOptions,
-        resolvers: [String: any TargetItemSource] = [:], logger: Logger = Logger(label: "dynamo-migrate.follow")
+        resolvers: [String: any TargetItemSource] = [:], logger: Logger = Logger(label: "dynamo-migrate.follow"),
+        targetClient: DynamoDBClient? = nil
     ) {
         self.client = client
-        self.streams = streams ?? client.streamsClient()
+        self.targetClient = targetClient ?? client
+        self.streams = streams ?? client.streamsClient(endpoint: options.streamsEndpoint)
         self.mapping = mapping
         self.options = options
         self.resolvers = resolvers
@@ -269,17 +280,20 @@ public final class StreamFollower: Sendable {
     func makeAppliers() async throws -> [String: [RecordApplier]] {
         var appliers: [String: [RecordApplier]] = [:]
         for target in mapping.targets {
-            let description = try await client.describeTable(target.name)
+            let description = try await targetClient.describeTable(target.name)
             for source in target.sources {
                 let transform = source.itemTransform(targetKey: description.keySchema.spec)
                 appliers[source.table, default: []].append(
                     RecordApplier(
-                        client: client, source: source.table, target: target.name, transform: transform,
+                        client: targetClient, source: source.table, target: target.name, transform: transform,
                         targetKey: description.keySchema, resolver: resolvers[target.name]))
             }
         }
         return appliers
     }
+
+    /// Empty GetRecords pages in a row after which a shard counts as caught up.
+    static let emptyPagesForCaughtUp = 3
 
     /// How long DynamoDB Streams keep a record.
     static let streamRetention: TimeInterval = 24 * 3600
@@ -292,7 +306,8 @@ public final class StreamFollower: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             while !isStopping {
                 if let error = failure.withLock({ $0 }) { throw error }
-                let due = lastDiscovery.map { options.clock.now - $0 >= options.discoveryInterval } ?? false
+                // Listed at once when the run starts: shards may have split or rolled over while nothing ran.
+                let due = lastDiscovery.map { options.clock.now - $0 >= options.discoveryInterval } ?? true
                 if due || discoverNow.withLock({ $0.remove(table) != nil }) {
                     let finishedBefore = undiscovered.withLock { $0[table] ?? 0 }
                     let listing = options.clock.date
@@ -311,14 +326,16 @@ public final class StreamFollower: Sendable {
                         ShardLineage.merge(
                             description.shards.map { ($0.shardId, $0.parentShardId) }, into: &source.shards,
                             createdAfter: source.listedAt ?? source.capturedAt)
+                        ShardLineage.prune(&source.shards, listed: Set(description.shards.map(\.shardId)))
                         source.listedAt = listing
                         positions?.sources[table] = source
                         dirty.withLock { $0 = true }
                     }
                     lastDiscovery = options.clock.now
                     undiscovered.withLock { $0[table, default: 0] -= finishedBefore }
+                    // A shard created while nothing ran for 24 hours has lost its first records.
+                    try checkTrimHorizon()
                 }
-                if lastDiscovery == nil { lastDiscovery = options.clock.now }
                 let shards = state.withLock { $0?.sources[table]?.shards ?? [:] }
                 let running = Set(live.withLock { live in shards.keys.filter { live[Self.liveKey(table, $0)]?.running == true } })
                 for shard in ShardLineage.readyShards(shards, running: running).prefix(max(0, options.maxConcurrentShards - running.count)) {
@@ -355,6 +372,7 @@ public final class StreamFollower: Sendable {
         guard let applyFrom = state.withLock({ $0?.sources[table]?.applyFrom }) else { return }
         let key = Self.liveKey(table, shard)
         var iterator = try await iterator(table, shard: shard, arn: arn)
+        var emptyPages = 0
         while !isStopping {
             let page: StreamRecordsPage
             let failure: DynamoDBError
@@ -424,17 +442,24 @@ public final class StreamFollower: Sendable {
                 return
             }
             iterator = next
-            if page.records.isEmpty {
-                live.withLock { $0[key, default: LiveShard()].caughtUp = true }
-                // Read to its end: every record made before the call is read (only matters while nothing is applied).
-                let readAt = options.clock.date.addingTimeInterval(-60)
-                state.withLock { positions in
-                    if positions?.sources[table]?.shards[shard]?.lastSequenceNumber == nil {
-                        positions?.sources[table]?.shards[shard]?.readSince = readAt
-                    }
-                }
-                try? await options.clock.sleep(for: options.pollInterval)
+            guard page.records.isEmpty else {
+                emptyPages = 0
+                continue
             }
+            // An empty page can also mean "nothing in this portion of the shard, more further on" (GetRecords'
+            // documentation): the next pages are asked for at once, and the shard counts as caught up only
+            // after several empty pages in a row.
+            emptyPages += 1
+            guard emptyPages >= Self.emptyPagesForCaughtUp else { continue }
+            live.withLock { $0[key, default: LiveShard()].caughtUp = true }
+            // Read to its end: every record made before the call is read (only matters while nothing is applied).
+            let readAt = options.clock.date.addingTimeInterval(-60)
+            state.withLock { positions in
+                if positions?.sources[table]?.shards[shard]?.lastSequenceNumber == nil {
+                    positions?.sources[table]?.shards[shard]?.readSince = readAt
+                }
+            }
+            try? await options.clock.sleep(for: options.pollInterval)
         }
     }
 
@@ -450,7 +475,7 @@ public final class StreamFollower: Sendable {
                 try? await options.clock.sleep(for: .milliseconds(min(50 << min(attempt, 6), 2000)))
             }
             attempt += 1
-            remaining = try await client.batchWriteItem(remaining).unprocessedItems
+            remaining = try await targetClient.batchWriteItem(remaining).unprocessedItems
         }
         let key = Self.liveKey(table, shard)
         for entry in pending {

@@ -16,11 +16,15 @@ extension StreamFollower {
     ///
     /// - Throws: ``FollowError/unsupportedTarget(target:reason:)`` naming the ``FollowLimitation`` of a
     ///   target whose keys cannot be traced back to its sources' items (the plan shows the same).
-    public static func makeResolvers(client: DynamoDBClient, mapping: ResolvedMapping) async throws -> [String: any TargetItemSource] {
+    /// - Parameters:
+    ///   - client: the sources' client; `targetClient` the targets' when they are elsewhere (as for ``init``).
+    public static func makeResolvers(
+        client: DynamoDBClient, mapping: ResolvedMapping, targetClient: DynamoDBClient? = nil
+    ) async throws -> [String: any TargetItemSource] {
         var resolvers: [String: any TargetItemSource] = [:]
         for target in mapping.targets where target.isFollowedByRecomputing {
             do {
-                resolvers[target.name] = try await TargetItemResolver.make(client: client, target: target)
+                resolvers[target.name] = try await TargetItemResolver.make(client: client, target: target, targetClient: targetClient)
             } catch let limitation as FollowLimitation {
                 throw FollowError.unsupportedTarget(target: target.name, reason: limitation.description)
             }

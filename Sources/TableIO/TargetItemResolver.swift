@@ -52,11 +52,15 @@ public struct TargetItemResolver: Sendable {
 
     /// Describes the sources and the target (or the key schema migrate would create it with), then builds
     /// the resolver. Throws ``FollowLimitation`` when the target cannot be followed exactly.
-    public static func make(client: DynamoDBClient, target: ResolvedTarget) async throws -> TargetItemResolver {
+    /// - Parameters:
+    ///   - client: the sources' client (the resolver reads them with it).
+    ///   - targetClient: the target's, when it is on another account or region (default: `client`).
+    public static func make(client: DynamoDBClient, target: ResolvedTarget, targetClient: DynamoDBClient? = nil) async throws -> TargetItemResolver {
         let checksummer = Checksummer(client: client)
         var descriptions: [TableDescription] = []
         for source in target.sources { descriptions.append(try await checksummer.describe(source.table)) }
-        let (keySchema, _) = try await TargetExpectation(checksummer: checksummer).targetKeySchema(target, sources: descriptions)
+        let (keySchema, _) = try await TargetExpectation(checksummer: Checksummer(client: targetClient ?? client))
+            .targetKeySchema(target, sources: descriptions)
         return try TargetItemResolver(client: client, target: target, targetKeySchema: keySchema, sourceKeySchemas: descriptions.map(\.keySchema))
     }
 

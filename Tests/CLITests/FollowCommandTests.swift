@@ -44,6 +44,18 @@ struct FollowCommandTests {
         return process
     }
 
+    /// Waits until the follower's saved positions count more than `count` applied records, then kills it (SIGKILL).
+    func killOnceApplied(_ process: Process, moreThan count: Int, state: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while appliedSoFar(state) <= count, process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(appliedSoFar(state) > count, "the follower applied nothing new within two minutes")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+    }
+
     /// Records applied so far, per the follower's saved positions (0 while there are none).
     func appliedSoFar(_ state: String) -> Int {
         guard let data = FileManager.default.contents(atPath: state + "/stream-positions.json"),
@@ -56,7 +68,7 @@ struct FollowCommandTests {
         return total
     }
 
-    @Test("kill -9 mid-follow, --resume --until-idle drains, the target equals the projection and verify MATCHes")
+    @Test("kill -9 mid-follow twice, --resume --until-idle drains, the target equals the projection and verify MATCHes")
     func killedFollowResumesWithoutLoss() async throws {
         let source = TestEnvironment.uniqueTableName("cli-follow-src")
         try await client.createTable(
@@ -91,26 +103,30 @@ struct FollowCommandTests {
 
         // Copy + follow with the stream turned on by the run; changes while it runs.
         let first = try start(["migrate", mapping.path, "--follow", "--enable-streams", "--page-size", "5"] + common)
+        // The changes must come once the stream is on (a table without a stream records none).
+        let streamDeadline = ContinuousClock.now + .seconds(120)
+        while try await client.describeTable(source).stream == nil, first.isRunning, ContinuousClock.now < streamDeadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         try await write(source, 0..<60, seed: 1)
         // Killed once it has applied records (it keeps following: no --until-idle).
-        let deadline = ContinuousClock.now + .seconds(120)
-        while appliedSoFar(state) == 0, first.isRunning, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        #expect(appliedSoFar(state) > 0, "the follower applied nothing within two minutes")
-        kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
-        #expect(first.terminationReason == .uncaughtSignal)
+        try await killOnceApplied(first, moreThan: 0, state: state)
+
+        // Resumed while the writer goes on, killed again once it has applied more.
+        let before = appliedSoFar(state)
+        let second = try start(["migrate", mapping.path, "--follow", "--resume"] + common)
+        try await write(source, 60..<90, seed: 3)
+        try await killOnceApplied(second, moreThan: before, state: state)
 
         // More changes while nothing runs, then resume until idle.
-        try await write(source, 60..<120, seed: 2)
+        try await write(source, 90..<140, seed: 2)
         let metrics = directory.appendingPathComponent("follow.prom").path
         let resumed = try TestEnvironment.runCLI(
             ["migrate", mapping.path, "--follow", "--resume", "--until-idle", "3s", "--metrics", metrics] + common, killAfter: 300)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.contains("drained: every shard caught up and idle"))
         let prometheus = try String(contentsOfFile: metrics, encoding: .utf8)
-        #expect(prometheus.contains("dynamo_migrate_follow_drained 1.000"))
+        #expect(prometheus.contains("dynamo_migrate_follow_drained 1"))
         #expect(prometheus.contains("dynamo_migrate_follow_shard_lag_seconds{source=\"\(source)\",shard="))
 
         // The target is exactly the active source items.
@@ -127,6 +143,10 @@ struct FollowCommandTests {
         let report = try JSON.parse(Array(try Data(contentsOf: URL(fileURLWithPath: state + "/report.json"))))
         #expect(report["follow"]?["drained"]?.boolValue == true)
         #expect(report["sources"]?.arrayValue?.count == 1, "the copy's report is still there")
+        let markdown = try String(contentsOfFile: state + "/report.md", encoding: .utf8)
+        #expect(markdown.hasPrefix("# Migration report"))
+        #expect(markdown.components(separatedBy: "\n## Follow\n").count == 2, "one follow section, the resumed run's")
+        #expect(markdown.contains("- **drained**: every shard caught up, nothing new for the idle period"))
     }
 
     @Test("follow flags without --follow, and a bad --until-idle, are bad input (exit 2) naming the flag")

@@ -272,6 +272,16 @@ import Testing
         let error = await #expect(throws: FollowError.self) { try await copiedTooLong.run() }
         #expect(error?.description.contains("shard \(shard) has had nothing read for 30.0 hours") == true)
 
+        // A shard first listed after a 30-hour pause (unknown to the positions): created while nobody read.
+        var paused = positions(readSince: nil)
+        paused.sources[source]?.shards = [:]
+        paused.sources[source]?.listedAt = now.addingTimeInterval(-30 * 3600)
+        try store.saveStreamPositions(paused)
+        let resumedLate = StreamFollower(client: client, mapping: mapping, options: options)
+        try await resumedLate.capturePositions(streamArns: [source: arn], resume: true)
+        let late = await #expect(throws: FollowError.self) { try await resumedLate.run() }
+        #expect(late?.description.contains("shard \(shard) has had nothing read for 30.0 hours") == true)
+
         try store.saveStreamPositions(positions(readSince: now.addingTimeInterval(-3600)))
         let readRecently = StreamFollower(client: client, mapping: mapping, options: options)
         try await readRecently.capturePositions(streamArns: [source: arn], resume: true)

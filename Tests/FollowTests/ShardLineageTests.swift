@@ -64,4 +64,13 @@ import Testing
         #expect(compareSequenceNumbers("000100", "100") == 0)
         #expect(compareSequenceNumbers("1100000000017454423011", "1100000000017454423009") > 0)
     }
+
+    /// Finished shards are forgotten only once DescribeStream stops listing them: a listed one forgotten
+    /// would be added again and re-read after its children.
+    @Test func onlyFinishedShardsNoLongerListedArePruned() {
+        var all = shards([("old", nil, true), ("listed", "old", true), ("open", "listed", false), ("gone-open", nil, false)])
+        #expect(ShardLineage.prune(&all, listed: ["listed", "open"]) == ["old"])
+        #expect(Set(all.keys) == ["listed", "open", "gone-open"])
+        #expect(ShardLineage.readyShards(all, running: []) == ["gone-open", "open"])
+    }
 }
