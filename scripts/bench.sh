@@ -6,7 +6,9 @@
 #   BENCH_BIG_ITEMS    items of ~4 KB (default BENCH_ITEMS/10)
 #   BENCH_PEER_ITEMS   items the peers copy (default min(BENCH_ITEMS, 100000): they are slow)
 #   BENCH_MOTO_ITEMS   items in the moto copy (default 2000)
-#   BENCH_SKIP         space-separated parts to skip: micro peers moto
+#   BENCH_SKIP         space-separated parts to skip: micro peers moto follow
+# The follow benchmark (scripts/bench-follow.sh, FOLLOW_* settings there) writes its own
+# Benchmarks/results/<date>-<host>-follow.{md,json}: on dynamo-bench-server when it serves Streams, else on moto.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -275,3 +277,10 @@ print()
 print("\n".join(lines))
 EOF
 echo "written: Benchmarks/results/$STAMP.md and .json"
+
+# --- follow: migrate --follow under a steady write load ------------------------------------------
+if ! skipped follow; then
+    follow_endpoint=""
+    if "$BIN/dynamo-bench-server" --help 2>&1 | grep -qi stream; then follow_endpoint=$ENDPOINT; fi
+    MIGRATE="$MIGRATE" FOLLOW_ENDPOINT="$follow_endpoint" scripts/bench-follow.sh || echo "follow benchmark FAILED"
+fi
