@@ -165,7 +165,7 @@ let package = Package(
             dependencies: [
                 "Backup", "TableIO", "RunState", "TestSupport", "DynamoCore", "DynamoClient", "ZlibSupport", "Mappings",
             ]),
-        .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["DynamoMigrateCLI", "Mappings", "TestSupport"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         .testTarget(name: "BenchServerTests", dependencies: ["DynamoClient", "DynamoCore", "ZlibSupport", "TestSupport"]),
     ]

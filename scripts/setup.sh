@@ -36,6 +36,8 @@ fi
 # moto is pinned to the version ../shared/MOTO-NOTES.md describes.
 . scripts/python-env.sh
 python_env_install 'import moto.server, flask_cors, moto; assert moto.__version__ == "5.2.1"' 'moto[server]==5.2.1' 'import boto3' boto3
+# Kubernetes' OpenAPI schemas as JSON (read offline) for the deployment manifest checks (DeployManifestTests).
+python_env_install 'import kubernetes_validate.utils' 'kubernetes-validate==1.37.0'
 
 if [ "${1:-}" != "--no-build" ]; then
     log "building dynamo-migrate"

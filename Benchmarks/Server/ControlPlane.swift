@@ -60,11 +60,7 @@ extension Store {
         }
         d["GlobalSecondaryIndexes"] = indexes(request["GlobalSecondaryIndexes"], global: true)
         d["LocalSecondaryIndexes"] = indexes(request["LocalSecondaryIndexes"], global: false)
-        if let stream = request["StreamSpecification"], stream["StreamEnabled"]?.boolValue == true {
-            d["StreamSpecification"] = stream
-            d["LatestStreamLabel"] = .string("2026-01-01T00:00:00.000")
-            d["LatestStreamArn"] = .string("\(table.arn)/stream/2026-01-01T00:00:00.000")
-        }
+        d.merge(streamFields(table)) { _, stream in stream }
         if let sse = request["SSESpecification"], sse["Enabled"]?.boolValue == true {
             var description: [String: JSON] = ["Status": .string("ENABLED"), "SSEType": .string("KMS")]
             description["KMSMasterKeyArn"] = .string(sse["KMSMasterKeyId"]?.stringValue ?? "arn:aws:kms:us-east-1:123456789012:key/bench")
@@ -117,6 +113,9 @@ extension Store {
                 "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
         }
         let table = Table(name: name, request: json, partitionKey: partition, sortKey: sort)
+        if let specification = json["StreamSpecification"], let viewType = try Self.streamViewType(specification) {
+            table.enableStream(viewType: viewType, settings: streamSettings)
+        }
         for tag in json["Tags"]?.arrayValue ?? [] {
             if let k = tag["Key"]?.stringValue, let v = tag["Value"]?.stringValue { table.tags.append((k, v)) }
         }

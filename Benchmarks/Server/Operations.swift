@@ -20,6 +20,8 @@ final class Store: @unchecked Sendable {
     var tables: [String: Table] = [:]
     /// The fraction of BatchWriteItem requests answered as `UnprocessedItems` (not written).
     let unprocessedRate: Double
+    /// Shards, splits and iterator lifetime of the tables' streams (Streams.swift).
+    var streamSettings = StreamSettings()
 
     init(unprocessedRate: Double) { self.unprocessedRate = unprocessedRate }
 
@@ -43,6 +45,9 @@ final class Store: @unchecked Sendable {
         guard request.method == "POST" else {
             return .ok(Array("{\"healthy\":true}".utf8))
         }
+        if let target = request.target, target.hasPrefix(Self.streamsPrefix) {
+            return handleStreams(target.dropFirst(Self.streamsPrefix.count), request.body)
+        }
         let prefix = "DynamoDB_20120810."
         guard let target = request.target, target.hasPrefix(prefix) else {
             return .error("UnknownOperationException", "")
@@ -58,6 +63,7 @@ final class Store: @unchecked Sendable {
             case "CreateTable": return .ok(try createTable(JSON.parse(request.body)))
             case "DescribeTable": return .ok(try describeTable(JSON.parse(request.body)))
             case "DeleteTable": return .ok(try deleteTable(JSON.parse(request.body)))
+            case "UpdateTable": return .ok(try updateTable(JSON.parse(request.body)))
             case "ListTables": return .ok(try listTables(JSON.parse(request.body)))
             case "DescribeContinuousBackups", "UpdateContinuousBackups":
                 return .ok(try continuousBackups(JSON.parse(request.body), update: operation == "UpdateContinuousBackups"))

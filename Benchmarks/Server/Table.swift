@@ -55,6 +55,8 @@ final class Table: @unchecked Sendable {
     var pointInTimeRecovery = false
     var timeToLive: String?
     var tags: [(key: String, value: String)] = []
+    /// Its DynamoDB Streams, oldest first (see Streams.swift); every write below is recorded in the last one while enabled.
+    var streams: [StreamLog] = []
 
     init(name: String, request: JSON, partitionKey: KeyAttributeDefinition, sortKey: KeyAttributeDefinition?) {
         self.name = name
@@ -147,11 +149,13 @@ final class Table: @unchecked Sendable {
         let i = lowerBound(b, item.hash, item.key)
         if i < buckets[b].count && buckets[b][i].hash == item.hash && buckets[b][i].key == item.key {
             sizeBytes += item.size - buckets[b][i].size
+            stream?.record(old: buckets[b][i], new: item)
             buckets[b][i] = item
         } else {
             buckets[b].insert(item, at: i)
             itemCount += 1
             sizeBytes += item.size
+            stream?.record(old: nil, new: item)
         }
     }
 
@@ -172,6 +176,7 @@ final class Table: @unchecked Sendable {
         let old = buckets[b].remove(at: i)
         itemCount -= 1
         sizeBytes -= old.size
+        stream?.record(old: old, new: nil)
         return old
     }
 

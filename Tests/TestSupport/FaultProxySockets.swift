@@ -272,10 +272,12 @@ final class HTTPStream {
 
     /// The bytes up to and including the next CRLF CRLF, as text; nil at a clean end of stream.
     func readHead() throws(RawSocketError) -> String? {
-        var searchFrom = start
+        // Bytes after `start` already searched: relative, because `fill` may move the buffer's content
+        // to its front (after a large body, e.g. an S3 part), which would strand an absolute index.
+        var scanned = 0
         while true {
             if available >= 4 {
-                var index = max(searchFrom, start)
+                var index = start + scanned
                 while index + 3 < buffer.count {
                     if buffer[index] == 13 && buffer[index + 1] == 10 && buffer[index + 2] == 13 && buffer[index + 3] == 10 {
                         let head = String(decoding: buffer[start..<index], as: UTF8.self)
@@ -284,7 +286,7 @@ final class HTTPStream {
                     }
                     index += 1
                 }
-                searchFrom = max(start, buffer.count - 3)
+                scanned = max(0, buffer.count - 3 - start)
             }
             if available > 1 << 20 { throw .malformedMessage("header section over 1 MiB") }
             guard try fill() else {
