@@ -1,27 +1,39 @@
 #!/usr/bin/env bash
 # Follow benchmark: records/s applied and lag of `migrate --follow` under a steady write load.
 #
-# For each scenario: seed the source table(s), start scripts/dynamo-load.py at a steady rate, start
-# `migrate MAPPING --follow --enable-streams --until-idle 5s --metrics FILE` once the load writes, sample the
-# metrics file every 0.5 s (overall lag, records applied), let the load stop, wait for the drain, verify.
+# For each scenario: a source table (or two) with a NEW_AND_OLD_IMAGES stream and a steady write load, then
+# `migrate MAPPING --follow --enable-streams --until-idle 5s --metrics FILE` (copy, then follow); the
+# metrics file is sampled every 0.5 s (overall lag, records applied); once the load stops the follow drains
+# and exits; then verify.
 #   one-to-one   one source, one target: records written in BatchWriteItem calls (25 per call)
 #   merge        two sources into one keep-existing target: each touched key recomputed from both sources
 #                (a consistent GetItem per source) and written alone
-# Writes Benchmarks/results/<date>-<host>-follow.{md,json}.
+# Two servers:
+#   bench  dynamo-bench-server (default): seeded in-process with --stream, its streams split every
+#          FOLLOW_SPLIT records (shard lineage), the load from inside the server (--write-load: 8 in 10
+#          MODIFY, 1 INSERT, 1 REMOVE) at FOLLOW_RATE changes/s per source table
+#   moto   moto_server (one shard per stream), seeded with boto3, the load from scripts/dynamo-load.py at
+#          FOLLOW_RATE writes/s over all source tables
+# Writes Benchmarks/results/<date>-<host>-follow[-moto].{md,json}.
 #
-#   FOLLOW_ENDPOINT   a DynamoDB endpoint with Streams (default: a moto server started here)
-#   FOLLOW_RATE       writes per second of the load, all source tables together (default 40)
-#   FOLLOW_SECONDS    how long the load writes (default 45)
-#   FOLLOW_ITEMS      items seeded per source table before the copy (default 2000)
-#   FOLLOW_MIX        the load's mix (default put=50,update=30,delete=20)
+#   FOLLOW_SERVER     bench or moto (default bench)
+#   FOLLOW_RATE       load rate (default bench 1000 per table, moto 40)
+#   FOLLOW_SECONDS    how long the load writes (default bench 30, moto 45)
+#   FOLLOW_ITEMS      items seeded per source table before the copy (default bench 100000, moto 2000)
+#   FOLLOW_SPLIT      bench: a stream shard splits after this many records (default 10000)
+#   FOLLOW_MIX        moto: the load's mix (default put=50,update=30,delete=20)
 #   FOLLOW_SCENARIOS  default "one-to-one merge"
-#   MIGRATE           the dynamo-migrate binary (default: a release build made here)
+#   MIGRATE, BENCH_SERVER   the binaries (default: release builds made here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RATE=${FOLLOW_RATE:-40}
-SECONDS_LOAD=${FOLLOW_SECONDS:-45}
-ITEMS=${FOLLOW_ITEMS:-2000}
+KIND=${FOLLOW_SERVER:-bench}
+case $KIND in
+    bench) RATE=${FOLLOW_RATE:-1000} SECONDS_LOAD=${FOLLOW_SECONDS:-30} ITEMS=${FOLLOW_ITEMS:-100000} ;;
+    moto) RATE=${FOLLOW_RATE:-40} SECONDS_LOAD=${FOLLOW_SECONDS:-45} ITEMS=${FOLLOW_ITEMS:-2000} ;;
+    *) echo "FOLLOW_SERVER must be bench or moto (got '$KIND')"; exit 2 ;;
+esac
+SPLIT=${FOLLOW_SPLIT:-10000}
 MIX=${FOLLOW_MIX:-put=50,update=30,delete=20}
 SCENARIOS=${FOLLOW_SCENARIOS:-one-to-one merge}
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
@@ -33,23 +45,28 @@ if [ -z "${MIGRATE:-}" ]; then
     swift build -c release --product dynamo-migrate 2>&1 | grep -E "error|Build" || true
     MIGRATE="$(swift build -c release --show-bin-path)/dynamo-migrate"
 fi
+if [ "$KIND" = bench ] && [ -z "${BENCH_SERVER:-}" ]; then
+    swift build -c release --product dynamo-bench-server 2>&1 | grep -E "error|Build" || true
+    BENCH_SERVER="$(swift build -c release --show-bin-path)/dynamo-bench-server"
+fi
 
 WORK=$(mktemp -d /tmp/dynamo-bench-follow.XXXXXX)
 PIDS=()
 cleanup() { for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-ENDPOINT=${FOLLOW_ENDPOINT:-}
-SERVER="given endpoint $ENDPOINT"
-if [ -z "$ENDPOINT" ]; then
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+if [ "$KIND" = moto ]; then
+    port=$(free_port)
     moto_server -H 127.0.0.1 -p "$port" >"$WORK/moto.log" 2>&1 &
     PIDS+=($!)
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/moto-api/" >/dev/null && break; sleep 0.2; done
     ENDPOINT=http://127.0.0.1:$port
-    SERVER="moto $(python3 -c 'import moto; print(moto.__version__)') (one shard per stream)"
+    SERVER="moto $(python3 -c 'import moto; print(moto.__version__)') (one shard per stream); load: scripts/dynamo-load.py at $RATE writes/s over all sources for ${SECONDS_LOAD} s, mix $MIX"
+else
+    SERVER="dynamo-bench-server (release), streams split every $SPLIT records; load: --write-load $RATE changes/s per source for ${SECONDS_LOAD} s (8/10 MODIFY, 1/10 INSERT, 1/10 REMOVE)"
 fi
-echo "follow benchmark on $ENDPOINT ($SERVER): load $RATE writes/s for ${SECONDS_LOAD}s, $ITEMS items per source, mix $MIX"
+echo "follow benchmark: $SERVER; $ITEMS items per source"
 
 # seed TABLE...: creates each table (pk S) and writes ITEMS items of ~300 bytes; scenario tables overlap on
 # half their keys so the merge has colliding keys.
@@ -78,20 +95,37 @@ for scenario in $SCENARIOS; do
             printf 'version: 1\ntables:\n  - target: fmdst\n    conflict: keep-existing\n    sources:\n      - table: fmsrc-a\n      - table: fmsrc-b\n' >"$WORK/$scenario.yaml" ;;
         *) echo "unknown scenario $scenario (one-to-one, merge)"; exit 2 ;;
     esac
-    echo "== $scenario: seeding ${sources[*]}"
-    seed "${sources[@]}"
     state=$WORK/state-$scenario
     mkdir -p "$state"
-    tables=$(IFS=,; echo "${sources[*]}")
-    python3 scripts/dynamo-load.py --endpoint-url "$ENDPOINT" --tables "$tables" --rate "$RATE" --duration "$SECONDS_LOAD" \
-        --mix "$MIX" --seed 11 --label load --summary-json "$WORK/load-$scenario.json" >"$WORK/load-$scenario.out" 2>&1 &
-    load_pid=$!
-    PIDS+=($load_pid)
-    until grep -q writing "$WORK/load-$scenario.out" 2>/dev/null; do
-        kill -0 "$load_pid" 2>/dev/null || { cat "$WORK/load-$scenario.out"; exit 1; }
-        sleep 0.2
-    done
-    load_started=$(date +%s.%N)
+    if [ "$KIND" = bench ]; then
+        # A fresh server per scenario: seeded, streams on after the seed, the load starting once it listens.
+        args=()
+        for t in "${sources[@]}"; do args+=(--seed-table "$t" --items "$ITEMS" --item-bytes 400 --stream NEW_AND_OLD_IMAGES); done
+        "$BENCH_SERVER" "${args[@]}" --stream-split-every "$SPLIT" --write-load "$RATE" --write-load-seconds "$SECONDS_LOAD" \
+            >"$WORK/server-$scenario.out" 2>"$WORK/server-$scenario.err" &
+        server_pid=$!
+        PIDS+=($server_pid)
+        for _ in $(seq 1 600); do grep -q listening "$WORK/server-$scenario.out" 2>/dev/null && break; sleep 0.2; done
+        ENDPOINT=$(sed -n 's/.*listening on //p' "$WORK/server-$scenario.out")
+        [ -n "$ENDPOINT" ] || { echo "dynamo-bench-server did not start"; cat "$WORK/server-$scenario.err"; exit 1; }
+        load_started=$(date +%s.%N)
+        echo "== $scenario: dynamo-bench-server at $ENDPOINT, ${sources[*]} seeded, load running"
+        printf '{"writes": %d, "seconds": %s}\n' $((RATE * ${SECONDS_LOAD%.*} * ${#sources[@]})) "$SECONDS_LOAD" >"$WORK/load-$scenario.json"
+        load_pid=""
+    else
+        echo "== $scenario: seeding ${sources[*]}"
+        seed "${sources[@]}"
+        tables=$(IFS=,; echo "${sources[*]}")
+        python3 scripts/dynamo-load.py --endpoint-url "$ENDPOINT" --tables "$tables" --rate "$RATE" --duration "$SECONDS_LOAD" \
+            --mix "$MIX" --seed 11 --label load --summary-json "$WORK/load-$scenario.json" >"$WORK/load-$scenario.out" 2>&1 &
+        load_pid=$!
+        PIDS+=($load_pid)
+        until grep -q writing "$WORK/load-$scenario.out" 2>/dev/null; do
+            kill -0 "$load_pid" 2>/dev/null || { cat "$WORK/load-$scenario.out"; exit 1; }
+            sleep 0.2
+        done
+        load_started=$(date +%s.%N)
+    fi
     # Samples of the metrics file: time, overall lag, records applied.
     python3 - "$state/follow.prom" "$WORK/samples-$scenario.tsv" <<'EOF' &
 import os, sys, time
@@ -117,9 +151,8 @@ EOF
         "$MIGRATE" migrate "$WORK/$scenario.yaml" --endpoint-url "$ENDPOINT" --state-dir "$state" \
         --follow --enable-streams --until-idle 5s --metrics "$state/follow.prom" >"$WORK/migrate-$scenario.out" 2>&1 ||
         { tail -20 "$WORK/migrate-$scenario.out"; exit 1; }
-    wait "$load_pid"
     kill "$sampler_pid" 2>/dev/null || true
-    tail -2 "$WORK/load-$scenario.out"
+    if [ -n "$load_pid" ]; then wait "$load_pid"; tail -2 "$WORK/load-$scenario.out"; else grep -i load "$WORK/server-$scenario.err" || true; fi
     grep -E '^follow:|^drained' "$WORK/migrate-$scenario.out" || true
     "$MIGRATE" verify "$WORK/$scenario.yaml" --endpoint-url "$ENDPOINT" --state-dir "$state" >"$WORK/verify-$scenario.out" 2>&1 &&
         verdict=MATCH || verdict=MISMATCH
@@ -158,10 +191,11 @@ print(json.dumps({
     "verify": verdict}))
 EOF
     tail -1 "$RESULTS"
+    if [ "$KIND" = bench ]; then kill "$server_pid" 2>/dev/null || true; fi
 done
 
 mkdir -p Benchmarks/results
-OUT="Benchmarks/results/$(date -u +%Y-%m-%d)-$(hostname -s)-follow"
+OUT="Benchmarks/results/$(date -u +%Y-%m-%d)-$(hostname -s)-follow$([ "$KIND" = moto ] && echo -moto)"
 python3 - "$RESULTS" "$OUT" "$SERVER" "$RATE" "$SECONDS_LOAD" "$ITEMS" "$MIX" "$(swift --version 2>&1 | head -1)" <<'EOF'
 import json, os, platform, sys, datetime
 results_path, out, server, rate, seconds, items, mix, swift = sys.argv[1:]
@@ -173,8 +207,9 @@ setup = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d
 json.dump({"setup": setup, "runs": rows}, open(out + ".json", "w"), indent=2)
 lines = [f"# Follow benchmark {setup['date']} on {setup['host']}", "",
          f"- {cpu}, {setup['cores']} cores; {swift}", f"- server: {server}",
-         f"- load: scripts/dynamo-load.py at {rate} writes/s for {seconds} s (mix {mix}), {items} items per source seeded before the copy;",
-         "  migrate --follow --enable-streams --until-idle 5s started once the load writes; metrics sampled every 0.5 s", "",
+         f"- {items} items per source seeded before the copy; migrate --follow --enable-streams --until-idle 5s started once",
+         "  the load writes (copy, then follow); the metrics file sampled every 0.5 s; lag percentiles over the samples",
+         "  from the follow's start to the load's end; peak records/s: the fastest 2 s between samples", "",
          "| scenario | writes (rate) | applied | skipped | follow s | records/s (report) | peak records/s (2 s) | lag p50 / p90 / max s | caught up after load | verify |",
          "|---|---:|---:|---:|---:|---:|---:|---|---:|---|"]
 for r in rows:
