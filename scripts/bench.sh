@@ -8,7 +8,7 @@
 #   BENCH_MOTO_ITEMS   items in the moto copy (default 2000)
 #   BENCH_SKIP         space-separated parts to skip: micro peers moto follow
 # The follow benchmark (scripts/bench-follow.sh, FOLLOW_* settings there) writes its own
-# Benchmarks/results/<date>-<host>-follow.{md,json}: on dynamo-bench-server when it serves Streams, else on moto.
+# Benchmarks/results/<date>-<host>-follow.{md,json} (on dynamo-bench-server with split shards; FOLLOW_SERVER=moto on moto).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -280,7 +280,5 @@ echo "written: Benchmarks/results/$STAMP.md and .json"
 
 # --- follow: migrate --follow under a steady write load ------------------------------------------
 if ! skipped follow; then
-    follow_endpoint=""
-    if "$BIN/dynamo-bench-server" --help 2>&1 | grep -qi stream; then follow_endpoint=$ENDPOINT; fi
-    MIGRATE="$MIGRATE" FOLLOW_ENDPOINT="$follow_endpoint" scripts/bench-follow.sh || echo "follow benchmark FAILED"
+    MIGRATE="$MIGRATE" BENCH_SERVER="$BIN/dynamo-bench-server" scripts/bench-follow.sh || echo "follow benchmark FAILED"
 fi
