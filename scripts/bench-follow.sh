@@ -195,7 +195,7 @@ EOF
 done
 
 mkdir -p Benchmarks/results
-OUT="Benchmarks/results/$(date -u +%Y-%m-%d)-$(hostname -s)-follow$([ "$KIND" = moto ] && echo -moto)"
+OUT="Benchmarks/results/$(date -u +%Y-%m-%d)-$(hostname -s)-follow$([ "$KIND" = moto ] && echo -moto || true)"
 python3 - "$RESULTS" "$OUT" "$SERVER" "$RATE" "$SECONDS_LOAD" "$ITEMS" "$MIX" "$(swift --version 2>&1 | head -1)" <<'EOF'
 import json, os, platform, sys, datetime
 results_path, out, server, rate, seconds, items, mix, swift = sys.argv[1:]
