@@ -114,7 +114,11 @@ def main():
     rng = random.Random(args.seed)
     tables = []
     for name in [t.strip() for t in args.tables.split(",") if t.strip()]:
-        schema = client.describe_table(TableName=name)["Table"]["KeySchema"]
+        try:
+            schema = client.describe_table(TableName=name)["Table"]["KeySchema"]
+        except client.exceptions.ResourceNotFoundException:
+            print(f"{args.label}: table {name} (in --tables) does not exist at {args.endpoint_url or 'AWS'}", file=sys.stderr)
+            sys.exit(2)
         key_names = [k["AttributeName"] for k in schema]
         items, request = [], {"TableName": name, "Limit": args.sample}
         while len(items) < args.sample:
@@ -124,7 +128,8 @@ def main():
                 break
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         if not items:
-            sys.exit(f"{args.label}: table {name} is empty: nothing to copy, update or delete")
+            print(f"{args.label}: table {name} is empty: nothing to copy, update or delete", file=sys.stderr)
+            sys.exit(2)
         tables.append(TableLoad(name, key_names, items[: args.sample]))
     if not tables:
         parser.error("--tables names no table")
