@@ -10,11 +10,13 @@
 #   BENCH_RUNS         runs of the headline copies, reported as min/median/max (default 3)
 #   BENCH_CAP_ITEMS    items of ~400 B copied into a table of BENCH_CAP_WCU write units/s (defaults 4000, 250)
 #   BENCH_CAP_READ_ITEMS  items of ~400 B read from a table of BENCH_CAP_RCU read units/s (defaults 80000, 200)
-#   BENCH_SKIP         space-separated parts to skip: micro e2e peers moto capacity
+#   BENCH_SKIP         space-separated parts to skip: micro e2e peers moto capacity follow
 #   BENCH_TAG          appended to the results file name (a partial run: BENCH_TAG=capacity)
 #
 # Nothing is installed on the machine: the Python peers (boto3, moto, dynamodump) live in the project's
 # virtual environment (scripts/python-env.sh), and runs are timed by scripts/timed.py from it.
+# The follow benchmark (scripts/bench-follow.sh, FOLLOW_* settings there) writes its own
+# Benchmarks/results/<date>-<host>-follow.{md,json} (on dynamo-bench-server with split shards; FOLLOW_SERVER=moto on moto).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -422,3 +424,8 @@ print()
 print("\n".join(lines))
 EOF
 echo "written: Benchmarks/results/$STAMP.md and .json"
+
+# --- follow: migrate --follow under a steady write load ------------------------------------------
+if ! skipped follow; then
+    MIGRATE="$MIGRATE" BENCH_SERVER="$BIN/dynamo-bench-server" scripts/bench-follow.sh || echo "follow benchmark FAILED"
+fi

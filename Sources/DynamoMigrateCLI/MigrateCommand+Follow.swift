@@ -60,11 +60,12 @@ struct FollowFlags: ParsableArguments {
         options.streamsEndpoint = client.configuration.endpointSource == "--endpoint-url" ? nil : streamsVariable
         options.untilIdle = untilIdle.flatMap(Self.parseDuration)
         options.metricsFile = metrics.map { URL(fileURLWithPath: $0) }
-        // Merged targets (and keep-existing/fail ones) need a TargetItemSource per target, recomputing a key
-        // from every source; until one is passed here, checkFollowable refuses them.
-        let resolvers: [String: any TargetItemSource] = [:]
-        let follower = StreamFollower(client: client, mapping: loaded.resolved, options: options, resolvers: resolvers, logger: client.logger)
+        // Merged targets (and keep-existing/fail ones) get a TargetItemResolver each, recomputing a key from
+        // every source; a target whose keys cannot be traced back to its sources is refused here.
+        let follower: StreamFollower
         do {
+            let resolvers = try await StreamFollower.makeResolvers(client: client, mapping: loaded.resolved)
+            follower = StreamFollower(client: client, mapping: loaded.resolved, options: options, resolvers: resolvers, logger: client.logger)
             try StreamFollower.checkFollowable(loaded.resolved, resolvers: Set(resolvers.keys))
             let arns = try await follower.prepareStreams(enable: enableStreams)
             try await follower.capturePositions(streamArns: arns, resume: resume)

@@ -15,7 +15,8 @@ struct PlanCommand: AsyncParsableCommand {
             migrate takes, sample items before and after their transforms, key collisions among the samples, \
             settings that would be lost, tables to decommission or left unaccounted for, and a duration \
             estimate. Reads only (ListTables, DescribeTable, DescribeContinuousBackups, DescribeTimeToLive, \
-            ListTagsOfResource, Scan with Limit). Exit status: 0 ready; 1 blocking problems (such as an \
+            ListTagsOfResource, Scan with Limit). With --follow, also what migrate --follow needs: streams, \
+            the 24-hour stream window, merged targets that cannot be followed exactly. Exit status: 0 ready; 1 blocking problems (such as an \
             existing target with another key schema) or a failed request; 2 a mapping that cannot be used.
             """)
 
@@ -35,6 +36,8 @@ struct PlanCommand: AsyncParsableCommand {
 
     @OptionGroup var sides: SideConnectionOptions
 
+    @OptionGroup var followOptions: PlanFollowOptions
+
     @OptionGroup var outputFormat: OutputFormatOptions
 
     @Flag(help: "Print the plan as a Markdown review document for a change ticket.")
@@ -53,12 +56,9 @@ struct PlanCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let (loaded, clients) = try await LoadedMapping.load(
                 path: mapping, env: env, connections: ConnectionClients(global: global), sides: sides)
-            let planner = Planner(
-                client: clients.target, mapping: loaded.resolved,
-                options: PlanOptions(
-                    mappingFile: mapping, env: loaded.document.env,
-                    sampleSize: sample, writeRate: writeRate),
-                clients: clients)
+            var options = PlanOptions(mappingFile: mapping, env: loaded.document.env, sampleSize: sample, writeRate: writeRate)
+            followOptions.apply(to: &options)
+            let planner = Planner(client: clients.target, mapping: loaded.resolved, options: options, clients: clients)
             let plan = try await planner.makePlan()
             switch format {
             case .json: print(try plan.jsonText())

@@ -63,6 +63,7 @@ enum PlanRenderer {
         out.append("  \(estimateLine(plan.estimate))")
         out.append("  (\(plan.estimate.note))")
         out.append("")
+        if let follow = plan.follow { out += followText(follow) }
         out.append(resultLine(plan))
         return out.joined(separator: "\n") + "\n"
     }
@@ -275,6 +276,7 @@ enum PlanRenderer {
             for w in plan.warnings { out.append("- \(md(w))") }
             out.append("")
         }
+        if let follow = plan.follow { out += followMarkdown(follow) }
         out.append("## Checklist")
         out.append("")
         out.append("- [ ] No blocking problems" + (plan.blocked ? " (currently \(plan.problems.count))" : ""))
@@ -290,6 +292,13 @@ enum PlanRenderer {
         }
         if !plan.decommission.isEmpty { out.append("- [ ] Backups of the tables to decommission exist and are restorable") }
         out.append("- [ ] Write capacity and the time window fit the estimate (\(durationText(plan.estimate.seconds)))")
+        if let follow = plan.follow {
+            let changes = follow.sources.filter { !$0.ready }.map(\.table)
+            if !changes.isEmpty {
+                out.append("- [ ] Stream changes on \(changes.map { "`\($0)`" }.joined(separator: ", ")) approved (production tables)")
+            }
+            out.append("- [ ] Applications switched to the targets, writes to the sources stopped, follow drained before verify")
+        }
         out.append("- [ ] After migrate: targets verified before any decommission")
         return out.joined(separator: "\n") + "\n"
     }

@@ -11,6 +11,17 @@ import TableIO
 public protocol TargetItemSource: Sendable {
     /// The item the target must hold under `targetKey` now, or nil when it must hold none.
     func expectedItem(forTargetKey targetKey: Item) async throws -> Item?
+
+    /// Runs `body` (resolve one key, then write it) while no other body for that key runs. Two shards
+    /// (of two sources) touching one key could otherwise write their resolutions in the wrong order.
+    func exclusively<T: Sendable>(forTargetKey targetKey: Item, _ body: @Sendable () async throws -> T) async throws -> T
+}
+
+extension TargetItemSource {
+    /// Without serialisation: for sources whose resolutions cannot race (tests).
+    public func exclusively<T: Sendable>(forTargetKey targetKey: Item, _ body: @Sendable () async throws -> T) async throws -> T {
+        try await body()
+    }
 }
 
 /// What applying one record did.
@@ -83,13 +94,16 @@ public struct RecordApplier: Sendable {
             if let key = planned.delete { keys.append(key) }
             if let item = planned.put, let key = targetKey.key(of: item), !keys.contains(key) { keys.append(key) }
             for key in keys {
-                if let expected = try await resolver.expectedItem(forTargetKey: key) {
-                    try await client.putItem(table: target, item: expected)
-                    change.puts += 1
-                } else {
+                let (client, target) = (self.client, self.target)
+                let put = try await resolver.exclusively(forTargetKey: key) {
+                    if let expected = try await resolver.expectedItem(forTargetKey: key) {
+                        try await client.putItem(table: target, item: expected)
+                        return true
+                    }
                     try await client.deleteItem(table: target, key: key)
-                    change.deletes += 1
+                    return false
                 }
+                if put { change.puts += 1 } else { change.deletes += 1 }
             }
             return change
         }

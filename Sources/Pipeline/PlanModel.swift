@@ -32,6 +32,8 @@ public struct MigrationPlan: Encodable, Sendable, Equatable {
     /// True when ``problems`` is not empty.
     public var blocked: Bool
     public var estimate: PlanEstimate
+    /// What `migrate --follow` needs (`plan --follow` only; left out otherwise).
+    public var follow: PlannedFollow?
 
     public init(
         endpoint: String, mappingFile: String, env: String?, sampleSize: Int, targets: [PlannedTarget],
@@ -244,6 +246,12 @@ public struct PlanProblem: Encodable, Sendable, Equatable, CustomStringConvertib
         case conflictWouldFail
         /// Every sampled item of a source fails its transform: migrate would dead-letter the whole table.
         case everySampleFails
+        /// `plan --follow`: a source lacks a NEW_AND_OLD_IMAGES stream that migrate --follow may turn on.
+        case streamNotReady
+        /// `plan --follow`: a merged target's keys cannot be traced back to its sources' items.
+        case followInexact
+        /// `plan --follow`: the copy would outlive the streams' 24-hour window.
+        case backfillOutlivesStream
     }
 
     public var kind: Kind

@@ -16,6 +16,10 @@ public struct PlanOptions: Sendable {
     public var sampleSize = 3
     /// Items written per second assumed for the duration estimate.
     public var writeRate = 1000.0
+    /// Also plan what `migrate --follow` needs (``PlannedFollow``).
+    public var follow = false
+    /// `migrate --follow` would be given `--enable-streams`: a missing stream is a change, not a problem.
+    public var enableStreams = false
 
     public init(mappingFile: String, env: String?, sampleSize: Int = 3, writeRate: Double = 1000) {
         self.mappingFile = mappingFile
@@ -106,11 +110,16 @@ public struct Planner: Sendable {
             sourceItems: items, sourceBytes: allSources.reduce(0) { $0 + $1.sizeBytes }, writeRate: rate,
             seconds: rate > 0 ? Double(items) / rate : 0,
             note: "an estimate: the sources' item counts divided by the write rate; item sizes, capacity and throttling change the real duration")
-        return MigrationPlan(
+        let follow =
+            options.follow
+            ? planFollow(described: described, targets: targets, estimate: estimate, problems: &problems, warnings: &warnings) : nil
+        var plan = MigrationPlan(
             endpoint: client.configuration.endpoint, mappingFile: options.mappingFile, env: options.env,
             sampleSize: options.sampleSize, targets: targets, decommission: decommission,
             ignored: mapping.ignored, unaccounted: mapping.unaccounted, warnings: warnings,
             problems: problems, estimate: estimate)
+        plan.follow = follow
+        return plan
     }
 
     func planTarget(
