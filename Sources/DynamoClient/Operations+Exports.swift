@@ -197,15 +197,6 @@ extension DynamoDBClient {
             w.object("TableCreationParameters") { w in
                 w.field("TableName", table.name)
                 Self.writeKeyAndIndexes(of: table, into: &w, localIndexes: false)
-                if let sse = table.sse {
-                    w.object("SSESpecification") { w in
-                        w.field("Enabled", sse.enabled)
-                        if sse.enabled {
-                            w.field("SSEType", "KMS")
-                            if let key = sse.kmsKeyId { w.field("KMSMasterKeyId", key) }
-                        }
-                    }
-                }
             }
         }
         let json = try await performJSON("ImportTable", table: table.name, body: body)

@@ -73,15 +73,6 @@ extension DynamoDBClient {
                 w.field("StreamEnabled", true); w.field("StreamViewType", stream.rawValue)
             }
         }
-        if let sse = input.sse {
-            w.object("SSESpecification") { w in
-                w.field("Enabled", sse.enabled)
-                if sse.enabled {
-                    w.field("SSEType", "KMS")
-                    if let key = sse.kmsKeyId { w.field("KMSMasterKeyId", key) }
-                }
-            }
-        }
         if !input.tags.isEmpty {
             w.array("Tags", input.tags.sorted(by: { $0.key < $1.key })) { w, tag in
                 w.beginObject(); w.field("Key", tag.key); w.field("Value", tag.value); w.endObject()
@@ -224,7 +215,8 @@ public struct TimeToLive: Sendable, Equatable {
 
 extension DynamoDBClient {
     /// The part of a table's definition CreateTable and ImportTable's TableCreationParameters share:
-    /// attribute definitions, key schema, billing mode and indexes (ImportTable takes no local indexes).
+    /// attribute definitions, key schema, billing mode, indexes (ImportTable takes no local indexes) and
+    /// server-side encryption.
     static func writeKeyAndIndexes(of input: CreateTableInput, into w: inout JSONWriter, localIndexes: Bool) {
         var definitions: [KeyAttribute] = []
         func define(_ key: KeySchema) {
@@ -273,6 +265,15 @@ extension DynamoDBClient {
         }
         if localIndexes, !input.localSecondaryIndexes.isEmpty {
             w.array("LocalSecondaryIndexes", input.localSecondaryIndexes) { w, i in writeIndex(i, global: false, into: &w) }
+        }
+        if let sse = input.sse {
+            w.object("SSESpecification") { w in
+                w.field("Enabled", sse.enabled)
+                if sse.enabled {
+                    w.field("SSEType", "KMS")
+                    if let key = sse.kmsKeyId { w.field("KMSMasterKeyId", key) }
+                }
+            }
         }
     }
 }
