@@ -155,7 +155,9 @@ public struct WorkerRun: Sendable {
                 if source.export != nil {
                     throw WorkerError.inconsistentJob(
                         location: location,
-                        reason: "the source \(source.table) of \(target.name) is an export: a job of several workers copies tables only; migrate it with one process (no --worker)")
+                        reason:
+                            "the source \(source.table) of \(target.name) is an export: a job of several workers copies tables only; migrate it with one process (no --worker)"
+                    )
                 }
                 guard let description = try await client.describeTableIfExists(source.table) else { throw PipelineError.missingTable(source.table) }
                 let key = MigrationCheckpoint.sourceKey(target: target.name, source: source.table)
@@ -350,7 +352,8 @@ extension Migrator {
                 lastSaid = now
                 // A warning so it shows without --verbose: a worker that waits on others is what an operator looks for.
                 logger.warning(
-                    "\(target.target.name): waiting for worker\(pending.count == 1 ? "" : "s") \(pending.map(String.init).joined(separator: ", ")) to finish \(keys.joined(separator: ", ")) before source \(position + 1) (merge order)")
+                    "\(target.target.name): waiting for worker\(pending.count == 1 ? "" : "s") \(pending.map(String.init).joined(separator: ", ")) to finish \(keys.joined(separator: ", ")) before source \(position + 1) (merge order)"
+                )
             }
             try await options.clock.sleep(for: .seconds(1))
         }

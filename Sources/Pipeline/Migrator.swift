@@ -244,17 +244,27 @@ public final class Migrator: Sendable {
             if let endpoint = existing.endpoint, endpoint != client.configuration.endpoint {
                 throw MigratorError.otherEndpoint(options.stateDirectory.path, recorded: endpoint, now: client.configuration.endpoint)
             }
+            // Same endpoint is not same place when a side has its own connection (another account
+            // through another profile or role, another region): items from two places must never mix.
+            let now = connectionSummary()
+            for (side, recorded) in (existing.connections ?? [:]).sorted(by: { $0.key < $1.key }) {
+                if let current = now[side], current != recorded {
+                    throw MigratorError.otherConnection(options.stateDirectory.path, side: side, recorded: recorded, now: current)
+                }
+            }
             // A run stopped while creating its targets has copied nothing yet: continuing it is the
             // same as starting over, so a plain rerun finishes the tables it left half set up.
             let copyingStarted = !existing.sources.isEmpty
             guard options.resume || !copyingStarted else { throw MigratorError.interruptedRunExists(options.stateDirectory.path) }
             checkpoint = existing
+            if checkpoint.connections == nil { checkpoint.connections = now }
         } else {
             // --resume with no checkpoint is most likely a mistyped --state-dir: starting over silently
             // would re-read everything, and under `fail` could stop on the items already written.
             guard !options.resume else { throw MigratorError.nothingToResume(options.stateDirectory.path) }
             checkpoint = MigrationCheckpoint(planFingerprint: options.planFingerprint, startedAt: started)
             checkpoint.endpoint = client.configuration.endpoint
+            checkpoint.connections = connectionSummary()
         }
 
         // Everything that can be checked before writing is checked first.
@@ -591,10 +601,36 @@ public final class Migrator: Sendable {
     }
 }
 
+extension Migrator {
+    /// Where each side of the mapping is read or written: region, endpoint, profile and the role assumed,
+    /// keyed `source T` / `target T` (the checkpoint's ``MigrationCheckpoint/connections``). Credentials
+    /// themselves are left out on purpose: the same role reached with fresh keys is the same place.
+    func connectionSummary() -> [String: String] {
+        func place(_ client: DynamoDBClient) -> String {
+            let c = client.configuration
+            var text = "region \(c.region), endpoint \(c.endpoint), profile \(c.profile ?? "default")"
+            let source = c.credentialProvider.source
+            if let range = source.range(of: #"arn:aws[a-z-]*:iam::[0-9]{12}:role/[^ ()]+"#, options: .regularExpression) {
+                text += ", role \(source[range])"
+            }
+            return text
+        }
+        var sides: [String: String] = [:]
+        for target in mapping.targets {
+            sides["target \(target.name)"] = place(clients.target(target.name))
+            for source in target.sources where source.export == nil {
+                sides["source \(source.table)"] = place(clients.source(source.table))
+            }
+        }
+        return sides
+    }
+}
+
 /// Errors of the migrator's own bookkeeping.
 public enum MigratorError: Error, CustomStringConvertible {
     case interruptedRunExists(String)
     case otherEndpoint(String, recorded: String, now: String)
+    case otherConnection(String, side: String, recorded: String, now: String)
     case nothingToResume(String)
 
     public var description: String {
@@ -603,6 +639,9 @@ public enum MigratorError: Error, CustomStringConvertible {
             return "an unfinished migration is recorded in \(dir); rerun with --resume to finish it, or use another --state-dir to start over"
         case .otherEndpoint(let dir, let recorded, let now):
             return "the migration in \(dir) ran against \(recorded), not \(now); use that endpoint, or another --state-dir for this one"
+        case .otherConnection(let dir, let side, let recorded, let now):
+            return "the migration in \(dir) read and wrote \(side) at \(recorded), not at \(now); resume it with the same "
+                + "connection (profile, region, role, endpoint flags or mapping fields), or use another --state-dir for this one"
         case .nothingToResume(let dir):
             return "--resume was given, but \(dir) holds no migration to resume; check --state-dir, or drop --resume to start a new migration"
         }

@@ -15,6 +15,10 @@ public struct MigrationCheckpoint: Codable, Sendable, Equatable {
     public var finishedAt: Date?
     /// The endpoint migrated on; a resume against another endpoint is refused.
     public var endpoint: String?
+    /// Where each side was read and written (`source T` / `target T` → region, endpoint, profile, role),
+    /// for mappings whose sides have connections of their own; a resume from another place is refused.
+    /// Nil in checkpoints written before sides had connections.
+    public var connections: [String: String]?
     /// Target tables this migration asked to create, keyed by name, with the steps done so far.
     public var targetCreations: [String: TargetCreation]?
     /// The checkpoint's format (``StateRecord``); nil in checkpoints written before versions (format 1).

@@ -42,3 +42,34 @@ import Testing
         #expect(other?.description == MigratorError.otherEndpoint(directory.path, recorded: "http://127.0.0.1:9", now: "http://127.0.0.1:10").description)
     }
 }
+
+/// A resume with a side connected elsewhere (another region, profile or role on the same endpoint) is
+/// refused before anything is read or written: items of two accounts or regions must never mix in one target.
+@Suite struct CheckpointConnectionTests {
+    @Test func aResumeFromAnotherRegionOfTheSameEndpointIsRefusedNamingTheSide() async throws {
+        let directory = TestEnvironment.temporaryDirectory("checkpoint-connection")
+        var checkpoint = MigrationCheckpoint(planFingerprint: "fp")
+        checkpoint.endpoint = "http://127.0.0.1:9"
+        checkpoint.sources[MigrationCheckpoint.sourceKey(target: "target-t", source: "source-s")] =
+            SourceProgress(source: "source-s", target: "target-t", totalSegments: 1)
+        let recorded = "region eu-west-1, endpoint http://127.0.0.1:9, profile default"
+        checkpoint.connections = ["source source-s": recorded]
+        try FileCheckpointStore(directory: directory).save(checkpoint)
+
+        let mapping = try MappingLoader.parse(
+            yaml: "version: 1\ntables:\n  - source: source-s\n    target: target-t\n", file: "m.yaml", env: nil
+        ).resolve(existingTables: ["source-s"])
+        var options = MigrationOptions(stateDirectory: directory, planFingerprint: "fp")
+        options.resume = true
+        // makeClient's region is us-east-1: the same endpoint, another region.
+        let error = await #expect(throws: MigratorError.self) {
+            try await Migrator(client: makeClient(endpoint: "http://127.0.0.1:9"), mapping: mapping, options: options).run()
+        }
+        #expect(
+            error?.description
+                == MigratorError.otherConnection(
+                    directory.path, side: "source source-s", recorded: recorded,
+                    now: "region us-east-1, endpoint http://127.0.0.1:9, profile default"
+                ).description)
+    }
+}
