@@ -99,8 +99,9 @@ public struct NativeTransfers: Sendable {
         }
         var folder = Self.folder(of: finished, under: destination)
         var note: String?
-        if !(try await exportFolders(under: destination)).contains(finished.exportId) {
-            let appeared = try await exportFolders(under: destination).subtracting(before)
+        let after = try await exportFolders(under: destination)
+        if !after.contains(finished.exportId) {
+            let appeared = after.subtracting(before)
             guard appeared.count == 1, let id = appeared.first else {
                 throw NativeTransferError.noDataFiles(folder: folder, seen: appeared.sorted())
             }
